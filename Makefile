@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh Debian machine (root):
+#   make run   — set up, then run the main job (conformance suite against the embedded simulator,
+#                reports written to reports/)
+#   make test  — set up, then ruff, mypy --strict on harness/, and the project's tests
+.PHONY: setup run test lint typecheck pytest bench clean
+
+VENV := .venv/bin
+PYTEST_ARGS ?=
+
+setup:
+	@bash scripts/setup
+
+run: setup
+	$(VENV)/smartpbx-harness run --reports reports
+
+lint: setup
+	$(VENV)/ruff check harness tests benchmarks conftest.py
+	$(VENV)/ruff format --check harness tests benchmarks conftest.py
+
+typecheck: setup
+	$(VENV)/mypy harness
+
+pytest: setup
+	$(VENV)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: setup
+	$(VENV)/python benchmarks/run_all.py
+
+clean:
+	rm -rf .venv node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,43 @@
+"""ご利用内容のご案内 (guide) and 設定 (settings) documents: schema, loading, validation."""
+
+from harness.guide.types import (
+    Absence,
+    Action,
+    AdminAccount,
+    CustomerInfo,
+    ExternalLine,
+    ForwardAbsence,
+    ForwardActions,
+    GroupKind,
+    Guide,
+    InboundRoute,
+    OutboundCallerId,
+    RingGroup,
+    Settings,
+    SingleNumberReach,
+    Tenant,
+    Terminal,
+    TerminalKind,
+    TerminalUser,
+)
+
+__all__ = [
+    "Absence",
+    "Action",
+    "AdminAccount",
+    "CustomerInfo",
+    "ExternalLine",
+    "ForwardAbsence",
+    "ForwardActions",
+    "GroupKind",
+    "Guide",
+    "InboundRoute",
+    "OutboundCallerId",
+    "RingGroup",
+    "Settings",
+    "SingleNumberReach",
+    "Tenant",
+    "Terminal",
+    "TerminalKind",
+    "TerminalUser",
+]
