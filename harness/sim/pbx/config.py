@@ -1,0 +1,214 @@
+"""A frozen snapshot of the settings the PBX routes by, and the (A) parameters of its behaviour.
+
+The call controller never reads the store or the documents directly: each call takes the
+``PbxConfig`` current when it arrives, so a setting saved on the web site takes effect on the
+next call (DESIGN.md "Concurrency") and a call in progress is never changed under its feet.
+
+``PbxConfig.from_tenant`` builds the snapshot from a loaded ``harness.guide.Tenant``; the web
+side's store builds the same dataclasses from its tables (see docs/pbx.md "Configuration").
+
+Every assumption marked (A) in DOMAIN.md is a field of ``PbxParams`` with the default DOMAIN.md
+states, so a carrier can flip it when its deployment behaves otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TypeVar
+
+from harness.guide.types import (
+    Action,
+    ForwardAbsence,
+    GroupKind,
+    SingleNumberReach,
+    Tenant,
+    TerminalKind,
+)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PbxParams:
+    """The (A) assumptions of DOMAIN.md "Call routing semantics", each with its default."""
+
+    # Rule 2: an unanswered 一斉着信 group ends after G seconds when the group has no 呼出時間.
+    group_ring_time: float = 20.0
+    # Rule 3: per-member ring time T of a 順次着信 group without its own 呼出時間.
+    member_ring_time: float = 20.0
+    # Rule 3: False = an unavailable member is skipped at once; True = the other reading, a
+    # skipped member still costs T (and a member that fails while ringing keeps its slot).
+    sequential_skip_costs_ring_time: bool = False
+    # Rule 4: a 転送先 that is an extension applies its own settings, at most this many hops.
+    forward_hop_limit: int = 5
+    # Rule 8: the code a pickup-group member dials to answer another member's ringing call.
+    pickup_code: str = "*8"
+    # Rule 7: prefixes that withhold / present the caller ID for this call.
+    withhold_prefix: str = "184"
+    present_prefix: str = "186"
+    # Rule 7: a number that is neither an extension nor a pilot is external when it starts so.
+    external_prefix: str = "0"
+
+
+class Presence(StrEnum):
+    """An endpoint's state when a call decides whether to ring it (DOMAIN.md, routing intro)."""
+
+    AVAILABLE = "available"
+    BUSY = "busy"
+    UNREGISTERED = "unregistered"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtensionConfig:
+    """One extension (内線番号) and its terminal."""
+
+    extension: str
+    site_number: str
+    terminal_number: str
+    terminal_id: str
+    terminal_kind: TerminalKind
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForwardConfig:
+    """不在時動作 = 転送/留守番電話: an action per state, the 転送先 and 無応答's 呼出時間."""
+
+    forward_to: str | None
+    unconditional: Action = Action.NONE
+    busy: Action = Action.NONE
+    unreachable: Action = Action.NONE
+    no_answer: Action = Action.NONE
+    ring_time: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReachLeg:
+    """接続先番号i rung from 呼出開始時間i seconds after the call reached the extension."""
+
+    number: str
+    start: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReachConfig:
+    """不在時動作 = シングルナンバーリーチ."""
+
+    legs: tuple[ReachLeg, ...]
+    end: float
+    voicemail: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupConfig:
+    """着信グループ: ``pilot`` is None exactly for pickup groups; ``ring_time`` None = default."""
+
+    kind: GroupKind
+    pilot: str | None
+    members: tuple[str, ...]
+    ring_time: float | None = None
+
+
+def _frozen(items: Mapping[K, V]) -> Mapping[K, V]:
+    return MappingProxyType(dict(items))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PbxConfig:
+    """Everything a call is routed by, as one immutable value."""
+
+    extensions: Mapping[str, ExtensionConfig] = field(default_factory=lambda: _frozen({}))
+    groups: tuple[GroupConfig, ...] = ()
+    # 外線着信設定: external number → extension or pilot.
+    inbound_routes: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    # 外線発信設定: extension → the 外線番号 presented on its external calls.
+    outbound_caller_ids: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    forwards: Mapping[str, ForwardConfig] = field(default_factory=lambda: _frozen({}))
+    reaches: Mapping[str, ReachConfig] = field(default_factory=lambda: _frozen({}))
+
+    def group_of_pilot(self, number: str) -> GroupConfig | None:
+        """The ring group whose 代表番号 is ``number``."""
+        for group in self.groups:
+            if group.pilot == number and group.kind is not GroupKind.PICKUP:
+                return group
+        return None
+
+    def pickup_group_of(self, extension: str) -> GroupConfig | None:
+        """The pickup group ``extension`` is a member of (at most one, DOMAIN.md 初期設定)."""
+        for group in self.groups:
+            if group.kind is GroupKind.PICKUP and extension in group.members:
+                return group
+        return None
+
+    def by_terminal_id(self, terminal_id: str) -> ExtensionConfig | None:
+        for ext in self.extensions.values():
+            if ext.terminal_id == terminal_id:
+                return ext
+        return None
+
+    @classmethod
+    def from_tenant(cls, tenant: Tenant) -> PbxConfig:
+        """The snapshot of a loaded tenant folder (ご利用内容.yaml + 設定.yaml)."""
+        extensions = {
+            t.extension: ExtensionConfig(
+                extension=t.extension,
+                site_number=t.site_number,
+                terminal_number=t.terminal_number,
+                terminal_id=t.terminal_id,
+                terminal_kind=t.terminal_kind,
+            )
+            for t in tenant.guide.terminals
+        }
+        settings = tenant.settings
+        groups = tuple(
+            GroupConfig(
+                kind=g.kind,
+                pilot=g.pilot,
+                members=tuple(g.members),
+                ring_time=float(g.ring_time),
+            )
+            for g in settings.ring_groups
+        )
+        forwards: dict[str, ForwardConfig] = {}
+        reaches: dict[str, ReachConfig] = {}
+        for extension, absence in settings.absence.items():
+            if isinstance(absence, ForwardAbsence):
+                forwards[extension] = ForwardConfig(
+                    forward_to=strip_hyphens(absence.forward_to),
+                    unconditional=absence.actions.unconditional,
+                    busy=absence.actions.busy,
+                    unreachable=absence.actions.unreachable,
+                    no_answer=absence.actions.no_answer,
+                    ring_time=None if absence.ring_time is None else float(absence.ring_time),
+                )
+            else:
+                reaches[extension] = reach_config(absence)
+        return cls(
+            extensions=_frozen(extensions),
+            groups=groups,
+            inbound_routes=_frozen(
+                {r.external_number: r.destination for r in settings.inbound_routes}
+            ),
+            outbound_caller_ids=_frozen(
+                {o.extension: o.caller_id for o in settings.outbound_caller_ids}
+            ),
+            forwards=_frozen(forwards),
+            reaches=_frozen(reaches),
+        )
+
+
+def strip_hyphens(number: str | None) -> str | None:
+    """転送先電話番号 allows hyphens; they are stripped (DOMAIN.md 不在時動作設定)."""
+    return None if number is None else number.replace("-", "")
+
+
+def reach_config(absence: SingleNumberReach) -> ReachConfig:
+    legs = [ReachLeg(number=absence.reach_number_1.replace("-", ""), start=absence.reach_start_1)]
+    if absence.reach_number_2 is not None and absence.reach_start_2 is not None:
+        legs.append(
+            ReachLeg(number=absence.reach_number_2.replace("-", ""), start=absence.reach_start_2)
+        )
+    return ReachConfig(legs=tuple(legs), end=float(absence.reach_end), voicemail=absence.voicemail)

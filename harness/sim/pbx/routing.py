@@ -1,0 +1,185 @@
+"""Where a call goes and which caller ID it carries: DOMAIN.md rules 1, 7 and 8, as pure functions.
+
+``route_call`` turns (origin, dialled digits) into a ``Route`` — a destination and the caller ID
+the callee will see — or a ``Refusal`` with the reason the caller is told. It reads only the
+frozen ``PbxConfig`` and ``PbxParams``; the reactive part (ringing, timers) is ``call.Call``.
+
+Order of resolution for digits dialled by an extension (DOMAIN.md rule 1 and numbering):
+1. a 184 / 186 prefix is stripped and decides withholding for this call (rule 7);
+2. the pickup code (rule 8);
+3. a group's 代表番号 starts its group (a pilot is also an extension: the pilot wins);
+4. a full 内線番号 reaches that extension;
+5. a bare 端末番号 within the caller's own 拠点 (拠点番号 + digits) — again pilot first;
+6. anything else starting with the external prefix (0) is an external number;
+7. otherwise the number does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from harness.sim.pbx.config import GroupConfig, PbxConfig, PbxParams
+
+
+class ReleaseReason(StrEnum):
+    """Why a call ends without being answered; ``sip_status`` is the final response sent."""
+
+    NOT_FOUND = "not_found"  # no such number
+    NO_CALLER_ID = "no_caller_id"  # external call from an extension without 外線発信設定
+    BUSY = "busy"  # callee busy and 話中 not set (or a 転送先 busy)
+    UNAVAILABLE = "unavailable"  # callee unregistered and 圏外 not set, no member available…
+    NO_ANSWER = "no_answer"  # a group or single-number reach ran out of time
+    HOP_LIMIT = "hop_limit"  # forwarding chain longer than PbxParams.forward_hop_limit
+    NO_PICKUP = "no_pickup"  # pickup code dialled, nothing to pick up
+
+    @property
+    def sip_status(self) -> int:
+        return _SIP_STATUS[self]
+
+
+_SIP_STATUS = {
+    ReleaseReason.NOT_FOUND: 404,
+    ReleaseReason.NO_CALLER_ID: 403,
+    ReleaseReason.BUSY: 486,
+    ReleaseReason.UNAVAILABLE: 480,
+    ReleaseReason.NO_ANSWER: 480,
+    ReleaseReason.HOP_LIMIT: 482,
+    ReleaseReason.NO_PICKUP: 404,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class InternalOrigin:
+    """A call placed by one of the tenant's extensions."""
+
+    extension: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalOrigin:
+    """A call from outside (PSTN side); ``number`` is None when the caller withheld it."""
+
+    number: str | None
+
+
+Origin = InternalOrigin | ExternalOrigin
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallerId:
+    """What the callee is shown: a number, or 非通知 (``number`` None)."""
+
+    number: str | None
+
+    @property
+    def withheld(self) -> bool:
+        return self.number is None
+
+
+WITHHELD = CallerId(number=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToExtension:
+    extension: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToGroup:
+    group: GroupConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToExternal:
+    number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToPickup:
+    group: GroupConfig
+
+
+Destination = ToExtension | ToGroup | ToExternal | ToPickup
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    destination: Destination
+    caller_id: CallerId
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusal:
+    reason: ReleaseReason
+
+
+def resolve_internal(
+    config: PbxConfig, number: str, *, site_number: str | None
+) -> ToExtension | ToGroup | None:
+    """A pilot or an extension named by ``number``, full or (within ``site_number``) bare."""
+    candidates = [number]
+    if site_number is not None:
+        candidates.append(site_number + number)
+    for candidate in candidates:
+        group = config.group_of_pilot(candidate)
+        if group is not None:
+            return ToGroup(group=group)
+        if candidate in config.extensions:
+            return ToExtension(extension=candidate)
+    return None
+
+
+def resolve_number(
+    config: PbxConfig, params: PbxParams, number: str, *, site_number: str | None
+) -> ToExtension | ToGroup | ToExternal | None:
+    """Like ``resolve_internal``, falling back to an external number (leading 0, rule 7)."""
+    internal = resolve_internal(config, number, site_number=site_number)
+    if internal is not None:
+        return internal
+    if number.startswith(params.external_prefix) and number.isdigit():
+        return ToExternal(number=number)
+    return None
+
+
+def site_of(config: PbxConfig, extension: str) -> str | None:
+    ext = config.extensions.get(extension)
+    return None if ext is None else ext.site_number
+
+
+def route_call(
+    config: PbxConfig, params: PbxParams, *, origin: Origin, dialled: str
+) -> Route | Refusal:
+    """Rule 1 (destination), 7 (caller ID) and 8 (pickup) for a newly arrived call."""
+    if isinstance(origin, ExternalOrigin):
+        target = config.inbound_routes.get(dialled)
+        resolved = None if target is None else resolve_internal(config, target, site_number=None)
+        if resolved is None:
+            return Refusal(reason=ReleaseReason.NOT_FOUND)
+        return Route(destination=resolved, caller_id=CallerId(number=origin.number))
+
+    withhold = False
+    if dialled.startswith(params.withhold_prefix):
+        withhold, dialled = True, dialled[len(params.withhold_prefix) :]
+    elif dialled.startswith(params.present_prefix):
+        dialled = dialled[len(params.present_prefix) :]
+
+    if dialled == params.pickup_code:
+        group = config.pickup_group_of(origin.extension)
+        if group is None:
+            return Refusal(reason=ReleaseReason.NO_PICKUP)
+        return Route(destination=ToPickup(group=group), caller_id=CallerId(number=None))
+
+    destination = resolve_number(
+        config, params, dialled, site_number=site_of(config, origin.extension)
+    )
+    if destination is None:
+        return Refusal(reason=ReleaseReason.NOT_FOUND)
+    if isinstance(destination, ToExternal):
+        presented = config.outbound_caller_ids.get(origin.extension)
+        if presented is None:
+            return Refusal(reason=ReleaseReason.NO_CALLER_ID)
+        caller_id = CallerId(number=presented)
+    else:
+        caller_id = CallerId(number=origin.extension)
+    return Route(destination=destination, caller_id=WITHHELD if withhold else caller_id)
