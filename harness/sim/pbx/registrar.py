@@ -1,0 +1,354 @@
+"""The registrar of the tenant's terminals: pure, ``now`` passed in (STYLE.md §1).
+
+Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
+
+1. A source address that failed authentication ``failure_limit`` times within
+   ``failure_window`` seconds is *blocked* for ``block_time`` seconds: every request from it is
+   answered ``block_status`` (default 503 Service Unavailable with Retry-After, RFC 3261
+   §21.5.4 — "try again later" is what an honest phone should do, and it reveals nothing
+   about accounts). Successes do not reset the count, so one valid account cannot be used to
+   launder guesses against others.
+2. A request without credentials gets 401 with one challenge per offered algorithm
+   (SHA-256 first, then MD5: RFC 8760 §2.4).
+3. Credentials are checked against the stored HA1 (never the password). An unknown 端末ID and
+   a wrong password get the SAME answer — 401 with fresh challenges, same headers — so
+   extensions cannot be enumerated (e.g. with sipvicious ``svwar``). Both count as failures.
+   A correct response over an expired nonce gets 401 ``stale=true`` and is not a failure.
+4. Bindings per 端末ID: several contacts, each with its own expiry; ``Expires: 0`` removes one,
+   ``Contact: *`` with ``Expires: 0`` removes all; a request with no Contact just lists them.
+   Expiries below ``min_expires`` get 423 with Min-Expires, above ``max_expires`` are clamped.
+   At most ``max_contacts`` per terminal: a new one beyond that replaces the oldest.
+
+Nonces are stateless: ``<issued-ms hex>.<HMAC(secret, issued|realm)>``, valid for
+``nonce_lifetime`` seconds. Nonce-count replay is not tracked (docs/pbx.md, known limits).
+
+The digest arithmetic (``digest_response``) is local until sipcore's ``harness.sip.digest``
+lands; ``DigestVerifier`` is the seam where it plugs in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Algorithm(StrEnum):
+    """Digest algorithms offered (RFC 8760 §3)."""
+
+    SHA256 = "SHA-256"
+    MD5 = "MD5"
+
+
+def _h(algorithm: Algorithm, text: str) -> str:
+    name = "sha256" if algorithm is Algorithm.SHA256 else "md5"
+    return hashlib.new(name, text.encode("utf-8")).hexdigest()
+
+
+def ha1_of(*, username: str, realm: str, password: str, algorithm: Algorithm) -> str:
+    """HA1 = H(username:realm:password) (RFC 7616 §3.4.2); what the store keeps."""
+    return _h(algorithm, f"{username}:{realm}:{password}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestCredentials:
+    """The parameters of an Authorization header (RFC 7616 §3.4)."""
+
+    username: str
+    realm: str
+    nonce: str
+    uri: str
+    response: str
+    algorithm: Algorithm = Algorithm.MD5
+    qop: str | None = None
+    nc: str | None = None
+    cnonce: str | None = None
+
+
+def digest_response(*, ha1: str, credentials: DigestCredentials, method: str) -> str:
+    """The response value a client holding ``ha1`` would compute (RFC 7616 §3.4.1)."""
+    algorithm = credentials.algorithm
+    ha2 = _h(algorithm, f"{method}:{credentials.uri}")
+    if credentials.qop:
+        return _h(
+            algorithm,
+            f"{ha1}:{credentials.nonce}:{credentials.nc}:{credentials.cnonce}"
+            f":{credentials.qop}:{ha2}",
+        )
+    return _h(algorithm, f"{ha1}:{credentials.nonce}:{ha2}")
+
+
+class DigestVerifier(Protocol):
+    """Checks a digest response against a stored HA1 (sipcore's server-side function plugs in)."""
+
+    def __call__(self, *, ha1: str, credentials: DigestCredentials, method: str) -> bool: ...
+
+
+def verify_digest(*, ha1: str, credentials: DigestCredentials, method: str) -> bool:
+    expected = digest_response(ha1=ha1, credentials=credentials, method=method)
+    return hmac.compare_digest(expected, credentials.response.lower())
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistrarParams:
+    default_expires: int = 3600  # when neither the contact nor the request says
+    min_expires: int = 60  # RFC 3261 §10.3 step 7: below → 423 Interval Too Brief
+    max_expires: int = 7200  # longer requests are clamped
+    max_contacts: int = 5  # per 端末ID; a new one beyond replaces the oldest
+    nonce_lifetime: float = 300.0
+    algorithms: tuple[Algorithm, ...] = (Algorithm.SHA256, Algorithm.MD5)
+    failure_limit: int = 5  # failed authentications from one source …
+    failure_window: float = 60.0  # … within this many seconds …
+    block_time: float = 300.0  # … block that source this long
+    block_status: int = 503  # answer while blocked (with Retry-After)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredCredential:
+    """What the store keeps for a terminal: HA1 per algorithm, never the password."""
+
+    terminal_id: str
+    ha1: Mapping[Algorithm, str]
+
+    @classmethod
+    def from_password(cls, *, terminal_id: str, realm: str, password: str) -> StoredCredential:
+        return cls(
+            terminal_id=terminal_id,
+            ha1={
+                a: ha1_of(username=terminal_id, realm=realm, password=password, algorithm=a)
+                for a in Algorithm
+            },
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactRequest:
+    """One Contact of a REGISTER: its URI and its own ``expires`` parameter, if any."""
+
+    uri: str
+    expires: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterRequest:
+    """The parts of a REGISTER the registrar needs (the SIP glue extracts them)."""
+
+    terminal_id: str  # the user part of To (the address-of-record)
+    source: str  # the source IP address (throttling key)
+    uri: str = ""  # Request-URI, for the digest
+    contacts: tuple[ContactRequest, ...] = ()
+    wildcard: bool = False  # Contact: *
+    expires: int | None = None  # the Expires header
+    call_id: str = ""
+    cseq: int = 0
+    authorization: DigestCredentials | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Challenge:
+    """One WWW-Authenticate header."""
+
+    realm: str
+    nonce: str
+    algorithm: Algorithm
+    qop: str = "auth"
+    stale: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Binding:
+    contact: str
+    expires_at: float
+    call_id: str
+    cseq: int
+    registered_at: float
+
+    def remaining(self, now: float) -> int:
+        return max(0, int(round(self.expires_at - now)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterResponse:
+    status: int
+    reason: str
+    challenges: tuple[Challenge, ...] = ()
+    bindings: tuple[Binding, ...] = ()  # 200: every current contact (RFC 3261 §10.3 step 8)
+    retry_after: int | None = None
+    min_expires: int | None = None
+
+
+@dataclass
+class _SourceRecord:
+    failures: deque[float] = field(default_factory=deque)
+    blocked_until: float = float("-inf")
+
+
+class Registrar:
+    def __init__(
+        self,
+        *,
+        realm: str,
+        credentials: Mapping[str, StoredCredential] | None = None,
+        params: RegistrarParams | None = None,
+        secret: bytes | None = None,
+        verifier: DigestVerifier = verify_digest,
+    ) -> None:
+        self.realm = realm
+        self.params = params or RegistrarParams()
+        self.credentials: dict[str, StoredCredential] = dict(credentials or {})
+        self._secret = secret if secret is not None else os.urandom(32)
+        self._verify = verifier
+        self._bindings: dict[str, dict[str, Binding]] = {}
+        self._sources: dict[str, _SourceRecord] = {}
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def bindings(self, terminal_id: str, now: float) -> list[Binding]:
+        """Live contacts of a terminal, oldest first (expired ones are dropped)."""
+        current = self._bindings.get(terminal_id, {})
+        for contact in [c for c, b in current.items() if b.expires_at <= now]:
+            del current[contact]
+        return sorted(current.values(), key=lambda b: b.registered_at)
+
+    def is_registered(self, terminal_id: str, now: float) -> bool:
+        return bool(self.bindings(terminal_id, now))
+
+    def is_blocked(self, source: str, now: float) -> bool:
+        record = self._sources.get(source)
+        return record is not None and record.blocked_until > now
+
+    # --- the request --------------------------------------------------------------------------
+
+    def handle(self, request: RegisterRequest, *, now: float) -> RegisterResponse:
+        record = self._sources.get(request.source)
+        if record is not None and record.blocked_until > now:
+            return self._blocked(record, now)
+        auth = request.authorization
+        if auth is None:
+            return self._challenge(now, stale=False)
+        verdict = self._authenticate(request, auth, now)
+        if verdict == "stale":
+            return self._challenge(now, stale=True)
+        if verdict == "fail":
+            record = self._sources.setdefault(request.source, _SourceRecord())
+            record.failures.append(now)
+            while record.failures and record.failures[0] <= now - self.params.failure_window:
+                record.failures.popleft()
+            if len(record.failures) >= self.params.failure_limit:
+                record.failures.clear()
+                record.blocked_until = now + self.params.block_time
+                return self._blocked(record, now)
+            return self._challenge(now, stale=False)
+        return self._update(request, now)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _nonce(self, now: float) -> str:
+        issued = f"{int(now * 1000):x}"
+        return f"{issued}.{self._sign(issued)}"
+
+    def _sign(self, issued: str) -> str:
+        message = f"{issued}|{self.realm}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def _nonce_age(self, nonce: str, now: float) -> float | None:
+        """Seconds since the nonce was issued, or None if we never issued it."""
+        issued, _, signature = nonce.partition(".")
+        if not hmac.compare_digest(self._sign(issued), signature):
+            return None
+        try:
+            return now - int(issued, 16) / 1000
+        except ValueError:
+            return None
+
+    def _challenge(self, now: float, *, stale: bool) -> RegisterResponse:
+        nonce = self._nonce(now)
+        return RegisterResponse(
+            status=401,
+            reason="Unauthorized",
+            challenges=tuple(
+                Challenge(realm=self.realm, nonce=nonce, algorithm=a, stale=stale)
+                for a in self.params.algorithms
+            ),
+        )
+
+    def _blocked(self, record: _SourceRecord, now: float) -> RegisterResponse:
+        reason = "Service Unavailable" if self.params.block_status == 503 else "Forbidden"
+        return RegisterResponse(
+            status=self.params.block_status,
+            reason=reason,
+            retry_after=max(1, int(round(record.blocked_until - now))),
+        )
+
+    def _authenticate(self, request: RegisterRequest, auth: DigestCredentials, now: float) -> str:
+        stored = self.credentials.get(auth.username)
+        age = self._nonce_age(auth.nonce, now)
+        if (
+            stored is None
+            or auth.username != request.terminal_id
+            or auth.realm != self.realm
+            or auth.algorithm not in self.params.algorithms
+            or auth.algorithm not in stored.ha1
+            or age is None
+            or age < 0
+        ):
+            return "fail"
+        ha1 = stored.ha1[auth.algorithm]
+        if not self._verify(ha1=ha1, credentials=auth, method="REGISTER"):
+            return "fail"
+        return "stale" if age > self.params.nonce_lifetime else "ok"
+
+    def _expires(self, contact: ContactRequest, request: RegisterRequest) -> int:
+        """The contact's expires parameter, else the Expires header, else the default."""
+        if contact.expires is not None:
+            return contact.expires
+        if request.expires is not None:
+            return request.expires
+        return self.params.default_expires
+
+    def _update(self, request: RegisterRequest, now: float) -> RegisterResponse:
+        params = self.params
+        current = self._bindings.setdefault(request.terminal_id, {})
+        self.bindings(request.terminal_id, now)  # drop expired ones first
+        if request.wildcard:
+            if request.expires != 0 or request.contacts:
+                return RegisterResponse(
+                    status=400, reason="Bad Request (Contact: * needs Expires: 0 and alone)"
+                )
+            current.clear()
+            return RegisterResponse(status=200, reason="OK")
+        for contact in request.contacts:
+            if 0 < self._expires(contact, request) < params.min_expires:
+                return RegisterResponse(
+                    status=423, reason="Interval Too Brief", min_expires=params.min_expires
+                )
+        for contact in request.contacts:
+            expires = self._expires(contact, request)
+            existing = current.get(contact.uri)
+            if (
+                existing is not None
+                and existing.call_id == request.call_id
+                and existing.cseq >= request.cseq
+            ):
+                continue  # RFC 3261 §10.3 step 7: an older or repeated request changes nothing
+            if expires == 0:
+                current.pop(contact.uri, None)
+                continue
+            current[contact.uri] = Binding(
+                contact=contact.uri,
+                expires_at=now + min(expires, params.max_expires),
+                call_id=request.call_id,
+                cseq=request.cseq,
+                registered_at=now if existing is None else existing.registered_at,
+            )
+        while len(current) > params.max_contacts:
+            oldest = min(current.values(), key=lambda b: b.registered_at)
+            del current[oldest.contact]
+        return RegisterResponse(
+            status=200, reason="OK", bindings=tuple(self.bindings(request.terminal_id, now))
+        )

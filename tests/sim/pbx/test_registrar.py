@@ -1,0 +1,263 @@
+"""Registrar: digest (MD5, SHA-256) against stored HA1, bindings, no enumeration, throttling."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from harness.sim.pbx.registrar import (
+    Algorithm,
+    ContactRequest,
+    DigestCredentials,
+    RegisterRequest,
+    RegisterResponse,
+    Registrar,
+    RegistrarParams,
+    StoredCredential,
+    digest_response,
+    ha1_of,
+)
+
+REALM = "01234abc.smart-pbx.jp"
+URI = f"sip:{REALM}"
+ID, PASSWORD = "abcde20200", "Password"
+SOURCE = "127.0.0.1"
+
+
+def make_registrar(**params: object) -> Registrar:
+    return Registrar(
+        realm=REALM,
+        credentials={
+            ID: StoredCredential.from_password(terminal_id=ID, realm=REALM, password=PASSWORD),
+            "abcde20201": StoredCredential.from_password(
+                terminal_id="abcde20201", realm=REALM, password="Other1"
+            ),
+        },
+        params=dataclasses.replace(RegistrarParams(), **params),  # type: ignore[arg-type]
+        secret=b"test-secret",
+    )
+
+
+def register(
+    registrar: Registrar,
+    *,
+    now: float,
+    terminal_id: str = ID,
+    password: str = PASSWORD,
+    algorithm: Algorithm = Algorithm.MD5,
+    contacts: tuple[ContactRequest, ...] = (ContactRequest(uri="sip:abcde20200@127.0.0.1:5070"),),
+    source: str = SOURCE,
+    nonce_at: float | None = None,
+    **fields: object,
+) -> RegisterResponse:
+    """Challenge then answer it like a phone: the full two-step REGISTER exchange."""
+    base = RegisterRequest(terminal_id=terminal_id, source=source, uri=URI, contacts=contacts)
+    base = dataclasses.replace(base, **fields)  # type: ignore[arg-type]
+    challenge = registrar.handle(base, now=now if nonce_at is None else nonce_at)
+    assert challenge.status == 401
+    nonce = next(c for c in challenge.challenges if c.algorithm is algorithm).nonce
+    unsigned = DigestCredentials(
+        username=terminal_id,
+        realm=REALM,
+        nonce=nonce,
+        uri=URI,
+        response="",
+        algorithm=algorithm,
+        qop="auth",
+        nc="00000001",
+        cnonce="0a4f113b",
+    )
+    ha1 = ha1_of(username=terminal_id, realm=REALM, password=password, algorithm=algorithm)
+    response = digest_response(ha1=ha1, credentials=unsigned, method="REGISTER")
+    signed = dataclasses.replace(unsigned, response=response)
+    return registrar.handle(dataclasses.replace(base, authorization=signed), now=now)
+
+
+# RFC 7616 §3.9.1: the worked example, as a known answer independent of our own client.
+RFC7616_EXAMPLE = DigestCredentials(
+    username="Mufasa",
+    realm="http-auth@example.org",
+    nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+    uri="/dir/index.html",
+    response="",
+    qop="auth",
+    nc="00000001",
+    cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "expected"),
+    [
+        (Algorithm.MD5, "8ca523f5e9506fed4657c9700eebdbec"),
+        (Algorithm.SHA256, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
+    ],
+)
+def test_digest_matches_rfc7616_example(algorithm: Algorithm, expected: str) -> None:
+    creds = dataclasses.replace(RFC7616_EXAMPLE, algorithm=algorithm)
+    ha1 = ha1_of(
+        username="Mufasa", realm=creds.realm, password="Circle of Life", algorithm=algorithm
+    )
+    assert digest_response(ha1=ha1, credentials=creds, method="GET") == expected
+
+
+def test_first_request_is_challenged_sha256_first_then_md5() -> None:
+    response = make_registrar().handle(RegisterRequest(terminal_id=ID, source=SOURCE), now=0)
+    assert response.status == 401
+    assert [c.algorithm for c in response.challenges] == [Algorithm.SHA256, Algorithm.MD5]
+    assert all(c.realm == REALM and c.qop == "auth" for c in response.challenges)
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_register_with_each_algorithm(algorithm: Algorithm) -> None:
+    registrar = make_registrar()
+    response = register(registrar, now=10, algorithm=algorithm, expires=600)
+    assert (response.status, [b.contact for b in response.bindings]) == (
+        200,
+        ["sip:abcde20200@127.0.0.1:5070"],
+    )
+    assert response.bindings[0].remaining(10) == 600
+    assert registrar.is_registered(ID, 10)
+
+
+def test_credentials_store_only_ha1() -> None:
+    stored = StoredCredential.from_password(terminal_id=ID, realm=REALM, password=PASSWORD)
+    assert PASSWORD not in repr(stored)
+    assert stored.ha1[Algorithm.MD5] == ha1_of(
+        username=ID, realm=REALM, password=PASSWORD, algorithm=Algorithm.MD5
+    )
+
+
+def test_binding_expires() -> None:
+    registrar = make_registrar()
+    register(registrar, now=0, expires=120)
+    assert registrar.is_registered(ID, 119.9)
+    assert not registrar.is_registered(ID, 120)
+
+
+def test_refresh_extends_binding() -> None:
+    registrar = make_registrar()
+    register(registrar, now=0, expires=120, call_id="c1", cseq=1)
+    register(registrar, now=100, expires=120, call_id="c1", cseq=3)
+    assert registrar.is_registered(ID, 200)
+    assert not registrar.is_registered(ID, 220)
+
+
+def test_older_cseq_of_same_call_id_changes_nothing() -> None:
+    registrar = make_registrar()
+    register(registrar, now=0, expires=120, call_id="c1", cseq=5)
+    register(registrar, now=10, expires=0, call_id="c1", cseq=4)
+    assert registrar.is_registered(ID, 10)
+
+
+def test_unregister_with_expires_zero() -> None:
+    registrar = make_registrar()
+    register(registrar, now=0, expires=600, call_id="c1", cseq=1)
+    response = register(registrar, now=5, expires=0, call_id="c1", cseq=2)
+    assert (response.status, response.bindings) == (200, ())
+    assert not registrar.is_registered(ID, 5)
+
+
+def test_several_contacts_and_wildcard_unregister() -> None:
+    registrar = make_registrar()
+    contacts = tuple(ContactRequest(uri=f"sip:{ID}@10.0.0.{i}", expires=300) for i in (1, 2))
+    register(registrar, now=0, contacts=contacts, call_id="a", cseq=1)
+    third = (ContactRequest(uri=f"sip:{ID}@10.0.0.3", expires=60),)
+    response = register(registrar, now=1, contacts=third, call_id="b", cseq=1)
+    assert [b.contact for b in response.bindings] == [c.uri for c in contacts + third]
+    assert [b.contact for b in registrar.bindings(ID, 61)] == [c.uri for c in contacts]
+    response = register(registrar, now=62, contacts=(), wildcard=True, expires=0, call_id="c")
+    assert response.status == 200
+    assert registrar.bindings(ID, 62) == []
+
+
+def test_wildcard_needs_expires_zero() -> None:
+    response = register(make_registrar(), now=0, contacts=(), wildcard=True, expires=60)
+    assert response.status == 400
+
+
+def test_too_brief_and_too_long_expiry() -> None:
+    registrar = make_registrar(min_expires=60, max_expires=3600)
+    brief = register(registrar, now=0, expires=30)
+    assert (brief.status, brief.min_expires) == (423, 60)
+    long = register(registrar, now=0, expires=99999)
+    assert long.bindings[0].remaining(0) == 3600
+
+
+def test_max_contacts_replaces_oldest() -> None:
+    registrar = make_registrar(max_contacts=2)
+    for i in range(3):
+        contact = (ContactRequest(uri=f"sip:{ID}@10.0.0.{i}"),)
+        register(registrar, now=i, contacts=contact, call_id=f"c{i}", cseq=1)
+    assert [b.contact for b in registrar.bindings(ID, 3)] == [
+        f"sip:{ID}@10.0.0.{i}" for i in (1, 2)
+    ]
+
+
+def test_unknown_terminal_and_wrong_password_get_the_same_answer() -> None:
+    unknown = register(make_registrar(), now=7, terminal_id="zzzzz99999")
+    wrong = register(make_registrar(), now=7, password="Wrong")
+    assert unknown.status == 401
+    assert unknown == wrong  # same status, reason, challenges (same nonce at the same time)
+
+
+def test_credentials_for_another_terminal_are_refused() -> None:
+    registrar = make_registrar()
+    response = register(registrar, now=0, terminal_id="abcde20201", password="Other1")
+    assert response.status == 200
+    crossed = register(registrar, now=0, terminal_id="abcde20201", password=PASSWORD)
+    assert crossed.status == 401
+
+
+def test_forged_nonce_is_refused() -> None:
+    registrar = make_registrar()
+    creds = DigestCredentials(
+        username=ID, realm=REALM, nonce="0.deadbeef", uri=URI, response="0" * 32
+    )
+    creds = dataclasses.replace(
+        creds,
+        response=digest_response(
+            ha1=ha1_of(username=ID, realm=REALM, password=PASSWORD, algorithm=Algorithm.MD5),
+            credentials=creds,
+            method="REGISTER",
+        ),
+    )
+    request = RegisterRequest(terminal_id=ID, source=SOURCE, uri=URI, authorization=creds)
+    assert registrar.handle(request, now=0).status == 401
+    assert not registrar.is_registered(ID, 0)
+
+
+def test_stale_nonce_is_rechallenged_without_counting_a_failure() -> None:
+    registrar = make_registrar(nonce_lifetime=30, failure_limit=1)
+    response = register(registrar, now=100, nonce_at=0)
+    assert response.status == 401
+    assert all(c.stale for c in response.challenges)
+    assert not registrar.is_blocked(SOURCE, 100)
+    assert register(registrar, now=101).status == 200
+
+
+def test_throttling_blocks_then_releases() -> None:
+    registrar = make_registrar(failure_limit=3, failure_window=60, block_time=300)
+    answers = [register(registrar, now=t, password="Wrong").status for t in (0, 1, 2)]
+    assert answers == [401, 401, 503]
+    blocked = registrar.handle(RegisterRequest(terminal_id=ID, source=SOURCE), now=3)
+    assert (blocked.status, blocked.retry_after, blocked.challenges) == (503, 299, ())
+    # Even the right password is refused while blocked; another source is unaffected.
+    right = RegisterRequest(terminal_id=ID, source=SOURCE)
+    assert registrar.handle(right, now=301).status == 503
+    assert register(registrar, now=10, source="127.0.0.2").status == 200
+    assert register(registrar, now=302).status == 200
+
+
+def test_failures_outside_the_window_do_not_accumulate() -> None:
+    registrar = make_registrar(failure_limit=3, failure_window=60)
+    answers = [register(registrar, now=t, password="Wrong").status for t in (0, 50, 110, 160)]
+    assert answers == [401, 401, 401, 401]
+    assert not registrar.is_blocked(SOURCE, 160)
+
+
+def test_block_status_is_a_parameter() -> None:
+    registrar = make_registrar(failure_limit=1, block_status=403)
+    response = register(registrar, now=0, password="Wrong")
+    assert (response.status, response.reason) == (403, "Forbidden")
