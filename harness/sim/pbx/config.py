@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from harness.guide.types import (
     Action,
@@ -27,6 +27,10 @@ from harness.guide.types import (
     Tenant,
     TerminalKind,
 )
+
+if TYPE_CHECKING:
+    from harness.sim.rules import AbsenceValue
+    from harness.sim.store import RoutingSnapshot
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -198,6 +202,72 @@ class PbxConfig:
             forwards=_frozen(forwards),
             reaches=_frozen(reaches),
         )
+
+    @classmethod
+    def from_snapshot(cls, snapshot: RoutingSnapshot) -> PbxConfig:
+        """The snapshot of the web side's store (``Store.routing_snapshot()``).
+
+        An inbound route is in force only when it was applied while its line was 開通 and the
+        line still is (manual P.2 note *1: a route set before 開通 fails until 設定 again).
+        """
+        forwards: dict[str, ForwardConfig] = {}
+        reaches: dict[str, ReachConfig] = {}
+        for extension, absence in snapshot.absence.items():
+            if absence.reach_number_1 is not None:
+                reaches[extension] = _reach_from_value(absence)
+            else:
+                forwards[extension] = ForwardConfig(
+                    forward_to=strip_hyphens(absence.forward_to),
+                    unconditional=absence.unconditional,
+                    busy=absence.busy,
+                    unreachable=absence.unreachable,
+                    no_answer=absence.no_answer,
+                    ring_time=None if absence.ring_time is None else float(absence.ring_time),
+                )
+        live = {n for n, line in snapshot.external_lines.items() if line.line_live}
+        return cls(
+            extensions=_frozen(
+                {
+                    t.extension: ExtensionConfig(
+                        extension=t.extension,
+                        site_number=t.site_number,
+                        terminal_number=t.terminal_number,
+                        terminal_id=t.terminal_id,
+                        terminal_kind=t.terminal_kind,
+                    )
+                    for t in snapshot.terminals.values()
+                }
+            ),
+            groups=tuple(
+                GroupConfig(
+                    kind=g.kind, pilot=g.pilot, members=g.members, ring_time=float(g.ring_time)
+                )
+                for g in snapshot.groups
+            ),
+            inbound_routes=_frozen(
+                {
+                    number: route.destination
+                    for number, route in snapshot.inbound_routes.items()
+                    if route.applied and number in live
+                }
+            ),
+            outbound_caller_ids=_frozen(dict(snapshot.outbound_caller_ids)),
+            forwards=_frozen(forwards),
+            reaches=_frozen(reaches),
+        )
+
+
+def _reach_from_value(absence: AbsenceValue) -> ReachConfig:
+    legs = []
+    for number, start in (
+        (absence.reach_number_1, absence.reach_start_1),
+        (absence.reach_number_2, absence.reach_start_2),
+    ):
+        if number is not None and start is not None:
+            legs.append(ReachLeg(number=number.replace("-", ""), start=float(start)))
+    return ReachConfig(
+        legs=tuple(legs), end=float(absence.reach_end or 0), voicemail=absence.voicemail
+    )
 
 
 def strip_hyphens(number: str | None) -> str | None:

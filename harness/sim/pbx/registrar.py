@@ -35,7 +35,10 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from harness.sim.store import RoutingSnapshot
 
 
 class Algorithm(StrEnum):
@@ -124,6 +127,17 @@ class StoredCredential:
                 for a in Algorithm
             },
         )
+
+
+def credentials_from_snapshot(snapshot: RoutingSnapshot) -> dict[str, StoredCredential]:
+    """端末ID → stored HA1s, from the web side's store (realm = 内線サーバアドレス)."""
+    return {
+        t.terminal_id: StoredCredential(
+            terminal_id=t.terminal_id,
+            ha1={Algorithm.MD5: t.ha1_md5, Algorithm.SHA256: t.ha1_sha256},
+        )
+        for t in snapshot.terminals.values()
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
