@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from harness.guide.types import (
     Action,
@@ -66,6 +66,19 @@ class Presence(StrEnum):
     UNREGISTERED = "unregistered"
 
 
+class _TerminalLike(Protocol):
+    @property
+    def extension(self) -> str: ...
+    @property
+    def site_number(self) -> str: ...
+    @property
+    def terminal_number(self) -> str: ...
+    @property
+    def terminal_id(self) -> str: ...
+    @property
+    def terminal_kind(self) -> TerminalKind: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExtensionConfig:
     """One extension (内線番号) and its terminal."""
@@ -75,6 +88,17 @@ class ExtensionConfig:
     terminal_number: str
     terminal_id: str
     terminal_kind: TerminalKind
+
+    @classmethod
+    def of(cls, terminal: _TerminalLike) -> ExtensionConfig:
+        """From a guide ``Terminal`` row or a store ``TerminalRecord``."""
+        return cls(
+            extension=terminal.extension,
+            site_number=terminal.site_number,
+            terminal_number=terminal.terminal_number,
+            terminal_id=terminal.terminal_id,
+            terminal_kind=terminal.terminal_kind,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,16 +180,7 @@ class PbxConfig:
     @classmethod
     def from_tenant(cls, tenant: Tenant) -> PbxConfig:
         """The snapshot of a loaded tenant folder (ご利用内容.yaml + 設定.yaml)."""
-        extensions = {
-            t.extension: ExtensionConfig(
-                extension=t.extension,
-                site_number=t.site_number,
-                terminal_number=t.terminal_number,
-                terminal_id=t.terminal_id,
-                terminal_kind=t.terminal_kind,
-            )
-            for t in tenant.guide.terminals
-        }
+        extensions = {t.extension: ExtensionConfig.of(t) for t in tenant.guide.terminals}
         settings = tenant.settings
         groups = tuple(
             GroupConfig(
@@ -226,18 +241,7 @@ class PbxConfig:
                 )
         live = {n for n, line in snapshot.external_lines.items() if line.line_live}
         return cls(
-            extensions=_frozen(
-                {
-                    t.extension: ExtensionConfig(
-                        extension=t.extension,
-                        site_number=t.site_number,
-                        terminal_number=t.terminal_number,
-                        terminal_id=t.terminal_id,
-                        terminal_kind=t.terminal_kind,
-                    )
-                    for t in snapshot.terminals.values()
-                }
-            ),
+            extensions=_frozen({e: ExtensionConfig.of(t) for e, t in snapshot.terminals.items()}),
             groups=tuple(
                 GroupConfig(
                     kind=g.kind, pilot=g.pilot, members=g.members, ring_time=float(g.ring_time)
