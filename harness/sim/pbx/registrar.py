@@ -10,32 +10,30 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
    launder guesses against others.
 2. A request without credentials gets 401 with one challenge per offered algorithm
    (SHA-256 first, then MD5: RFC 8760 §2.4).
-3. Credentials are checked against the stored HA1 (never the password). An unknown 端末ID and
-   a wrong password get the SAME answer — 401 with fresh challenges, same headers — so
-   extensions cannot be enumerated (e.g. with sipvicious ``svwar``). Both count as failures.
-   A correct response over an expired nonce gets 401 ``stale=true`` and is not a failure.
+3. Credentials are checked against the stored HA1 (never the password) by sipcore's
+   ``DigestServer`` (HMAC-signed nonces, stale and nonce-count replay detection). An unknown
+   端末ID and a wrong password get the SAME answer — 401 with fresh challenges, same headers —
+   so extensions cannot be enumerated (e.g. with sipvicious ``svwar``). Both count as
+   failures, as do forged nonces and replays. A correct response over an expired nonce gets
+   401 ``stale=true`` and is not a failure.
 4. Bindings per 端末ID: several contacts, each with its own expiry; ``Expires: 0`` removes one,
    ``Contact: *`` with ``Expires: 0`` removes all; a request with no Contact just lists them.
    Expiries below ``min_expires`` get 423 with Min-Expires, above ``max_expires`` are clamped.
    At most ``max_contacts`` per terminal: a new one beyond that replaces the oldest.
-
-Nonces are stateless: ``<issued-ms hex>.<HMAC(secret, issued|realm)>``, valid for
-``nonce_lifetime`` seconds. Nonce-count replay is not tracked (docs/pbx.md, known limits).
-
-The digest arithmetic (``digest_response``) is local until sipcore's ``harness.sip.digest``
-lands; ``DigestVerifier`` is the seam where it plugs in.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from harness.sip.digest import DigestChallenge, DigestCredentials, DigestOutcome, DigestServer
+from harness.sip.digest import ha1 as digest_ha1
+from harness.sip.syntax import SipParseError
 
 if TYPE_CHECKING:
     from harness.sim.store import RoutingSnapshot
@@ -48,53 +46,9 @@ class Algorithm(StrEnum):
     MD5 = "MD5"
 
 
-def _h(algorithm: Algorithm, text: str) -> str:
-    name = "sha256" if algorithm is Algorithm.SHA256 else "md5"
-    return hashlib.new(name, text.encode("utf-8")).hexdigest()
-
-
 def ha1_of(*, username: str, realm: str, password: str, algorithm: Algorithm) -> str:
     """HA1 = H(username:realm:password) (RFC 7616 §3.4.2); what the store keeps."""
-    return _h(algorithm, f"{username}:{realm}:{password}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DigestCredentials:
-    """The parameters of an Authorization header (RFC 7616 §3.4)."""
-
-    username: str
-    realm: str
-    nonce: str
-    uri: str
-    response: str
-    algorithm: Algorithm = Algorithm.MD5
-    qop: str | None = None
-    nc: str | None = None
-    cnonce: str | None = None
-
-
-def digest_response(*, ha1: str, credentials: DigestCredentials, method: str) -> str:
-    """The response value a client holding ``ha1`` would compute (RFC 7616 §3.4.1)."""
-    algorithm = credentials.algorithm
-    ha2 = _h(algorithm, f"{method}:{credentials.uri}")
-    if credentials.qop:
-        return _h(
-            algorithm,
-            f"{ha1}:{credentials.nonce}:{credentials.nc}:{credentials.cnonce}"
-            f":{credentials.qop}:{ha2}",
-        )
-    return _h(algorithm, f"{ha1}:{credentials.nonce}:{ha2}")
-
-
-class DigestVerifier(Protocol):
-    """Checks a digest response against a stored HA1 (sipcore's server-side function plugs in)."""
-
-    def __call__(self, *, ha1: str, credentials: DigestCredentials, method: str) -> bool: ...
-
-
-def verify_digest(*, ha1: str, credentials: DigestCredentials, method: str) -> bool:
-    expected = digest_response(ha1=ha1, credentials=credentials, method=method)
-    return hmac.compare_digest(expected, credentials.response.lower())
+    return digest_ha1(username, realm, password, algorithm.value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,18 +114,7 @@ class RegisterRequest:
     expires: int | None = None  # the Expires header
     call_id: str = ""
     cseq: int = 0
-    authorization: DigestCredentials | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Challenge:
-    """One WWW-Authenticate header."""
-
-    realm: str
-    nonce: str
-    algorithm: Algorithm
-    qop: str = "auth"
-    stale: bool = False
+    authorization: DigestCredentials | str | None = None  # parsed, or the header value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,7 +133,7 @@ class Binding:
 class RegisterResponse:
     status: int
     reason: str
-    challenges: tuple[Challenge, ...] = ()
+    challenges: tuple[DigestChallenge, ...] = ()  # one WWW-Authenticate each
     bindings: tuple[Binding, ...] = ()  # 200: every current contact (RFC 3261 §10.3 step 8)
     retry_after: int | None = None
     min_expires: int | None = None
@@ -210,13 +153,20 @@ class Registrar:
         credentials: Mapping[str, StoredCredential] | None = None,
         params: RegistrarParams | None = None,
         secret: bytes | None = None,
-        verifier: DigestVerifier = verify_digest,
     ) -> None:
         self.realm = realm
         self.params = params or RegistrarParams()
         self.credentials: dict[str, StoredCredential] = dict(credentials or {})
-        self._secret = secret if secret is not None else os.urandom(32)
-        self._verify = verifier
+        secret = secret if secret is not None else os.urandom(32)
+        self._servers = {
+            a: DigestServer(
+                secret=secret,
+                realm=realm,
+                algorithm=a.value,
+                nonce_lifetime=self.params.nonce_lifetime,
+            )
+            for a in self.params.algorithms
+        }
         self._bindings: dict[str, dict[str, Binding]] = {}
         self._sources: dict[str, _SourceRecord] = {}
 
@@ -242,10 +192,9 @@ class Registrar:
         record = self._sources.get(request.source)
         if record is not None and record.blocked_until > now:
             return self._blocked(record, now)
-        auth = request.authorization
-        if auth is None:
+        if request.authorization is None:
             return self._challenge(now, stale=False)
-        verdict = self._authenticate(request, auth, now)
+        verdict = self._authenticate(request, now)
         if verdict == "stale":
             return self._challenge(now, stale=True)
         if verdict == "fail":
@@ -262,32 +211,12 @@ class Registrar:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _nonce(self, now: float) -> str:
-        issued = f"{int(now * 1000):x}"
-        return f"{issued}.{self._sign(issued)}"
-
-    def _sign(self, issued: str) -> str:
-        message = f"{issued}|{self.realm}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
-
-    def _nonce_age(self, nonce: str, now: float) -> float | None:
-        """Seconds since the nonce was issued, or None if we never issued it."""
-        issued, _, signature = nonce.partition(".")
-        if not hmac.compare_digest(self._sign(issued), signature):
-            return None
-        try:
-            return now - int(issued, 16) / 1000
-        except ValueError:
-            return None
-
     def _challenge(self, now: float, *, stale: bool) -> RegisterResponse:
-        nonce = self._nonce(now)
         return RegisterResponse(
             status=401,
             reason="Unauthorized",
             challenges=tuple(
-                Challenge(realm=self.realm, nonce=nonce, algorithm=a, stale=stale)
-                for a in self.params.algorithms
+                server.challenge(now, stale=stale) for server in self._servers.values()
             ),
         )
 
@@ -299,23 +228,28 @@ class Registrar:
             retry_after=max(1, int(round(record.blocked_until - now))),
         )
 
-    def _authenticate(self, request: RegisterRequest, auth: DigestCredentials, now: float) -> str:
+    def _authenticate(self, request: RegisterRequest, now: float) -> str:
+        """ "ok", "stale" or "fail" — unknown user and wrong password are the same "fail"."""
+        auth = request.authorization
+        if isinstance(auth, str):
+            try:
+                auth = DigestCredentials.parse(auth)
+            except SipParseError:
+                return "fail"
+        assert auth is not None
+        algorithm = next((a for a in self._servers if a.value == auth.algorithm.upper()), None)
+        if algorithm is None:
+            return "fail"
         stored = self.credentials.get(auth.username)
-        age = self._nonce_age(auth.nonce, now)
-        if (
-            stored is None
-            or auth.username != request.terminal_id
-            or auth.realm != self.realm
-            or auth.algorithm not in self.params.algorithms
-            or auth.algorithm not in stored.ha1
-            or age is None
-            or age < 0
-        ):
-            return "fail"
-        ha1 = stored.ha1[auth.algorithm]
-        if not self._verify(ha1=ha1, credentials=auth, method="REGISTER"):
-            return "fail"
-        return "stale" if age > self.params.nonce_lifetime else "ok"
+        ha1 = None if stored is None else stored.ha1.get(algorithm)
+        if auth.username != request.terminal_id:
+            ha1 = None  # credentials of one terminal never register another
+        outcome = self._servers[algorithm].verify(
+            auth, method="REGISTER", ha1=ha1, now=now, request_uri=request.uri or None
+        )
+        if outcome is DigestOutcome.ACCEPTED:
+            return "ok"
+        return "stale" if outcome is DigestOutcome.STALE_NONCE else "fail"
 
     def _expires(self, contact: ContactRequest, request: RegisterRequest) -> int:
         """The contact's expires parameter, else the Expires header, else the default."""
