@@ -10,8 +10,9 @@ loopback sockets and the asyncio loop. Two transports share one shape (``Transpo
   pointed at a port where nothing listens learns 通話不可 at once instead of after Timer F.
 - ``TcpTransport``: a listening socket plus one connection per peer address, reused in both
   directions (RFC 3261 §18: responses go back on the connection the request came in on).
-  Framing is the core's job: each connection gets its own framer from ``framer_factory`` and
-  the transport delivers whole messages.
+  Framing is the core's job: each connection gets its own ``StreamParser`` (or another
+  ``framer_factory``) and the transport delivers whole parsed messages; taps see the raw
+  stream chunks as they arrive, so a pcap shows the real segmentation.
 
 Each transport delivers ``Inbound`` values to the ``on_receive`` callback and reports transport
 errors per destination to ``on_error``. Two knobs serve the tests:
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, cast
 
 from harness.errors import HarnessError
+from harness.sip.message import Message, StreamParser, serialize
 
 Protocol_ = Literal["UDP", "TCP"]
 Direction = Literal["sent", "received"]
@@ -88,11 +90,16 @@ Tap = Callable[[TapRecord], None]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Inbound:
-    """Bytes of one SIP message received from ``remote``; reply through ``transport``."""
+    """One SIP message received from ``remote``; reply through ``transport``.
+
+    UDP delivers the datagram's bytes (``message`` None: the endpoint parses them); TCP
+    delivers the message its framer parsed, with ``data`` its serialised form.
+    """
 
     data: bytes
     remote: Address
     transport: Transport
+    message: Message | None = None
 
 
 ReceiveCallback = Callable[[Inbound], None]
@@ -100,10 +107,11 @@ ErrorCallback = Callable[[Address, OSError], None]
 
 
 class Framer(Protocol):
-    """Splits a TCP byte stream into whole SIP messages (the core's ``StreamParser``)."""
+    """Splits a TCP byte stream into whole SIP messages: the core's ``StreamParser``."""
 
-    def feed(self, data: bytes) -> Iterable[bytes]:
-        """Add received bytes; return the complete messages now available, in order."""
+    def feed(self, data: bytes) -> Iterable[Message]:
+        """Add received bytes; return the complete messages now available, in order.
+        Raises (``SipParseError``) on a broken stream: the connection is then closed."""
         ...
 
 
@@ -417,6 +425,7 @@ class _TcpConnection(asyncio.Protocol):
         self.closed.set()
 
     def data_received(self, data: bytes) -> None:
+        self._owner._tap("received", "TCP", self.local, self.remote, data)
         try:
             messages = list(self._framer.feed(data))
         except Exception as exc:  # the framer refuses a broken stream: drop the connection
@@ -442,7 +451,7 @@ class TcpTransport(_TransportBase):
         self,
         *,
         on_receive: ReceiveCallback,
-        framer_factory: Callable[[], Framer],
+        framer_factory: Callable[[], Framer] = StreamParser,
         on_error: ErrorCallback | None = None,
         allow_remote: bool = False,
     ) -> None:
@@ -460,7 +469,7 @@ class TcpTransport(_TransportBase):
         cls,
         *,
         on_receive: ReceiveCallback,
-        framer_factory: Callable[[], Framer],
+        framer_factory: Callable[[], Framer] = StreamParser,
         on_error: ErrorCallback | None = None,
         host: str = LOOPBACK,
         port: int = 0,
@@ -502,9 +511,15 @@ class TcpTransport(_TransportBase):
         if self._connections.get(connection.remote) is connection:
             del self._connections[connection.remote]
 
-    def _deliver(self, connection: _TcpConnection, data: bytes) -> None:
-        self._tap("received", "TCP", connection.local, connection.remote, data)
-        self._on_receive(Inbound(data=data, remote=connection.remote, transport=self))
+    def _deliver(self, connection: _TcpConnection, message: Message) -> None:
+        self._on_receive(
+            Inbound(
+                data=serialize(message),
+                remote=connection.remote,
+                transport=self,
+                message=message,
+            )
+        )
 
     def _stream_error(self, connection: _TcpConnection, exc: Exception) -> None:
         if connection.transport is not None:

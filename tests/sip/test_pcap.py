@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from harness.sip.pcap import PcapTap
-from harness.sip.transport import Address, Faults, Impairment, Inbound, UdpTransport
+from harness.sip.transport import (
+    Address,
+    Faults,
+    Impairment,
+    Inbound,
+    TcpTransport,
+    UdpTransport,
+)
 
 TSHARK = shutil.which("tshark") or "/usr/bin/tshark"
 
@@ -81,3 +88,28 @@ def test_udp_exchange_decodes_as_sip_with_addresses(tmp_path: Path) -> None:
         ["127.0.0.1", str(a.port), "127.0.0.1", str(b.port), "OPTIONS", ""],
         ["127.0.0.1", str(b.port), "127.0.0.1", str(a.port), "", "200"],
     ]
+
+
+def test_tcp_exchange_decodes_as_sip_with_both_directions(tmp_path: Path) -> None:
+    path = tmp_path / "tcp.pcap"
+
+    async def scenario() -> tuple[Address, Address]:
+        done = asyncio.Event()
+
+        def answer(inbound: Inbound) -> None:
+            inbound.transport.send(ok(inbound.data), inbound.remote)
+
+        a = await TcpTransport.open(on_receive=lambda _: done.set())
+        b = await TcpTransport.open(on_receive=answer)
+        with PcapTap(path) as tap:
+            b.add_tap(tap)
+            a.send(options(a.local, b.local), b.local)
+            await asyncio.wait_for(done.wait(), 5)
+        await a.close()
+        await b.close()
+        return a.local, b.local
+
+    _, b = asyncio.run(scenario())
+    rows = tshark_fields(path, "tcp.dstport", "sip.Method", "sip.Status-Code")
+    assert rows == [[str(b.port), "OPTIONS", ""], [rows[1][0], "", "200"]]
+    assert rows[1][0] != str(b.port)  # the reply goes to a's ephemeral connection port

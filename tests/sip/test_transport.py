@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 
 from harness.errors import HarnessError
+from harness.sip.message import Request, Response
 from harness.sip.transport import (
     Address,
     Faults,
     Impairment,
     Inbound,
     TapRecord,
+    TcpTransport,
     UdpTransport,
 )
 
@@ -192,3 +194,106 @@ def test_impairment_values_are_checked() -> None:
         Impairment(loss=1.5)
     with pytest.raises(ValueError, match="seconds"):
         Impairment(delay=-1)
+
+
+REQUEST = (
+    b"OPTIONS sip:b@127.0.0.1 SIP/2.0\r\n"
+    b"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKtcp1\r\n"
+    b"Max-Forwards: 70\r\n"
+    b"From: <sip:a@127.0.0.1>;tag=1\r\n"
+    b"To: <sip:b@127.0.0.1>\r\n"
+    b"Call-ID: tcp-test\r\n"
+    b"CSeq: 1 OPTIONS\r\n"
+    b"Content-Length: 4\r\n\r\n"
+    b"body"
+)
+
+
+def test_tcp_frames_messages_and_replies_on_the_same_connection() -> None:
+    async def scenario() -> None:
+        inbox_a, inbox_b = Inbox(), Inbox()
+        a = await TcpTransport.open(on_receive=inbox_a)
+        b = await TcpTransport.open(on_receive=inbox_b)
+        try:
+            a.send(REQUEST + REQUEST, b.local)  # two messages in one write
+            await inbox_b.wait_count(2)
+            first = inbox_b.items[0]
+            assert isinstance(first.message, Request)
+            assert first.message.body == b"body"
+            assert first.data == REQUEST
+            # the reply goes back over the connection a opened (its ephemeral port)
+            first.transport.send(b"SIP/2.0 200 OK\r\n" + REQUEST.split(b"\r\n", 1)[1], first.remote)
+            await inbox_a.wait_count(1)
+            assert inbox_a.items[0].remote == b.local
+            assert isinstance(inbox_a.items[0].message, Response)
+        finally:
+            await a.close()
+            await b.close()
+
+    run(scenario())
+
+
+def test_tcp_reassembles_a_message_fed_byte_by_byte() -> None:
+    async def scenario() -> None:
+        inbox = Inbox()
+        b = await TcpTransport.open(on_receive=inbox)
+        reader, writer = await asyncio.open_connection(b.local.host, b.local.port)
+        try:
+            for i in range(len(REQUEST)):
+                writer.write(REQUEST[i : i + 1])
+                await writer.drain()
+            await inbox.wait_count(1)
+            assert inbox.items[0].data == REQUEST
+        finally:
+            writer.close()
+            await writer.wait_closed()
+            await b.close()
+
+    run(scenario())
+
+
+def test_tcp_garbage_closes_the_connection_and_reports_it() -> None:
+    async def scenario() -> None:
+        errors: list[Address] = []
+        failed = asyncio.Event()
+
+        def on_error(to: Address, exc: OSError) -> None:
+            errors.append(to)
+            failed.set()
+
+        b = await TcpTransport.open(on_receive=Inbox(), on_error=on_error)
+        reader, writer = await asyncio.open_connection(b.local.host, b.local.port)
+        try:
+            writer.write(b"NOT SIP AT ALL\r\n\r\n")
+            await failed.wait()
+            assert await reader.read() == b""  # closed by the transport
+        finally:
+            writer.close()
+            await writer.wait_closed()
+            await b.close()
+
+    run(scenario())
+
+
+def test_tcp_connection_refused_is_reported_for_the_destination() -> None:
+    async def scenario() -> None:
+        errors: list[tuple[Address, OSError]] = []
+        failed = asyncio.Event()
+
+        def on_error(to: Address, exc: OSError) -> None:
+            errors.append((to, exc))
+            failed.set()
+
+        probe = await TcpTransport.open(on_receive=Inbox())
+        nowhere = probe.local
+        await probe.close()
+        a = await TcpTransport.open(on_receive=Inbox(), on_error=on_error)
+        try:
+            a.send(REQUEST, nowhere)
+            await failed.wait()
+            assert errors[0][0] == nowhere
+            assert isinstance(errors[0][1], ConnectionRefusedError)
+        finally:
+            await a.close()
+
+    run(scenario())
