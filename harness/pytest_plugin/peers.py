@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.sip.peers.kamailio import Kamailio
+from harness.sip.sipp import Sipp
 
 
 class _Opened:
@@ -51,6 +52,25 @@ def kamailio(tmp_path: Path) -> Iterator[Callable[..., Kamailio]]:
         server = Kamailio(**kwargs)
         opened.stoppers.append(server.stop)
         return server.start()
+
+    yield factory
+    opened.close()
+
+
+@pytest.fixture
+def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
+    """Factory: ``sipp(scenario, **options)`` → a configured, not yet started ``Sipp``.
+
+    Call ``.run()`` for a client scenario or ``.start()`` (or ``with``) for a UAS; whatever is
+    still running at the end of the test is killed.
+    """
+    opened = _Opened(tmp_path, "sipp")
+
+    def factory(scenario: str | Path, **kwargs: Any) -> Sipp:
+        kwargs.setdefault("workdir", opened.workdir())
+        runner = Sipp(scenario, **kwargs)
+        opened.stoppers.append(runner.close)
+        return runner
 
     yield factory
     opened.close()

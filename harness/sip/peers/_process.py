@@ -12,6 +12,8 @@ import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from harness.errors import HarnessError
 
@@ -119,3 +121,31 @@ class ManagedProcess:
             os.killpg(pgid, sig)
         except ProcessLookupError:
             pass
+
+
+class Peer:
+    """``with peer:`` starts it and always stops it: ``stop`` after a clean block, ``close``
+    (stop without asking for a result, never raising about the peer) after an exception."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> object:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.stop()
+        else:
+            self.close()

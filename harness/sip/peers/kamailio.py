@@ -23,12 +23,11 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, Self
 
 from harness.errors import HarnessError, InputError, Problem
 from harness.sip.peers._net import free_port, wait_for_options
-from harness.sip.peers._process import LOOPBACK, ManagedProcess, require_binary, tail
+from harness.sip.peers._process import LOOPBACK, ManagedProcess, Peer, require_binary, tail
 
 KAMAILIO_BINARY = "/usr/sbin/kamailio"
 MODULES_DIR = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
@@ -50,7 +49,10 @@ def digest_ha1(*, user: str, realm: str, password: str, algorithm: DigestAlgorit
 
 
 def _users_table(users: Mapping[str, str], *, realm: str, algorithm: DigestAlgorithm) -> str:
-    """The db_text ``users`` table of the htable module (key_type 0, value_type 2 = string)."""
+    """The db_text ``users`` table of the htable module.
+
+    key_type 0 = simple key, value_type 0 = string (htable README §2.3).
+    """
     problems = [
         Problem(
             where=f"Kamailio users › {user!r}",
@@ -68,11 +70,11 @@ def _users_table(users: Mapping[str, str], *, realm: str, algorithm: DigestAlgor
     ]
     for row, (user, password) in enumerate(users.items(), start=1):
         ha1 = digest_ha1(user=user, realm=realm, password=password, algorithm=algorithm)
-        lines.append(f"{row}:{user}:0:2:{ha1}:0")
+        lines.append(f"{row}:{user}:0:0:{ha1}:0")
     return "\n".join(lines) + "\n"
 
 
-class Kamailio:
+class Kamailio(Peer):
     """A Kamailio process listening on udp and tcp 127.0.0.1:``port`` (and nothing else).
 
     ``start`` returns once the server answers an OPTIONS ping; ``stop`` terminates and reaps every
@@ -183,17 +185,6 @@ class Kamailio:
         """Terminate Kamailio and reap it and its workers. Idempotent."""
         if self._process is not None:
             self._process.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ----------------------------------------------------------------------------------------
     def _dir(self) -> Path:
