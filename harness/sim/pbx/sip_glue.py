@@ -1,0 +1,541 @@
+"""SIP glue: the registrar and the call engine on a real SIP endpoint (a small B2BUA).
+
+Theory of operation (docs/pbx.md "Attaching the SIP side"). One ``PbxSipService`` per tenant
+owns a sipphone ``Endpoint`` (transactions, retransmissions, CANCEL matching), the pure
+``Registrar`` and the reactive ``Pbx``. Incoming requests:
+
+- REGISTER → ``Registrar.handle`` (``now`` = real loop time: registrations are SIP soft state,
+  refreshed by phones in real seconds, never scaled);
+- INVITE outside a dialog from a registered terminal → ``Pbx.incoming`` with a ``_CallSession``
+  as the call's ``LegDriver``; CANCEL → ``caller_cancelled`` then 487;
+- BYE inside a dialog → relayed to the other side, ``hung_up``;
+- anything else outside a dialog: OPTIONS 200, the rest 405 (RFC 3261 §8.2.1).
+
+Each engine action becomes SIP on the spot (INVITE/CANCEL/BYE, final responses to the caller);
+each SIP outcome comes back to the engine from an asyncio task, never re-entrantly from inside
+an action, so the ``Call`` is always between two steps when it hears news.
+
+Known simplifications (documented in docs/pbx.md): a leg INVITEs the terminal's most recent
+contact (no forking over several contacts); media is not anchored — the caller's SDP offer is
+passed to the leg and the leg's answer back; INVITEs from terminals are not digest-challenged
+(the terminal must be registered); external numbers are reached only when a PSTN resolver is
+given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.clock import Clock
+from harness.sim.pbx.call import Call, CallState, LegFailure, LegTarget
+from harness.sim.pbx.config import PbxConfig, PbxParams
+from harness.sim.pbx.pbx import Pbx
+from harness.sim.pbx.registrar import (
+    ContactRequest,
+    RegisterRequest,
+    Registrar,
+    RegistrarParams,
+    StoredCredential,
+)
+from harness.sim.pbx.routing import CallerId, InternalOrigin, ReleaseReason, ToExtension
+from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
+from harness.sip.message import Request, Response, new_call_id, new_tag
+from harness.sip.syntax import SipParseError
+from harness.sip.transport import Address
+from harness.sip.uri import NameAddr, SipUri
+
+log = logging.getLogger(__name__)
+
+SDP = "application/sdp"
+BUSY_STATUSES = frozenset({486, 600, 603})
+UNREACHABLE_STATUSES = frozenset({404, 408, 410, 480})
+# What the voicemail UAS answers with (media is not simulated, only the dialog).
+VOICEMAIL_SDP = (
+    b"v=0\r\no=voicemail 1 1 IN IP4 127.0.0.1\r\ns=voicemail\r\nc=IN IP4 127.0.0.1\r\n"
+    b"t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=recvonly\r\n"
+)
+
+PstnResolver = Callable[[str], Address | None]
+
+
+def _address_of(uri: SipUri) -> Address:
+    return Address(host=uri.host_address, port=uri.port or 5060)
+
+
+@dataclass(eq=False)
+class _Dialog:
+    """Our side of one dialog, enough to send BYE on it (RFC 3261 §12.2.1.1)."""
+
+    call_id: str
+    local: NameAddr  # our From (with our tag)
+    remote: NameAddr  # their To/From (with their tag)
+    target: SipUri  # their Contact
+    address: Address
+    cseq: int = 1
+
+    def bye(self, endpoint: Endpoint) -> None:
+        self.cseq += 1
+        request = Request.build(
+            "BYE",
+            self.target,
+            from_=self.local,
+            to=self.remote,
+            call_id=self.call_id,
+            cseq=self.cseq,
+            via=endpoint.via(),
+        )
+        endpoint.send_request(request, self.address)
+
+
+@dataclass(eq=False)
+class _Leg:
+    id: str
+    invite: Request
+    address: Address
+    client: ClientTransaction | None  # None: nothing could be sent (no contact)
+    final: Response | None = None
+    dialog: _Dialog | None = None
+    stopped: bool = False
+
+
+@dataclass(eq=False)
+class _CallSession:
+    """The ``LegDriver`` of one call: the caller's INVITE server transaction and its legs."""
+
+    service: PbxSipService
+    server: ServerTransaction
+    call_id: str
+    call: Call | None = None
+    legs: dict[str, _Leg] = field(default_factory=dict)
+    caller_tag: str = field(default_factory=new_tag)
+    ringing_sent: bool = False
+    caller_dialog: _Dialog | None = None
+    peer_leg: _Leg | None = None  # connected leg
+    peer_session: _CallSession | None = None  # bridged caller (pickup)
+    cancel_watch: asyncio.Task[None] | None = None
+
+    # --- LegDriver ----------------------------------------------------------------------------
+
+    def start_leg(self, target: LegTarget, caller_id: CallerId) -> str:
+        leg_id = f"{self.call_id}/leg{len(self.legs) + 1}"
+        address_and_uri = self.service.locate(target)
+        if address_and_uri is None:
+            failure = (
+                LegFailure.UNREGISTERED if isinstance(target, ToExtension) else LegFailure.ERROR
+            )
+            self.service.soon(lambda: self._event(lambda c: c.leg_failed(leg_id, failure)))
+            # Nothing was sent; the entry lets stop_leg find the leg.
+            self.legs[leg_id] = _Leg(
+                id=leg_id,
+                invite=self.server.request,
+                address=self.server.remote,
+                client=None,
+                stopped=True,
+            )
+            return leg_id
+        address, uri = address_and_uri
+        invite = self.service.leg_invite(uri, target, caller_id, self.server.request)
+        client = self.service.endpoint.send_request(invite, address)
+        leg = _Leg(id=leg_id, invite=invite, address=address, client=client)
+        self.legs[leg_id] = leg
+        client.on_provisional = lambda response: self._provisional(leg, response)
+        self.service.spawn(self._await_final(leg))
+        return leg_id
+
+    def stop_leg(self, leg: str) -> None:
+        entry = self.legs[leg]
+        if entry.client is None:
+            return
+        already = entry.stopped
+        entry.stopped = True
+        if entry.dialog is not None:
+            entry.dialog.bye(self.service.endpoint)
+            entry.dialog = None
+        elif entry.final is None and not already:
+            self.service.endpoint.send_request(_cancel_for(entry.invite), entry.address)
+
+    def connect(self, leg: str) -> None:
+        entry = self.legs[leg]
+        self.peer_leg = entry
+        body = entry.final.body if entry.final is not None else b""
+        self._answer(body)
+
+    def to_voicemail(self, mailbox: str) -> None:
+        self._answer(VOICEMAIL_SDP)
+
+    def bridge(self, other_call: str) -> None:
+        other = self.service.sessions.get(other_call)
+        self.peer_session = other
+        self._answer(other.server.request.body if other is not None else b"")
+
+    def release(self, reason: ReleaseReason) -> None:
+        if self.server.final_status is None:
+            self.server.reply(reason.sip_status, to_tag=self.caller_tag)
+        self.service.forget(self)
+
+    # --- SIP events ---------------------------------------------------------------------------
+
+    def _event(self, deliver: Callable[[Call], None]) -> None:
+        if self.call is not None:
+            deliver(self.call)
+
+    def _provisional(self, leg: _Leg, response: Response) -> None:
+        if response.status not in (180, 183) or leg.stopped:
+            return
+        self._event(lambda c: c.leg_ringing(leg.id))
+        if not self.ringing_sent and self.server.final_status is None:
+            self.ringing_sent = True
+            self.server.reply(180, to_tag=self.caller_tag)
+
+    async def _await_final(self, leg: _Leg) -> None:
+        assert leg.client is not None
+        response = await leg.client.wait_final()
+        leg.final = response
+        endpoint = self.service.endpoint
+        if 200 <= response.status < 300:
+            contact = response.headers.contact
+            target = contact.uri if contact is not None else leg.invite.uri
+            assert isinstance(target, SipUri)
+            leg.dialog = _Dialog(
+                call_id=leg.invite.headers.call_id,
+                local=leg.invite.headers.from_,
+                remote=response.headers.to,
+                target=target,
+                address=leg.address,
+            )
+            ack = Request.build(
+                "ACK",
+                target,
+                from_=leg.invite.headers.from_,
+                to=response.headers.to,
+                call_id=leg.invite.headers.call_id,
+                cseq=leg.invite.headers.cseq.number,
+                via=endpoint.via(),
+            )
+            endpoint.send_ack(ack, leg.address)
+            if leg.stopped:  # answered after we gave up on it: hang it up at once
+                leg.dialog.bye(endpoint)
+                leg.dialog = None
+                return
+            self.service.leg_dialogs[leg.dialog.call_id] = (self, leg)
+            self._event(lambda c: c.leg_answered(leg.id))
+            return
+        if leg.stopped:
+            return
+        if response.status in BUSY_STATUSES:
+            failure = LegFailure.BUSY
+        elif response.status in UNREACHABLE_STATUSES:
+            failure = LegFailure.UNREGISTERED
+        else:
+            failure = LegFailure.ERROR
+        leg.stopped = True
+        self._event(lambda c: c.leg_failed(leg.id, failure))
+
+    async def watch_cancel(self) -> None:
+        await self.server.cancelled.wait()
+        if self.call is not None and self.call.state is CallState.RINGING:
+            self.call.caller_cancelled()
+        if self.server.final_status is None:
+            self.server.reply(487, to_tag=self.caller_tag)
+        self.service.forget(self)
+
+    def _answer(self, body: bytes) -> None:
+        request = self.server.request
+        if self.server.final_status is not None:
+            return
+        response = Response.for_request(
+            request,
+            200,
+            to_tag=self.caller_tag,
+            contact=self.service.contact(),
+            body=body,
+            content_type=SDP if body else None,
+        )
+        self.server.respond(response)
+        contact = request.headers.contact
+        target = contact.uri if contact is not None else request.headers.from_.uri
+        assert isinstance(target, SipUri)
+        self.caller_dialog = _Dialog(
+            call_id=request.headers.call_id,
+            local=request.headers.to.with_tag(self.caller_tag),
+            remote=request.headers.from_,
+            target=target,
+            address=self.server.remote,
+            cseq=0,
+        )
+
+    def caller_hung_up(self) -> None:
+        """BYE from our caller: end the other side too."""
+        self.caller_dialog = None
+        if self.peer_leg is not None and self.peer_leg.dialog is not None:
+            self.peer_leg.dialog.bye(self.service.endpoint)
+            self.peer_leg.dialog = None
+        peer = self.peer_session
+        if peer is not None and peer.caller_dialog is not None:
+            peer.caller_dialog.bye(self.service.endpoint)
+            peer.caller_dialog = None
+            peer._event(lambda c: c.hung_up())
+            self.service.forget(peer)
+        self._event(lambda c: c.hung_up())
+        self.service.forget(self)
+
+    def leg_hung_up(self, leg: _Leg) -> None:
+        """BYE from a connected leg: end the caller's dialog."""
+        leg.dialog = None
+        if self.caller_dialog is not None:
+            self.caller_dialog.bye(self.service.endpoint)
+            self.caller_dialog = None
+        self._event(lambda c: c.hung_up())
+        self.service.forget(self)
+
+
+def _int_param(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise SipParseError(f"expires must be digits, found {value!r}", "Contact")
+    return int(value)
+
+
+def _cancel_for(invite: Request) -> Request:
+    """CANCEL of a client INVITE (§9.1): same Request-URI, top Via, Call-ID, From, To, CSeq n."""
+    h = invite.headers
+    return Request.build(
+        "CANCEL",
+        invite.uri,
+        from_=h.from_,
+        to=h.to,
+        call_id=h.call_id,
+        cseq=h.cseq.number,
+        via=h.via,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PbxSetup:
+    """What one tenant's SIP service is built from."""
+
+    sip_domain: str  # 内線サーバアドレス: SIP domain and digest realm
+    config: PbxConfig
+    credentials: Mapping[str, StoredCredential]
+    clock: Clock  # service timers (scaled)
+    registrar_params: RegistrarParams | None = None
+    pbx_params: PbxParams | None = None
+    pstn: PstnResolver | None = None  # external number → where its subscriber is
+
+
+class PbxSipService:
+    """Registrar + PBX of one tenant on one SIP endpoint (UDP, loopback)."""
+
+    def __init__(self, *, endpoint: Endpoint, setup: PbxSetup) -> None:
+        self.endpoint = endpoint
+        self.sip_domain = setup.sip_domain
+        self.clock = setup.clock
+        self.loop = asyncio.get_running_loop()
+        self.registrar = Registrar(
+            realm=setup.sip_domain, credentials=setup.credentials, params=setup.registrar_params
+        )
+        self.pbx = Pbx(
+            config=setup.config,
+            clock=setup.clock,
+            is_registered=self._is_registered,
+            params=setup.pbx_params,
+        )
+        self.pstn = setup.pstn
+        self.sessions: dict[str, _CallSession] = {}
+        self.caller_dialogs: dict[str, _CallSession] = {}
+        self.leg_dialogs: dict[str, tuple[_CallSession, _Leg]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ids = itertools.count(1)
+        endpoint.on_request = self.on_request
+
+    @classmethod
+    async def open(cls, setup: PbxSetup) -> PbxSipService:
+        """Bind a free loopback UDP port and serve."""
+        return cls(endpoint=await Endpoint.open(), setup=setup)
+
+    @property
+    def address(self) -> Address:
+        return self.endpoint.transport().local
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.endpoint.close()
+
+    # --- plumbing used by the sessions --------------------------------------------------------
+
+    def now(self) -> float:
+        """Registrar time: real seconds (registrations are not scaled, DESIGN.md "Time")."""
+        return self.loop.time()
+
+    def soon(self, action: Callable[[], None]) -> None:
+        self.loop.call_soon(action)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def contact(self) -> NameAddr:
+        local = self.address
+        return NameAddr(uri=SipUri(user="pbx", host=local.host, port=local.port))
+
+    def forget(self, session: _CallSession) -> None:
+        if session.caller_dialog is None and all(
+            leg.dialog is None for leg in session.legs.values()
+        ):
+            self.sessions.pop(session.call_id, None)
+            if session.cancel_watch is not None:
+                session.cancel_watch.cancel()
+            self.caller_dialogs.pop(session.server.request.headers.call_id, None)
+            for leg in session.legs.values():
+                self.leg_dialogs.pop(leg.invite.headers.call_id, None)
+
+    def _is_registered(self, extension: str) -> bool:
+        ext = self.pbx.config.extensions.get(extension)
+        return ext is not None and self.registrar.is_registered(ext.terminal_id, self.now())
+
+    def locate(self, target: LegTarget) -> tuple[Address, SipUri] | None:
+        """Where a leg's INVITE goes: the terminal's newest contact, or the PSTN side."""
+        if isinstance(target, ToExtension):
+            ext = self.pbx.config.extensions.get(target.extension)
+            bindings = [] if ext is None else self.registrar.bindings(ext.terminal_id, self.now())
+            if not bindings:
+                return None
+            try:
+                uri = SipUri.parse(bindings[-1].contact)
+            except SipParseError:
+                return None
+            return _address_of(uri), uri
+        address = None if self.pstn is None else self.pstn(target.number)
+        if address is None:
+            return None
+        return address, SipUri(user=target.number, host=address.host, port=address.port)
+
+    def leg_invite(
+        self, uri: SipUri, target: LegTarget, caller_id: CallerId, original: Request
+    ) -> Request:
+        """The INVITE of a leg: From and P-Asserted-Identity carry the caller ID (rule 7)."""
+        callee = target.extension if isinstance(target, ToExtension) else target.number
+        headers: tuple[tuple[str, str], ...]
+        if caller_id.number is None:
+            from_ = NameAddr(
+                display_name="Anonymous", uri=SipUri(user="anonymous", host="anonymous.invalid")
+            )
+            headers = (("Privacy", "id"),)
+        else:
+            from_uri = SipUri(user=caller_id.number, host=self.sip_domain)
+            from_ = NameAddr(display_name=caller_id.number, uri=from_uri)
+            headers = (("P-Asserted-Identity", f"<{from_uri}>"),)
+        body = original.body
+        return Request.build(
+            "INVITE",
+            uri,
+            from_=from_.with_tag(new_tag()),
+            to=NameAddr(uri=SipUri(user=callee, host=self.sip_domain)),
+            call_id=new_call_id(self.address.host),
+            cseq=1,
+            via=self.endpoint.via(),
+            contact=self.contact(),
+            headers=headers,
+            body=body,
+            content_type=SDP if body else None,
+        )
+
+    # --- requests in --------------------------------------------------------------------------
+
+    def on_request(self, server: ServerTransaction) -> None:
+        request = server.request
+        try:
+            if request.method == "REGISTER":
+                self._register(server)
+            elif request.method == "INVITE" and request.headers.to.tag is None:
+                self._invite(server)
+            elif request.method == "BYE":
+                self._bye(server)
+            elif request.method == "OPTIONS":
+                server.reply(200)
+            elif request.method == "INVITE":
+                server.reply(501, "Re-INVITE Not Implemented")
+            else:
+                server.reply(405)
+        except SipParseError as exc:
+            if server.final_status is None:
+                server.reply(400, f"Bad Request ({exc})"[:120])
+
+    def _register(self, server: ServerTransaction) -> None:
+        request = server.request
+        h = request.headers
+        to_user = h.to.uri.user_text if isinstance(h.to.uri, SipUri) else None
+        contacts = tuple(
+            ContactRequest(uri=str(c.uri), expires=_int_param(c.params.get("expires")))
+            for c in (() if h.contact_is_star else h.contacts)
+        )
+        result = self.registrar.handle(
+            RegisterRequest(
+                terminal_id=to_user or "",
+                source=server.remote.host,
+                uri=str(request.uri),
+                contacts=contacts,
+                wildcard=h.contact_is_star,
+                expires=h.expires,
+                call_id=h.call_id,
+                cseq=h.cseq.number,
+                authorization=h.get("Authorization"),
+            ),
+            now=self.now(),
+        )
+        extra: list[tuple[str, str]] = [("WWW-Authenticate", str(c)) for c in result.challenges]
+        now = self.now()
+        extra += [("Contact", f"<{b.contact}>;expires={b.remaining(now)}") for b in result.bindings]
+        if result.retry_after is not None:
+            extra.append(("Retry-After", str(result.retry_after)))
+        if result.min_expires is not None:
+            extra.append(("Min-Expires", str(result.min_expires)))
+        server.respond(
+            Response.for_request(
+                request, result.status, result.reason, to_tag=new_tag(), headers=tuple(extra)
+            )
+        )
+
+    def _invite(self, server: ServerTransaction) -> None:
+        request = server.request
+        from_uri = request.headers.from_.uri
+        user = from_uri.user_text if isinstance(from_uri, SipUri) else None
+        ext = None if user is None else self.pbx.config.by_terminal_id(user)
+        if ext is None or not self.registrar.is_registered(ext.terminal_id, self.now()):
+            server.reply(403, "Forbidden (register first)", to_tag=new_tag())
+            return
+        dialled = request.uri.user_text if isinstance(request.uri, SipUri) else None
+        call_id = f"sip-call-{next(self._ids)}"
+        session = _CallSession(service=self, server=server, call_id=call_id)
+        self.sessions[call_id] = session
+        self.caller_dialogs[request.headers.call_id] = session
+        session.cancel_watch = self.spawn(session.watch_cancel())
+        session.call = self.pbx.incoming(
+            origin=InternalOrigin(extension=ext.extension),
+            dialled=dialled or "",
+            driver=session,
+            call_id=call_id,
+        )
+
+    def _bye(self, server: ServerTransaction) -> None:
+        call_id = server.request.headers.call_id
+        session = self.caller_dialogs.get(call_id)
+        if session is not None and session.caller_dialog is not None:
+            server.reply(200)
+            session.caller_hung_up()
+            return
+        entry = self.leg_dialogs.get(call_id)
+        if entry is not None and entry[1].dialog is not None:
+            server.reply(200)
+            entry[0].leg_hung_up(entry[1])
+            return
+        server.reply(481)
