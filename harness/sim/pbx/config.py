@@ -156,6 +156,8 @@ class PbxConfig:
     outbound_caller_ids: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     forwards: Mapping[str, ForwardConfig] = field(default_factory=lambda: _frozen({}))
     reaches: Mapping[str, ReachConfig] = field(default_factory=lambda: _frozen({}))
+    # 外線番号情報: the tenant's external numbers (calls to them come from outside).
+    external_numbers: frozenset[str] = frozenset()
 
     def group_of_pilot(self, number: str) -> GroupConfig | None:
         """The ring group whose 代表番号 is ``number``."""
@@ -216,6 +218,9 @@ class PbxConfig:
             ),
             forwards=_frozen(forwards),
             reaches=_frozen(reaches),
+            external_numbers=frozenset(
+                line.external_number for line in tenant.guide.external_lines
+            ),
         )
 
     @classmethod
@@ -258,6 +263,7 @@ class PbxConfig:
             outbound_caller_ids=_frozen(dict(snapshot.outbound_caller_ids)),
             forwards=_frozen(forwards),
             reaches=_frozen(reaches),
+            external_numbers=frozenset(snapshot.external_lines),
         )
 
 

@@ -42,7 +42,14 @@ from harness.sim.pbx.registrar import (
     RegistrarParams,
     StoredCredential,
 )
-from harness.sim.pbx.routing import CallerId, InternalOrigin, ReleaseReason, ToExtension
+from harness.sim.pbx.routing import (
+    CallerId,
+    ExternalOrigin,
+    InternalOrigin,
+    Origin,
+    ReleaseReason,
+    ToExtension,
+)
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id, new_tag
 from harness.sip.syntax import SipParseError
@@ -507,24 +514,37 @@ class PbxSipService:
 
     def _invite(self, server: ServerTransaction) -> None:
         request = server.request
-        from_uri = request.headers.from_.uri
-        user = from_uri.user_text if isinstance(from_uri, SipUri) else None
-        ext = None if user is None else self.pbx.config.by_terminal_id(user)
-        if ext is None or not self.registrar.is_registered(ext.terminal_id, self.now()):
+        dialled = request.uri.user_text if isinstance(request.uri, SipUri) else None
+        origin = self._origin(request, dialled)
+        if origin is None:
             server.reply(403, "Forbidden (register first)", to_tag=new_tag())
             return
-        dialled = request.uri.user_text if isinstance(request.uri, SipUri) else None
         call_id = f"sip-call-{next(self._ids)}"
         session = _CallSession(service=self, server=server, call_id=call_id)
         self.sessions[call_id] = session
         self.caller_dialogs[request.headers.call_id] = session
         session.cancel_watch = self.spawn(session.watch_cancel())
         session.call = self.pbx.incoming(
-            origin=InternalOrigin(extension=ext.extension),
-            dialled=dialled or "",
-            driver=session,
-            call_id=call_id,
+            origin=origin, dialled=dialled or "", driver=session, call_id=call_id
         )
+
+    def _origin(self, request: Request, dialled: str | None) -> Origin | None:
+        """A registered terminal (From user = 端末ID) calls from inside; a call to one of the
+        tenant's 外線番号 comes from outside, presenting its P-Asserted-Identity (else From)
+        unless withheld (``Privacy: id`` or an anonymous From)."""
+        h = request.headers
+        from_uri = h.from_.uri
+        user = from_uri.user_text if isinstance(from_uri, SipUri) else None
+        ext = None if user is None else self.pbx.config.by_terminal_id(user)
+        if ext is not None and self.registrar.is_registered(ext.terminal_id, self.now()):
+            return InternalOrigin(extension=ext.extension)
+        if dialled is None or dialled not in self.pbx.config.external_numbers:
+            return None
+        identities = h.p_asserted_identities
+        shown = identities[0].uri if identities else from_uri
+        number = shown.user_text if isinstance(shown, SipUri) else None
+        withheld = "id" in (h.get("Privacy") or "").lower() or number in (None, "anonymous")
+        return ExternalOrigin(number=None if withheld else number)
 
     def _bye(self, server: ServerTransaction) -> None:
         call_id = server.request.headers.call_id

@@ -1,0 +1,264 @@
+"""Loopback SIP test kit for the PBX glue: minimal phones (UAs) that register, call, answer
+per their mode and log what they saw in simulated seconds, and a PBX service factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.clock import ScaledClock
+from harness.sim.pbx.config import PbxConfig
+from harness.sim.pbx.registrar import StoredCredential
+from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService
+from harness.sip.digest import answer_challenge
+from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
+from harness.sip.message import Request, Response, new_call_id, new_tag
+from harness.sip.transport import Address
+from harness.sip.uri import NameAddr, SipUri
+from tests.sim.pbx.fakes import tenant
+
+DOMAIN = "01234abc.smart-pbx.jp"
+PASSWORD = "Password1"
+SCALE = 0.02  # 1 simulated second = 20 ms
+TIMEOUT = 10.0
+
+
+def run(coro: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(asyncio.wait_for(coro, TIMEOUT))
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for ``condition`` without a fixed sleep (poll the loop, bounded by TIMEOUT)."""
+    while not condition():
+        await asyncio.sleep(0.005)
+
+
+@dataclass(eq=False)
+class Recorder:
+    """What the phones saw, as (simulated seconds since ``start``, "<who> <what>")."""
+
+    t0: float = 0.0
+    entries: list[tuple[float, str]] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.t0 = asyncio.get_running_loop().time()
+
+    def note(self, what: str) -> None:
+        self.entries.append(((asyncio.get_running_loop().time() - self.t0) / SCALE, what))
+
+    def times(self) -> dict[str, float]:
+        """Each observation's time; an observation seen twice would be a bug, so it fails."""
+        labels = [what for _, what in self.entries]
+        assert len(set(labels)) == len(labels), f"an observation repeated: {self.entries}"
+        return {what: at for at, what in self.entries}
+
+
+@dataclass(eq=False)
+class Phone:
+    """A minimal SIP UA: registers, calls, and answers per its mode."""
+
+    endpoint: Endpoint
+    terminal_id: str
+    server: Address
+    mode: str = "ring"  # ring | answer | busy
+    answer_after: float = 0.0  # real seconds
+    incoming: list[ServerTransaction] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    recorder: Recorder | None = None
+    name: str = ""  # label in the recorder (default: the 端末ID or external number)
+
+    def note(self, what: str) -> None:
+        self.log.append(what)
+        if self.recorder is not None:
+            self.recorder.note(f"{self.name or self.terminal_id} {what}")
+
+    @classmethod
+    async def open(cls, terminal_id: str, server: Address, **kw: Any) -> Phone:
+        endpoint = await Endpoint.open()
+        phone = cls(endpoint=endpoint, terminal_id=terminal_id, server=server, **kw)
+        endpoint.on_request = phone.on_request
+        return phone
+
+    @property
+    def uri(self) -> SipUri:
+        local = self.endpoint.transport().local
+        return SipUri(user=self.terminal_id, host=local.host, port=local.port)
+
+    def aor(self) -> NameAddr:
+        return NameAddr(uri=SipUri(user=self.terminal_id, host=DOMAIN))
+
+    async def register(self, password: str = PASSWORD, expires: int = 600) -> Response:
+        call_id = new_call_id()
+        tag = new_tag()
+
+        def build(cseq: int, auth: tuple[tuple[str, str], ...] = ()) -> Request:
+            return Request.build(
+                "REGISTER",
+                f"sip:{DOMAIN}",
+                from_=self.aor().with_tag(tag),
+                to=self.aor(),
+                call_id=call_id,
+                cseq=cseq,
+                via=self.endpoint.via(),
+                contact=NameAddr(uri=self.uri),
+                headers=(("Expires", str(expires)), *auth),
+            )
+
+        first = await self.endpoint.request(build(1), self.server)
+        if first.status != 401:
+            return first
+        challenge = first.headers.get_all("WWW-Authenticate")[0]
+        authorization = answer_challenge(
+            challenge,
+            method="REGISTER",
+            uri=f"sip:{DOMAIN}",
+            username=self.terminal_id,
+            password=password,
+        )
+        return await self.endpoint.request(
+            build(2, (("Authorization", authorization),)), self.server
+        )
+
+    def call(self, dialled: str) -> ClientTransaction:
+        invite = Request.build(
+            "INVITE",
+            f"sip:{dialled}@{DOMAIN}",
+            from_=self.aor().with_tag(new_tag()),
+            to=NameAddr(uri=SipUri(user=dialled, host=DOMAIN)),
+            call_id=new_call_id(),
+            cseq=1,
+            via=self.endpoint.via(),
+            contact=NameAddr(uri=self.uri),
+            body=f"v=0\r\no={self.terminal_id} 1 1 IN IP4 127.0.0.1\r\n".encode(),
+            content_type="application/sdp",
+        )
+        return self.endpoint.send_request(invite, self.server)
+
+    def _in_dialog(
+        self, method: str, client: ClientTransaction, response: Response, cseq: int
+    ) -> Request:
+        contact = response.headers.contact
+        assert contact is not None
+        return Request.build(
+            method,
+            contact.uri,
+            from_=client.request.headers.from_,
+            to=response.headers.to,
+            call_id=client.request.headers.call_id,
+            cseq=cseq,
+            via=self.endpoint.via(),
+        )
+
+    def ack(self, client: ClientTransaction, response: Response) -> None:
+        self.endpoint.send_ack(self._in_dialog("ACK", client, response, 1), self.server)
+
+    async def hang_up(self, client: ClientTransaction, response: Response) -> Response:
+        bye = self._in_dialog("BYE", client, response, 2)
+        return await self.endpoint.request(bye, self.server)
+
+    def on_request(self, server: ServerTransaction) -> None:
+        method = server.request.method
+        if method != "INVITE":
+            self.note(method.lower())
+            server.reply(200)
+            return
+        self.note("ring")
+        self.incoming.append(server)
+        tag = new_tag()
+        if self.mode == "busy":
+            server.reply(486, to_tag=tag)
+            return
+        server.reply(180, to_tag=tag)
+        loop = asyncio.get_running_loop()
+
+        async def cancelled() -> None:
+            await server.cancelled.wait()
+            self.note("cancel")
+            if server.final_status is None:
+                server.reply(487, to_tag=tag)
+
+        loop.create_task(cancelled())
+        if self.mode == "answer":
+
+            def answer() -> None:
+                if server.final_status is None:
+                    self.note("answer")
+                    server.respond(
+                        Response.for_request(
+                            server.request,
+                            200,
+                            to_tag=tag,
+                            contact=NameAddr(uri=self.uri),
+                            body=f"v=0\r\no={self.terminal_id}-answer\r\n".encode(),
+                            content_type="application/sdp",
+                        )
+                    )
+
+            loop.call_later(self.answer_after, answer)
+
+
+async def with_pbx(
+    settings: dict[str, Any] | None,
+    body: Callable[[PbxSipService], Awaitable[None]],
+) -> None:
+    documents = tenant(settings)
+    credentials = {
+        t.terminal_id: StoredCredential.from_password(
+            terminal_id=t.terminal_id, realm=DOMAIN, password=t.password
+        )
+        for t in documents.guide.terminals
+    }
+    service = await PbxSipService.open(
+        PbxSetup(
+            sip_domain=DOMAIN,
+            config=PbxConfig.from_tenant(documents),
+            credentials=credentials,
+            clock=ScaledClock(SCALE),
+        )
+    )
+    try:
+        await body(service)
+    finally:
+        await service.close()
+
+
+async def phones(
+    service: PbxSipService, *specs: tuple[str, str], recorder: Recorder | None = None
+) -> list[Phone]:
+    """Open and register phones of 拠点 20 given as (terminal number, mode)."""
+    opened = []
+    for number, mode in specs:
+        phone = await Phone.open(
+            f"abcde20{number}", service.address, mode=mode, recorder=recorder, name=f"20{number}"
+        )
+        assert (await phone.register()).status == 200
+        opened.append(phone)
+    return opened
+
+
+async def pstn_phones(
+    service: PbxSipService, *specs: tuple[str, str, float], recorder: Recorder
+) -> list[Phone]:
+    """External subscribers given as (number, mode, answer delay in simulated seconds); the
+    service's PSTN resolver routes those numbers to them."""
+    opened = [
+        await Phone.open(
+            number,
+            service.address,
+            mode=mode,
+            answer_after=delay * SCALE,
+            recorder=recorder,
+            name=number,
+        )
+        for number, mode, delay in specs
+    ]
+    book = {phone.terminal_id: phone.endpoint.transport().local for phone in opened}
+    service.pstn = book.get
+    return opened
+
+
+async def close_all(*items: Phone) -> None:
+    for phone in items:
+        await phone.endpoint.close()

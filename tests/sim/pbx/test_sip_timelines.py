@@ -1,0 +1,185 @@
+"""DOMAIN.md's worked timelines observed by phones over real SIP through the simulator's PBX,
+in simulated seconds (scaled clock), within a tolerance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.sim.pbx.sip_glue import PbxSipService
+from tests.sim.pbx.sip_phones import (
+    Phone,
+    Recorder,
+    close_all,
+    phones,
+    pstn_phones,
+    run,
+    until,
+    with_pbx,
+)
+
+TOLERANCE = 2.0  # simulated seconds (40 ms at the test scale): loopback + a busy machine
+
+
+def assert_timeline(recorder: Recorder, expected: list[str]) -> None:
+    """``expected`` entries read "<t> <who> <what>", as in DOMAIN.md."""
+    want = {" ".join(e.split()[1:]): float(e.split()[0]) for e in expected}
+    seen = recorder.times()
+    assert sorted(seen) == sorted(want), f"observed {recorder.entries}"
+    late = {k: (seen[k], t) for k, t in want.items() if abs(seen[k] - t) > TOLERANCE}
+    assert not late, f"(observed, expected) outside ±{TOLERANCE}: {late}"
+
+
+SEQUENTIAL = {
+    "着信グループ": [
+        {"種別": "順次着信", "代表番号": "20209", "メンバー": ["20200", "20201", "20202"]}
+    ]
+}
+FORWARD = {
+    "外線発信設定": [{"内線番号": "20201", "発信者番号": "0312345678"}],
+    "不在時動作設定": {
+        "20201": {
+            "種別": "転送/留守番電話",
+            "転送先電話番号": "090-1111-2222",
+            "転送動作": {"無応答": "転送"},
+            "呼出時間": 15,
+        }
+    },
+}
+REACH = {
+    "外線発信設定": [{"内線番号": "20202", "発信者番号": "0312345678"}],
+    "不在時動作設定": {
+        "20202": {
+            "種別": "シングルナンバーリーチ",
+            "接続先番号1": "09011112222",
+            "呼出開始時間1": 5,
+            "接続先番号2": "0311112222",
+            "呼出開始時間2": 10,
+            "呼出終了時間": 30,
+            "留守番電話": True,
+        }
+    },
+}
+
+
+async def place_call(caller: Phone, recorder: Recorder, dialled: str) -> Any:
+    recorder.start()
+    client = caller.call(dialled)
+    response = await client.wait_final()
+    recorder.note(f"caller {response.status}")
+    return client, response
+
+
+def test_sequential_nobody_answers() -> None:
+    async def body(service: PbxSipService) -> None:
+        recorder = Recorder()
+        opened = await phones(
+            service, ("205", "ring"), ("200", "ring"), ("201", "ring"), ("202", "ring")
+        )
+        opened[0].recorder = None  # the caller's own log is not part of the timeline
+        for phone in opened[1:]:
+            phone.recorder = recorder
+        try:
+            await place_call(opened[0], recorder, "20209")
+            await until(lambda: "20202 cancel" in recorder.times(), "last member cancelled")
+            assert_timeline(
+                recorder,
+                [
+                    "0 20200 ring",
+                    "20 20200 cancel",
+                    "20 20201 ring",
+                    "40 20201 cancel",
+                    "40 20202 ring",
+                    "60 20202 cancel",
+                    "60 caller 480",
+                ],
+            )
+        finally:
+            await close_all(*opened)
+
+    run(with_pbx(SEQUENTIAL, body))
+
+
+def test_no_answer_forward_to_external_answering_after_4s() -> None:
+    async def body(service: PbxSipService) -> None:
+        recorder = Recorder()
+        caller, x = await phones(service, ("205", "ring"), ("201", "ring"))
+        x.recorder = recorder
+        (mobile,) = await pstn_phones(service, ("09011112222", "answer", 4), recorder=recorder)
+        try:
+            _, response = await place_call(caller, recorder, "20201")
+            await until(lambda: "20201 cancel" in recorder.times(), "X cancelled")
+            assert_timeline(
+                recorder,
+                [
+                    "0 20201 ring",
+                    "15 20201 cancel",
+                    "15 09011112222 ring",
+                    "19 09011112222 answer",
+                    "19 caller 200",
+                ],
+            )
+            # Rule 7: the forwarded leg to an external number shows X's 外線発信 number.
+            (invite,) = mobile.incoming
+            (pai,) = invite.request.headers.p_asserted_identities
+            assert pai.uri.user == "0312345678"  # type: ignore[union-attr]
+            assert response.body == b"v=0\r\no=09011112222-answer\r\n"
+        finally:
+            await close_all(caller, x, mobile)
+
+    run(with_pbx(FORWARD, body))
+
+
+def test_single_number_reach_nobody_answers_voicemail() -> None:
+    async def body(service: PbxSipService) -> None:
+        recorder = Recorder()
+        caller, x = await phones(service, ("205", "ring"), ("202", "ring"))
+        x.recorder = recorder
+        externals = await pstn_phones(
+            service, ("09011112222", "ring", 0), ("0311112222", "ring", 0), recorder=recorder
+        )
+        try:
+            client, response = await place_call(caller, recorder, "20202")
+            await until(
+                lambda: {"20202 cancel", "0311112222 cancel"} <= set(recorder.times()),
+                "every leg cancelled",
+            )
+            assert_timeline(
+                recorder,
+                [
+                    "0 20202 ring",
+                    "5 09011112222 ring",
+                    "10 0311112222 ring",
+                    "30 20202 cancel",
+                    "30 09011112222 cancel",
+                    "30 0311112222 cancel",
+                    "30 caller 200",
+                ],
+            )
+            caller.ack(client, response)
+            assert (await caller.hang_up(client, response)).status == 200
+            (message,) = service.pbx.voicemail.messages("20202")
+            assert (message.caller, message.caller_id) == ("20205", "20205")
+            assert message.duration is not None
+        finally:
+            await close_all(caller, x, *externals)
+
+    run(with_pbx(REACH, body))
+
+
+def test_inbound_external_call_routes_by_inbound_route() -> None:
+    settings = {"外線着信設定": [{"外線番号": "0312345678", "着信先": "20201"}]}
+
+    async def body(service: PbxSipService) -> None:
+        (x,) = await phones(service, ("201", "answer"))
+        outside = await Phone.open("0355556666", service.address)
+        try:
+            response = await outside.call("0312345678").wait_final()
+            assert response.status == 200
+            (invite,) = x.incoming
+            assert invite.request.headers.from_.uri.user == "0355556666"  # type: ignore[union-attr]
+            # Not one of the tenant's 外線番号 and not a registered terminal: refused.
+            assert (await outside.call("0399999999").wait_final()).status == 403
+        finally:
+            await close_all(x, outside)
+
+    run(with_pbx(settings, body))
