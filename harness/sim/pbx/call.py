@@ -518,13 +518,16 @@ class _SequentialStage(_Stage):
     def start(self) -> None:
         self.advance()
 
-    def advance(self) -> None:
+    def advance(self, slot_start: float | None = None) -> None:
+        """Ring the next available member. ``slot_start`` is when this slot was due (the
+        previous slot's planned end), so a late timer never delays the slots after it."""
         call = self.call
         for leg in self.live_legs():
             call._stop(leg)
         if self.slot is not None:
             self.slot.cancel()
             self.slot = None
+        start = call.clock.now() if slot_start is None else slot_start
         costs_time = call.params.sequential_skip_costs_ring_time
         while self.next_index < len(self.group.members):
             member = self.group.members[self.next_index]
@@ -533,7 +536,10 @@ class _SequentialStage(_Stage):
                 call._ring(self, ToExtension(extension=member), call.caller_id)
             elif not costs_time:
                 continue
-            self.slot = call._later(self, self.ring_time, self.advance)
+            end = start + self.ring_time
+            self.slot = call._later(
+                self, end - call.clock.now(), functools.partial(self.advance, end)
+            )
             return
         call._release(ReleaseReason.NO_ANSWER)
 

@@ -13,6 +13,17 @@ from harness.sim.pbx.routing import CallerId, ReleaseReason, ToExtension
 
 WITHHELD_LABEL = "非通知"
 
+# DOMAIN.md's worked シングルナンバーリーチ: S1=5, S2=10, E=30, 留守番電話 on.
+WORKED_REACH: dict[str, Any] = {
+    "種別": "シングルナンバーリーチ",
+    "接続先番号1": "09011112222",
+    "呼出開始時間1": 5,
+    "接続先番号2": "0311112222",
+    "呼出開始時間2": 10,
+    "呼出終了時間": 30,
+    "留守番電話": True,
+}
+
 
 def label(target: LegTarget) -> str:
     return target.extension if isinstance(target, ToExtension) else target.number

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.sim.pbx.sip_glue import PbxSipService
+from tests.sim.pbx.fakes import WORKED_REACH
 from tests.sim.pbx.sip_phones import (
     Phone,
     Recorder,
@@ -17,7 +18,7 @@ from tests.sim.pbx.sip_phones import (
     with_pbx,
 )
 
-TOLERANCE = 2.0  # simulated seconds (40 ms at the test scale): loopback + a busy machine
+TOLERANCE = 2.0  # simulated seconds (100 ms at the test scale): loopback + a busy machine
 
 
 def assert_timeline(recorder: Recorder, expected: list[str]) -> None:
@@ -47,17 +48,7 @@ FORWARD = {
 }
 REACH = {
     "外線発信設定": [{"内線番号": "20202", "発信者番号": "0312345678"}],
-    "不在時動作設定": {
-        "20202": {
-            "種別": "シングルナンバーリーチ",
-            "接続先番号1": "09011112222",
-            "呼出開始時間1": 5,
-            "接続先番号2": "0311112222",
-            "呼出開始時間2": 10,
-            "呼出終了時間": 30,
-            "留守番電話": True,
-        }
-    },
+    "不在時動作設定": {"20202": WORKED_REACH},
 }
 
 

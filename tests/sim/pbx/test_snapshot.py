@@ -10,7 +10,7 @@ import pytest
 from harness.sim.pbx.config import PbxConfig
 from harness.sim.pbx.registrar import Algorithm, StoredCredential, credentials_from_snapshot
 from harness.sim.store import Store
-from tests.sim.pbx.fakes import tenant
+from tests.sim.pbx.fakes import WORKED_REACH, tenant
 
 SETTINGS = {
     "着信グループ": [
@@ -26,15 +26,7 @@ SETTINGS = {
             "転送動作": {"話中": "転送", "無応答": "留守番電話"},
             "呼出時間": 15,
         },
-        "20202": {
-            "種別": "シングルナンバーリーチ",
-            "接続先番号1": "09011112222",
-            "呼出開始時間1": 5,
-            "接続先番号2": "0311112222",
-            "呼出開始時間2": 10,
-            "呼出終了時間": 30,
-            "留守番電話": True,
-        },
+        "20202": WORKED_REACH,
     },
 }
 
