@@ -8,20 +8,20 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.clock import ScaledClock
+from harness.clock import Clock, ManualClock, ScaledClock
 from harness.sim.pbx.config import PbxConfig
 from harness.sim.pbx.registrar import StoredCredential
 from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService
 from harness.sip.digest import answer_challenge
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id, new_tag
-from harness.sip.transport import Address
+from harness.sip.transport import Address, TapRecord
 from harness.sip.uri import NameAddr, SipUri
 from tests.sim.pbx.fakes import tenant
 
 DOMAIN = "01234abc.smart-pbx.jp"
 PASSWORD = "Password1"
-SCALE = 0.05  # 1 simulated second = 50 ms: timer lag on a busy machine stays small
+SCALE = 0.1  # ScaledClock tests: 1 simulated second = 100 ms
 TIMEOUT = 10.0
 
 
@@ -35,18 +35,61 @@ async def until(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.005)
 
 
+class Wire:
+    """A tap on every endpoint of a test: datagrams sent vs received. Equal = nothing in
+    flight, which is how a test driving a ManualClock knows the SIP side has settled."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.received = 0
+
+    def __call__(self, record: TapRecord) -> None:
+        if record.direction == "sent":
+            self.sent += 1
+        else:
+            self.received += 1
+
+    async def settled(self) -> None:
+        """Nothing in flight and every handler that was woken has run."""
+        while True:
+            for _ in range(10):
+                await asyncio.sleep(0)
+            if self.sent == self.received:
+                return
+            await asyncio.sleep(0.001)
+
+
+@dataclass(eq=False)
+class Lab:
+    """One test's PBX service, its clock and the wire tap of all its endpoints."""
+
+    service: PbxSipService
+    clock: Clock
+    wire: Wire
+
+    async def advance_to(self, t: float, recorder: Recorder) -> None:
+        """ManualClock only: move simulated time to ``t`` (since ``recorder.start``) second
+        by second, letting SIP settle before and after each step."""
+        assert isinstance(self.clock, ManualClock)
+        while self.clock.now() - recorder.t0 < t:
+            await self.wire.settled()
+            self.clock.advance(1)
+        await self.wire.settled()
+
+
 @dataclass(eq=False)
 class Recorder:
     """What the phones saw, as (simulated seconds since ``start``, "<who> <what>")."""
 
+    clock: Clock
     t0: float = 0.0
     entries: list[tuple[float, str]] = field(default_factory=list)
 
     def start(self) -> None:
-        self.t0 = asyncio.get_running_loop().time()
+        self.t0 = self.clock.now()
 
     def note(self, what: str) -> None:
-        self.entries.append(((asyncio.get_running_loop().time() - self.t0) / SCALE, what))
+        self.entries.append((self.clock.now() - self.t0, what))
 
     def times(self) -> dict[str, float]:
         """Each observation's time; an observation seen twice would be a bug, so it fails."""
@@ -62,8 +105,9 @@ class Phone:
     endpoint: Endpoint
     terminal_id: str
     server: Address
+    clock: Clock
     mode: str = "ring"  # ring | answer | busy
-    answer_after: float = 0.0  # real seconds
+    answer_after: float = 0.0  # simulated seconds, on ``clock``
     incoming: list[ServerTransaction] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     recorder: Recorder | None = None
@@ -75,9 +119,15 @@ class Phone:
             self.recorder.note(f"{self.name or self.terminal_id} {what}")
 
     @classmethod
-    async def open(cls, terminal_id: str, server: Address, **kw: Any) -> Phone:
-        endpoint = await Endpoint.open()
-        phone = cls(endpoint=endpoint, terminal_id=terminal_id, server=server, **kw)
+    async def open(cls, lab: Lab, terminal_id: str, **kw: Any) -> Phone:
+        endpoint = await Endpoint.open(taps=[lab.wire])
+        phone = cls(
+            endpoint=endpoint,
+            terminal_id=terminal_id,
+            server=lab.service.address,
+            clock=lab.clock,
+            **kw,
+        )
         endpoint.on_request = phone.on_request
         return phone
 
@@ -196,13 +246,16 @@ class Phone:
                         )
                     )
 
-            loop.call_later(self.answer_after, answer)
+            self.clock.call_later(self.answer_after, answer)
 
 
 async def with_pbx(
     settings: dict[str, Any] | None,
-    body: Callable[[PbxSipService], Awaitable[None]],
+    body: Callable[[Lab], Awaitable[None]],
+    *,
+    clock: Clock | None = None,
 ) -> None:
+    """Run ``body`` against a PBX service for the test tenant (ScaledClock by default)."""
     documents = tenant(settings)
     credentials = {
         t.terminal_id: StoredCredential.from_password(
@@ -210,52 +263,46 @@ async def with_pbx(
         )
         for t in documents.guide.terminals
     }
+    clock = clock or ScaledClock(SCALE)
     service = await PbxSipService.open(
         PbxSetup(
             sip_domain=DOMAIN,
             config=PbxConfig.from_tenant(documents),
             credentials=credentials,
-            clock=ScaledClock(SCALE),
+            clock=clock,
         )
     )
+    wire = Wire()
+    service.endpoint.add_tap(wire)
     try:
-        await body(service)
+        await body(Lab(service=service, clock=clock, wire=wire))
     finally:
         await service.close()
 
 
 async def phones(
-    service: PbxSipService, *specs: tuple[str, str], recorder: Recorder | None = None
+    lab: Lab, *specs: tuple[str, str], recorder: Recorder | None = None
 ) -> list[Phone]:
     """Open and register phones of 拠点 20 given as (terminal number, mode)."""
     opened = []
     for number, mode in specs:
         phone = await Phone.open(
-            f"abcde20{number}", service.address, mode=mode, recorder=recorder, name=f"20{number}"
+            lab, f"abcde20{number}", mode=mode, recorder=recorder, name=f"20{number}"
         )
         assert (await phone.register()).status == 200
         opened.append(phone)
     return opened
 
 
-async def pstn_phones(
-    service: PbxSipService, *specs: tuple[str, str, float], recorder: Recorder
-) -> list[Phone]:
+async def pstn_phones(lab: Lab, *specs: tuple[str, str, float], recorder: Recorder) -> list[Phone]:
     """External subscribers given as (number, mode, answer delay in simulated seconds); the
     service's PSTN resolver routes those numbers to them."""
     opened = [
-        await Phone.open(
-            number,
-            service.address,
-            mode=mode,
-            answer_after=delay * SCALE,
-            recorder=recorder,
-            name=number,
-        )
+        await Phone.open(lab, number, mode=mode, answer_after=delay, recorder=recorder, name=number)
         for number, mode, delay in specs
     ]
     book = {phone.terminal_id: phone.endpoint.transport().local for phone in opened}
-    service.pstn = book.get
+    lab.service.pstn = book.get
     return opened
 
 

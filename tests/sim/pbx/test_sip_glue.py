@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.sim.pbx.sip_glue import PbxSipService
 from harness.sip.message import Request
-from tests.sim.pbx.sip_phones import DOMAIN, SCALE, Phone, close_all, phones, run, until, with_pbx
+from tests.sim.pbx.sip_phones import (
+    DOMAIN,
+    SCALE,
+    Lab,
+    Phone,
+    close_all,
+    phones,
+    run,
+    until,
+    with_pbx,
+)
 
 
 def test_register_over_sip_and_no_enumeration() -> None:
-    async def body(service: PbxSipService) -> None:
-        phone = await Phone.open("abcde20200", service.address)
-        stranger = await Phone.open("zzzzz99999", service.address)
+    async def body(lab: Lab) -> None:
+        service = lab.service
+        phone = await Phone.open(lab, "abcde20200")
+        stranger = await Phone.open(lab, "zzzzz99999")
         try:
             ok = await phone.register()
             assert ok.status == 200
@@ -34,8 +44,8 @@ def test_register_over_sip_and_no_enumeration() -> None:
 
 
 def test_call_connects_relays_caller_id_and_bye() -> None:
-    async def body(service: PbxSipService) -> None:
-        caller, callee = await phones(service, ("205", "ring"), ("201", "answer"))
+    async def body(lab: Lab) -> None:
+        caller, callee = await phones(lab, ("205", "ring"), ("201", "answer"))
         try:
             client = caller.call("201")  # bare 端末番号 within 拠点 20
             response = await client.wait_final()
@@ -66,9 +76,9 @@ def test_no_answer_forwarding_cancels_the_first_leg() -> None:
         }
     }
 
-    async def body(service: PbxSipService) -> None:
+    async def body(lab: Lab) -> None:
         caller, first, second = await phones(
-            service, ("205", "ring"), ("201", "ring"), ("202", "answer")
+            lab, ("205", "ring"), ("201", "ring"), ("202", "answer")
         )
         try:
             loop = asyncio.get_running_loop()
@@ -88,8 +98,8 @@ def test_no_answer_forwarding_cancels_the_first_leg() -> None:
 
 
 def test_busy_and_unregistered_callees() -> None:
-    async def body(service: PbxSipService) -> None:
-        caller, busy = await phones(service, ("205", "ring"), ("201", "busy"))
+    async def body(lab: Lab) -> None:
+        caller, busy = await phones(lab, ("205", "ring"), ("201", "busy"))
         try:
             assert (await caller.call("20201").wait_final()).status == 486
             assert (await caller.call("20203").wait_final()).status == 480
@@ -101,8 +111,9 @@ def test_busy_and_unregistered_callees() -> None:
 
 
 def test_caller_cancel_cancels_the_leg() -> None:
-    async def body(service: PbxSipService) -> None:
-        caller, callee = await phones(service, ("205", "ring"), ("201", "ring"))
+    async def body(lab: Lab) -> None:
+        service = lab.service
+        caller, callee = await phones(lab, ("205", "ring"), ("201", "ring"))
         try:
             client = caller.call("20201")
             await until(lambda: bool(callee.incoming), "the callee rings")
@@ -126,8 +137,8 @@ def test_caller_cancel_cancels_the_leg() -> None:
 
 
 def test_unregistered_caller_is_refused() -> None:
-    async def body(service: PbxSipService) -> None:
-        stranger = await Phone.open("abcde20205", service.address)
+    async def body(lab: Lab) -> None:
+        stranger = await Phone.open(lab, "abcde20205")
         try:
             assert (await stranger.call("20201").wait_final()).status == 403
         finally:

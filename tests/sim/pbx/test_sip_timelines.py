@@ -1,33 +1,31 @@
-"""DOMAIN.md's worked timelines observed by phones over real SIP through the simulator's PBX,
-in simulated seconds (scaled clock), within a tolerance."""
+"""DOMAIN.md's worked timelines observed by phones over real SIP through the simulator's PBX.
+
+The service runs on a ManualClock that the test advances second by second, letting the SIP
+side settle (nothing in flight) between steps: the times the phones observe are then exact
+simulated seconds, so the comparison needs no tolerance and cannot flake on a busy machine.
+(The scaled-clock path is covered by test_sip_glue.py.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from harness.sim.pbx.sip_glue import PbxSipService
+from harness.clock import ManualClock
+from harness.sip.endpoint import ClientTransaction
 from tests.sim.pbx.fakes import WORKED_REACH
 from tests.sim.pbx.sip_phones import (
+    Lab,
     Phone,
     Recorder,
     close_all,
     phones,
     pstn_phones,
     run,
-    until,
     with_pbx,
 )
 
-TOLERANCE = 2.0  # simulated seconds (100 ms at the test scale): loopback + a busy machine
-
 
 def assert_timeline(recorder: Recorder, expected: list[str]) -> None:
-    """``expected`` entries read "<t> <who> <what>", as in DOMAIN.md."""
+    """``expected`` entries read "<t> <who> <what>", as in DOMAIN.md; times are exact."""
     want = {" ".join(e.split()[1:]): float(e.split()[0]) for e in expected}
-    seen = recorder.times()
-    assert sorted(seen) == sorted(want), f"observed {recorder.entries}"
-    late = {k: (seen[k], t) for k, t in want.items() if abs(seen[k] - t) > TOLERANCE}
-    assert not late, f"(observed, expected) outside ±{TOLERANCE}: {late}"
+    assert recorder.times() == want, f"observed {recorder.entries}"
 
 
 SEQUENTIAL = {
@@ -52,26 +50,24 @@ REACH = {
 }
 
 
-async def place_call(caller: Phone, recorder: Recorder, dialled: str) -> Any:
+def place_call(caller: Phone, recorder: Recorder, dialled: str) -> ClientTransaction:
     recorder.start()
     client = caller.call(dialled)
-    response = await client.wait_final()
-    recorder.note(f"caller {response.status}")
-    return client, response
+    client.final.add_done_callback(lambda f: recorder.note(f"caller {f.result().status}"))
+    return client
 
 
 def test_sequential_nobody_answers() -> None:
-    async def body(service: PbxSipService) -> None:
-        recorder = Recorder()
-        opened = await phones(
-            service, ("205", "ring"), ("200", "ring"), ("201", "ring"), ("202", "ring")
+    async def body(lab: Lab) -> None:
+        recorder = Recorder(lab.clock)
+        caller, *members = await phones(
+            lab, ("205", "ring"), ("200", "ring"), ("201", "ring"), ("202", "ring")
         )
-        opened[0].recorder = None  # the caller's own log is not part of the timeline
-        for phone in opened[1:]:
+        for phone in members:
             phone.recorder = recorder
         try:
-            await place_call(opened[0], recorder, "20209")
-            await until(lambda: "20202 cancel" in recorder.times(), "last member cancelled")
+            place_call(caller, recorder, "20209")
+            await lab.advance_to(70, recorder)
             assert_timeline(
                 recorder,
                 [
@@ -85,20 +81,20 @@ def test_sequential_nobody_answers() -> None:
                 ],
             )
         finally:
-            await close_all(*opened)
+            await close_all(caller, *members)
 
-    run(with_pbx(SEQUENTIAL, body))
+    run(with_pbx(SEQUENTIAL, body, clock=ManualClock()))
 
 
 def test_no_answer_forward_to_external_answering_after_4s() -> None:
-    async def body(service: PbxSipService) -> None:
-        recorder = Recorder()
-        caller, x = await phones(service, ("205", "ring"), ("201", "ring"))
+    async def body(lab: Lab) -> None:
+        recorder = Recorder(lab.clock)
+        caller, x = await phones(lab, ("205", "ring"), ("201", "ring"))
         x.recorder = recorder
-        (mobile,) = await pstn_phones(service, ("09011112222", "answer", 4), recorder=recorder)
+        (mobile,) = await pstn_phones(lab, ("09011112222", "answer", 4), recorder=recorder)
         try:
-            _, response = await place_call(caller, recorder, "20201")
-            await until(lambda: "20201 cancel" in recorder.times(), "X cancelled")
+            client = place_call(caller, recorder, "20201")
+            await lab.advance_to(30, recorder)
             assert_timeline(
                 recorder,
                 [
@@ -113,27 +109,24 @@ def test_no_answer_forward_to_external_answering_after_4s() -> None:
             (invite,) = mobile.incoming
             (pai,) = invite.request.headers.p_asserted_identities
             assert pai.uri.user == "0312345678"  # type: ignore[union-attr]
-            assert response.body == b"v=0\r\no=09011112222-answer\r\n"
+            assert client.final.result().body == b"v=0\r\no=09011112222-answer\r\n"
         finally:
             await close_all(caller, x, mobile)
 
-    run(with_pbx(FORWARD, body))
+    run(with_pbx(FORWARD, body, clock=ManualClock()))
 
 
 def test_single_number_reach_nobody_answers_voicemail() -> None:
-    async def body(service: PbxSipService) -> None:
-        recorder = Recorder()
-        caller, x = await phones(service, ("205", "ring"), ("202", "ring"))
+    async def body(lab: Lab) -> None:
+        recorder = Recorder(lab.clock)
+        caller, x = await phones(lab, ("205", "ring"), ("202", "ring"))
         x.recorder = recorder
         externals = await pstn_phones(
-            service, ("09011112222", "ring", 0), ("0311112222", "ring", 0), recorder=recorder
+            lab, ("09011112222", "ring", 0), ("0311112222", "ring", 0), recorder=recorder
         )
         try:
-            client, response = await place_call(caller, recorder, "20202")
-            await until(
-                lambda: {"20202 cancel", "0311112222 cancel"} <= set(recorder.times()),
-                "every leg cancelled",
-            )
+            client = place_call(caller, recorder, "20202")
+            await lab.advance_to(30, recorder)
             assert_timeline(
                 recorder,
                 [
@@ -146,23 +139,25 @@ def test_single_number_reach_nobody_answers_voicemail() -> None:
                     "30 caller 200",
                 ],
             )
+            response = client.final.result()
             caller.ack(client, response)
+            await lab.advance_to(42, recorder)
             assert (await caller.hang_up(client, response)).status == 200
-            (message,) = service.pbx.voicemail.messages("20202")
+            (message,) = lab.service.pbx.voicemail.messages("20202")
             assert (message.caller, message.caller_id) == ("20205", "20205")
-            assert message.duration is not None
+            assert (message.started_at, message.duration) == (30, 12)
         finally:
             await close_all(caller, x, *externals)
 
-    run(with_pbx(REACH, body))
+    run(with_pbx(REACH, body, clock=ManualClock()))
 
 
 def test_inbound_external_call_routes_by_inbound_route() -> None:
     settings = {"外線着信設定": [{"外線番号": "0312345678", "着信先": "20201"}]}
 
-    async def body(service: PbxSipService) -> None:
-        (x,) = await phones(service, ("201", "answer"))
-        outside = await Phone.open("0355556666", service.address)
+    async def body(lab: Lab) -> None:
+        (x,) = await phones(lab, ("201", "answer"))
+        outside = await Phone.open(lab, "0355556666")
         try:
             response = await outside.call("0312345678").wait_final()
             assert response.status == 200
