@@ -54,6 +54,11 @@ from harness.sim.pbx.voicemail import VoicemailStore
 LegTarget = ToExtension | ToExternal
 
 
+def target_number(target: LegTarget) -> str:
+    """The extension or external number a leg rings."""
+    return target.extension if isinstance(target, ToExtension) else target.number
+
+
 class LegFailure(StrEnum):
     """Why a leg ended without an answer (SIP: 486/600 → busy, 404/480 → unregistered)."""
 

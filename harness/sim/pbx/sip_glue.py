@@ -183,7 +183,8 @@ class _CallSession:
     def release(self, reason: ReleaseReason) -> None:
         if self.server.final_status is None:
             self.server.reply(reason.sip_status, to_tag=self.caller_tag)
-        self.service.forget(self)
+        # Later, not now: a release at t=0 happens inside Pbx.incoming, before ``call`` is set.
+        self.service.soon(lambda: self.service.forget(self))
 
     # --- SIP events ---------------------------------------------------------------------------
 
@@ -398,12 +399,24 @@ class PbxSipService:
         if session.caller_dialog is None and all(
             leg.dialog is None for leg in session.legs.values()
         ):
-            self.sessions.pop(session.call_id, None)
+            if self.sessions.pop(session.call_id, None) is not None:
+                self.finished(session)
             if session.cancel_watch is not None:
                 session.cancel_watch.cancel()
             self.caller_dialogs.pop(session.server.request.headers.call_id, None)
             for leg in session.legs.values():
                 self.leg_dialogs.pop(leg.invite.headers.call_id, None)
+
+    # --- hooks for a service that keeps records (see service.py) -------------------------------
+
+    def refresh(self) -> None:
+        """Called before each request: pick up new settings here."""
+
+    def registered(self, terminal_id: str, source: str) -> None:
+        """Called after a REGISTER was accepted (bindings changed or were listed)."""
+
+    def finished(self, session: _CallSession) -> None:
+        """Called once when a call's SIP side is over."""
 
     def _is_registered(self, extension: str) -> bool:
         ext = self.pbx.config.extensions.get(extension)
@@ -460,6 +473,7 @@ class PbxSipService:
 
     def on_request(self, server: ServerTransaction) -> None:
         request = server.request
+        self.refresh()
         try:
             if request.method == "REGISTER":
                 self._register(server)
@@ -511,6 +525,8 @@ class PbxSipService:
                 request, result.status, result.reason, to_tag=new_tag(), headers=tuple(extra)
             )
         )
+        if result.status == 200 and to_user is not None:
+            self.registered(to_user, server.remote.host)
 
     def _invite(self, server: ServerTransaction) -> None:
         request = server.request

@@ -81,6 +81,9 @@ class VoicemailStore:
             self._recordings[recording_id] = recording
         return recording
 
+    def get(self, recording_id: int) -> Recording:
+        return self._recordings[recording_id]
+
     def messages(self, mailbox: str) -> list[Recording]:
         """The mailbox's recordings, oldest first."""
         return [r for r in self._recordings.values() if r.mailbox == mailbox]

@@ -9,7 +9,8 @@ from typing import Any
 from harness.clock import ManualClock
 from harness.guide.types import Guide, Settings, Tenant
 from harness.sim.pbx.call import LegTarget
-from harness.sim.pbx.routing import CallerId, ReleaseReason, ToExtension
+from harness.sim.pbx.call import target_number as label
+from harness.sim.pbx.routing import CallerId, ReleaseReason
 
 WITHHELD_LABEL = "非通知"
 
@@ -23,10 +24,6 @@ WORKED_REACH: dict[str, Any] = {
     "呼出終了時間": 30,
     "留守番電話": True,
 }
-
-
-def label(target: LegTarget) -> str:
-    return target.extension if isinstance(target, ToExtension) else target.number
 
 
 @dataclass
