@@ -169,3 +169,35 @@ def test_inbound_external_call_routes_by_inbound_route() -> None:
             await close_all(x, outside)
 
     run(with_pbx(settings, body))
+
+
+def test_pickup_bridges_the_picker_with_the_ringing_call() -> None:
+    settings = {"着信グループ": [{"種別": "コールピックアップ", "メンバー": ["20201", "20202"]}]}
+
+    async def body(lab: Lab) -> None:
+        recorder = Recorder(lab.clock)
+        caller, ringing, picker = await phones(
+            lab, ("205", "ring"), ("201", "ring"), ("202", "ring"), recorder=recorder
+        )
+        caller.recorder = picker.recorder = None
+        try:
+            client = place_call(caller, recorder, "20201")
+            await lab.advance_to(3, recorder)
+            pickup = picker.call("*8")
+            answered = await pickup.wait_final()
+            await lab.wire.settled()
+            assert_timeline(recorder, ["0 20201 ring", "3 20201 cancel", "3 caller 200"])
+            assert answered.status == 200
+            # Each side gets the other's offer: the two callers are joined.
+            assert answered.body == client.request.body
+            assert client.final.result().body == pickup.request.body
+            picker.ack(pickup, answered)
+            caller.ack(client, client.final.result())
+            assert (await caller.hang_up(client, client.final.result())).status == 200
+            await lab.wire.settled()
+            assert "bye" in picker.log
+            assert lab.service.pbx.calls == {}
+        finally:
+            await close_all(caller, ringing, picker)
+
+    run(with_pbx(settings, body, clock=ManualClock()))
