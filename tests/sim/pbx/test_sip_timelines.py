@@ -201,3 +201,38 @@ def test_pickup_bridges_the_picker_with_the_ringing_call() -> None:
             await close_all(caller, ringing, picker)
 
     run(with_pbx(settings, body, clock=ManualClock()))
+
+
+def test_simultaneous_group_first_answer_wins_others_cancelled() -> None:
+    settings = {
+        "着信グループ": [
+            {"種別": "一斉着信", "代表番号": "20209", "メンバー": ["20201", "20202", "20203"]}
+        ]
+    }
+
+    async def body(lab: Lab) -> None:
+        recorder = Recorder(lab.clock)
+        caller, first, second, third = await phones(
+            lab, ("205", "ring"), ("201", "ring"), ("202", "answer"), ("203", "busy")
+        )
+        second.answer_after = 3
+        for phone in (first, second, third):
+            phone.recorder = recorder
+        try:
+            place_call(caller, recorder, "20209")
+            await lab.advance_to(25, recorder)
+            assert_timeline(
+                recorder,
+                [
+                    "0 20201 ring",
+                    "0 20202 ring",
+                    "0 20203 ring",  # answers 486 at once: that leg just fails
+                    "3 20202 answer",
+                    "3 20201 cancel",
+                    "3 caller 200",
+                ],
+            )
+        finally:
+            await close_all(caller, first, second, third)
+
+    run(with_pbx(settings, body, clock=ManualClock()))
