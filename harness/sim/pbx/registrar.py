@@ -189,16 +189,41 @@ class Registrar:
     # --- the request --------------------------------------------------------------------------
 
     def handle(self, request: RegisterRequest, *, now: float) -> RegisterResponse:
-        record = self._sources.get(request.source)
+        verdict = self.authorize(
+            terminal_id=request.terminal_id,
+            source=request.source,
+            method="REGISTER",
+            uri=request.uri,
+            authorization=request.authorization,
+            now=now,
+        )
+        if isinstance(verdict, RegisterResponse):
+            return verdict
+        return self._update(request, now)
+
+    def authorize(
+        self,
+        *,
+        terminal_id: str,
+        source: str,
+        method: str,
+        uri: str,
+        authorization: DigestCredentials | str | None,
+        now: float,
+    ) -> RegisterResponse | None:
+        """Steps 1–3 of the theory of operation for any request (REGISTER, or an INVITE the
+        glue challenges with 407): None when ``authorization`` proves ``terminal_id``, else the
+        answer to send (401 with challenges — the glue turns it into 407 — or the block)."""
+        record = self._sources.get(source)
         if record is not None and record.blocked_until > now:
             return self._blocked(record, now)
-        if request.authorization is None:
+        if authorization is None:
             return self._challenge(now, stale=False)
-        verdict = self._authenticate(request, now)
+        verdict = self._authenticate(terminal_id, method, uri, authorization, now)
         if verdict == "stale":
             return self._challenge(now, stale=True)
         if verdict == "fail":
-            record = self._sources.setdefault(request.source, _SourceRecord())
+            record = self._sources.setdefault(source, _SourceRecord())
             record.failures.append(now)
             while record.failures and record.failures[0] <= now - self.params.failure_window:
                 record.failures.popleft()
@@ -207,7 +232,7 @@ class Registrar:
                 record.blocked_until = now + self.params.block_time
                 return self._blocked(record, now)
             return self._challenge(now, stale=False)
-        return self._update(request, now)
+        return None
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -228,24 +253,30 @@ class Registrar:
             retry_after=max(1, int(round(record.blocked_until - now))),
         )
 
-    def _authenticate(self, request: RegisterRequest, now: float) -> str:
+    def _authenticate(
+        self,
+        terminal_id: str,
+        method: str,
+        uri: str,
+        authorization: DigestCredentials | str,
+        now: float,
+    ) -> str:
         """ "ok", "stale" or "fail" — unknown user and wrong password are the same "fail"."""
-        auth = request.authorization
+        auth = authorization
         if isinstance(auth, str):
             try:
                 auth = DigestCredentials.parse(auth)
             except SipParseError:
                 return "fail"
-        assert auth is not None
         algorithm = next((a for a in self._servers if a.value == auth.algorithm.upper()), None)
         if algorithm is None:
             return "fail"
         stored = self.credentials.get(auth.username)
         ha1 = None if stored is None else stored.ha1.get(algorithm)
-        if auth.username != request.terminal_id:
-            ha1 = None  # credentials of one terminal never register another
+        if auth.username != terminal_id:
+            ha1 = None  # credentials of one terminal never act for another
         outcome = self._servers[algorithm].verify(
-            auth, method="REGISTER", ha1=ha1, now=now, request_uri=request.uri or None
+            auth, method=method, ha1=ha1, now=now, request_uri=uri or None
         )
         if outcome is DigestOutcome.ACCEPTED:
             return "ok"

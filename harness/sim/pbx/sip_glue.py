@@ -1,13 +1,14 @@
 """SIP glue: the registrar and the call engine on a real SIP endpoint (a small B2BUA).
 
-Theory of operation (docs/pbx.md "Attaching the SIP side"). One ``PbxSipService`` per tenant
+Theory of operation (docs/pbx.md "The SIP side"). One ``PbxSipService`` per tenant
 owns a sipphone ``Endpoint`` (transactions, retransmissions, CANCEL matching), the pure
 ``Registrar`` and the reactive ``Pbx``. Incoming requests:
 
 - REGISTER → ``Registrar.handle`` (``now`` = real loop time: registrations are SIP soft state,
   refreshed by phones in real seconds, never scaled);
-- INVITE outside a dialog from a registered terminal → ``Pbx.incoming`` with a ``_CallSession``
-  as the call's ``LegDriver``; CANCEL → ``caller_cancelled`` then 487;
+- INVITE outside a dialog from a terminal, proven by digest (407 challenge, same throttling
+  as REGISTER), or to one of the tenant's 外線番号 from outside → ``Pbx.incoming`` with a
+  ``_CallSession`` as the call's ``LegDriver``; CANCEL → ``caller_cancelled`` then 487;
 - BYE inside a dialog → relayed to the other side, ``hung_up``;
 - anything else outside a dialog: OPTIONS 200, the rest 405 (RFC 3261 §8.2.1).
 
@@ -17,9 +18,8 @@ an action, so the ``Call`` is always between two steps when it hears news.
 
 Known simplifications (documented in docs/pbx.md): a leg INVITEs the terminal's most recent
 contact (no forking over several contacts); media is not anchored — the caller's SDP offer is
-passed to the leg and the leg's answer back; INVITEs from terminals are not digest-challenged
-(the terminal must be registered); external numbers are reached only when a PSTN resolver is
-given.
+passed to the leg and the leg's answer back; external numbers are reached only when a PSTN
+resolver is given; UDP only; no re-INVITE (501).
 """
 
 from __future__ import annotations
@@ -531,9 +531,8 @@ class PbxSipService:
     def _invite(self, server: ServerTransaction) -> None:
         request = server.request
         dialled = request.uri.user_text if isinstance(request.uri, SipUri) else None
-        origin = self._origin(request, dialled)
+        origin = self._origin(server, dialled)
         if origin is None:
-            server.reply(403, "Forbidden (register first)", to_tag=new_tag())
             return
         call_id = f"sip-call-{next(self._ids)}"
         session = _CallSession(service=self, server=server, call_id=call_id)
@@ -544,23 +543,48 @@ class PbxSipService:
             origin=origin, dialled=dialled or "", driver=session, call_id=call_id
         )
 
-    def _origin(self, request: Request, dialled: str | None) -> Origin | None:
-        """A registered terminal (From user = 端末ID) calls from inside; a call to one of the
-        tenant's 外線番号 comes from outside, presenting its P-Asserted-Identity (else From)
-        unless withheld (``Privacy: id`` or an anonymous From)."""
+    def _origin(self, server: ServerTransaction, dialled: str | None) -> Origin | None:
+        """Who calls, or None when the INVITE was answered here (407 challenge, block).
+
+        A call to one of the tenant's 外線番号 from anyone who is not a tenant terminal comes
+        from outside (the carrier side): it presents its P-Asserted-Identity (else From) unless
+        withheld (``Privacy: id`` or an anonymous From). Every other INVITE must prove its
+        From user with digest (407, RFC 3261 §22.3) — an unknown user gets the same challenge
+        as a known one, so INVITE scans enumerate nothing either.
+        """
+        request = server.request
         h = request.headers
         from_uri = h.from_.uri
         user = from_uri.user_text if isinstance(from_uri, SipUri) else None
         ext = None if user is None else self.pbx.config.by_terminal_id(user)
-        if ext is not None and self.registrar.is_registered(ext.terminal_id, self.now()):
-            return InternalOrigin(extension=ext.extension)
-        if dialled is None or dialled not in self.pbx.config.external_numbers:
+        if ext is None and dialled is not None and dialled in self.pbx.config.external_numbers:
+            identities = h.p_asserted_identities
+            shown = identities[0].uri if identities else from_uri
+            number = shown.user_text if isinstance(shown, SipUri) else None
+            withheld = "id" in (h.get("Privacy") or "").lower() or number in (None, "anonymous")
+            return ExternalOrigin(number=None if withheld else number)
+        refusal = self.registrar.authorize(
+            terminal_id=user or "",
+            source=server.remote.host,
+            method="INVITE",
+            uri=str(request.uri),
+            authorization=h.get("Proxy-Authorization"),
+            now=self.now(),
+        )
+        if refusal is not None or ext is None:
+            if refusal is None or refusal.status == 401:
+                challenges = () if refusal is None else refusal.challenges
+                extra = tuple(("Proxy-Authenticate", str(c)) for c in challenges)
+                server.respond(Response.for_request(request, 407, to_tag=new_tag(), headers=extra))
+            else:
+                retry = (("Retry-After", str(refusal.retry_after)),) if refusal.retry_after else ()
+                server.respond(
+                    Response.for_request(
+                        request, refusal.status, refusal.reason, to_tag=new_tag(), headers=retry
+                    )
+                )
             return None
-        identities = h.p_asserted_identities
-        shown = identities[0].uri if identities else from_uri
-        number = shown.user_text if isinstance(shown, SipUri) else None
-        withheld = "id" in (h.get("Privacy") or "").lower() or number in (None, "anonymous")
-        return ExternalOrigin(number=None if withheld else number)
+        return InternalOrigin(extension=ext.extension)
 
     def _bye(self, server: ServerTransaction) -> None:
         call_id = server.request.headers.call_id

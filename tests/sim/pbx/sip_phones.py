@@ -171,20 +171,49 @@ class Phone:
             build(2, (("Authorization", authorization),)), self.server
         )
 
-    def call(self, dialled: str) -> ClientTransaction:
-        invite = Request.build(
-            "INVITE",
-            f"sip:{dialled}@{DOMAIN}",
-            from_=self.aor().with_tag(new_tag()),
-            to=NameAddr(uri=SipUri(user=dialled, host=DOMAIN)),
-            call_id=new_call_id(),
-            cseq=1,
-            via=self.endpoint.via(),
-            contact=NameAddr(uri=self.uri),
-            body=f"v=0\r\no={self.terminal_id} 1 1 IN IP4 127.0.0.1\r\n".encode(),
-            content_type="application/sdp",
+    async def call(
+        self, dialled: str, *, password: str = PASSWORD, authenticate: bool = True
+    ) -> ClientTransaction:
+        """Send an INVITE; a terminal answers the PBX's 407 challenge (RFC 3261 §22.3) and
+        returns the authenticated INVITE's transaction. ``authenticate=False``: a caller from
+        outside, whose first INVITE is the call."""
+        tag, call_id = new_tag(), new_call_id()
+
+        def invite(cseq: int, auth: tuple[tuple[str, str], ...] = ()) -> Request:
+            return Request.build(
+                "INVITE",
+                f"sip:{dialled}@{DOMAIN}",
+                from_=self.aor().with_tag(tag),
+                to=NameAddr(uri=SipUri(user=dialled, host=DOMAIN)),
+                call_id=call_id,
+                cseq=cseq,
+                via=self.endpoint.via(),
+                contact=NameAddr(uri=self.uri),
+                headers=auth,
+                body=f"v=0\r\no={self.terminal_id} 1 1 IN IP4 127.0.0.1\r\n".encode(),
+                content_type="application/sdp",
+            )
+
+        first = self.endpoint.send_request(invite(1), self.server)
+        if not authenticate:
+            return first
+        challenge = await first.wait_final()
+        if challenge.status != 407:
+            return first
+        authorization = answer_challenge(
+            challenge.headers.get_all("Proxy-Authenticate")[0],
+            method="INVITE",
+            uri=f"sip:{dialled}@{DOMAIN}",
+            username=self.terminal_id,
+            password=password,
         )
-        return self.endpoint.send_request(invite, self.server)
+        return self.endpoint.send_request(
+            invite(2, (("Proxy-Authorization", authorization),)), self.server
+        )
+
+    async def dial(self, dialled: str, **kw: Any) -> Response:
+        """``call`` and wait for the final response."""
+        return await (await self.call(dialled, **kw)).wait_final()
 
     def _in_dialog(
         self, method: str, client: ClientTransaction, response: Response, cseq: int
@@ -202,10 +231,11 @@ class Phone:
         )
 
     def ack(self, client: ClientTransaction, response: Response) -> None:
-        self.endpoint.send_ack(self._in_dialog("ACK", client, response, 1), self.server)
+        cseq = client.request.headers.cseq.number
+        self.endpoint.send_ack(self._in_dialog("ACK", client, response, cseq), self.server)
 
     async def hang_up(self, client: ClientTransaction, response: Response) -> Response:
-        bye = self._in_dialog("BYE", client, response, 2)
+        bye = self._in_dialog("BYE", client, response, client.request.headers.cseq.number + 1)
         return await self.endpoint.request(bye, self.server)
 
     def on_request(self, server: ServerTransaction) -> None:

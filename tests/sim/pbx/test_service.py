@@ -48,7 +48,7 @@ def test_store_backed_service_end_to_end() -> None:
                     }
                 )
             )
-            client = caller.call("20201")
+            client = await caller.call("20201")
             response = await client.wait_final()
             assert response.status == 200 and callee.incoming == []
             caller.ack(client, response)
@@ -62,7 +62,7 @@ def test_store_backed_service_end_to_end() -> None:
                 7,
             )
 
-            assert (await caller.call("99999").wait_final()).status == 404
+            assert (await caller.dial("99999")).status == 404
             await wire.settled()
             calls = store.list_rows("calls")
             assert [(c["caller"], c["callee"], c["outcome"]) for c in calls] == [

@@ -47,7 +47,7 @@ def test_call_connects_relays_caller_id_and_bye() -> None:
     async def body(lab: Lab) -> None:
         caller, callee = await phones(lab, ("205", "ring"), ("201", "answer"))
         try:
-            client = caller.call("201")  # bare 端末番号 within 拠点 20
+            client = await caller.call("201")  # bare 端末番号 within 拠点 20
             response = await client.wait_final()
             assert response.status == 200
             assert response.body == b"v=0\r\no=abcde20201-answer\r\n"
@@ -83,7 +83,7 @@ def test_no_answer_forwarding_cancels_the_first_leg() -> None:
         try:
             loop = asyncio.get_running_loop()
             started = loop.time()
-            response = await caller.call("20201").wait_final()
+            response = await caller.dial("20201")
             elapsed = (loop.time() - started) / SCALE
             assert response.status == 200
             assert response.body == b"v=0\r\no=abcde20202-answer\r\n"
@@ -101,9 +101,9 @@ def test_busy_and_unregistered_callees() -> None:
     async def body(lab: Lab) -> None:
         caller, busy = await phones(lab, ("205", "ring"), ("201", "busy"))
         try:
-            assert (await caller.call("20201").wait_final()).status == 486
-            assert (await caller.call("20203").wait_final()).status == 480
-            assert (await caller.call("99999").wait_final()).status == 404
+            assert (await caller.dial("20201")).status == 486
+            assert (await caller.dial("20203")).status == 480
+            assert (await caller.dial("99999")).status == 404
         finally:
             await close_all(caller, busy)
 
@@ -115,7 +115,7 @@ def test_caller_cancel_cancels_the_leg() -> None:
         service = lab.service
         caller, callee = await phones(lab, ("205", "ring"), ("201", "ring"))
         try:
-            client = caller.call("20201")
+            client = await caller.call("20201")
             await until(lambda: bool(callee.incoming), "the callee rings")
             cancel = Request.build(
                 "CANCEL",
@@ -123,7 +123,7 @@ def test_caller_cancel_cancels_the_leg() -> None:
                 from_=client.request.headers.from_,
                 to=client.request.headers.to,
                 call_id=client.request.headers.call_id,
-                cseq=1,
+                cseq=client.request.headers.cseq.number,
                 via=client.request.headers.via,
             )
             assert (await caller.endpoint.request(cancel, service.address)).status == 200
@@ -136,12 +136,22 @@ def test_caller_cancel_cancels_the_leg() -> None:
     run(with_pbx(None, body))
 
 
-def test_unregistered_caller_is_refused() -> None:
+def test_invite_needs_digest_and_strangers_get_the_same_challenge() -> None:
     async def body(lab: Lab) -> None:
-        stranger = await Phone.open(lab, "abcde20205")
+        member = await Phone.open(lab, "abcde20205")  # a real terminal, not registered
+        stranger = await Phone.open(lab, "zzzzz99999")
+        callee = await Phone.open(lab, "abcde20201")
         try:
-            assert (await stranger.call("20201").wait_final()).status == 403
+            assert (await callee.register()).status == 200
+            wrong = await member.dial("20201", password="WrongPass1")
+            unknown = await stranger.dial("20201")
+            assert wrong.status == unknown.status == 407
+            assert wrong.headers.names() == unknown.headers.names()
+            assert callee.incoming == []
+            client = await member.call("20201")  # the right password: the call goes through
+            await until(lambda: bool(callee.incoming), "the callee rings")
+            assert client.request.headers.get("Proxy-Authorization") is not None
         finally:
-            await close_all(stranger)
+            await close_all(member, stranger, callee)
 
     run(with_pbx(None, body))

@@ -50,9 +50,9 @@ REACH = {
 }
 
 
-def place_call(caller: Phone, recorder: Recorder, dialled: str) -> ClientTransaction:
+async def place_call(caller: Phone, recorder: Recorder, dialled: str) -> ClientTransaction:
     recorder.start()
-    client = caller.call(dialled)
+    client = await caller.call(dialled)
     client.final.add_done_callback(lambda f: recorder.note(f"caller {f.result().status}"))
     return client
 
@@ -66,7 +66,7 @@ def test_sequential_nobody_answers() -> None:
         for phone in members:
             phone.recorder = recorder
         try:
-            place_call(caller, recorder, "20209")
+            await place_call(caller, recorder, "20209")
             await lab.advance_to(70, recorder)
             assert_timeline(
                 recorder,
@@ -93,7 +93,7 @@ def test_no_answer_forward_to_external_answering_after_4s() -> None:
         x.recorder = recorder
         (mobile,) = await pstn_phones(lab, ("09011112222", "answer", 4), recorder=recorder)
         try:
-            client = place_call(caller, recorder, "20201")
+            client = await place_call(caller, recorder, "20201")
             await lab.advance_to(30, recorder)
             assert_timeline(
                 recorder,
@@ -125,7 +125,7 @@ def test_single_number_reach_nobody_answers_voicemail() -> None:
             lab, ("09011112222", "ring", 0), ("0311112222", "ring", 0), recorder=recorder
         )
         try:
-            client = place_call(caller, recorder, "20202")
+            client = await place_call(caller, recorder, "20202")
             await lab.advance_to(30, recorder)
             assert_timeline(
                 recorder,
@@ -159,12 +159,12 @@ def test_inbound_external_call_routes_by_inbound_route() -> None:
         (x,) = await phones(lab, ("201", "answer"))
         outside = await Phone.open(lab, "0355556666")
         try:
-            response = await outside.call("0312345678").wait_final()
+            response = await outside.dial("0312345678", authenticate=False)
             assert response.status == 200
             (invite,) = x.incoming
             assert invite.request.headers.from_.uri.user == "0355556666"  # type: ignore[union-attr]
-            # Not one of the tenant's 外線番号 and not a registered terminal: refused.
-            assert (await outside.call("0399999999").wait_final()).status == 403
+            # Not one of the tenant's 外線番号: an outsider must authenticate like a terminal.
+            assert (await outside.dial("0399999999", authenticate=False)).status == 407
         finally:
             await close_all(x, outside)
 
@@ -181,9 +181,9 @@ def test_pickup_bridges_the_picker_with_the_ringing_call() -> None:
         )
         caller.recorder = picker.recorder = None
         try:
-            client = place_call(caller, recorder, "20201")
+            client = await place_call(caller, recorder, "20201")
             await lab.advance_to(3, recorder)
-            pickup = picker.call("*8")
+            pickup = await picker.call("*8")
             answered = await pickup.wait_final()
             await lab.wire.settled()
             assert_timeline(recorder, ["0 20201 ring", "3 20201 cancel", "3 caller 200"])
@@ -219,7 +219,7 @@ def test_simultaneous_group_first_answer_wins_others_cancelled() -> None:
         for phone in (first, second, third):
             phone.recorder = recorder
         try:
-            place_call(caller, recorder, "20209")
+            await place_call(caller, recorder, "20209")
             await lab.advance_to(25, recorder)
             assert_timeline(
                 recorder,
