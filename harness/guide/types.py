@@ -15,9 +15,10 @@ lose its leading zero, YAML even reads it as octal), so every number must be quo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -470,6 +471,14 @@ class Tenant(_Doc):
     name: str
     guide: Guide
     settings: Settings = Field(default_factory=Settings)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see pydantic); the cached lookups are dropped so they follow ``update``."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name, member in vars(Tenant).items():
+            if isinstance(member, cached_property):
+                copy.__dict__.pop(name, None)
+        return copy
 
     # --- extensions -------------------------------------------------------------------------
 
