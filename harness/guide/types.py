@@ -534,16 +534,18 @@ class Tenant(_Doc):
         """The 順次着信/一斉着信 group whose 代表番号 is ``number``, or None."""
         return self._groups_by_pilot.get(number)
 
+    @cached_property
+    def _pickup_groups(self) -> dict[str, RingGroup]:
+        return {
+            member: g
+            for g in self.settings.ring_groups
+            if g.kind is GroupKind.PICKUP
+            for member in g.members
+        }
+
     def pickup_group_of(self, extension: str) -> RingGroup | None:
         """The コールピックアップ group ``extension`` is a member of, or None."""
-        return next(
-            (
-                g
-                for g in self.settings.ring_groups
-                if g.kind is GroupKind.PICKUP and extension in g.members
-            ),
-            None,
-        )
+        return self._pickup_groups.get(extension)
 
     def absence_of(self, extension: str) -> ForwardAbsence | SingleNumberReach | None:
         """The 不在時動作 of ``extension``, or None when it is 未設定."""
