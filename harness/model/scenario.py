@@ -94,9 +94,10 @@ def load_scenario(path: Path) -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
+        line = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        what = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise InputError(
-            [Problem(where=f"{name}{line}", rule=f"is not valid YAML ({error})")],
+            [Problem(where=f"{name}{line}", rule=f"is not valid YAML ({what})")],
             subject="scenario",
         ) from None
     return parse_scenario(data, source=name)
