@@ -11,14 +11,13 @@ and prints the reference model's predicted timeline of each tenant's sample scen
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from harness.cli import EXIT_BAD_INPUT, EXIT_OK
 from harness.cli.check import summary
-from harness.cli.predict import format_table, load_checked_scenario
+from harness.cli.predict import format_table, load_checked_scenario, to_json_text
 from harness.errors import InputError
 from harness.guide import load_tenant
 from harness.model import predict
@@ -57,10 +56,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n[{tenant.name}/{path.stem}] " + format_table(timeline, scenario) + "\n")
             target = out / tenant.name / f"{path.stem}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(
-                json.dumps(timeline.to_json(), ensure_ascii=False, indent=2) + "\n",
-                encoding="utf-8",
-            )
+            target.write_text(to_json_text(timeline) + "\n", encoding="utf-8")
             predicted += 1
     print(f"{predicted} timelines predicted; JSON written under {out}")
     return code
