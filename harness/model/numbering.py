@@ -84,6 +84,24 @@ class TenantIndex:
         return None
 
 
+_INDEX_CACHE: dict[int, tuple[Tenant, TenantIndex]] = {}
+_INDEX_CACHE_SIZE = 16
+
+
+def index_of(tenant: Tenant) -> TenantIndex:
+    """The tenant's lookup tables, memoised: tenants are frozen, and building the tables is
+    most of the cost of a prediction on a large tenant (benchmarks/bench_model.py). The cache
+    holds the tenant itself, so an ``id`` is never reused while its entry lives."""
+    entry = _INDEX_CACHE.get(id(tenant))
+    if entry is not None and entry[0] is tenant:
+        return entry[1]
+    if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
+        del _INDEX_CACHE[next(iter(_INDEX_CACHE))]
+    index = TenantIndex(tenant)
+    _INDEX_CACHE[id(tenant)] = (tenant, index)
+    return index
+
+
 def strip_prefix(digits: str, params: ModelParams) -> tuple[str, bool | None]:
     """Rule 7: a leading 184 withholds (True), 186 presents (False), else None (default)."""
     if digits.startswith(params.withhold_prefix) and len(digits) > len(params.withhold_prefix):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from harness.guide import Tenant
 from harness.model.engine import Run
-from harness.model.numbering import Destination, Target, TenantIndex, strip_prefix
+from harness.model.numbering import Destination, Target, TenantIndex, index_of, strip_prefix
 from harness.model.params import DEFAULT_PARAMS, ModelParams
 from harness.model.plan import REFUSED, Planner, Step
 from harness.model.scenario import Scenario
@@ -23,7 +23,7 @@ from harness.model.timeline import WITHHELD, Timeline
 
 def predict(tenant: Tenant, scenario: Scenario, params: ModelParams = DEFAULT_PARAMS) -> Timeline:
     """The timeline the service should produce for ``scenario`` on ``tenant``."""
-    index = TenantIndex(tenant)
+    index = index_of(tenant)
     planner = Planner(index, scenario, params)
     return Run(index, planner, scenario, params).run(first_step(index, planner, scenario))
 
