@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from harness.errors import InputError, Problem
-from harness.guide.problems import Place, describe, keys_of, show, unknown_key_rule
+from harness.guide.problems import Place, describe_all, keys_of, show, unknown_key_rule
 from harness.guide.rules import Draft, Row, check
 from harness.guide.source import Mapping, Source, parse_yaml, read_yaml
 from harness.guide.types import (
@@ -165,7 +165,7 @@ def _validate(model: type[M], raw: Any, place: Place, problems: list[Problem]) -
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        problems += [describe(e, model, place) for e in error.errors()]
+        problems += describe_all(error.errors(), model, place)
         return None
 
 
@@ -298,11 +298,12 @@ def _absence(parent: Place, problems: list[Problem]) -> dict[str, Row[Absence]]:
         try:
             entries[ext] = Row(_ABSENCE.validate_python(raw), place)
         except ValidationError as error:
-            for e in error.errors():
-                loc = tuple(e["loc"])
-                tag = loc[0] if loc else None
-                model = ABSENCE_CLASSES.get(str(tag), ForwardAbsence)
-                if tag in ABSENCE_CLASSES:
-                    e["loc"] = loc[1:]
-                problems.append(describe(e, model, place))
+            errors = error.errors()
+            # A tagged union's errors start with the tag of the class that was tried.
+            tag = str(errors[0]["loc"][0]) if errors[0]["loc"] else ""
+            model = ABSENCE_CLASSES.get(tag, ForwardAbsence)
+            if tag in ABSENCE_CLASSES:
+                for e in errors:
+                    e["loc"] = tuple(e["loc"])[1:]
+            problems += describe_all(errors, model, place)
     return entries

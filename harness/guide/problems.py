@@ -137,10 +137,16 @@ def resolve(
     return owner, info
 
 
+def closest_key(key: str, valid: list[str]) -> str | None:
+    """The valid key most like ``key`` (a likely typo), if any is close enough."""
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def unknown_key_rule(key: str, valid: list[str]) -> str:
     """The rule for an unknown key: the closest valid key, and all valid ones."""
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = closest_key(key, valid)
+    hint = f"did you mean '{close}'? " if close else ""
     return f"unknown key '{key}': {hint}valid keys here are {', '.join(valid)}"
 
 
@@ -196,3 +202,26 @@ def describe(error: ErrorDetails, model: type[BaseModel], place: Place) -> Probl
     else:
         rule = str(error["msg"])
     return Problem(where=place.where(*loc), rule=rule, value=value)
+
+
+def describe_all(errors: list[ErrorDetails], model: type[BaseModel], place: Place) -> list[Problem]:
+    """Every pydantic error of one row as problems, a misspelt key reported once.
+
+    A typo such as ``端末種類`` for ``端末種別`` gives pydantic two errors (an unknown key and a
+    missing one); the unknown key's message already names the right key, so the "missing"
+    error of that key is dropped.
+    """
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    explained: set[tuple[str | int, ...]] = set()
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+            owner, _ = resolve(model, loc)
+            close = closest_key(loc[-1], keys_of(owner or model))
+            if close is not None and (*loc[:-1], close) in missing:
+                explained.add((*loc[:-1], close))
+    return [
+        describe(e, model, place)
+        for e in errors
+        if not (e["type"] == "missing" and tuple(e["loc"]) in explained)
+    ]

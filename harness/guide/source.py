@@ -42,13 +42,23 @@ class Sequence(list[Any]):
         self.texts: dict[int, str] = {}
 
 
+def _is_plain(node: Any) -> bool:
+    # The Python parser marks plain scalars with style None, libyaml's with "".
+    return isinstance(node, ScalarNode) and not node.style
+
+
 def _plain_text(node: Any, value: Any) -> str | None:
-    if isinstance(node, ScalarNode) and node.style is None and not isinstance(value, str):
+    if _is_plain(node) and not isinstance(value, str):
         return str(node.value)
     return None
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (about 10x faster); the constructors below
+# are Python either way and see the same nodes and marks.
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type, misc]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[str, int]] = []
@@ -58,7 +68,7 @@ def _construct_mapping(loader: _Loader, node: MappingNode) -> Mapping:
     loader.flatten_mapping(node)
     mapping = Mapping(node.start_mark.line + 1)
     for key_node, value_node in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.style is None:
+        if _is_plain(key_node):
             key: Any = key_node.value
         else:
             key = loader.construct_object(key_node, deep=True)
