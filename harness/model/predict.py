@@ -31,11 +31,17 @@ def predict(tenant: Tenant, scenario: Scenario, params: ModelParams = DEFAULT_PA
 def first_step(index: TenantIndex, planner: Planner, scenario: Scenario) -> Step:
     """Rule 1 (destination) and rule 7 (the caller ID of the first legs)."""
     params = planner.params
-    digits, withheld = strip_prefix(scenario.dialled, params)
     caller = scenario.caller
-    if caller not in index.site_of:  # from outside: 外線着信設定 decides
+    site = index.site_of.get(caller)
+    digits, withheld = scenario.dialled, None
+    if site is None:  # from outside: 外線着信設定 decides
+        if digits not in index.inbound:
+            digits, withheld = strip_prefix(digits, params)
         return inbound(index, planner, digits, WITHHELD if withheld else caller)
-    dest = index.resolve(digits, site=index.site_of[caller], params=params)
+    dest = index.resolve(digits, site=site, params=params)
+    if dest is None or dest.target is Target.EXTERNAL:  # an extension is never a prefix
+        digits, withheld = strip_prefix(digits, params)
+        dest = index.resolve(digits, site=site, params=params)
     if dest is None:
         return REFUSED
     if dest.target is not Target.EXTERNAL:

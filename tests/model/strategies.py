@@ -10,7 +10,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.guide import Settings, Tenant
+from harness.guide import ForwardAbsence, Settings, Tenant
+from harness.guide.strategies import tenants as guide_tenants
 from harness.model import EndpointBehaviour, EndpointState, Pickup, Scenario
 from tests.model.tenants import guide
 
@@ -84,19 +85,33 @@ def tenants(draw: st.DrawFn) -> Tenant:
     )
 
 
-def numbers_of(tenant: Tenant) -> list[str]:
-    return [t.extension for t in tenant.guide.terminals]
+def numbers_in_settings(tenant: Tenant) -> list[str]:
+    """Every 転送先 and 接続先 of the tenant's 不在時動作 (so scenarios give them behaviours)."""
+    found: list[str] = []
+    for absence in tenant.settings.absence.values():
+        if isinstance(absence, ForwardAbsence):
+            found.append(absence.forward_to or "")
+        else:
+            found += [absence.reach_number_1, absence.reach_number_2 or ""]
+    return sorted({n.replace("-", "") for n in found if n})
+
+
+def lines_of(tenant: Tenant) -> list[str]:
+    return [line.external_number for line in tenant.guide.external_lines]
 
 
 @st.composite
 def scenarios(draw: st.DrawFn, tenant: Tenant) -> Scenario:
-    extensions = numbers_of(tenant)
+    """A call on ``tenant``: any caller (inside or out), digits that hit every rule of
+    destination resolution, behaviours for most endpoints, maybe pickups and a give-up time."""
+    extensions = [t.extension for t in tenant.guide.terminals]
+    outside = sorted(set(OUTSIDE) | set(numbers_in_settings(tenant)))
     caller = draw(st.sampled_from(extensions + list(OUTSIDE)))
     bare = [t.terminal_number for t in tenant.guide.terminals]
-    dialled = draw(st.sampled_from(extensions + bare + list(LINES) + list(OUTSIDE) + ["999"]))
+    dialled = draw(st.sampled_from(extensions + bare + lines_of(tenant) + outside + ["999"]))
     prefix = draw(st.sampled_from(["", "", "", "184", "186"]))
     endpoints: dict[str, EndpointBehaviour] = {}
-    for number in extensions + list(OUTSIDE):
+    for number in sorted(set(extensions + outside)):
         if draw(st.integers(0, 3)) == 0:
             continue  # default: registered, never answers
         endpoints[number] = EndpointBehaviour(
@@ -121,5 +136,6 @@ def scenarios(draw: st.DrawFn, tenant: Tenant) -> Scenario:
 
 @st.composite
 def tenants_and_scenarios(draw: st.DrawFn) -> tuple[Tenant, Scenario]:
-    tenant = draw(tenants())
+    """Our small dense tenants, or the guide helper's valid tenants of any numbering."""
+    tenant = draw(tenants() | guide_tenants(max_extensions=8))
     return tenant, draw(scenarios(tenant))

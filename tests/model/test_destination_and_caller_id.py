@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from harness.model import MissingCallerId
+from harness.guide import Settings, Tenant
+from harness.model import MissingCallerId, parse_scenario, predict
 from tests.model.helpers import call, ev, ring, timeline
+from tests.model.tenants import guide
 
 OUTBOUND = {"外線発信設定": [{"内線番号": "20201", "発信者番号": "0312345679"}]}
 ROUTED = {
@@ -154,3 +156,11 @@ def test_caller_gives_up_stops_every_leg_and_releases() -> None:
         ev(7, "release", "20204"),
     ]
     assert result["outcome"] == "released"
+
+
+def test_an_extension_that_starts_like_a_prefix_is_dialled_as_is() -> None:
+    odd = Tenant(name="odd", guide=guide(["1840", "1841"], site_digits=1), settings=Settings())
+    result = predict(odd, parse_scenario(call("1841", "1840"))).to_json()
+    assert result["events"][0] == ring(0, "1840", "1841")
+    withheld = predict(odd, parse_scenario(call("1841", "1841840"))).to_json()
+    assert withheld["events"][0] == ring(0, "1840", "非通知")

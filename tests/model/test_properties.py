@@ -24,7 +24,7 @@ from harness.model import (
     predict,
 )
 from harness.model.timeline import FINAL_KIND, KIND_RANK
-from tests.model.strategies import LINES, scenarios, tenants, tenants_and_scenarios
+from tests.model.strategies import lines_of, scenarios, tenants, tenants_and_scenarios
 
 CASES = tenants_and_scenarios()
 
@@ -223,13 +223,13 @@ def test_caller_id_rules(case: tuple[Tenant, Scenario]) -> None:
     extensions = {t.extension for t in tenant.guide.terminals}
     internal_caller = scenario.caller in extensions
     withheld = scenario.dialled.startswith("184")
-    lines = set(LINES)
+    lines = set(lines_of(tenant))
     for event in predict(tenant, scenario).events:
         if event.kind is not EventKind.RING:
             assert event.caller_id is None
             continue
         shown = event.caller_id
-        if event.endpoint.startswith("0"):
+        if event.endpoint not in extensions:
             # external legs show a 外線番号 of the tenant (X's 外線発信 number) or 非通知
             assert shown == WITHHELD or shown in lines
         elif internal_caller:
