@@ -66,3 +66,15 @@ def test_run_help_says_it_is_the_interim_job(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     assert "INTERIM" in capsys.readouterr().out
+
+
+def test_run_over_the_committed_fixtures_predicts_every_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenarios = sorted(FIXTURES.glob("*/scenarios/*.yaml"))
+    assert main(["run", "--fixtures", str(FIXTURES), "--reports", str(tmp_path)]) == 0
+    assert f"{len(scenarios)} timelines predicted" in capsys.readouterr().out
+    written = sorted((tmp_path / "timelines").glob("*/*.json"))
+    assert [(p.parent.name, p.stem) for p in written] == [
+        (p.parent.parent.name, p.stem) for p in scenarios
+    ]
