@@ -67,16 +67,22 @@ class TenantIndex:
     def is_extension(self, number: str) -> bool:
         return number in self.site_of or number in self.groups
 
-    def resolve(self, digits: str, *, site: str | None, params: ModelParams) -> Destination | None:
+    def resolve(
+        self, digits: str, *, site: str | None, params: ModelParams, dialled: bool = True
+    ) -> Destination | None:
         """Rule 1: the full 内線番号 (or pilot), else the bare 端末番号 within ``site``, else an
-        external number when it starts with 0; None when the digits reach nothing."""
+        external number when it starts with 0; None when the digits reach nothing.
+
+        ``dialled``: the digits were dialled by an extension (or are its 転送先), where
+        ``internal_pilot_starts_group`` applies; a 外線着信設定 to a pilot always starts the
+        group (S)."""
         extension: str | None = None
         if self.is_extension(digits):
             extension = digits
         elif site is not None and params.bare_terminal_number_within_site:
             extension = self.by_site_terminal.get((site, digits))
         if extension is not None:
-            if extension in self.groups and params.internal_pilot_starts_group:
+            if extension in self.groups and (params.internal_pilot_starts_group or not dialled):
                 return Destination(target=Target.GROUP, number=extension)
             return Destination(target=Target.EXTENSION, number=extension)
         if digits.startswith("0"):

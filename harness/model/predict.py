@@ -59,7 +59,7 @@ def inbound(index: TenantIndex, planner: Planner, number: str, caller_id: str) -
     route = index.inbound.get(number)
     if route is None:
         return REFUSED
-    dest = index.resolve(route, site=None, params=planner.params)
+    dest = index.resolve(route, site=None, params=planner.params, dialled=False)
     if dest is None or dest.target is Target.EXTERNAL:
         return REFUSED
     return internal(planner, dest, caller_id)

@@ -142,9 +142,13 @@ def test_pilot_rings_its_own_extension_when_groups_are_not_started_internally() 
     assert events[0] == ring(0, "20200", "20204")
 
 
-def test_inbound_call_to_a_pilot_starts_the_group() -> None:
+@pytest.mark.parametrize("internal_pilot_starts_group", [True, False])
+def test_inbound_call_to_a_pilot_starts_the_group(internal_pilot_starts_group: bool) -> None:
     settings = {**GROUP, "外線着信設定": [{"外線番号": "0312345678", "着信先": "20200"}]}
-    events = timeline(settings, call("09099998888", "0312345678"))["events"]
+    scenario = call("09099998888", "0312345678")
+    events = timeline(settings, scenario, internal_pilot_starts_group=internal_pilot_starts_group)[
+        "events"
+    ]
     assert [e["endpoint"] for e in events if e["kind"] == "ring"] == ["20201", "20202"]
 
 
