@@ -141,7 +141,8 @@ class Run:
         if code != self.params.pickup_code or not self.planner.available(pickup.by):
             return None
         group = self.index.pickup_group.get(pickup.by, ())
-        for endpoint in self.ringing:  # in ringing order: the oldest first
-            if endpoint != pickup.by and endpoint in group:
-                return pickup.by
+        # The model follows one call, so "the oldest ringing call of another member" is this
+        # call whenever one of its ringing legs is another member of ``by``'s group.
+        if any(endpoint != pickup.by and endpoint in group for endpoint in self.ringing):
+            return pickup.by
         return None
