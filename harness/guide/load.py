@@ -66,7 +66,7 @@ def load_tenant(path: Path | str) -> Tenant:
     guide = read_yaml(folder / GUIDE_FILE, label=GUIDE_FILE)
     settings_path = folder / SETTINGS_FILE
     settings = read_yaml(settings_path, label=SETTINGS_FILE) if settings_path.exists() else None
-    return build_tenant(folder.name, guide, settings, subject=str(folder))
+    return build_tenant(folder.resolve().name, guide, settings, subject=str(folder))
 
 
 def load_tenant_text(name: str, guide_text: str, settings_text: str | None = None) -> Tenant:
@@ -155,7 +155,8 @@ def _document(
             problems.append(
                 Problem(
                     where=f"{source.label} › {key}",
-                    rule=f"the table '{key}' is required: add it ({info.description})",
+                    rule=f"the table '{key}' is required: add it "
+                    f"({(info.description or key).rstrip('.')})",
                 )
             )
     return place

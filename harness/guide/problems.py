@@ -29,6 +29,8 @@ def _label(part: str | int) -> str:
 
 def show(value: Any, limit: int = 60) -> str:
     """A short, readable rendering of a found value for a message."""
+    if value == "":
+        return '"" (empty)'
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -155,6 +157,27 @@ def _choices(error: ErrorDetails) -> str:
     return expected.replace("'", "") or "one of the listed values"
 
 
+def _constraint(kind: str, ctx: dict[str, Any]) -> str | None:
+    """What a constraint error means, in words (None for kinds not worded here)."""
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "string_pattern_mismatch":
+        return "is not written in the required form"
+    if kind == "string_too_long":
+        return f"is too long: at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return (
+            "must not be empty"
+            if ctx.get("min_length") == 1
+            else f"is too short: at least {ctx.get('min_length')} characters"
+        )
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    return None
+
+
 def describe(error: ErrorDetails, model: type[BaseModel], place: Place) -> Problem:
     """One pydantic error of a row or block validated as ``model`` at ``place``."""
     loc = tuple(error["loc"])
@@ -180,9 +203,12 @@ def describe(error: ErrorDetails, model: type[BaseModel], place: Place) -> Probl
     elif kind == "string_type":
         rule = "must be text (a quoted string)" + (f": {field_rule}" if field_rule else "")
     elif kind in ("int_type", "int_parsing", "int_from_float"):
-        rule = "must be a whole number written without quotes" + (
-            f": {field_rule}" if field_rule else ""
-        )
+        rule = "must be a whole number written without quotes"
+        if isinstance(found, str) and found.strip().isdigit():
+            rule += f": write {name}: {found.strip()}"
+            value = f'"{found}"'
+        elif field_rule:
+            rule += f": {field_rule}"
     elif kind == "bool_type":
         rule = "must be true or false (without quotes)"
     elif kind in ("enum", "literal_error"):
@@ -197,10 +223,9 @@ def describe(error: ErrorDetails, model: type[BaseModel], place: Place) -> Probl
             "(the manual's spelling シングルナンバーリッチ is accepted too)"
         )
         value = show(found.get("種別")) if isinstance(found, dict) and "種別" in found else None
-    elif field_rule is not None:
-        rule = f"breaks the rule {field_rule}"
     else:
-        rule = str(error["msg"])
+        reason = _constraint(kind, error.get("ctx") or {}) or str(error["msg"])
+        rule = f"{reason}. Rule: {field_rule}" if field_rule else reason
     return Problem(where=place.where(*loc), rule=rule, value=value)
 
 

@@ -15,9 +15,10 @@ lose its leading zero, YAML even reads it as octal), so every number must be quo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -471,6 +472,14 @@ class Tenant(_Doc):
     guide: Guide
     settings: Settings = Field(default_factory=Settings)
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see pydantic); the cached lookups are dropped so they follow ``update``."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name, member in vars(Tenant).items():
+            if isinstance(member, cached_property):
+                copy.__dict__.pop(name, None)
+        return copy
+
     # --- extensions -------------------------------------------------------------------------
 
     @cached_property
@@ -525,16 +534,18 @@ class Tenant(_Doc):
         """The 順次着信/一斉着信 group whose 代表番号 is ``number``, or None."""
         return self._groups_by_pilot.get(number)
 
+    @cached_property
+    def _pickup_groups(self) -> dict[str, RingGroup]:
+        return {
+            member: g
+            for g in self.settings.ring_groups
+            if g.kind is GroupKind.PICKUP
+            for member in g.members
+        }
+
     def pickup_group_of(self, extension: str) -> RingGroup | None:
         """The コールピックアップ group ``extension`` is a member of, or None."""
-        return next(
-            (
-                g
-                for g in self.settings.ring_groups
-                if g.kind is GroupKind.PICKUP and extension in g.members
-            ),
-            None,
-        )
+        return self._pickup_groups.get(extension)
 
     def absence_of(self, extension: str) -> ForwardAbsence | SingleNumberReach | None:
         """The 不在時動作 of ``extension``, or None when it is 未設定."""

@@ -94,3 +94,13 @@ def test_terminal_for_unknown_extension_names_it() -> None:
         tenant.terminal_for("29999")
     assert not tenant.has_extension("29999")
     assert tenant.terminal_by_id("abcde20201") == tenant.terminal_for("20201")
+
+
+def test_lookups_follow_model_copy_updates() -> None:
+    tenant = load_tenant(FIXTURES / "sample")
+    assert tenant.caller_id_of("20200") == "0312345678"  # fills the cache
+    bare = tenant.model_copy(update={"settings": tenant.settings.model_copy(update={
+        "outbound_caller_ids": [], "ring_groups": []})})  # fmt: skip
+    assert bare.caller_id_of("20200") is None
+    assert bare.group_with_pilot("20200") is None
+    assert tenant.caller_id_of("20200") == "0312345678"
