@@ -155,7 +155,8 @@ def _document(
             problems.append(
                 Problem(
                     where=f"{source.label} › {key}",
-                    rule=f"the table '{key}' is required: add it ({info.description})",
+                    rule=f"the table '{key}' is required: add it "
+                    f"({(info.description or key).rstrip('.')})",
                 )
             )
     return place

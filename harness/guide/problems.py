@@ -203,9 +203,12 @@ def describe(error: ErrorDetails, model: type[BaseModel], place: Place) -> Probl
     elif kind == "string_type":
         rule = "must be text (a quoted string)" + (f": {field_rule}" if field_rule else "")
     elif kind in ("int_type", "int_parsing", "int_from_float"):
-        rule = "must be a whole number written without quotes" + (
-            f": {field_rule}" if field_rule else ""
-        )
+        rule = "must be a whole number written without quotes"
+        if isinstance(found, str) and found.strip().isdigit():
+            rule += f": write {name}: {found.strip()}"
+            value = f'"{found}"'
+        elif field_rule:
+            rule += f": {field_rule}"
     elif kind == "bool_type":
         rule = "must be true or false (without quotes)"
     elif kind in ("enum", "literal_error"):

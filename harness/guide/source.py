@@ -120,17 +120,21 @@ def parse_yaml(text: str, *, label: str) -> Source:
         mark = error.problem_mark or error.context_mark
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         what = " ".join(str(part) for part in (error.context, error.problem) if part)
-        return Source(
-            label=label,
-            data=None,
-            problems=[
-                Problem(
-                    where=f"{label}{at}",
-                    rule=f"is not valid YAML ({what}); check the indentation, that every key "
-                    "is followed by ': ', and that quotes and brackets are closed",
-                )
-            ],
-        )
+        start = error.context_mark
+        if start is not None and mark is not None and start.line != mark.line:
+            # e.g. an unclosed "{": the problem shows on a later line than its cause.
+            what += f"; it started at line {start.line + 1}, column {start.column + 1}"
+        if isinstance(error, yaml.constructor.ConstructorError):
+            rule = (
+                f"uses a YAML feature these documents do not allow ({what}): write plain "
+                "values, without tags (!!…) or self-referencing anchors"
+            )
+        else:
+            rule = (
+                f"is not valid YAML ({what}); check the indentation, that every key is "
+                "followed by ': ', and that quotes and brackets are closed"
+            )
+        return Source(label=label, data=None, problems=[Problem(where=f"{label}{at}", rule=rule)])
     except yaml.YAMLError as error:
         return Source(
             label=label,

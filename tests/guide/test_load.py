@@ -86,3 +86,15 @@ def test_subject_names_the_folder(tmp_path: Path) -> None:
         load_tenant(tmp_path)
     assert caught.value.subject == str(tmp_path)
     assert str(caught.value).startswith(f"{tmp_path}: 1 problem\n")
+
+
+def test_yaml_tags_are_refused_without_running_anything() -> None:
+    source = parse_yaml("お客様情報: !!python/object/apply:os.system [echo hi]\n", label="x.yaml")
+    assert source.data is None
+    assert "without tags" in source.problems[0].rule
+    assert source.problems[0].where == "x.yaml (line 1, column 8)"
+
+
+def test_merge_keys_are_followed() -> None:
+    source = parse_yaml("base: &b {a: 1}\nx:\n  <<: *b\n  c: 2\n", label="x.yaml")
+    assert source.data["x"] == {"a": 1, "c": 2}
