@@ -419,7 +419,7 @@ def _guarded(data: bytes, *, stream: bool) -> tuple[Message, bytes]:
         return _parse(data, stream=stream)
     except SipParseError:
         raise
-    except (ValueError, IndexError, TypeError, OverflowError, RecursionError) as exc:
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         # Defence in depth: a parser bug must still surface as a parse error.
         raise SipParseError(
             f"unparseable message ({type(exc).__name__}: {exc})", "message"
