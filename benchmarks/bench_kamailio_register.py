@@ -11,13 +11,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import SippUser
 from harness.sip.sipp_load import (
     DEFAULT_CALL_RATES,
     DEFAULT_REGISTER_RATES,
-    measure_call_rate,
-    measure_register_rate,
+    measure_kamailio_baseline,
 )
 
 DOMAIN = "01234abc.smart-pbx.jp"
@@ -41,35 +39,22 @@ def main() -> None:
     args = parser.parse_args()
 
     users = [SippUser(user=f"u{i:05d}", password=f"pw{i:05d}") for i in range(args.users)]
-    callee = SippUser(user="callee", password="callee-pw")
-    secrets = {u.user: u.password for u in [*users, callee]}
     workdir = Path(tempfile.mkdtemp(prefix="bench-kamailio-"))
-    with Kamailio(
-        sip_domain=DOMAIN, users=secrets, children=args.children, workdir=workdir / "kamailio"
-    ) as kamailio:
-        target = (kamailio.host, kamailio.port)
-        register = measure_register_rate(
-            target=target,
-            domain=DOMAIN,
-            users=users,
-            rates=args.register_rates,
-            seconds_per_step=args.seconds,
-            workdir=workdir,
-        )
-        print(register.summary(), flush=True)
-        calls = measure_call_rate(
-            target=target,
-            domain=DOMAIN,
-            callee=callee,
-            rates=args.call_rates,
-            seconds_per_step=args.seconds,
-            workdir=workdir,
-        )
-        print(calls.summary(), flush=True)
+    baseline = measure_kamailio_baseline(
+        domain=DOMAIN,
+        users=users,
+        callee=SippUser(user="callee", password="callee-pw"),
+        children=args.children,
+        workdir=workdir,
+        register_rates=args.register_rates,
+        call_rates=args.call_rates,
+        seconds_per_step=args.seconds,
+    )
+    print(baseline.summary())
     print(
         f"Kamailio baseline ({args.users} users, {args.children} workers): "
-        f"{register.best_rate:.0f} registrations/s, {calls.best_rate:.0f} calls/s "
-        f"at 0 failures (evidence: {workdir})"
+        f"{baseline.register.best_rate:.0f} registrations/s, "
+        f"{baseline.calls.best_rate:.0f} calls/s at 0 failures (evidence: {workdir})"
     )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp, SippResult, SippUser
 
 DEFAULT_REGISTER_RATES = (250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0)
@@ -181,4 +182,77 @@ def measure_call_rate(
             step,
             rates=rates,
             seconds_per_step=seconds_per_step,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Baseline:
+    """Registrations/s and calls/s of one target, measured in the same run."""
+
+    register: RateMeasurement
+    calls: RateMeasurement
+
+    def summary(self) -> str:
+        return f"{self.register.summary()}\n{self.calls.summary()}"
+
+
+def measure_target(
+    *,
+    target: tuple[str, int],
+    domain: str,
+    users: Sequence[SippUser],
+    callee: SippUser,
+    register_rates: Sequence[float] = DEFAULT_REGISTER_RATES,
+    call_rates: Sequence[float] = DEFAULT_CALL_RATES,
+    seconds_per_step: float = 2.0,
+    workdir: Path | None = None,
+) -> Baseline:
+    """Both ramps against one target (``users`` and ``callee`` must be provisioned there)."""
+    base = workdir or Path(tempfile.mkdtemp(prefix="sipp-load-"))
+    return Baseline(
+        register=measure_register_rate(
+            target=target,
+            domain=domain,
+            users=users,
+            rates=register_rates,
+            seconds_per_step=seconds_per_step,
+            workdir=base,
+        ),
+        calls=measure_call_rate(
+            target=target,
+            domain=domain,
+            callee=callee,
+            rates=call_rates,
+            seconds_per_step=seconds_per_step,
+            workdir=base,
+        ),
+    )
+
+
+def measure_kamailio_baseline(
+    *,
+    domain: str,
+    users: Sequence[SippUser],
+    callee: SippUser,
+    children: int = 2,
+    workdir: Path | None = None,
+    **ramps: Any,
+) -> Baseline:
+    """Start Kamailio with ``users`` and ``callee``, run both ramps, stop it.
+
+    What a benchmark of another target calls to report its rates as a ratio to Kamailio's in the
+    same run; ``ramps`` are ``register_rates``, ``call_rates`` and ``seconds_per_step``.
+    """
+    base = workdir or Path(tempfile.mkdtemp(prefix="kamailio-baseline-"))
+    secrets = {u.user: u.password for u in [*users, callee]}
+    with Kamailio(
+        sip_domain=domain, users=secrets, children=children, workdir=base / "kamailio"
+    ) as kamailio:
+        return measure_target(
+            target=(kamailio.host, kamailio.port),
+            domain=domain,
+            users=users,
+            callee=callee,
+            workdir=base,
+            **ramps,
         )

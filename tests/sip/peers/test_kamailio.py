@@ -15,7 +15,7 @@ import pytest
 
 from harness.errors import HarnessError, InputError
 from harness.sip.peers._net import wait_for_options
-from harness.sip.peers.kamailio import Kamailio, digest_ha1
+from harness.sip.peers.kamailio import Kamailio, RegisteredContact, digest_ha1, parse_ul_lookup
 from tests.sip.peers._sockets import bound_addresses
 
 pytestmark = pytest.mark.peers
@@ -101,3 +101,37 @@ def test_bad_settings_are_refused_before_starting(
 ) -> None:
     with pytest.raises(InputError, match=field):
         Kamailio(workdir=tmp_path, **settings).start()  # type: ignore[arg-type]
+
+
+UL_LOOKUP = """{
+	AoR: abcde20200
+	Contacts: {
+		Contact: {
+			Address: sip:abcde20200@127.0.0.1:5062;transport=UDP
+			Expires: 3600
+			User-Agent: SIPp smartpbx-harness
+			Socket: udp:127.0.0.1:36707
+		}
+		Contact: {
+			Address: sip:abcde20200@127.0.0.1:5070
+			Expires: 598
+			User-Agent: baresip v1.0.0 (x86_64/linux)
+		}
+	}
+}
+"""
+
+
+def test_ul_lookup_output_parses_into_contacts() -> None:
+    assert parse_ul_lookup(UL_LOOKUP) == [
+        RegisteredContact(
+            address="sip:abcde20200@127.0.0.1:5062;transport=UDP",
+            expires=3600,
+            user_agent="SIPp smartpbx-harness",
+        ),
+        RegisteredContact(
+            address="sip:abcde20200@127.0.0.1:5070",
+            expires=598,
+            user_agent="baresip v1.0.0 (x86_64/linux)",
+        ),
+    ]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import SippResult, SippStats, SippUser
-from harness.sip.sipp_load import measure_call_rate, measure_register_rate, ramp
+from harness.sip.sipp_load import measure_kamailio_baseline, ramp
 
 
 def fake_result(*, ok: int, failed: int, seconds: float) -> SippResult:
@@ -66,31 +64,20 @@ def test_ramp_stops_when_the_target_saturates() -> None:
 
 
 @pytest.mark.peers
-def test_short_real_ramps_against_kamailio(
-    kamailio: Callable[..., Kamailio], tmp_path: Path
-) -> None:
+def test_short_real_ramps_against_kamailio(tmp_path: Path) -> None:
     users = [SippUser(user=f"u{i}", password=f"p{i}") for i in range(20)]
-    callee = SippUser(user="callee", password="pc")
-    server = kamailio(sip_domain="d.example", users={u.user: u.password for u in [*users, callee]})
 
-    register = measure_register_rate(
-        target=(server.host, server.port),
+    baseline = measure_kamailio_baseline(
         domain="d.example",
         users=users,
-        rates=[20.0, 40.0],
+        callee=SippUser(user="callee", password="pc"),
+        workdir=tmp_path,
+        register_rates=[20.0, 40.0],
+        call_rates=[10.0],
         seconds_per_step=0.5,
-        workdir=tmp_path / "register",
-    )
-    calls = measure_call_rate(
-        target=(server.host, server.port),
-        domain="d.example",
-        callee=callee,
-        rates=[10.0],
-        seconds_per_step=0.5,
-        workdir=tmp_path / "calls",
     )
 
-    assert [s.result.successful_calls for s in register.steps] == [10, 20]
-    assert all(s.clean for s in register.steps) and register.best_rate > 0
-    assert [s.result.successful_calls for s in calls.steps] == [5]
-    assert calls.best_rate > 0
+    assert [s.result.successful_calls for s in baseline.register.steps] == [10, 20]
+    assert all(s.clean for s in baseline.register.steps) and baseline.register.best_rate > 0
+    assert [s.result.successful_calls for s in baseline.calls.steps] == [5]
+    assert baseline.calls.best_rate > 0
