@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+import harness.sip.sipp as sipp_module
 from harness.errors import HarnessError, InputError
+from harness.sip.peers._net import bound_addresses
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp, SippResult, SippUser, injection_csv, parse_stat_csv
-from tests.sip.peers._sockets import bound_addresses
+from tests.sip.peers._squatter import first_port_taken
 
 pytestmark = pytest.mark.peers
 
@@ -230,3 +232,17 @@ def test_unknown_scenario_and_bad_user_fields_are_refused() -> None:
         injection_csv([SippUser(user="abcde20200", password="has space")])
     with pytest.raises(InputError, match="needs at least one user"):
         Sipp("register", remote=("127.0.0.1", 9))
+
+
+def test_uas_restarts_when_its_port_was_taken_meanwhile(
+    sipp: SippFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with first_port_taken(monkeypatch, sipp_module, "free_port") as taken:
+        uas = sipp("uas")
+        assert uas.port == taken
+
+        uas.start()
+
+    assert uas.port != taken
+    result = sipp("uac", remote=uas.address, service="uas", calls=1).run()
+    assert result.ok
