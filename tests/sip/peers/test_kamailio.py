@@ -28,11 +28,10 @@ from harness.sip.peers.kamailio import (
 )
 from tests.sip.peers._squatter import first_port_taken
 
-pytestmark = pytest.mark.peers
-
 DOMAIN = "01234abc.smart-pbx.jp"
 
 
+@pytest.mark.peers
 def test_answers_options_and_listens_on_loopback_only(
     kamailio: Callable[..., Kamailio],
 ) -> None:
@@ -53,6 +52,7 @@ def test_answers_options_and_listens_on_loopback_only(
     }
 
 
+@pytest.mark.peers
 def test_users_database_holds_ha1_never_the_password(kamailio: Callable[..., Kamailio]) -> None:
     server = kamailio(sip_domain=DOMAIN, users={"abcde20200": "Password"})
     assert server.workdir is not None
@@ -72,6 +72,7 @@ def test_sha256_ha1_follows_rfc_8760() -> None:
     assert ha1 == "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232"
 
 
+@pytest.mark.peers
 def test_stop_reaps_every_kamailio_process(tmp_path: Path) -> None:
     server = Kamailio(workdir=tmp_path).start()
     pid = server.pid
@@ -90,6 +91,7 @@ def test_missing_binary_names_the_package(tmp_path: Path) -> None:
         Kamailio(workdir=tmp_path, binary="/nonexistent/kamailio").start()
 
 
+@pytest.mark.peers
 def test_config_failure_reports_the_log_tail(tmp_path: Path) -> None:
     server = Kamailio(workdir=tmp_path, algorithm="SHA-1")  # type: ignore[arg-type]
 
@@ -204,6 +206,7 @@ def register_with_digest(server: Kamailio, user: str, password: str) -> tuple[st
         return header, final.splitlines()[0]
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 def test_digest_with_qop_auth_for_each_algorithm(
     kamailio: Callable[..., Kamailio], algorithm: DigestAlgorithm
@@ -220,6 +223,7 @@ def test_digest_with_qop_auth_for_each_algorithm(
     assert len(server.contacts("abcde20200")) == 1
 
 
+@pytest.mark.peers
 def test_start_retries_when_its_port_was_taken_meanwhile(
     kamailio: Callable[..., Kamailio], monkeypatch: pytest.MonkeyPatch
 ) -> None:
