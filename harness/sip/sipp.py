@@ -416,13 +416,14 @@ class Sipp(Peer):
     def _wait_bound(self, ready_timeout: float) -> None:
         assert self._process is not None and self._process.pid is not None
         deadline = time.monotonic() + ready_timeout
-        while ("udp", self.host, self.port) not in bound_addresses(self._process.pid):
+        socket = (self.transport, self.host, self.port)  # a UDP socket or a TCP listener
+        while socket not in bound_addresses(self._process.pid):
             if not self._process.running():
                 self._finish()  # raises with SIPp's words
             if time.monotonic() > deadline:
                 self._process.stop(sig=signal.SIGKILL)
                 raise HarnessError(
-                    f"SIPp UAS did not bind udp {self.host}:{self.port} within "
+                    f"SIPp UAS did not bind {self.transport} {self.host}:{self.port} within "
                     f"{ready_timeout:g} s; log {self.log_file}:\n{tail(self.log_file)}"
                 )
             time.sleep(0.01)  # polling a condition (socket bound), not a fixed wait

@@ -94,9 +94,10 @@ def test_register_over_tcp(sipp: SippFactory, server: Kamailio) -> None:
 
 
 @pytest.mark.peers
-def test_uac_calls_uas_directly(sipp: SippFactory) -> None:
-    with sipp("uas") as uas:
-        result = sipp("uac", remote=uas.address, service="uas", calls=1).run()
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_uac_calls_uas_directly(sipp: SippFactory, transport: str) -> None:
+    with sipp("uas", transport=transport) as uas:
+        result = sipp("uac", remote=uas.address, service="uas", calls=1, transport=transport).run()
     served = uas.stop()
 
     assert result.ok and result.successful_calls == 1
