@@ -264,9 +264,9 @@ class Sipp(Peer):
     ``host:port`` a REGISTER binds (default: SIPp's own address). ``rate`` is calls per second,
     ``limit`` the maximum simultaneous calls, ``calls`` the number of calls after which SIPp
     exits, ``duration_ms`` the pause of the scenario (call length for UACs, ring time for the
-    UAS), ``timeout_s`` a global limit after which SIPp stops (a UAS too: None for none). ``scenario`` may also be the
-    path of another scenario file; ``server`` says whether it waits for requests (default:
-    its name starts with ``uas``).
+    UAS), ``timeout_s`` a global limit after which SIPp stops (a UAS too; None for none).
+    ``scenario`` may also be the path of another scenario file; ``server`` says whether it
+    waits for requests (default: its name starts with ``uas``).
     """
 
     def __init__(
