@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +30,28 @@ def require_binary(path: str, *, package: str) -> str:
             f"(apt-get install {package}) or run `make setup`"
         )
     return found
+
+
+def group_members(pgid: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process in process group ``pgid``, read from /proc (Linux)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:
+            members.append((int(entry.name), fields[0]))
+    return members
+
+
+def bind_failed(log: str) -> bool:
+    """Whether a peer's log says it could not bind its port (taken since we chose it)."""
+    return "Address already in use" in log
 
 
 def tail(path: Path, lines: int = 30) -> str:
@@ -111,9 +134,19 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self._signal_group(popen.pid, signal.SIGKILL)
                 popen.wait(timeout=timeout)
-        # Workers may outlive the leader (e.g. Kamailio children): the group must be empty.
+        # Workers may outlive the leader (e.g. Kamailio children): the group must be empty
+        # before stop returns, so nothing of this peer survives it (killed workers are reaped
+        # by init, which takes a moment).
         self._signal_group(popen.pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while self._group_alive(popen.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)  # polling a condition (group gone), not a fixed wait
         return popen.returncode
+
+    @staticmethod
+    def _group_alive(pgid: int) -> bool:
+        """Whether a process of the group still runs (zombies waiting for init do not count)."""
+        return any(state != "Z" for _, state in group_members(pgid))
 
     @staticmethod
     def _signal_group(pgid: int, sig: int) -> None:
