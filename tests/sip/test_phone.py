@@ -111,6 +111,7 @@ def test_callee_declines_a_ringing_call(phone_factory: PhoneFactory) -> None:
     assert callee.wait_for("stop").detail == "declined"
 
 
+@pytest.mark.slow
 def test_call_completes_under_20_percent_loss_both_ways(phone_factory: PhoneFactory) -> None:
     """Retransmissions (Timers A/E, G, the 2xx/ACK duties) recover lost datagrams."""
     faults = Faults.symmetric(loss=0.2, seed=20)

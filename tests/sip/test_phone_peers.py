@@ -1,0 +1,206 @@
+"""Virtual phones against real peers nobody here wrote (issue 3 part 6): Kamailio as registrar
+and proxy, SIPp as caller and callee. Each peer runs on loopback free ports, started and
+reaped by the test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from harness.pytest_plugin.phones import PhoneFactory
+from harness.sip.app import FlexibleInterConnect, Network, Platform
+from harness.sip.endpoint import Endpoint
+from harness.sip.peers.kamailio import Kamailio
+from harness.sip.phone import Phone
+from harness.sip.resolver import Resolver
+from harness.sip.runtime import Runtime
+from harness.sip.sipp import Sipp, SippUser
+from harness.sip.transport import Address
+
+pytestmark = pytest.mark.peers
+
+DOMAIN = "01234abc.smart-pbx.jp"
+UNO = "192.0.2.10"
+USERS = {"abcde20200": "Password", "abcde20201": "Password", "abcde20209": "Password9"}
+KamailioFactory = Callable[..., Kamailio]
+SippFactory = Callable[..., Sipp]
+
+
+@pytest.fixture
+def server(kamailio: KamailioFactory, phone_factory: PhoneFactory) -> Kamailio:
+    """Kamailio for the manual's domain; phones resolve the domain (and UNO) to it."""
+    started = kamailio(sip_domain=DOMAIN, users=USERS)
+    address = Address(host=started.host, port=started.port)
+    phone_factory.resolver = Resolver(entries={DOMAIN: address, UNO: address})
+    return started
+
+
+def make(
+    factory: PhoneFactory,
+    user: str,
+    *,
+    password: str = "Password",
+    platform: Platform = Platform.ANDROID,
+    **options: object,
+) -> Phone:
+    return factory.phone(
+        user.removeprefix("abcde"),
+        user_id=user,
+        password=password,
+        sip_server=DOMAIN,
+        platform=platform,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "network", "text"),
+    [
+        (Platform.ANDROID, Network.cellular(), "通話可能"),
+        (Platform.IPHONE, Network.cellular(), "3G/LTEで通話可能"),
+        (Platform.IPHONE, Network.wifi("office"), "Wi-Fiで通話可能"),
+        (Platform.WINDOWS, Network.wired(), "通話可能"),
+    ],
+    ids=["Android", "iPhone-LTE", "iPhone-WiFi", "Windows"],
+)
+@pytest.mark.manual_step("P.3 ⑩ / P.4 ⑧ / P.5 ⑫")
+def test_correct_password_registers_and_shows_callable(
+    phone_factory: PhoneFactory, server: Kamailio, platform: Platform, network: Network, text: str
+) -> None:
+    phone = make(phone_factory, "abcde20200", platform=platform, network=network)
+    assert phone.register() == text
+    assert phone.virtual.last_register_status == 200
+    assert phone.unregister() == "通話不可"
+
+
+@pytest.mark.parametrize(
+    ("platform", "text"),
+    [
+        (Platform.ANDROID, "認証に失敗しました"),
+        (Platform.IPHONE, "通話不可"),
+        (Platform.WINDOWS, "認証に失敗しました"),
+    ],
+    ids=str,
+)
+@pytest.mark.manual_step("P.3 ※アカウント情報に不備がある場合")
+def test_wrong_password_shows_authentication_failed(
+    phone_factory: PhoneFactory, server: Kamailio, platform: Platform, text: str
+) -> None:
+    phone = make(phone_factory, "abcde20200", password="wrong", platform=platform)
+    assert phone.register() == text
+    assert phone.virtual.last_register_status == 401
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+def test_wrong_port_shows_not_callable(
+    phone_factory: PhoneFactory, server: Kamailio, sip_runtime: Runtime, transport: str
+) -> None:
+    async def closed_port() -> Address:
+        endpoint = await Endpoint.open(udp=transport == "UDP", tcp=transport == "TCP")
+        address = endpoint.transport(transport).local  # type: ignore[arg-type]
+        await endpoint.close()
+        return address
+
+    nowhere = sip_runtime.run(closed_port())
+    phone_factory.resolver = Resolver(entries={DOMAIN: nowhere})
+    phone = make(phone_factory, "abcde20200", platform=Platform.WINDOWS, transport=transport)
+    assert phone.register(timeout=5) == "通話不可"
+
+
+def test_sha256_digest_registers(kamailio: KamailioFactory, phone_factory: PhoneFactory) -> None:
+    started = kamailio(sip_domain=DOMAIN, users=USERS, algorithm="SHA-256")
+    phone_factory.resolver = Resolver(
+        entries={DOMAIN: Address(host=started.host, port=started.port)}
+    )
+    assert make(phone_factory, "abcde20200").register() == "通話可能"
+
+
+@pytest.mark.manual_step("P.7")
+def test_flexible_interconnect_registers_through_the_uno_address_on_a_registered_wifi(
+    phone_factory: PhoneFactory, server: Kamailio
+) -> None:
+    # The internet address leads nowhere; only the UNO route reaches the server.
+    phone_factory.resolver = Resolver(entries={UNO: Address(host=server.host, port=server.port)})
+    fic = FlexibleInterConnect(uno_server=UNO, wifi_names=("office",))
+    on_wifi = make(
+        phone_factory,
+        "abcde20200",
+        platform=Platform.IPHONE,
+        flexible_interconnect=fic,
+        network=Network.wifi("office"),
+    )
+    assert on_wifi.register() == "Wi-Fiで通話可能"
+    elsewhere = make(
+        phone_factory,
+        "abcde20201",
+        platform=Platform.IPHONE,
+        flexible_interconnect=fic,
+        network=Network.wifi("cafe"),
+    )
+    assert elsewhere.register() == "通話不可"
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+def test_phone_to_phone_call_through_kamailio_shows_the_caller(
+    phone_factory: PhoneFactory, server: Kamailio, transport: str
+) -> None:
+    caller = make(phone_factory, "abcde20200", transport=transport)
+    callee = make(phone_factory, "abcde20201", platform=Platform.IPHONE, transport=transport)
+    assert caller.register() == "通話可能"
+    assert callee.register() == "3G/LTEで通話可能"
+    callee.answer_after(2)
+    call = caller.call("abcde20201")  # answers Kamailio's 407 with proxy credentials
+    ring = callee.wait_for("ring")
+    assert ring.caller_id == "abcde20200"
+    call.wait_for("connected")
+    callee.wait_for("answer")
+    call.hangup()  # BYE along the Record-Route through Kamailio
+    callee.wait_for("hangup")
+    assert call.final_status == 200
+
+
+def test_call_to_an_unregistered_user_is_refused(
+    phone_factory: PhoneFactory, server: Kamailio
+) -> None:
+    caller = make(phone_factory, "abcde20200")
+    caller.register()
+    assert caller.call("abcde20201").wait_for("refused").status == 404
+
+
+def test_sipp_uac_calls_a_virtual_phone(
+    phone_factory: PhoneFactory, server: Kamailio, sipp: SippFactory
+) -> None:
+    callee = make(phone_factory, "abcde20201", platform=Platform.WINDOWS)
+    assert callee.register() == "通話可能"
+    callee.answer_after(0)
+    result = sipp(
+        "uac", remote=(server.host, server.port), domain=DOMAIN, service="abcde20201", calls=1
+    ).run()
+    assert result.ok and result.successful_calls == 1, result.summary()
+    assert callee.wait_for("ring").call_id == callee.wait_for("answer").call_id
+    assert callee.wait_for("hangup").detail == "remote"
+
+
+def test_virtual_phone_calls_a_sipp_uas(
+    phone_factory: PhoneFactory, server: Kamailio, sipp: SippFactory
+) -> None:
+    with sipp("uas") as uas:
+        registered = sipp(
+            "register",
+            remote=(server.host, server.port),
+            domain=DOMAIN,
+            users=[SippUser(user="abcde20209", password="Password9")],
+            calls=1,
+            contact=f"{uas.host}:{uas.port}",
+        ).run()
+        assert registered.ok, registered.summary()
+        caller = make(phone_factory, "abcde20200")
+        caller.register()
+        call = caller.call("abcde20209")
+        call.wait_for("ringback")
+        call.wait_for("connected")
+        call.hangup()  # the UAS scenario waits for our BYE
+        call.wait_ended()
+    served = uas.stop()
+    assert served is not None and served.successful_calls == 1, served.summary()
