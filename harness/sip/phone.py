@@ -44,8 +44,10 @@ from typing import Literal
 from harness.clock import Clock, TimerHandle
 from harness.errors import HarnessError
 from harness.sip.app import AppProfile, RegistrationState
+from harness.sip.dialog import Dialog, cancel_for
 from harness.sip.digest import answer_challenge, choose_challenge
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
+from harness.sip.headers import Via
 from harness.sip.message import Request, Response, new_call_id, new_tag
 from harness.sip.observed import PhoneEvent, PhoneEventKind, shown_caller_id
 from harness.sip.resolver import ResolveError, Resolver, parse_server
@@ -111,12 +113,7 @@ class Call:
         self.ended = asyncio.Event()
         # dialog (RFC 3261 §12)
         self.local_tag = new_tag()
-        self.remote_tag: str | None = None
-        self.local_uri = ""
-        self.remote_uri = ""
-        self.remote_target: SipUri | None = None
-        self.route_set: tuple[str, ...] = ()
-        self.local_cseq = 1
+        self.dialog: Dialog | None = None  # the core's §12 dialog, once there is one
         # transactions in flight
         self.invite_server: ServerTransaction | None = None
         self.invite: ClientTransaction | None = None
@@ -407,12 +404,6 @@ class VirtualPhone:
         headers = request.headers
         call = Call(self, call_id=headers.call_id, direction="incoming", peer=_caller_id(request))
         call.invite_server = server
-        call.remote_tag = headers.from_.tag
-        call.local_uri = headers.get("To") or ""
-        call.remote_uri = headers.get("From") or ""
-        contact = headers.contact
-        call.remote_target = contact.uri if contact and isinstance(contact.uri, SipUri) else None
-        call.route_set = tuple(headers.get_all("Record-Route"))
         behaviour = self.behaviour
         in_call = any(c.state is CallState.CONNECTED for c in self.calls.values())
         if behaviour.busy or (behaviour.busy_when_in_call and in_call):
@@ -422,9 +413,9 @@ class VirtualPhone:
             call.end()
             return
         self.calls[call.call_id] = call
-        server.respond(
-            Response.for_request(request, 180, to_tag=call.local_tag, contact=self.contact())
-        )
+        ringing = Response.for_request(request, 180, to_tag=call.local_tag, contact=self.contact())
+        call.dialog = Dialog.from_uas(request, ringing)
+        server.respond(ringing)
         self._record(K.RING, call, caller_id=call.peer)
         if behaviour.answer_after is not None:
             call.answer_timer = self.clock.call_later(
@@ -462,6 +453,8 @@ class VirtualPhone:
         )
         call.final_status = 200
         call.state = CallState.CONNECTED
+        if call.dialog is not None:
+            call.dialog.confirm()
         self._record(K.ANSWER, call, caller_id=call.peer, status=200)
 
     def answer(self, call_id: str | None = None) -> Call:
@@ -472,8 +465,11 @@ class VirtualPhone:
 
     def _reinvite(self, server: ServerTransaction) -> None:
         call = self.calls.get(server.request.headers.call_id)
-        if call is None or call.state is not CallState.CONNECTED:
+        if call is None or call.state is not CallState.CONNECTED or call.dialog is None:
             server.reply(481)
+            return
+        if not call.dialog.receive_request(server.request):
+            server.reply(500)  # out of order (§12.2.2)
             return
         server.respond(
             Response.for_request(
@@ -487,10 +483,14 @@ class VirtualPhone:
 
     def _incoming_bye(self, server: ServerTransaction) -> None:
         call = self.calls.get(server.request.headers.call_id)
-        if call is None or call.state is CallState.ENDED:
+        if call is None or call.state is CallState.ENDED or call.dialog is None:
             server.reply(481)
             return
+        if not call.dialog.receive_request(server.request):
+            server.reply(500)  # out of order (§12.2.2)
+            return
         server.reply(200)
+        call.dialog.terminate()
         self._record(K.HANGUP, call, detail="remote")
         call.end()
 
@@ -506,16 +506,14 @@ class VirtualPhone:
         except ResolveError as exc:
             raise HarnessError(f"{self.name}: cannot place a call: {exc}") from exc
         call = Call(self, call_id=new_call_id("phone.invalid"), direction="outgoing", peer=number)
-        call.local_uri = f"<{self.aor}>;tag={call.local_tag}"
-        call.remote_uri = f"<sip:{number}@{self.domain}>"
         self.calls[call.call_id] = call
         request = Request.build(
             "INVITE",
             f"sip:{number}@{self.domain}",
-            from_=call.local_uri,
-            to=call.remote_uri,
+            from_=f"<{self.aor}>;tag={call.local_tag}",
+            to=f"<sip:{number}@{self.domain}>",
             call_id=call.call_id,
-            cseq=call.local_cseq,
+            cseq=1,
             via=self.endpoint.via(self.transport_name),
             contact=self.contact(),
             headers=self._extra_headers(),
@@ -538,7 +536,6 @@ class VirtualPhone:
             if authorised is None:
                 break
             request = authorised
-            call.local_cseq = request.headers.cseq.number
         self._final(call, request, response, server)
 
     def _provisional(self, call: Call, response: Response) -> None:
@@ -555,14 +552,11 @@ class VirtualPhone:
     def _final(self, call: Call, request: Request, response: Response, server: Address) -> None:
         call.final_status = response.status
         if 200 <= response.status < 300:
-            call.remote_tag = response.headers.to.tag
-            call.remote_uri = response.headers.get("To") or call.remote_uri
-            contact = response.headers.contact
-            if contact is not None and isinstance(contact.uri, SipUri):
-                call.remote_target = contact.uri
-            call.route_set = tuple(reversed(response.headers.get_all("Record-Route")))
-            ack = self._in_dialog_request(call, "ACK", cseq=request.headers.cseq.number)
-            self.endpoint.send_ack(ack, self._next_hop(call, server), transport=self.transport_name)
+            dialog = call.dialog = Dialog.from_uac(request, response)
+            ack = dialog.ack(request, via=self._via())
+            self.endpoint.send_ack(
+                ack, self._next_hop(dialog, server), transport=self.transport_name
+            )
             call.state = CallState.CONNECTED
             self._record(K.CONNECTED, call, status=response.status)
             if call.cancel_requested:  # answered while our CANCEL crossed it: hang up
@@ -582,44 +576,16 @@ class VirtualPhone:
         if client is None or call.cancel_sent:
             return
         call.cancel_sent = True
-        invite = client.request
-        headers = invite.headers
-        cancel = Request.build(
-            "CANCEL",
-            invite.uri,
-            from_=headers.get("From") or "",
-            to=headers.get("To") or "",
-            call_id=headers.call_id,
-            cseq=headers.cseq.number,
-            via=headers.get_all("Via")[0],
-            headers=tuple(("Route", r) for r in headers.get_all("Route")),
-        )
+        cancel = cancel_for(client.request)  # §9.1: same branch, Route kept
         self.endpoint.send_request(cancel, client.destination, transport=self.transport_name)
 
-    def _in_dialog_request(self, call: Call, method: str, *, cseq: int) -> Request:
-        target = call.remote_target
-        uri = str(target) if target is not None else f"sip:{call.peer}@{self.domain}"
-        local, remote = call.local_uri, call.remote_uri
-        return Request.build(
-            method,
-            uri,
-            from_=local,
-            to=remote,
-            call_id=call.call_id,
-            cseq=cseq,
-            via=self.endpoint.via(self.transport_name),
-            headers=tuple(("Route", r) for r in call.route_set),
-        )
+    def _via(self) -> Via:
+        return Via.parse(self.endpoint.via(self.transport_name))
 
-    def _next_hop(self, call: Call, fallback: Address) -> Address:
+    def _next_hop(self, dialog: Dialog, fallback: Address) -> Address:
         """Where an in-dialog request goes: the first Route, else the remote target (§12.2)."""
-        uri: SipUri | None = None
-        if call.route_set:
-            parsed = NameAddr.parse(call.route_set[0]).uri
-            uri = parsed if isinstance(parsed, SipUri) else None
-        elif call.remote_target is not None:
-            uri = call.remote_target
-        if uri is None:
+        uri = dialog.route_set[0].uri if dialog.route_set else dialog.remote_target
+        if not isinstance(uri, SipUri):
             return fallback
         try:
             port = f":{uri.port}" if uri.port else ""
@@ -653,14 +619,14 @@ class VirtualPhone:
         return call
 
     async def _bye(self, call: Call, server: Address) -> None:
-        if call.state is CallState.ENDED:
+        dialog = call.dialog
+        if call.state is CallState.ENDED or dialog is None:
             return
-        call.local_cseq += 1
-        bye = self._in_dialog_request(call, "BYE", cseq=call.local_cseq)
-        call.state = CallState.ENDED
+        bye = dialog.create_request("BYE", via=self._via())
+        dialog.terminate()
         self._record(K.HANGUP, call, detail="local")
         call.end()
-        await self._send_with_auth(bye, self._next_hop(call, server))
+        await self._request(bye, self._next_hop(dialog, server))
 
     def _find(self, call_id: str | None, state: CallState, direction: str) -> Call:
         for call in self.calls.values():
