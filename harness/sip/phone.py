@@ -156,7 +156,7 @@ class VirtualPhone:
         self.last_error: str | None = None
         self.calls: dict[str, Call] = {}
         self.events: list[PhoneEvent] = []
-        self._changed = asyncio.Condition()
+        self._waiters: list[asyncio.Future[None]] = []
         self._register_call_id = new_call_id("phone.invalid")
         self._register_cseq = itertools.count(1)
         self._refresh: asyncio.TimerHandle | None = None
@@ -235,12 +235,20 @@ class VirtualPhone:
             **fields,  # type: ignore[arg-type]
         )
         self.events.append(event)
-        self._spawn(self._notify())
+        self._wake()
         return event
 
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+    def _wake(self) -> None:
+        """Wake every coroutine waiting in ``wait_for`` / ``wait_state`` to re-check."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _changed(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
 
     async def wait_for(
         self,
@@ -251,22 +259,21 @@ class VirtualPhone:
     ) -> tuple[int, PhoneEvent]:
         """The first event of ``kind`` at index ≥ ``start`` (of ``call_id`` if given), waiting
         for it; returns its index and the event. Bound it with ``asyncio.wait_for``."""
-        async with self._changed:
-            while True:
-                for index in range(start, len(self.events)):
-                    event = self.events[index]
-                    if event.kind is kind and call_id in (None, event.call_id):
-                        return index, event
-                await self._changed.wait()
+        while True:
+            for index in range(start, len(self.events)):
+                event = self.events[index]
+                if event.kind is kind and call_id in (None, event.call_id):
+                    return index, event
+            await self._changed()
 
     async def wait_state(self, predicate: Callable[[RegistrationState], bool]) -> RegistrationState:
-        async with self._changed:
-            await self._changed.wait_for(lambda: predicate(self.state))
-            return self.state
+        while not predicate(self.state):
+            await self._changed()
+        return self.state
 
     def _set_state(self, state: RegistrationState) -> None:
         self.state = state
-        self._spawn(self._notify())
+        self._wake()
 
     def _spawn(self, coro: object) -> None:
         assert asyncio.iscoroutine(coro)

@@ -53,8 +53,9 @@ def test_call_is_answered_after_the_simulated_delay(
     ring = callee.wait_for("ring")
     answer = callee.wait_for("answer")
     assert ring.caller_id == "abcde20200"
-    # simulated seconds: 4 s of ringing (scheduling overhead is real time / scale)
-    assert 4.0 <= answer.t - ring.t < 6.0
+    # 4 simulated seconds of ringing, never less; the slack above covers scheduling delay on
+    # a loaded machine (real milliseconds are hundreds of simulated ones at scale 0.01)
+    assert 4.0 <= answer.t - ring.t < 14.0
     call.wait_for("ringback")
     call.wait_for("connected")
     assert call.state is CallState.CONNECTED
