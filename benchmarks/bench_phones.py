@@ -6,8 +6,9 @@ Prints numbers; asserts nothing (performance is measured, never asserted).
 1. One Kamailio (Debian package, loopback free port) with every user in its htable.
 2. ``--phones`` virtual phones in this process register concurrently (each REGISTER answers a
    401 digest challenge, so two transactions per registration): registrations/second.
-3. SIPp's ``register`` scenario registers as many users against the same Kamailio at a high
-   call rate: its successful registrations/second (SIPp's own clock). Ratio phones / SIPp.
+3. SIPp's ``register`` scenario registers as many users against the same Kamailio with the same
+   number in flight (``-l``) at a high call rate: its successful registrations/second (SIPp's
+   own clock). Ratio phones / SIPp.
 4. ``--memory-phones`` phones opened and registered in this process: RSS growth per phone
    (goal: 1,000 phones under 200 MB).
 """
@@ -110,7 +111,7 @@ async def memory_per_phone(count: int, resolver: Resolver, concurrency: int) -> 
     return before, after
 
 
-def sipp_rate(server: Kamailio, count: int, workdir: Path, rate: int) -> float:
+def sipp_rate(server: Kamailio, count: int, workdir: Path, rate: int, limit: int) -> float:
     runner = Sipp(
         "register",
         remote=(server.host, server.port),
@@ -118,6 +119,7 @@ def sipp_rate(server: Kamailio, count: int, workdir: Path, rate: int) -> float:
         users=[SippUser(user=user(i), password="Password1") for i in range(count)],
         calls=count,
         rate=rate,
+        limit=limit,
         workdir=workdir,
         timeout_s=120,
     )
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency", type=int, default=100, help="registrations in flight at once (100)"
     )
-    parser.add_argument("--sipp-rate", type=int, default=2000, help="SIPp -r calls/s (2000)")
+    parser.add_argument("--sipp-rate", type=int, default=10000, help="SIPp -r calls/s (10000)")
     args = parser.parse_args(argv)
     total = max(args.phones, args.memory_phones) + 1
     users = {user(i): "Password1" for i in range(total)}
@@ -145,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         with Kamailio(sip_domain=DOMAIN, users=users, workdir=work / "kamailio") as server:
             resolver = Resolver(entries={DOMAIN: Address(host=server.host, port=server.port)})
             phones_per_s = asyncio.run(phone_rate(args.phones, resolver, args.concurrency))
-            sipp_per_s = sipp_rate(server, args.phones, work / "sipp", args.sipp_rate)
+            sipp_per_s = sipp_rate(
+                server, args.phones, work / "sipp", args.sipp_rate, args.concurrency
+            )
             before, after = asyncio.run(
                 memory_per_phone(args.memory_phones, resolver, args.concurrency)
             )
@@ -153,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  virtual phones: {phones_per_s:10.0f} registrations/s (concurrency {args.concurrency})"
     )
-    print(f"  SIPp register : {sipp_per_s:10.0f} registrations/s (-r {args.sipp_rate})")
+    print(
+        f"  SIPp register : {sipp_per_s:10.0f} registrations/s "
+        f"(-r {args.sipp_rate} -l {args.concurrency})"
+    )
     print(f"  ratio phones/SIPp: {phones_per_s / sipp_per_s:.2f}")
     delta = after - before
     print(
