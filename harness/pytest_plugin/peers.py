@@ -10,51 +10,47 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
+from harness.sip.peers._process import Peer
+from harness.sip.peers.baresip import Baresip
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp
 
+P = TypeVar("P", bound=Peer)
 
-class _Opened:
-    """Peers a factory started, stopped in reverse order at teardown."""
 
-    def __init__(self, base: Path, prefix: str) -> None:
-        self.base = base
-        self.prefix = prefix
-        self.stoppers: list[Callable[[], None]] = []
+def _peer_factory(
+    base: Path, prefix: str, make: Callable[..., P], *, start: bool
+) -> Iterator[Callable[..., P]]:
+    """Yield a factory making peers in ``base/<prefix>-N``; close them all, newest first."""
+    opened: list[P] = []
 
-    def workdir(self) -> Path:
-        path = self.base / f"{self.prefix}-{len(self.stoppers) + 1}"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    def factory(*args: Any, **kwargs: Any) -> P:
+        workdir = base / f"{prefix}-{len(opened) + 1}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("workdir", workdir)
+        peer = make(*args, **kwargs)
+        opened.append(peer)
+        return peer.start() if start else peer
 
-    def close(self) -> None:
-        errors: list[BaseException] = []
-        for stop in reversed(self.stoppers):
-            try:
-                stop()
-            except Exception as exc:  # keep stopping the others, report the first
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+    yield factory
+    errors: list[Exception] = []
+    for peer in reversed(opened):
+        try:
+            peer.close()
+        except Exception as exc:  # keep closing the others, report the first
+            errors.append(exc)
+    if errors:
+        raise errors[0]
 
 
 @pytest.fixture
 def kamailio(tmp_path: Path) -> Iterator[Callable[..., Kamailio]]:
     """Factory: ``kamailio(sip_domain=..., users={terminal_id: password})`` → started Kamailio."""
-    opened = _Opened(tmp_path, "kamailio")
-
-    def factory(**kwargs: Any) -> Kamailio:
-        kwargs.setdefault("workdir", opened.workdir())
-        server = Kamailio(**kwargs)
-        opened.stoppers.append(server.stop)
-        return server.start()
-
-    yield factory
-    opened.close()
+    yield from _peer_factory(tmp_path, "kamailio", Kamailio, start=True)
 
 
 @pytest.fixture
@@ -64,13 +60,14 @@ def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
     Call ``.run()`` for a client scenario or ``.start()`` (or ``with``) for a UAS; whatever is
     still running at the end of the test is killed.
     """
-    opened = _Opened(tmp_path, "sipp")
+    yield from _peer_factory(tmp_path, "sipp", Sipp, start=False)
 
-    def factory(scenario: str | Path, **kwargs: Any) -> Sipp:
-        kwargs.setdefault("workdir", opened.workdir())
-        runner = Sipp(scenario, **kwargs)
-        opened.stoppers.append(runner.close)
-        return runner
 
-    yield factory
-    opened.close()
+@pytest.fixture
+def baresip(tmp_path: Path, kamailio: Callable[..., Kamailio]) -> Iterator[Callable[..., Baresip]]:
+    """Factory: ``baresip(user=..., password=..., registrar=(host, port))`` → started Baresip.
+
+    Depends on the ``kamailio`` factory only so that phones are stopped before any Kamailio
+    of the test: a phone quitting unregisters first, which would wait on a stopped registrar.
+    """
+    yield from _peer_factory(tmp_path, "baresip", Baresip, start=True)

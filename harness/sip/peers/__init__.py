@@ -7,6 +7,7 @@ configuration and log in a working directory kept as evidence, waits until the p
 
 from __future__ import annotations
 
+from harness.sip.peers.baresip import Baresip, BaresipEvent
 from harness.sip.peers.kamailio import Kamailio, digest_ha1
 
-__all__ = ["Kamailio", "digest_ha1"]
+__all__ = ["Baresip", "BaresipEvent", "Kamailio", "digest_ha1"]

@@ -22,9 +22,30 @@ def _inodes(pid: int) -> set[str]:
     return found
 
 
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii")
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+        if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
 def bound_addresses(pid: int) -> set[tuple[str, str, int]]:
-    """(proto, ip, port) of every IPv4/IPv6 UDP socket and listening TCP socket of ``pid``."""
-    inodes = _inodes(pid)
+    """(proto, ip, port) of every IPv4/IPv6 UDP socket and listening TCP socket held by the
+    process group led by ``pid`` (the drivers start each peer as a group leader)."""
+    inodes: set[str] = set()
+    for member in _group_members(pid):
+        try:
+            inodes |= _inodes(member)
+        except OSError:
+            continue  # a worker that just ended
     result: set[tuple[str, str, int]] = set()
     for proto in ("udp", "tcp", "udp6", "tcp6"):
         lines = Path(f"/proc/net/{proto}").read_text(encoding="ascii").splitlines()[1:]

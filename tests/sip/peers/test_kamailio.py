@@ -16,6 +16,7 @@ import pytest
 from harness.errors import HarnessError, InputError
 from harness.sip.peers._net import wait_for_options
 from harness.sip.peers.kamailio import Kamailio, digest_ha1
+from tests.sip.peers._sockets import bound_addresses
 
 pytestmark = pytest.mark.peers
 
@@ -35,6 +36,11 @@ def test_answers_options_and_listens_on_loopback_only(
         ("tcp", "127.0.0.1", "127.0.0.1", str(server.port)),
         ("udp", "127.0.0.1", "127.0.0.1", str(server.port)),
     ]
+    assert server.pid is not None
+    assert bound_addresses(server.pid) == {
+        ("udp", "127.0.0.1", server.port),
+        ("tcp", "127.0.0.1", server.port),
+    }
 
 
 def test_users_database_holds_ha1_never_the_password(kamailio: Callable[..., Kamailio]) -> None:
