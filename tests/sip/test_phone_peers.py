@@ -1,5 +1,5 @@
 """Virtual phones against real peers nobody here wrote (issue 3 part 6): Kamailio as registrar
-and proxy, SIPp as caller and callee. Each peer runs on loopback free ports, started and
+and proxy, SIPp and baresip as caller and callee. Each peer runs on loopback free ports, started and
 reaped by the test."""
 
 from __future__ import annotations
@@ -11,8 +11,15 @@ import pytest
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.sip.app import FlexibleInterConnect, Network, Platform
 from harness.sip.endpoint import Endpoint
+from harness.sip.peers.baresip import (
+    CALL_CLOSED,
+    CALL_ESTABLISHED,
+    CALL_INCOMING,
+    CALL_RINGING,
+    Baresip,
+)
 from harness.sip.peers.kamailio import Kamailio
-from harness.sip.phone import Phone
+from harness.sip.phone import CallState, Phone
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
 from harness.sip.sipp import Sipp, SippUser
@@ -25,6 +32,7 @@ UNO = "192.0.2.10"
 USERS = {"abcde20200": "Password", "abcde20201": "Password", "abcde20209": "Password9"}
 KamailioFactory = Callable[..., Kamailio]
 SippFactory = Callable[..., Sipp]
+BaresipFactory = Callable[..., Baresip]
 
 
 @pytest.fixture
@@ -204,3 +212,47 @@ def test_virtual_phone_calls_a_sipp_uas(
         call.wait_ended()
     served = uas.stop()
     assert served is not None and served.successful_calls == 1, served.summary()
+
+
+def baresip_phone(baresip: BaresipFactory, server: Kamailio, user: str) -> Baresip:
+    started = baresip(
+        user=user, password=USERS[user], domain=DOMAIN, registrar=(server.host, server.port)
+    )
+    assert started.wait_registered()
+    return started
+
+
+def test_baresip_calls_a_virtual_phone(
+    phone_factory: PhoneFactory, server: Kamailio, baresip: BaresipFactory
+) -> None:
+    callee = make(phone_factory, "abcde20201", platform=Platform.IPHONE)
+    assert callee.register() == "3G/LTEで通話可能"
+    callee.answer_after(1)
+    bob = baresip_phone(baresip, server, "abcde20209")
+    bob.dial(f"sip:abcde20201@{DOMAIN}")
+    ring = callee.wait_for("ring")
+    assert ring.caller_id == "abcde20209"
+    bob.wait_event(CALL_RINGING)
+    callee.wait_for("answer")
+    bob.wait_event(CALL_ESTABLISHED)
+    bob.hangup()
+    assert callee.wait_for("hangup").detail == "remote"
+    bob.wait_event(CALL_CLOSED)
+
+
+def test_virtual_phone_calls_baresip(
+    phone_factory: PhoneFactory, server: Kamailio, baresip: BaresipFactory
+) -> None:
+    bob = baresip_phone(baresip, server, "abcde20209")
+    caller = make(phone_factory, "abcde20200", platform=Platform.WINDOWS)
+    assert caller.register() == "通話可能"
+    call = caller.call("abcde20209")
+    incoming = bob.wait_event(CALL_INCOMING)
+    assert incoming.peer_uri == f"sip:abcde20200@{DOMAIN}"
+    call.wait_for("ringback")
+    bob.accept()
+    call.wait_for("connected")
+    bob.wait_event(CALL_ESTABLISHED)
+    call.hangup()
+    bob.wait_event(CALL_CLOSED)
+    assert call.state is CallState.ENDED
