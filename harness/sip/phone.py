@@ -301,7 +301,8 @@ class VirtualPhone:
         return self.state
 
     async def _register(self, expires: int) -> RegistrationState:
-        if expires:
+        if expires and self.state is not RegistrationState.REGISTERED:
+            # A refresh keeps showing 通話可能 while it is in flight.
             self._set_state(RegistrationState.REGISTERING)
         try:
             server = self._server_address()

@@ -5,12 +5,15 @@ Registration against a real registrar is in test_phone_peers.py (Kamailio).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.sip.app import Platform
-from harness.sip.endpoint import Endpoint
-from harness.sip.message import Request, new_call_id
+from harness.sip.endpoint import Endpoint, ServerTransaction
+from harness.sip.message import Request, Response, new_call_id
 from harness.sip.phone import CallState, Phone
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
@@ -204,3 +207,50 @@ def test_nothing_listening_shows_not_callable_at_once(
     )
     assert phone.register(timeout=5) == "通話不可"
     assert phone.virtual.last_register_status == 503
+
+
+def test_registration_is_refreshed_before_the_granted_expiry(
+    phone_factory: PhoneFactory, sip_runtime: Runtime
+) -> None:
+    """A registrar granting 2 s in the Contact's expires parameter (§10.2.4) sees the phone
+    again about 1 s later, without the test asking."""
+    seen: list[float] = []
+    refreshed = threading.Event()
+
+    def registrar(server: ServerTransaction) -> None:
+        seen.append(time.monotonic())
+        contact = server.request.headers.get("Contact") or ""
+        bound = contact.split(";expires=")[0] + ";expires=2"
+        server.respond(
+            Response.for_request(server.request, 200, to_tag="reg", headers=(("Contact", bound),))
+        )
+        if len(seen) >= 2:
+            refreshed.set()
+
+    endpoint = sip_runtime.run(Endpoint.open(on_request=registrar))
+    try:
+        phone_factory.resolver = Resolver(entries={DOMAIN: endpoint.transport().local})
+        phone = phone_factory.phone(
+            "20200", user_id="abcde20200", password="Password", sip_server=DOMAIN
+        )
+        assert phone.register() == "通話可能"
+        assert refreshed.wait(5)
+        assert 0.9 <= seen[1] - seen[0] < 2.0  # half the granted 2 s, before expiry
+        assert phone.status_text == "通話可能"
+    finally:
+        phone_factory.close()
+        sip_runtime.run(endpoint.close())
+
+
+def test_successive_waits_return_successive_events(phone_factory: PhoneFactory) -> None:
+    caller, callee = pair(phone_factory)
+    callee.set_busy()
+    first = caller.call("20201")
+    first.wait_for("busy")
+    second = caller.call("20201")
+    second.wait_for("busy")
+    assert callee.wait_for("rejected").call_id == first.call_id
+    assert callee.wait_for("rejected").call_id == second.call_id
+    with pytest.raises(TimeoutError, match="no 'rejected' event within 0.05 s"):
+        callee.wait_for("rejected", timeout=0.05)
+    assert callee.wait_for("rejected", since=0).call_id == first.call_id

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from harness.guide.types import Guide
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.sip.app import FlexibleInterConnect, Network, Platform
 from harness.sip.endpoint import Endpoint
@@ -256,3 +257,60 @@ def test_virtual_phone_calls_baresip(
     call.hangup()
     bob.wait_event(CALL_CLOSED)
     assert call.state is CallState.ENDED
+
+
+def test_unregistered_phone_is_no_longer_reachable(
+    phone_factory: PhoneFactory, server: Kamailio
+) -> None:
+    caller = make(phone_factory, "abcde20200")
+    callee = make(phone_factory, "abcde20201")
+    caller.register()
+    callee.register()
+    assert callee.unregister() == "通話不可"
+    assert caller.call("abcde20201").wait_for("refused").status == 404
+    assert callee.timeline() == []
+
+
+@pytest.mark.manual_step("P.3 ⑥")
+def test_phones_from_the_guide_register_as_the_manual_says(
+    phone_factory: PhoneFactory, kamailio: KamailioFactory
+) -> None:
+    guide = Guide.model_validate(
+        {
+            "お客様情報": {"ご注文内容": "新設", "内線サーバアドレス": DOMAIN},
+            "管理者アカウント": {"ログインID": "adm01234abc", "パスワード": "Adm1nPass01"},
+            "内線番号情報1": [
+                {
+                    "No": 1,
+                    "拠点番号": "20",
+                    "端末番号": "200",
+                    "端末ID": "abcde20200",
+                    "パスワード": "Password",
+                    "端末種別": "スマートフォン",
+                },
+                {
+                    "No": 2,
+                    "拠点番号": "20",
+                    "端末番号": "201",
+                    "端末ID": "abcde20201",
+                    "パスワード": "Password",
+                    "端末種別": "ソフトフォン",
+                },
+            ],
+        }
+    )
+    started = kamailio(
+        sip_domain=DOMAIN, users={t.terminal_id: t.password for t in guide.terminals}
+    )
+    phone_factory.resolver = Resolver(
+        entries={DOMAIN: Address(host=started.host, port=started.port)}
+    )
+    phones = phone_factory.for_guide(guide)
+    assert sorted(phones) == ["20200", "20201"]
+    assert phones["20200"].profile.platform is Platform.ANDROID
+    assert phones["20201"].profile.platform is Platform.WINDOWS
+    assert {ext: p.register() for ext, p in phones.items()} == {
+        "20200": "通話可能",
+        "20201": "通話可能",
+    }
+    assert phones["20200"].status_icon == "電話アイコン"
