@@ -343,7 +343,7 @@ def _validate(message: Message) -> None:
     h = message.headers
     if not h._values("via"):
         raise SipParseError("missing mandatory Via header field", "Via")
-    _ = h.vias, h.from_, h.to, h.call_id, h.max_forwards, h.contacts
+    _ = h.vias, h.from_, h.to, h.call_id
     cseq = h.cseq
     if isinstance(message, Request):
         if cseq.method != message.method:
@@ -353,6 +353,7 @@ def _validate(message: Message) -> None:
             )
         if isinstance(message.uri, SipUri) and message.uri.headers:
             raise SipParseError("headers (?…) are not allowed in a Request-URI", "Request-URI")
+    _ = h.contacts, h.max_forwards
 
 
 def _parse(data: bytes, *, stream: bool) -> tuple[Message, bytes]:

@@ -172,6 +172,18 @@ class Params:
 EMPTY_PARAMS = Params()
 
 
+def parse_uri_params(text: str, where: str) -> Params:
+    """Split already validated URI parameters (``;name[=value]``, names of paramchar, which
+    is wider than token: ``:``, ``[``, ``/``…, §25.1); an empty name is an error."""
+    items: list[tuple[str, str | None]] = []
+    for piece in text[1:].split(";"):
+        name, eq, value = piece.partition("=")
+        if not name or (eq and not value):
+            raise SipParseError(f"empty URI parameter name or value in {text[:40]!r}", where)
+        items.append((name, value if eq else None))
+    return Params(tuple(items))
+
+
 def parse_params(text: str, where: str) -> Params:
     """Parse ``*( SEMI generic-param )`` — ``text`` is empty or starts with ``;`` (after LWS).
 

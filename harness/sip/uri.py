@@ -20,6 +20,7 @@ from harness.sip.syntax import (
     Params,
     SipParseError,
     parse_params,
+    parse_uri_params,
     quote,
     read_quoted,
 )
@@ -181,7 +182,7 @@ def parse_uri(text: str, where: str = "URI") -> Uri:
             password=password,
             host=host,
             port=None if port is None else int(port),
-            params=parse_params(params, where) if params else EMPTY_PARAMS,
+            params=parse_uri_params(params, where) if params else EMPTY_PARAMS,
             headers=headers or "",
         )
     return _parse_uri_slowly(text, where)
@@ -225,7 +226,7 @@ def _parse_uri_slowly(text: str, where: str) -> Uri:
         rest = rest[:semi]
         if not _URI_PARAM_FULL(raw_params):
             raise SipParseError(f"invalid URI parameters {raw_params[:40]!r}", where)
-        params = parse_params(raw_params, where)
+        params = parse_uri_params(raw_params, where)
     port: int | None = None
     if rest.startswith("["):
         close = rest.find("]")

@@ -58,7 +58,7 @@ def test_uri_helpers() -> None:
         ("sip:example.com:99999", "port"),
         ("sip:example.com:5x", "invalid port"),
         ("sip:exa mple.com", "invalid host"),
-        ("sip:example.com;;lr", "invalid parameter name"),
+        ("sip:example.com;;lr", "empty URI parameter name"),
     ],
 )
 def test_uri_errors(text: str, what: str) -> None:
