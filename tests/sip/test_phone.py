@@ -254,3 +254,39 @@ def test_successive_waits_return_successive_events(phone_factory: PhoneFactory) 
     with pytest.raises(TimeoutError, match="no 'rejected' event within 0.05 s"):
         callee.wait_for("rejected", timeout=0.05)
     assert callee.wait_for("rejected", since=0).call_id == first.call_id
+
+
+@pytest.mark.parametrize(
+    ("status", "android", "iphone"),
+    [
+        (200, "通話可能", "3G/LTEで通話可能"),
+        (403, "認証に失敗しました", "通話不可"),
+        (404, "認証に失敗しました", "通話不可"),
+        (408, "通話不可", "通話不可"),
+        (500, "通話不可", "通話不可"),
+        (503, "通話不可", "通話不可"),
+    ],
+)
+def test_registrar_answers_map_to_the_status_texts(
+    phone_factory: PhoneFactory, sip_runtime: Runtime, status: int, android: str, iphone: str
+) -> None:
+    def registrar(server: ServerTransaction) -> None:
+        server.reply(status, to_tag="reg")
+
+    endpoint = sip_runtime.run(Endpoint.open(on_request=registrar))
+    try:
+        phone_factory.resolver = Resolver(entries={DOMAIN: endpoint.transport().local})
+        shown = {
+            platform: phone_factory.phone(
+                f"p-{platform}",
+                user_id="abcde20200",
+                password="Password",
+                sip_server=DOMAIN,
+                platform=platform,
+            ).register()
+            for platform in (Platform.ANDROID, Platform.IPHONE)
+        }
+        assert shown == {Platform.ANDROID: android, Platform.IPHONE: iphone}
+    finally:
+        phone_factory.close()
+        sip_runtime.run(endpoint.close())

@@ -5,6 +5,7 @@ reaped by the test."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -314,3 +315,14 @@ def test_phones_from_the_guide_register_as_the_manual_says(
         "20201": "通話可能",
     }
     assert phones["20200"].status_icon == "電話アイコン"
+
+
+@pytest.mark.manual_step("P.3 ※アカウント情報に不備がある場合")
+def test_fixing_the_password_in_the_account_settings_makes_the_phone_callable(
+    phone_factory: PhoneFactory, server: Kamailio
+) -> None:
+    phone = make(phone_factory, "abcde20200", password="Pasword", platform=Platform.WINDOWS)
+    assert phone.register() == "認証に失敗しました"
+    account = replace(phone.profile.account, password="Password")
+    phone.reconfigure(replace(phone.profile, account=account))
+    assert phone.register() == "通話可能"
