@@ -118,14 +118,16 @@ class Call:
         self.invite_server: ServerTransaction | None = None
         self.invite: ClientTransaction | None = None
         self.answer_timer: TimerHandle | None = None
+        self.give_up_timer: TimerHandle | None = None
         self.cancel_requested = False
         self.cancel_sent = False
         self.saw_provisional = False
 
     def end(self) -> None:
         self.state = CallState.ENDED
-        if self.answer_timer is not None:
-            self.answer_timer.cancel()
+        for timer in (self.answer_timer, self.give_up_timer):
+            if timer is not None:
+                timer.cancel()
         self.ended.set()
 
 
@@ -507,8 +509,11 @@ class VirtualPhone:
 
     # -- outgoing calls ------------------------------------------------------------------------
 
-    async def call(self, number: str) -> Call:
-        """Dial ``number`` (digits as typed); returns the call once the INVITE is sent."""
+    async def call(self, number: str, *, give_up_after: float | None = None) -> Call:
+        """Dial ``number`` (digits as typed); returns the call once the INVITE is sent.
+
+        ``give_up_after``: simulated seconds after which the caller gives up (CANCEL) if the
+        call is not answered by then — the model's ``caller_gives_up_after``."""
         try:
             server = self._server_address()
         except ResolveError as exc:
@@ -530,6 +535,8 @@ class VirtualPhone:
         )
         self._record(K.DIAL, call, peer=number)
         self._spawn(self._run_invite(call, request, server))
+        if give_up_after is not None:
+            call.give_up_timer = self.clock.call_later(give_up_after, lambda: self._give_up(call))
         return call
 
     async def _run_invite(self, call: Call, request: Request, server: Address) -> None:
@@ -545,6 +552,13 @@ class VirtualPhone:
                 break
             request = authorised
         self._final(call, request, response, server)
+
+    def _give_up(self, call: Call) -> None:
+        if call.state in (CallState.DIALING, CallState.RINGING):
+            self._spawn(self._hangup_quietly(call.call_id))
+
+    async def _hangup_quietly(self, call_id: str) -> None:
+        await self.hangup(call_id)
 
     def _provisional(self, call: Call, response: Response) -> None:
         if response.status == 100:
@@ -864,9 +878,16 @@ class Phone:
 
     # -- calls -----------------------------------------------------------------------------------
 
-    def call(self, number: str, timeout: float = DEFAULT_TIMEOUT) -> CallHandle:
-        """Dial ``number``; returns at once with the call (see its events)."""
-        call = self._run(self.virtual.call(number), timeout)
+    def call(
+        self,
+        number: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        give_up_after: float | None = None,
+    ) -> CallHandle:
+        """Dial ``number``; returns at once with the call (see its events). The caller gives
+        up (CANCEL) after ``give_up_after`` simulated seconds without an answer."""
+        call = self._run(self.virtual.call(number, give_up_after=give_up_after), timeout)
         assert isinstance(call, Call)
         return CallHandle(self, call)
 

@@ -290,3 +290,13 @@ def test_registrar_answers_map_to_the_status_texts(
     finally:
         phone_factory.close()
         sip_runtime.run(endpoint.close())
+
+
+def test_caller_gives_up_after_simulated_seconds(phone_factory: PhoneFactory) -> None:
+    caller, callee = pair(phone_factory)
+    callee.never_answer()
+    call = caller.call("20201", give_up_after=5)
+    ring = callee.wait_for("ring")
+    stop = callee.wait_for("stop")
+    assert 5.0 <= stop.t - ring.t < 15.0
+    assert call.wait_for("release").status == 487
