@@ -628,10 +628,12 @@ class VirtualPhone:
             server = self._registrar or self._server_address()
             await self._bye(call, server)
         elif call.direction == "outgoing":
+            # §9.1: CANCEL only once a provisional response came; until then the CANCEL is
+            # sent when one comes (or the INVITE fails by itself). Wait only for a CANCEL sent.
             call.cancel_requested = True
             if call.saw_provisional:
                 self._send_cancel(call)
-            await call.ended.wait()
+                await call.ended.wait()
         else:
             assert call.invite_server is not None
             call.invite_server.reply(603, to_tag=call.local_tag)
