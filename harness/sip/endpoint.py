@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.errors import HarnessError
 from harness.sip.dialog import SuccessRetransmission
 from harness.sip.message import Request, Response, new_branch, parse_message, serialize
 from harness.sip.syntax import SipParseError
@@ -57,6 +58,7 @@ from harness.sip.transaction import (
 from harness.sip.transaction import ClientTransaction as CoreClient
 from harness.sip.transaction import ServerTransaction as CoreServer
 from harness.sip.transport import (
+    LOOPBACK,
     Address,
     Faults,
     Inbound,
@@ -69,6 +71,8 @@ from harness.sip.transport import (
 log = logging.getLogger(__name__)
 
 TransportName = Literal["UDP", "TCP"]
+#: Tries at finding a port number free for both UDP and TCP.
+_SAME_PORT_ATTEMPTS = 10
 #: How long a UAC keeps the ACK of a 2xx to re-send it for retransmitted 2xx (64*T1).
 ACK_WAIT = DEFAULT_TIMERS.timeout
 
@@ -195,26 +199,49 @@ class Endpoint:
         on_request: RequestHandler | None = None,
         udp: bool = True,
         tcp: bool = False,
+        host: str = LOOPBACK,
+        port: int = 0,
         faults: Faults | None = None,
         taps: Iterable[Tap] = (),
         allow_remote: bool = False,
     ) -> Endpoint:
-        """Bind the asked transports on free loopback ports."""
+        """Bind the asked transports on ``host:port``; port 0 picks a free port, the same
+        number for UDP and TCP when both are asked (as SIP servers conventionally listen)."""
         self = cls(on_request=on_request)
+        for attempt in range(_SAME_PORT_ATTEMPTS):
+            try:
+                await self._bind(host, port, udp=udp, tcp=tcp, faults=faults, remote=allow_remote)
+                break
+            except HarnessError:
+                await self.close()
+                self = cls(on_request=on_request)
+                if port or attempt == _SAME_PORT_ATTEMPTS - 1:
+                    raise
+        for tap in taps:
+            self.add_tap(tap)
+        return self
+
+    async def _bind(
+        self, host: str, port: int, *, udp: bool, tcp: bool, faults: Faults | None, remote: bool
+    ) -> None:
         if udp:
             self.udp = await UdpTransport.open(
                 on_receive=self._receive,
                 on_error=self._transport_error,
+                host=host,
+                port=port,
                 faults=faults,
-                allow_remote=allow_remote,
+                allow_remote=remote,
             )
+            port = self.udp.local.port
         if tcp:
             self.tcp = await TcpTransport.open(
-                on_receive=self._receive, on_error=self._transport_error, allow_remote=allow_remote
+                on_receive=self._receive,
+                on_error=self._transport_error,
+                host=host,
+                port=port,
+                allow_remote=remote,
             )
-        for tap in taps:
-            self.add_tap(tap)
-        return self
 
     # -- set-up ------------------------------------------------------------------------------
 

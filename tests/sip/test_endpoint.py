@@ -159,3 +159,14 @@ def test_unparseable_datagrams_are_dropped_and_counted() -> None:
                 await closable.close()
 
     run(scenario())
+
+
+def test_udp_and_tcp_share_one_port_number() -> None:
+    async def scenario() -> None:
+        endpoint = await Endpoint.open(udp=True, tcp=True)
+        try:
+            assert endpoint.transport("UDP").local == endpoint.transport("TCP").local
+        finally:
+            await endpoint.close()
+
+    run(scenario())
