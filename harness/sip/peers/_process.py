@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -111,9 +112,22 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self._signal_group(popen.pid, signal.SIGKILL)
                 popen.wait(timeout=timeout)
-        # Workers may outlive the leader (e.g. Kamailio children): the group must be empty.
+        # Workers may outlive the leader (e.g. Kamailio children): the group must be empty
+        # before stop returns, so nothing of this peer survives it (killed workers are reaped
+        # by init, which takes a moment).
         self._signal_group(popen.pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while self._group_alive(popen.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)  # polling a condition (group gone), not a fixed wait
         return popen.returncode
+
+    @staticmethod
+    def _group_alive(pgid: int) -> bool:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
     @staticmethod
     def _signal_group(pgid: int, sig: int) -> None:

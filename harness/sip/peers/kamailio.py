@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import re
+import subprocess
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
 
@@ -30,6 +32,7 @@ from harness.sip.peers._net import free_port, wait_for_options
 from harness.sip.peers._process import LOOPBACK, ManagedProcess, Peer, require_binary, tail
 
 KAMAILIO_BINARY = "/usr/sbin/kamailio"
+KAMCMD_BINARY = "/usr/sbin/kamcmd"
 MODULES_DIR = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
 DigestAlgorithm = Literal["MD5", "SHA-256"]
 
@@ -38,6 +41,41 @@ DigestAlgorithm = Literal["MD5", "SHA-256"]
 _USER_RE = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=-]{1,64}")
 _DOMAIN_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _BIND_FAILURES = ("Address already in use", "bind(")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisteredContact:
+    """One contact of a user in Kamailio's location table (``kamcmd ul.lookup``)."""
+
+    address: str
+    expires: int
+    user_agent: str
+
+
+def parse_ul_lookup(text: str) -> list[RegisteredContact]:
+    """The contacts in ``kamcmd ul.lookup location <user>`` output (binrpc text rendering)."""
+    contacts: list[RegisteredContact] = []
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(": ")
+        if not sep:
+            continue
+        if key == "Address":  # a new contact begins
+            if "Address" in fields:
+                contacts.append(_contact(fields))
+            fields = {}
+        fields[key] = value
+    if "Address" in fields:
+        contacts.append(_contact(fields))
+    return contacts
+
+
+def _contact(fields: Mapping[str, str]) -> RegisteredContact:
+    return RegisteredContact(
+        address=fields["Address"],
+        expires=int(fields.get("Expires", "0")),
+        user_agent=fields.get("User-Agent", ""),
+    )
 
 
 def digest_ha1(*, user: str, realm: str, password: str, algorithm: DigestAlgorithm = "MD5") -> str:
@@ -117,6 +155,7 @@ class Kamailio(Peer):
         self.host = LOOPBACK
         self.port = 0
         self._process: ManagedProcess | None = None
+        self._ctl_socket: Path | None = None
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -133,6 +172,16 @@ class Kamailio(Peer):
 
     def log_tail(self, lines: int = 30) -> str:
         return tail(self.log_path, lines)
+
+    @property
+    def ctl_socket(self) -> Path:
+        """Kamailio's binrpc control socket (``kamcmd -s unix:<path>``)."""
+        if self._ctl_socket is None:
+            path = self._dir() / "ctl.sock"
+            if len(str(path)) > 100:  # sun_path holds 108 bytes
+                path = Path(tempfile.mkdtemp(prefix="kamctl-")) / "ctl.sock"
+            self._ctl_socket = path
+        return self._ctl_socket
 
     @property
     def pid(self) -> int | None:
@@ -185,6 +234,22 @@ class Kamailio(Peer):
         """Terminate Kamailio and reap it and its workers. Idempotent."""
         if self._process is not None:
             self._process.stop()
+
+    def contacts(self, user: str) -> list[RegisteredContact]:
+        """The live registrations of ``user`` (terminal id), asked over the control socket."""
+        kamcmd = require_binary(KAMCMD_BINARY, package="kamailio")
+        done = subprocess.run(
+            [kamcmd, "-s", f"unix:{self.ctl_socket}", "ul.lookup", "location", user],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        if "AOR not found" in done.stdout + done.stderr:
+            return []
+        if done.returncode != 0 or "error" in done.stdout[:20]:
+            raise HarnessError(f"kamcmd ul.lookup {user} failed: {done.stdout}{done.stderr}")
+        return parse_ul_lookup(done.stdout)
 
     # ----------------------------------------------------------------------------------------
     def _dir(self) -> Path:
@@ -239,4 +304,6 @@ class Kamailio(Peer):
             f'AUTH_ALGORITHM="{self.algorithm}"',
             "-A",
             f"CHILDREN={self.children}",
+            "-A",
+            f'CTL_SOCKET="unix:{self.ctl_socket}"',
         ]

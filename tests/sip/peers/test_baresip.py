@@ -57,10 +57,15 @@ def test_registration_fails_with_a_wrong_password(
 
 
 @pytest.mark.peers
-def test_calls_another_baresip_through_kamailio(baresip: BaresipFactory, server: Kamailio) -> None:
-    alice = phone(baresip, server, "abcde20200")
-    bob = phone(baresip, server, "abcde20201")
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_calls_another_baresip_through_kamailio(
+    baresip: BaresipFactory, server: Kamailio, transport: str
+) -> None:
+    alice = phone(baresip, server, "abcde20200", transport=transport)
+    bob = phone(baresip, server, "abcde20201", transport=transport)
     assert alice.wait_registered() and bob.wait_registered()
+    [contact] = server.contacts("abcde20201")
+    assert ("transport=tcp" in contact.address) == (transport == "tcp")
 
     alice.dial(bob.aor)
     incoming = bob.wait_event(CALL_INCOMING)

@@ -6,8 +6,11 @@ test_baresip.py), which are peers nobody here wrote.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import secrets
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +18,13 @@ import pytest
 
 from harness.errors import HarnessError, InputError
 from harness.sip.peers._net import wait_for_options
-from harness.sip.peers.kamailio import Kamailio, digest_ha1
+from harness.sip.peers.kamailio import (
+    DigestAlgorithm,
+    Kamailio,
+    RegisteredContact,
+    digest_ha1,
+    parse_ul_lookup,
+)
 from tests.sip.peers._sockets import bound_addresses
 
 pytestmark = pytest.mark.peers
@@ -101,3 +110,110 @@ def test_bad_settings_are_refused_before_starting(
 ) -> None:
     with pytest.raises(InputError, match=field):
         Kamailio(workdir=tmp_path, **settings).start()  # type: ignore[arg-type]
+
+
+UL_LOOKUP = """{
+	AoR: abcde20200
+	Contacts: {
+		Contact: {
+			Address: sip:abcde20200@127.0.0.1:5062;transport=UDP
+			Expires: 3600
+			User-Agent: SIPp smartpbx-harness
+			Socket: udp:127.0.0.1:36707
+		}
+		Contact: {
+			Address: sip:abcde20200@127.0.0.1:5070
+			Expires: 598
+			User-Agent: baresip v1.0.0 (x86_64/linux)
+		}
+	}
+}
+"""
+
+
+def test_ul_lookup_output_parses_into_contacts() -> None:
+    assert parse_ul_lookup(UL_LOOKUP) == [
+        RegisteredContact(
+            address="sip:abcde20200@127.0.0.1:5062;transport=UDP",
+            expires=3600,
+            user_agent="SIPp smartpbx-harness",
+        ),
+        RegisteredContact(
+            address="sip:abcde20200@127.0.0.1:5070",
+            expires=598,
+            user_agent="baresip v1.0.0 (x86_64/linux)",
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Digest with both algorithms, by a minimal hand-written client (RFC 7616 §3.4, qop=auth), so
+# that the configured algorithm is proven without SIPp (which only does MD5).
+
+
+def _hash(algorithm: str, text: str) -> str:
+    data = text.encode()
+    return (
+        hashlib.sha256(data).hexdigest()
+        if algorithm == "SHA-256"
+        else hashlib.md5(data).hexdigest()
+    )
+
+
+def _register(
+    sock: socket.socket, server: Kamailio, user: str, *, cseq: int, auth: str = ""
+) -> str:
+    port = sock.getsockname()[1]
+    lines = [
+        f"REGISTER sip:{DOMAIN} SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{secrets.token_hex(6)};rport",
+        "Max-Forwards: 70",
+        f"From: <sip:{user}@{DOMAIN}>;tag=t1",
+        f"To: <sip:{user}@{DOMAIN}>",
+        "Call-ID: digest-test",
+        f"CSeq: {cseq} REGISTER",
+        f"Contact: <sip:{user}@127.0.0.1:{port}>",
+        *([auth] if auth else []),
+        "Content-Length: 0",
+        "",
+        "",
+    ]
+    sock.sendto("\r\n".join(lines).encode(), (server.host, server.port))
+    return sock.recv(65535).decode()
+
+
+def register_with_digest(server: Kamailio, user: str, password: str) -> tuple[str, str]:
+    """(challenge header, final status line) of a REGISTER answered with credentials."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(2)
+        challenge = _register(sock, server, user, cseq=1)
+        header = next(line for line in challenge.splitlines() if line.startswith("WWW-Auth"))
+        params = dict(re.findall(r'(\w+)="?([^",]+)"?', header))
+        algorithm, uri, cnonce, nc = params["algorithm"], f"sip:{DOMAIN}", "0a4f113b", "00000001"
+        ha1 = _hash(algorithm, f"{user}:{params['realm']}:{password}")
+        ha2 = _hash(algorithm, f"REGISTER:{uri}")
+        response = _hash(algorithm, f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        auth = (
+            f'Authorization: Digest username="{user}", realm="{params["realm"]}", '
+            f'nonce="{params["nonce"]}", uri="{uri}", response="{response}", '
+            f'algorithm={algorithm}, qop=auth, nc={nc}, cnonce="{cnonce}"'
+        )
+        final = _register(sock, server, user, cseq=2, auth=auth)
+        return header, final.splitlines()[0]
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
+def test_digest_with_qop_auth_for_each_algorithm(
+    kamailio: Callable[..., Kamailio], algorithm: DigestAlgorithm
+) -> None:
+    server = kamailio(sip_domain=DOMAIN, users={"abcde20200": "Password"}, algorithm=algorithm)
+
+    header, right = register_with_digest(server, "abcde20200", "Password")
+    _, wrong = register_with_digest(server, "abcde20200", "Passw0rd")
+
+    assert f"algorithm={algorithm}" in header and 'qop="auth"' in header
+    assert f'realm="{DOMAIN}"' in header
+    assert right == "SIP/2.0 200 OK"
+    assert wrong == "SIP/2.0 401 Unauthorized"
+    assert len(server.contacts("abcde20200")) == 1

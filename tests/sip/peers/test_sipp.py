@@ -38,12 +38,16 @@ def register(sipp: SippFactory, server: Kamailio, *users: SippUser, **options: o
 
 
 def test_register_with_the_right_password_succeeds(sipp: SippFactory, server: Kamailio) -> None:
-    result = register(sipp, server, SippUser(user="abcde20200", password="Password1")).run()
+    runner = register(sipp, server, SippUser(user="abcde20200", password="Password1"))
+    result = runner.run()
 
     assert result.exit_status == 0
     assert result.ok
     assert (result.successful_calls, result.failed_calls) == (1, 0)
     assert "auth failed" not in server.log_text()
+    [contact] = server.contacts("abcde20200")
+    assert contact.address == f"sip:abcde20200@127.0.0.1:{runner.port};transport=UDP"
+    assert contact.user_agent == "SIPp smartpbx-harness"
 
 
 @pytest.mark.parametrize(
@@ -65,6 +69,7 @@ def test_register_with_a_wrong_password_or_user_fails(
     # The second REGISTER got another 401 where SIPp expected 200.
     assert result.stats.failures == {"UnexpectedMessage": 1}
     assert "401 Unauthorized" in result.errors()
+    assert server.contacts(user.user) == []
 
 
 def test_register_many_users_from_the_injection_file(sipp: SippFactory, server: Kamailio) -> None:
