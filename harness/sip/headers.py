@@ -183,6 +183,7 @@ def _parse_via(text: str, where: str) -> Via:
 HeaderValue = str | Any  # anything whose str() is the header value (NameAddr, Via, CSeq…)
 
 _MISSING = object()
+_KEYS = {n: n.lower() for n in _CANONICAL_NAMES}  # canonical name → index key
 
 
 class Headers:
@@ -310,7 +311,7 @@ class Headers:
     # --- typed accessors ----------------------------------------------------------------
 
     def _one(self, name: str, *, required: bool) -> str | None:
-        values = self._values(name.lower())
+        values = self._values(_KEYS.get(name) or name.lower())
         if len(values) > 1:
             raise SipParseError(f"more than one {name} header field", name)
         if not values:

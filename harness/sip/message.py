@@ -297,44 +297,66 @@ def _parse_start_line(line: str) -> tuple[str, str, str]:
     return "request", method, uri
 
 
+# lower-cased header name (or compact form) → (canonical name, its index key, is a list header)
+_HEADER_INFO: dict[str, tuple[str, str, bool]] = {
+    lower: (canon, canon.lower(), canon in LIST_HEADERS) for lower, canon in _BY_LOWER.items()
+}
+
+
+_HEADER_LINE_RE = re.compile(r"\r\n([^:\r\n]*):([^\r\n]*)")
+
+
+def _header_info(pair: tuple[str, str], pairs: list[tuple[str, str]]) -> tuple[str, str, bool]:
+    """The slow path of ``_parse_head``: LWS before the colon, or an unknown header."""
+    stripped = pair[0].rstrip(" \t")
+    info = _HEADER_INFO.get(stripped.lower())
+    if info is not None:
+        return info
+    if not _TOKEN_FULL(stripped):
+        where = f"line {pairs.index(pair) + 2}"
+        raise SipParseError(f"invalid header name {stripped[:40]!r}", where)
+    return stripped, stripped.lower(), False
+
+
+def _diagnose_lines(lines: list[str]) -> None:
+    """Raise the precise error for a header section the fast pattern did not cover."""
+    for number, line in enumerate(lines, start=1):
+        if "\r" in line or "\n" in line:
+            raise SipParseError("bare CR or LF (lines must end with CRLF)", f"line {number}")
+        if number > 1 and ":" not in line:
+            raise SipParseError(f"header line without ':' {line[:40]!r}", f"line {number}")
+    raise SipParseError("malformed header section", "headers")  # pragma: no cover
+
+
 def _parse_head(head: str) -> tuple[str, str, str, Headers]:
     if "\r\n " in head or "\r\n\t" in head:
         head = _FOLD_RE.sub(" ", head)
-    lines = head.split("\r\n")
-    eols = len(lines) - 1
-    if head.count("\n") != eols or head.count("\r") != eols:
-        for number, line in enumerate(lines, start=1):
-            if "\r" in line or "\n" in line:
-                raise SipParseError("bare CR or LF (lines must end with CRLF)", f"line {number}")
-    kind, a, b = _parse_start_line(lines[0])
+    first_eol = head.find("\r\n")
+    start_line = head if first_eol < 0 else head[:first_eol]
+    kind, a, b = _parse_start_line(start_line)
+    pairs = _HEADER_LINE_RE.findall(head, max(first_eol, 0)) if first_eol >= 0 else []
+    if len(pairs) != head.count("\n") or len(pairs) != head.count("\r"):
+        _diagnose_lines(head.split("\r\n"))
     items: list[tuple[str, str]] = []
     index: dict[str, list[str]] = {}
     append = items.append
-    by_lower = _BY_LOWER
-    for number, line in enumerate(lines[1:], start=2):
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise SipParseError(f"header line without ':' {line[:40]!r}", f"line {number}")
-        canon = by_lower.get(name.lower())
-        if canon is None:
-            name = name.rstrip(" \t")
-            canon = by_lower.get(name.lower())
-            if canon is None:
-                if not _TOKEN_FULL(name):
-                    raise SipParseError(f"invalid header name {name[:40]!r}", f"line {number}")
-                canon = name
+    info_of = _HEADER_INFO.get
+    for pair in pairs:
+        name, value = pair
+        info = info_of(name.lower()) or _header_info(pair, pairs)
+        canon, key, is_list = info
         value = value.strip(" \t")
-        key = canon.lower()
+        if is_list and "," in value:
+            elements = split_commas(value, canon)
+            items.extend([(canon, element) for element in elements])
+        else:
+            elements = [value]
+            append((canon, value))
         values = index.get(key)
         if values is None:
-            values = index[key] = []
-        if canon in LIST_HEADERS and "," in value:
-            for element in split_commas(value, canon):
-                append((canon, element))
-                values.append(element)
+            index[key] = elements
         else:
-            append((canon, value))
-            values.append(value)
+            values.extend(elements)
     return kind, a, b, Headers._trusted(tuple(items), index)
 
 

@@ -117,7 +117,7 @@ def split_commas(value: str, where: str) -> list[str]:
     else:
         parts = split_unquoted(value, ",", 0)
     out = [p.strip(_LWS) for p in parts]
-    if any(not p for p in out):
+    if "" in out:
         raise SipParseError("empty element in comma-separated list", where)
     return out
 
@@ -234,6 +234,10 @@ def unquote_value(value: str | None) -> str | None:
 
 def parse_uint(text: str, what: str, where: str, *, limit: int = 2**32 - 1) -> int:
     """A decimal number of at most ``limit`` (RFC 4475 §3.1.2.4: overlarge values are errors)."""
+    if len(text) < 10 and text.isdigit() and text.isascii():
+        number = int(text)
+        if number <= limit:
+            return number
     text = text.strip(_LWS)
     if not text.isdigit() or not text.isascii():
         raise SipParseError(f"{what} must be a decimal number, found {text[:30]!r}", where)
