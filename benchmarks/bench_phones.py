@@ -6,9 +6,9 @@ Prints numbers; asserts nothing (performance is measured, never asserted).
 1. One Kamailio (Debian package, loopback free port) with every user in its htable.
 2. ``--phones`` virtual phones in this process register concurrently (each REGISTER answers a
    401 digest challenge, so two transactions per registration): registrations/second.
-3. SIPp's ``register`` scenario registers as many users against the same Kamailio with the same
-   number in flight (``-l``) at a high call rate: its successful registrations/second (SIPp's
-   own clock). Ratio phones / SIPp.
+3. SIPp's ``register`` scenario against the same Kamailio in the same run, by the peers
+   branch's rate ramp (``harness.sip.sipp_load.measure_register_rate``): the best rate held
+   with zero failures (SIPp's own clock). Ratio phones / SIPp.
 4. ``--memory-phones`` phones opened and registered in this process: RSS growth per phone
    (goal: 1,000 phones under 200 MB).
 """
@@ -27,7 +27,8 @@ from harness.sip.app import AccountSettings, AppProfile, Platform, RegistrationS
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.phone import VirtualPhone
 from harness.sip.resolver import Resolver
-from harness.sip.sipp import Sipp, SippUser
+from harness.sip.sipp import SippUser
+from harness.sip.sipp_load import RateMeasurement, measure_register_rate
 from harness.sip.transport import Address
 
 DOMAIN = "01234abc.smart-pbx.jp"
@@ -111,22 +112,16 @@ async def memory_per_phone(count: int, resolver: Resolver, concurrency: int) -> 
     return before, after
 
 
-def sipp_rate(server: Kamailio, count: int, workdir: Path, rate: int, limit: int) -> float:
-    runner = Sipp(
-        "register",
-        remote=(server.host, server.port),
+def sipp_rate(server: Kamailio, count: int, workdir: Path, seconds: float) -> RateMeasurement:
+    """SIPp's REGISTER-with-digest rate at zero failures against ``server`` (the peers
+    branch's ramp, ``harness.sip.sipp_load.measure_register_rate``)."""
+    return measure_register_rate(
+        target=(server.host, server.port),
         domain=DOMAIN,
         users=[SippUser(user=user(i), password="Password1") for i in range(count)],
-        calls=count,
-        rate=rate,
-        limit=limit,
+        seconds_per_step=seconds,
         workdir=workdir,
-        timeout_s=120,
     )
-    result = runner.run()
-    if result.failed_calls:
-        print(f"  (SIPp: {result.summary()})")
-    return result.stats.successful_per_second
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency", type=int, default=100, help="registrations in flight at once (100)"
     )
-    parser.add_argument("--sipp-rate", type=int, default=10000, help="SIPp -r calls/s (10000)")
+    parser.add_argument(
+        "--sipp-seconds", type=float, default=2.0, help="seconds per SIPp ramp step (2)"
+    )
     args = parser.parse_args(argv)
     total = max(args.phones, args.memory_phones) + 1
     users = {user(i): "Password1" for i in range(total)}
@@ -147,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         with Kamailio(sip_domain=DOMAIN, users=users, workdir=work / "kamailio") as server:
             resolver = Resolver(entries={DOMAIN: Address(host=server.host, port=server.port)})
             phones_per_s = asyncio.run(phone_rate(args.phones, resolver, args.concurrency))
-            sipp_per_s = sipp_rate(
-                server, args.phones, work / "sipp", args.sipp_rate, args.concurrency
-            )
+            sipp = sipp_rate(server, total, work / "sipp", args.sipp_seconds)
             before, after = asyncio.run(
                 memory_per_phone(args.memory_phones, resolver, args.concurrency)
             )
@@ -157,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  virtual phones: {phones_per_s:10.0f} registrations/s (concurrency {args.concurrency})"
     )
-    print(
-        f"  SIPp register : {sipp_per_s:10.0f} registrations/s "
-        f"(-r {args.sipp_rate} -l {args.concurrency})"
-    )
-    print(f"  ratio phones/SIPp: {phones_per_s / sipp_per_s:.2f}")
+    sipp_per_s = sipp.best_rate
+    print(f"  SIPp register : {sipp_per_s:10.0f} registrations/s (best ramp step, 0 failures)")
+    if sipp_per_s:
+        print(f"  ratio phones/SIPp: {phones_per_s / sipp_per_s:.2f}")
+    print("  " + sipp.summary().replace("\n", "\n  "))
     delta = after - before
     print(
         f"memory: {args.memory_phones} registered phones: RSS {before / 1024:.1f} → "
