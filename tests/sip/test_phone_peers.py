@@ -67,14 +67,36 @@ def make(
 @pytest.mark.parametrize(
     ("platform", "network", "text"),
     [
-        (Platform.ANDROID, Network.cellular(), "通話可能"),
-        (Platform.IPHONE, Network.cellular(), "3G/LTEで通話可能"),
-        (Platform.IPHONE, Network.wifi("office"), "Wi-Fiで通話可能"),
-        (Platform.WINDOWS, Network.wired(), "通話可能"),
+        pytest.param(
+            Platform.ANDROID,
+            Network.cellular(),
+            "通話可能",
+            id="Android",
+            marks=pytest.mark.manual_step("P3-S2-10"),
+        ),
+        pytest.param(
+            Platform.IPHONE,
+            Network.cellular(),
+            "3G/LTEで通話可能",
+            id="iPhone-LTE",
+            marks=pytest.mark.manual_step("P4-S3-8"),
+        ),
+        pytest.param(
+            Platform.IPHONE,
+            Network.wifi("office"),
+            "Wi-Fiで通話可能",
+            id="iPhone-WiFi",
+            marks=pytest.mark.manual_step("P4-S3-8"),
+        ),
+        pytest.param(
+            Platform.WINDOWS,
+            Network.wired(),
+            "通話可能",
+            id="Windows",
+            marks=pytest.mark.manual_step("P5-S3-12"),
+        ),
     ],
-    ids=["Android", "iPhone-LTE", "iPhone-WiFi", "Windows"],
 )
-@pytest.mark.manual_step("P.3 ⑩ / P.4 ⑧ / P.5 ⑫")
 def test_correct_password_registers_and_shows_callable(
     phone_factory: PhoneFactory, server: Kamailio, platform: Platform, network: Network, text: str
 ) -> None:
@@ -87,13 +109,23 @@ def test_correct_password_registers_and_shows_callable(
 @pytest.mark.parametrize(
     ("platform", "text"),
     [
-        (Platform.ANDROID, "認証に失敗しました"),
-        (Platform.IPHONE, "通話不可"),
-        (Platform.WINDOWS, "認証に失敗しました"),
+        pytest.param(
+            Platform.ANDROID,
+            "認証に失敗しました",
+            id="Android",
+            marks=pytest.mark.manual_step("P3-ERR"),
+        ),
+        pytest.param(
+            Platform.IPHONE, "通話不可", id="iPhone", marks=pytest.mark.manual_step("P4-ERR")
+        ),
+        pytest.param(
+            Platform.WINDOWS,
+            "認証に失敗しました",
+            id="Windows",
+            marks=pytest.mark.manual_step("P5-ERR"),
+        ),
     ],
-    ids=str,
 )
-@pytest.mark.manual_step("P.3 ※アカウント情報に不備がある場合")
 def test_wrong_password_shows_authentication_failed(
     phone_factory: PhoneFactory, server: Kamailio, platform: Platform, text: str
 ) -> None:
@@ -126,7 +158,7 @@ def test_sha256_digest_registers(kamailio: KamailioFactory, phone_factory: Phone
     assert make(phone_factory, "abcde20200").register() == "通話可能"
 
 
-@pytest.mark.manual_step("P.7")
+@pytest.mark.manual_step("P7-iphone-S1", "P7-iphone-S2")
 def test_flexible_interconnect_registers_through_the_uno_address_on_a_registered_wifi(
     phone_factory: PhoneFactory, server: Kamailio
 ) -> None:
@@ -272,7 +304,7 @@ def test_unregistered_phone_is_no_longer_reachable(
     assert callee.timeline() == []
 
 
-@pytest.mark.manual_step("P.3 ⑥")
+@pytest.mark.manual_step("P3-S2-6", "P5-S2-11")
 def test_phones_from_the_guide_register_as_the_manual_says(
     phone_factory: PhoneFactory, kamailio: KamailioFactory
 ) -> None:
@@ -317,7 +349,7 @@ def test_phones_from_the_guide_register_as_the_manual_says(
     assert phones["20200"].status_icon == "電話アイコン"
 
 
-@pytest.mark.manual_step("P.3 ※アカウント情報に不備がある場合")
+@pytest.mark.manual_step("P5-ERR")
 def test_fixing_the_password_in_the_account_settings_makes_the_phone_callable(
     phone_factory: PhoneFactory, server: Kamailio
 ) -> None:
