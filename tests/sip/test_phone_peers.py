@@ -11,7 +11,7 @@ import pytest
 
 from harness.guide.types import Guide
 from harness.pytest_plugin.phones import PhoneFactory
-from harness.sip.app import FlexibleInterConnect, Network, Platform
+from harness.sip.app import ConnectionMode, FlexibleInterConnect, Network, Platform
 from harness.sip.endpoint import Endpoint
 from harness.sip.peers.baresip import (
     CALL_CLOSED,
@@ -158,29 +158,53 @@ def test_sha256_digest_registers(kamailio: KamailioFactory, phone_factory: Phone
     assert make(phone_factory, "abcde20200").register() == "通話可能"
 
 
-@pytest.mark.manual_step("P7-iphone-S1", "P7-iphone-S2")
+@pytest.mark.parametrize(
+    ("platform", "text"),
+    [
+        pytest.param(
+            Platform.ANDROID,
+            "通話可能",
+            id="Android",
+            marks=pytest.mark.manual_step("P7-android-S1", "P7-android-S2"),
+        ),
+        pytest.param(
+            Platform.IPHONE,
+            "Wi-Fiで通話可能",
+            id="iPhone",
+            marks=pytest.mark.manual_step("P7-iphone-S1", "P7-iphone-S2"),
+        ),
+    ],
+)
 def test_flexible_interconnect_registers_through_the_uno_address_on_a_registered_wifi(
-    phone_factory: PhoneFactory, server: Kamailio
+    phone_factory: PhoneFactory, server: Kamailio, platform: Platform, text: str
 ) -> None:
     # The internet address leads nowhere; only the UNO route reaches the server.
     phone_factory.resolver = Resolver(entries={UNO: Address(host=server.host, port=server.port)})
     fic = FlexibleInterConnect(uno_server=UNO, wifi_names=("office",))
-    on_wifi = make(
+    phone = make(
         phone_factory,
         "abcde20200",
-        platform=Platform.IPHONE,
+        platform=platform,
         flexible_interconnect=fic,
         network=Network.wifi("office"),
     )
-    assert on_wifi.register() == "Wi-Fiで通話可能"
-    elsewhere = make(
-        phone_factory,
-        "abcde20201",
-        platform=Platform.IPHONE,
-        flexible_interconnect=fic,
-        network=Network.wifi("cafe"),
-    )
-    assert elsewhere.register() == "通話不可"
+    assert phone.register() == text
+    # The same app on an unregistered Wi-Fi goes through the internet address: unreachable.
+    phone.reconfigure(replace(phone.profile, network=Network.wifi("cafe")))
+    assert phone.register() == "通話不可"
+
+
+@pytest.mark.manual_step("P7-windows-S1")
+def test_windows_flexible_interconnect_mode_uses_the_uno_address(
+    phone_factory: PhoneFactory, server: Kamailio
+) -> None:
+    phone_factory.resolver = Resolver(entries={UNO: Address(host=server.host, port=server.port)})
+    fic = FlexibleInterConnect(uno_server=UNO, connection_mode=ConnectionMode.FLEXIBLE_INTERCONNECT)
+    phone = make(phone_factory, "abcde20200", platform=Platform.WINDOWS, flexible_interconnect=fic)
+    assert phone.register() == "通話可能"
+    normal = replace(fic, connection_mode=ConnectionMode.NORMAL)
+    phone.reconfigure(replace(phone.profile, flexible_interconnect=normal))
+    assert phone.register() == "通話不可"
 
 
 @pytest.mark.parametrize("transport", ["UDP", "TCP"])
