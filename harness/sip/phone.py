@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from enum import StrEnum
 from typing import Literal
 
 from harness.clock import Clock, TimerHandle
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InputError, Problem
 from harness.sip.app import AppProfile, RegistrationState
 from harness.sip.dialog import Dialog, cancel_for
 from harness.sip.digest import answer_challenge, choose_challenge
@@ -66,6 +67,7 @@ DEFAULT_EXPIRES = 3600
 SERVICE_CODE_HEADER = "X-Service-Code"
 USER_AGENT = "smartpbx-harness virtual phone"
 
+_DIALLABLE = re.compile(r"[0-9A-Za-z*#+._~-]+").fullmatch
 _AUTH_FAILED = frozenset({401, 403, 404, 407})
 _BUSY = frozenset({486, 600})
 _REFUSED = frozenset({403, 404, 484, 603, 604})
@@ -514,6 +516,17 @@ class VirtualPhone:
 
         ``give_up_after``: simulated seconds after which the caller gives up (CANCEL) if the
         call is not answered by then — the model's ``caller_gives_up_after``."""
+        if not _DIALLABLE(number):
+            raise InputError(
+                [
+                    Problem(
+                        where=f"{self.name} › 発信先番号",
+                        rule="digits (0-9, *, #, +) or a SIP user name, without spaces",
+                        value=repr(number),
+                    )
+                ],
+                subject="call",
+            )
         try:
             server = self._server_address()
         except ResolveError as exc:

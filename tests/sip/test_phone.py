@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from harness.errors import InputError
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.sip.app import Platform
 from harness.sip.endpoint import Endpoint, ServerTransaction
@@ -300,3 +301,13 @@ def test_caller_gives_up_after_simulated_seconds(phone_factory: PhoneFactory) ->
     stop = callee.wait_for("stop")
     assert 5.0 <= stop.t - ring.t < 15.0
     assert call.wait_for("release").status == 487
+
+
+@pytest.mark.parametrize("number", ["", "090 1111", "20201@evil"])
+def test_undiallable_numbers_are_refused_with_the_rule(
+    phone_factory: PhoneFactory, number: str
+) -> None:
+    caller, _ = pair(phone_factory)
+    with pytest.raises(InputError, match="発信先番号: digits"):
+        caller.call(number)
+    assert caller.timeline() == []
