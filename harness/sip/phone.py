@@ -568,19 +568,13 @@ class VirtualPhone:
 
     def _give_up(self, call: Call) -> None:
         if call.state in (CallState.DIALING, CallState.RINGING):
-            self._spawn(self._hangup_quietly(call.call_id))
-
-    async def _hangup_quietly(self, call_id: str) -> None:
-        await self.hangup(call_id)
+            self._spawn(self.hangup(call.call_id))
 
     def _provisional(self, call: Call, response: Response) -> None:
-        if response.status == 100:
-            call.saw_provisional = True
-        elif not call.saw_provisional or call.state is CallState.DIALING:
-            call.saw_provisional = True
-            if call.state is CallState.DIALING:
-                call.state = CallState.RINGING
-                self._record(K.RINGBACK, call, status=response.status)
+        call.saw_provisional = True
+        if response.status > 100 and call.state is CallState.DIALING:
+            call.state = CallState.RINGING
+            self._record(K.RINGBACK, call, status=response.status)
         if call.cancel_requested and not call.cancel_sent:
             self._send_cancel(call)
 
