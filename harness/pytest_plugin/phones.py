@@ -5,7 +5,8 @@
   ``ScaledClock(0.01)`` by default — override the fixture to match a target's scale.
 - ``phone_factory`` (function): a ``PhoneFactory`` that makes phones, from explicit settings or
   from a tenant's 端末 rows (内線番号情報1), and closes all of them at the end of the test.
-  It records every phone's SIP into ``<tmp_path>/phones.pcap`` (evidence, STYLE.md §12).
+  It records every phone's SIP into ``<tmp_path>/phones.pcap`` and a text ladder
+  ``<tmp_path>/phones-ladder.txt`` (evidence, STYLE.md §12).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness.sip.app import (
     Network,
     Platform,
 )
+from harness.sip.ladder import LadderTap
 from harness.sip.pcap import PcapTap
 from harness.sip.phone import DEFAULT_EXPIRES, Phone, TransportName
 from harness.sip.resolver import Resolver
@@ -48,12 +50,15 @@ class PhoneFactory:
         clock: Clock,
         resolver: Resolver | None = None,
         pcap: Path | None = None,
+        ladder: Path | None = None,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.resolver = resolver or Resolver()
         self.phones: list[Phone] = []
         self._pcap = PcapTap(pcap) if pcap is not None else None
+        self._ladder_path = ladder
+        self.ladder = LadderTap()
 
     def phone(
         self,
@@ -102,8 +107,9 @@ class PhoneFactory:
             transport=transport,
             expires=expires,
             faults=faults,
-            taps=(self._pcap,) if self._pcap is not None else (),
+            taps=(self.ladder, self._pcap) if self._pcap is not None else (self.ladder,),
         )
+        self.ladder.name(phone.local, name)
         self.phones.append(phone)
         return phone
 
@@ -160,6 +166,8 @@ class PhoneFactory:
         self.phones.clear()
         if self._pcap is not None:
             self._pcap.close()
+        if self._ladder_path is not None:
+            self.ladder.write(self._ladder_path)
         if errors:
             raise errors[0]
 
@@ -199,7 +207,13 @@ def phone_clock(sip_runtime: Runtime) -> Clock:
 def phone_factory(
     sip_runtime: Runtime, phone_clock: Clock, tmp_path: Path
 ) -> Iterator[PhoneFactory]:
-    """Factory of virtual phones, all closed at the end of the test; pcap in tmp_path."""
-    factory = PhoneFactory(sip_runtime, clock=phone_clock, pcap=tmp_path / "phones.pcap")
+    """Factory of virtual phones, all closed at the end of the test; their SIP is kept in
+    ``tmp_path`` as ``phones.pcap`` and ``phones-ladder.txt``."""
+    factory = PhoneFactory(
+        sip_runtime,
+        clock=phone_clock,
+        pcap=tmp_path / "phones.pcap",
+        ladder=tmp_path / "phones-ladder.txt",
+    )
     yield factory
     factory.close()
