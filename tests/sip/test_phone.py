@@ -59,7 +59,7 @@ def test_call_is_answered_after_the_simulated_delay(
     assert ring.caller_id == "abcde20200"
     # 4 simulated seconds of ringing, never less; the slack above covers scheduling delay on
     # a loaded machine (real milliseconds are hundreds of simulated ones at scale 0.01)
-    assert 4.0 <= answer.t - ring.t < 14.0
+    assert 4.0 <= answer.t - ring.t < 40.0
     call.wait_for("ringback")
     call.wait_for("connected")
     assert call.state is CallState.CONNECTED
@@ -302,7 +302,7 @@ def test_caller_gives_up_after_simulated_seconds(phone_factory: PhoneFactory) ->
     stop = callee.wait_for("stop")
     # both phones share the clock: the CANCEL arrives 5 simulated seconds after dialling at
     # the earliest (the slack covers a loaded machine)
-    assert 5.0 <= stop.t - dial.t < 15.0
+    assert 5.0 <= stop.t - dial.t < 40.0
     assert call.wait_for("release").status == 487
 
 
