@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
 
 from harness.sip.syntax import (
     EMPTY_PARAMS,
@@ -180,7 +179,7 @@ def _parse_via(text: str, where: str) -> Via:
     )
 
 
-HeaderValue = str | Any  # anything whose str() is the header value (NameAddr, Via, CSeq…)
+HeaderValue = object  # a str, or anything whose str() is the value (NameAddr, Via, CSeq…)
 
 _MISSING = object()
 _KEYS = {n: n.lower() for n in _CANONICAL_NAMES}  # canonical name → index key

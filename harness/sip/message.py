@@ -298,9 +298,11 @@ def _parse_start_line(line: str) -> tuple[str, str, str]:
 
 
 # lower-cased header name (or compact form) → (canonical name, its index key, is a list header)
+# Also keyed by the canonical spelling itself, which most peers send: no lower() needed then.
 _HEADER_INFO: dict[str, tuple[str, str, bool]] = {
     lower: (canon, canon.lower(), canon in LIST_HEADERS) for lower, canon in _BY_LOWER.items()
 }
+_HEADER_INFO.update({info[0]: info for info in list(_HEADER_INFO.values())})
 
 
 _HEADER_LINE_RE = re.compile(r"\r\n([^:\r\n]*):([^\r\n]*)")
@@ -343,7 +345,7 @@ def _parse_head(head: str) -> tuple[str, str, str, Headers]:
     info_of = _HEADER_INFO.get
     for pair in pairs:
         name, value = pair
-        info = info_of(name.lower()) or _header_info(pair, pairs)
+        info = info_of(name) or info_of(name.lower()) or _header_info(pair, pairs)
         canon, key, is_list = info
         value = value.strip(" \t")
         if is_list and "," in value:
@@ -417,7 +419,7 @@ def _guarded(data: bytes, *, stream: bool) -> tuple[Message, bytes]:
         return _parse(data, stream=stream)
     except SipParseError:
         raise
-    except (ValueError, IndexError, TypeError, OverflowError, RecursionError) as exc:
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         # Defence in depth: a parser bug must still surface as a parse error.
         raise SipParseError(
             f"unparseable message ({type(exc).__name__}: {exc})", "message"

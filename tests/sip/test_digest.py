@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from harness.sip.digest import (
@@ -154,6 +156,21 @@ def test_auth_params_keep_commas_inside_quotes() -> None:
     assert scheme == "Digest" and params == {"realm": "a,b", "qop": "auth,auth-int", "x": "y"}
 
 
+def test_sha512_256_answer_matches_an_independent_computation() -> None:
+    # RFC 8760 SHA-512-256 is FIPS 180-4 SHA-512/256 (not a truncated SHA-512).
+    def h(text: str) -> str:
+        return hashlib.new("sha512_256", text.encode()).hexdigest()
+
+    assert h("abc") == "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23"
+    challenge = DigestChallenge(realm="r", nonce="n", algorithm="SHA-512-256", qop=("auth",))
+    value = answer_challenge(
+        challenge, method="REGISTER", uri="sip:r", username="u", password="p", nc=1, cnonce="c"
+    )
+    expected = h(f"{h('u:r:p')}:n:00000001:c:auth:{h('REGISTER:sip:r')}")
+    assert DigestCredentials.parse(value).response == expected
+    assert "algorithm=SHA-512-256" in value
+
+
 def test_choose_challenge_prefers_the_strongest() -> None:
     chosen = choose_challenge(
         [
@@ -186,7 +203,7 @@ def answer(challenge: DigestChallenge, password: str = "Password", nc: int = 1) 
     )
 
 
-@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "SHA-256-sess", "MD5-sess"])
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "SHA-256-sess", "MD5-sess", "SHA-512-256"])
 def test_server_accepts_the_right_password_only(algorithm: str) -> None:
     s = server(algorithm)
     stored = ha1("abcde20200", REALM, "Password", algorithm)

@@ -319,3 +319,15 @@ def test_stream_parser_skips_keepalives_and_refuses_runaway_headers() -> None:
     with pytest.raises(SipParseError, match="no end of header section"):
         parser.feed(b"OPTIONS sip:a@b SIP/2.0\r\n" + b"X: y\r\n" * 30)
     assert parser.buffered == 0
+
+
+def test_an_internal_error_still_surfaces_as_a_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.sip.message as message_module
+
+    def broken(head: str) -> None:
+        raise IndexError("simulated parser bug")
+
+    monkeypatch.setattr(message_module, "_parse_head", broken)
+    with pytest.raises(SipParseError, match="unparseable message .IndexError: simulated") as info:
+        parse_message(CASES[0].data)
+    assert isinstance(info.value.__cause__, IndexError)
