@@ -25,7 +25,6 @@ import importlib.resources
 import io
 import re
 import signal
-import socket
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from harness.errors import HarnessError, InputError, Problem
-from harness.sip.peers._net import free_port
+from harness.sip.peers._net import bound_addresses, free_port
 from harness.sip.peers._process import LOOPBACK, ManagedProcess, Peer, require_binary, tail
 
 SIPP_BINARY = "/usr/bin/sipp"
@@ -255,15 +254,6 @@ def injection_csv(users: Sequence[SippUser]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _udp_port_bound(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((LOOPBACK, port))
-        except OSError:
-            return True
-    return False
-
-
 class Sipp(Peer):
     """One SIPp process. ``run()`` for a client run to completion; ``start()``/``stop()`` (or
     ``with``) for a UAS serving while a test calls it.
@@ -274,9 +264,9 @@ class Sipp(Peer):
     ``host:port`` a REGISTER binds (default: SIPp's own address). ``rate`` is calls per second,
     ``limit`` the maximum simultaneous calls, ``calls`` the number of calls after which SIPp
     exits, ``duration_ms`` the pause of the scenario (call length for UACs, ring time for the
-    UAS), ``timeout_s`` a global limit after which SIPp stops. ``scenario`` may also be the
-    path of another scenario file; ``server`` says whether it waits for requests (default:
-    its name starts with ``uas``).
+    UAS), ``timeout_s`` a global limit after which SIPp stops (a UAS too; None for none).
+    ``scenario`` may also be the path of another scenario file; ``server`` says whether it
+    waits for requests (default: its name starts with ``uas``).
     """
 
     def __init__(
@@ -330,6 +320,7 @@ class Sipp(Peer):
         self.timeout_s = timeout_s
         self.transport: Transport = transport
         self.host = LOOPBACK
+        self._fixed_port = local_port
         self.port = local_port or free_port()
         self.extra_args = list(extra_args)
         self.binary = binary
@@ -389,8 +380,27 @@ class Sipp(Peer):
 
     # ----------------------------------------------------------------------------------------
     def start(self, *, ready_timeout: float = 5.0) -> Self:
-        """Start SIPp; for the UAS, return once its SIP socket is bound (nothing sent to it)."""
+        """Start SIPp; for the UAS, return once SIPp holds its SIP socket (nothing sent to it).
+
+        A UAS whose port was taken between choosing and binding it (exit 254) is restarted
+        once on another port, unless the port was given as ``local_port``.
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(2):
+            self._launch()
+            if not self.server:
+                return self
+            try:
+                self._wait_bound(ready_timeout)
+                return self
+            except HarnessError:
+                if attempt == 0 and self._fixed_port is None and self._exit_status() == 254:
+                    self.port = free_port()
+                    continue
+                raise
+        return self
+
+    def _launch(self) -> None:
         argv = self.argv()
         (self.workdir / "command.txt").write_text(" ".join(argv) + "\n", encoding="utf-8")
         self._process = ManagedProcess(
@@ -398,19 +408,25 @@ class Sipp(Peer):
         )
         self._started_at = time.monotonic()
         self._process.start()
-        if self.server:
-            deadline = time.monotonic() + ready_timeout
-            while not _udp_port_bound(self.port):
-                if not self._process.running():
-                    self._finish()  # raises with SIPp's words
-                if time.monotonic() > deadline:
-                    self._process.stop(sig=signal.SIGKILL)
-                    raise HarnessError(
-                        f"SIPp UAS did not bind udp {self.host}:{self.port} within "
-                        f"{ready_timeout:g} s; log {self.log_file}:\n{tail(self.log_file)}"
-                    )
-                time.sleep(0.01)  # polling a condition (socket bound), not a fixed wait
-        return self
+
+    def _exit_status(self) -> int | None:
+        status = None if self._process is None else self._process.returncode()
+        return None if status is None else status & 0xFF
+
+    def _wait_bound(self, ready_timeout: float) -> None:
+        assert self._process is not None and self._process.pid is not None
+        deadline = time.monotonic() + ready_timeout
+        socket = (self.transport, self.host, self.port)  # a UDP socket or a TCP listener
+        while socket not in bound_addresses(self._process.pid):
+            if not self._process.running():
+                self._finish()  # raises with SIPp's words
+            if time.monotonic() > deadline:
+                self._process.stop(sig=signal.SIGKILL)
+                raise HarnessError(
+                    f"SIPp UAS did not bind {self.transport} {self.host}:{self.port} within "
+                    f"{ready_timeout:g} s; log {self.log_file}:\n{tail(self.log_file)}"
+                )
+            time.sleep(0.01)  # polling a condition (socket bound), not a fixed wait
 
     def wait(self, timeout: float | None = None) -> SippResult:
         """Wait for SIPp to exit by itself and return its result."""

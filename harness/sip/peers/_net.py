@@ -1,4 +1,5 @@
-"""Loopback ports and a SIP OPTIONS probe used to wait until a peer is ready.
+"""Loopback ports, a SIP OPTIONS probe used to wait until a peer is ready, and what a peer's
+processes have bound (read from /proc, Linux only).
 
 The probe is deliberately tiny (one request, one response line): the drivers must not depend on
 the harness's own SIP core, since they exist to check that core against other implementations.
@@ -6,12 +7,15 @@ the harness's own SIP core, since they exist to check that core against other im
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
+import struct
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from harness.sip.peers._process import LOOPBACK
+from harness.sip.peers._process import LOOPBACK, group_members
 
 
 def free_port(*, udp: bool = True, tcp: bool = True) -> int:
@@ -103,3 +107,48 @@ def _read_status(sock: socket.socket, call_id: str) -> int | None:
         return int(text.split(" ", 2)[1])
     except (IndexError, ValueError):
         return None
+
+
+# --------------------------------------------------------------------------------------------
+# Sockets of a process group, from /proc
+
+_TCP_LISTEN = "0A"
+
+
+def _inodes(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(target[len("socket:[") : -1])
+    return found
+
+
+def bound_addresses(pid: int) -> set[tuple[str, str, int]]:
+    """(proto, ip, port) of every IPv4/IPv6 UDP socket and listening TCP socket held by the
+    process group led by ``pid`` (the drivers start each peer as a group leader)."""
+    inodes: set[str] = set()
+    for member, _ in group_members(pid):
+        try:
+            inodes |= _inodes(member)
+        except OSError:
+            continue  # a worker that just ended
+    result: set[tuple[str, str, int]] = set()
+    for proto in ("udp", "tcp", "udp6", "tcp6"):
+        lines = Path(f"/proc/net/{proto}").read_text(encoding="ascii").splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if inode not in inodes or (proto.startswith("tcp") and state != _TCP_LISTEN):
+                continue
+            hex_ip, hex_port = local.split(":")
+            if len(hex_ip) == 8:
+                ip = socket.inet_ntoa(struct.pack("<I", int(hex_ip, 16)))
+            else:
+                words = [struct.pack("<I", int(hex_ip[i : i + 8], 16)) for i in range(0, 32, 8)]
+                ip = socket.inet_ntop(socket.AF_INET6, b"".join(words))
+            result.add((proto, ip, int(hex_port, 16)))
+    return result

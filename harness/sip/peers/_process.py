@@ -32,6 +32,28 @@ def require_binary(path: str, *, package: str) -> str:
     return found
 
 
+def group_members(pgid: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process in process group ``pgid``, read from /proc (Linux)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:
+            members.append((int(entry.name), fields[0]))
+    return members
+
+
+def bind_failed(log: str) -> bool:
+    """Whether a peer's log says it could not bind its port (taken since we chose it)."""
+    return "Address already in use" in log
+
+
 def tail(path: Path, lines: int = 30) -> str:
     """The last ``lines`` lines of a log file ('' when it does not exist)."""
     try:
@@ -123,11 +145,8 @@ class ManagedProcess:
 
     @staticmethod
     def _group_alive(pgid: int) -> bool:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        """Whether a process of the group still runs (zombies waiting for init do not count)."""
+        return any(state != "Z" for _, state in group_members(pgid))
 
     @staticmethod
     def _signal_group(pgid: int, sig: int) -> None:

@@ -33,7 +33,14 @@ from typing import Any, Literal, Self
 
 from harness.errors import HarnessError
 from harness.sip.peers._net import free_port
-from harness.sip.peers._process import LOOPBACK, ManagedProcess, Peer, require_binary, tail
+from harness.sip.peers._process import (
+    LOOPBACK,
+    ManagedProcess,
+    Peer,
+    bind_failed,
+    require_binary,
+    tail,
+)
 
 BARESIP_BINARY = "/usr/bin/baresip"
 MODULE_PATH = Path("/usr/lib/baresip/modules")
@@ -338,6 +345,37 @@ class Baresip(Peer):
         binary = require_binary(self.binary, package="baresip")
         config_dir = self.workdir / "config"
         config_dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(2):
+            self._write_config(config_dir)
+            self._process = ManagedProcess(
+                name="baresip",
+                argv=[binary, "-4", "-f", str(config_dir)],
+                log_path=self.log_path,
+                cwd=self.workdir,
+            )
+            self._process.start()
+            try:
+                sock = _connect(
+                    self.ctrl_port,
+                    deadline=time.monotonic() + self.start_timeout,
+                    alive=self._process.running,
+                )
+                break
+            except HarnessError as exc:
+                self._process.stop()
+                if attempt == 0 and bind_failed(self.log_tail(40)):
+                    continue  # a port was taken between choosing and binding it: retry
+                raise HarnessError(f"{exc}; log {self.log_path}:\n{self.log_tail()}") from None
+        try:
+            self._ctrl = CtrlClient(sock, name=f"baresip {self.user}")
+            self._ctrl.command("uanew", self.account_line())
+        except HarnessError as exc:
+            self.close()
+            raise HarnessError(f"{exc}; log {self.log_path}:\n{self.log_tail()}") from None
+        return self
+
+    def _write_config(self, config_dir: Path) -> None:
+        """Choose free ports and write ``config`` and ``accounts`` for them."""
         self.port = _free_sip_port()
         self.ctrl_port = free_port(udp=False)
         while self.ctrl_port in (self.port, self.port + 1):
@@ -357,25 +395,6 @@ class Baresip(Peer):
             + "\n",
             encoding="utf-8",
         )
-        self._process = ManagedProcess(
-            name="baresip",
-            argv=[binary, "-4", "-f", str(config_dir)],
-            log_path=self.log_path,
-            cwd=self.workdir,
-        )
-        self._process.start()
-        try:
-            sock = _connect(
-                self.ctrl_port,
-                deadline=time.monotonic() + self.start_timeout,
-                alive=self._process.running,
-            )
-            self._ctrl = CtrlClient(sock, name=f"baresip {self.user}")
-            self._ctrl.command("uanew", self.account_line())
-        except HarnessError as exc:
-            self.close()
-            raise HarnessError(f"{exc}; log {self.log_path}:\n{self.log_tail()}") from None
-        return self
 
     def stop(self) -> None:
         """Quit baresip (``quit`` command, then SIGTERM) and reap it. Idempotent."""

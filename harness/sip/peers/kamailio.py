@@ -29,7 +29,14 @@ from typing import Literal, Self
 
 from harness.errors import HarnessError, InputError, Problem
 from harness.sip.peers._net import free_port, wait_for_options
-from harness.sip.peers._process import LOOPBACK, ManagedProcess, Peer, require_binary, tail
+from harness.sip.peers._process import (
+    LOOPBACK,
+    ManagedProcess,
+    Peer,
+    bind_failed,
+    require_binary,
+    tail,
+)
 
 KAMAILIO_BINARY = "/usr/sbin/kamailio"
 KAMCMD_BINARY = "/usr/sbin/kamcmd"
@@ -40,7 +47,6 @@ DigestAlgorithm = Literal["MD5", "SHA-256"]
 # terminal ids to the characters a SIP user part takes without escaping (RFC 3261 §25.1).
 _USER_RE = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=-]{1,64}")
 _DOMAIN_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
-_BIND_FAILURES = ("Address already in use", "bind(")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,7 +223,7 @@ class Kamailio(Peer):
             exited = self._process.returncode()
             self._process.stop()
             log = self.log_tail(40)
-            if attempt == 0 and any(marker in log for marker in _BIND_FAILURES):
+            if attempt == 0 and bind_failed(log):
                 continue  # another process took the port between probing and binding: retry
             break
         what = (

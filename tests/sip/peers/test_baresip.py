@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import harness.sip.peers.baresip as baresip_module
 from harness.errors import HarnessError
+from harness.sip.peers._net import bound_addresses
 from harness.sip.peers.baresip import (
     CALL_CLOSED,
     CALL_ESTABLISHED,
@@ -21,7 +23,7 @@ from harness.sip.peers.baresip import (
 )
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp
-from tests.sip.peers._sockets import bound_addresses
+from tests.sip.peers._squatter import first_port_taken
 
 DOMAIN = "01234abc.smart-pbx.jp"
 USERS = {"abcde20200": "Password1", "abcde20201": "Password2"}
@@ -185,3 +187,15 @@ def test_netstrings_keep_trailing_bytes_for_later() -> None:
 def test_netstring_errors_are_harness_errors(bad: bytes) -> None:
     with pytest.raises(HarnessError, match="ctrl_tcp"):
         NetstringDecoder().feed(bad)
+
+
+@pytest.mark.peers
+def test_start_retries_when_its_port_was_taken_meanwhile(
+    baresip: BaresipFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with first_port_taken(monkeypatch, baresip_module, "_free_sip_port") as taken:
+        bob = baresip(user="bob")
+
+    assert bob.port != taken
+    assert "Address already in use" in bob.log_path.read_text(encoding="utf-8")
+    assert bob.command("reginfo")

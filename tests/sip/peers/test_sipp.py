@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+import harness.sip.sipp as sipp_module
 from harness.errors import HarnessError, InputError
+from harness.sip.peers._net import bound_addresses
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp, SippResult, SippUser, injection_csv, parse_stat_csv
-from tests.sip.peers._sockets import bound_addresses
-
-pytestmark = pytest.mark.peers
+from tests.sip.peers._squatter import first_port_taken
 
 DOMAIN = "01234abc.smart-pbx.jp"
 USERS = {"abcde20200": "Password1", "abcde20201": "Password2"}
@@ -37,6 +37,7 @@ def register(sipp: SippFactory, server: Kamailio, *users: SippUser, **options: o
     )
 
 
+@pytest.mark.peers
 def test_register_with_the_right_password_succeeds(sipp: SippFactory, server: Kamailio) -> None:
     runner = register(sipp, server, SippUser(user="abcde20200", password="Password1"))
     result = runner.run()
@@ -50,6 +51,7 @@ def test_register_with_the_right_password_succeeds(sipp: SippFactory, server: Ka
     assert contact.user_agent == "SIPp smartpbx-harness"
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize(
     "user",
     [
@@ -72,6 +74,7 @@ def test_register_with_a_wrong_password_or_user_fails(
     assert server.contacts(user.user) == []
 
 
+@pytest.mark.peers
 def test_register_many_users_from_the_injection_file(sipp: SippFactory, server: Kamailio) -> None:
     users = [SippUser(user=u, password=p) for u, p in USERS.items()]
     users.append(SippUser(user="abcde20201", password="stale-password"))
@@ -82,6 +85,7 @@ def test_register_many_users_from_the_injection_file(sipp: SippFactory, server: 
     assert result.stats.total_calls == 3
 
 
+@pytest.mark.peers
 def test_register_over_tcp(sipp: SippFactory, server: Kamailio) -> None:
     runner = register(
         sipp, server, SippUser(user="abcde20201", password="Password2"), transport="tcp"
@@ -89,15 +93,18 @@ def test_register_over_tcp(sipp: SippFactory, server: Kamailio) -> None:
     assert runner.run().ok
 
 
-def test_uac_calls_uas_directly(sipp: SippFactory) -> None:
-    with sipp("uas") as uas:
-        result = sipp("uac", remote=uas.address, service="uas", calls=1).run()
+@pytest.mark.peers
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_uac_calls_uas_directly(sipp: SippFactory, transport: str) -> None:
+    with sipp("uas", transport=transport) as uas:
+        result = sipp("uac", remote=uas.address, service="uas", calls=1, transport=transport).run()
     served = uas.stop()
 
     assert result.ok and result.successful_calls == 1
     assert served is not None and served.ok and served.successful_calls == 1
 
 
+@pytest.mark.peers
 def test_uac_calls_a_registered_uas_through_kamailio(sipp: SippFactory, server: Kamailio) -> None:
     with sipp("uas") as uas:
         registered = register(
@@ -116,6 +123,7 @@ def test_uac_calls_a_registered_uas_through_kamailio(sipp: SippFactory, server: 
     assert served is not None and served.successful_calls == 1
 
 
+@pytest.mark.peers
 def test_local_user_must_authenticate_its_invite(sipp: SippFactory, server: Kamailio) -> None:
     """From a user of the domain, Kamailio answers 407; uac_auth answers with credentials."""
     with sipp("uas") as uas:
@@ -148,6 +156,7 @@ def test_local_user_must_authenticate_its_invite(sipp: SippFactory, server: Kama
     assert served is not None and served.successful_calls == 1
 
 
+@pytest.mark.peers
 def test_call_to_an_unregistered_user_fails_with_404(sipp: SippFactory, server: Kamailio) -> None:
     result = sipp(
         "uac", remote=(server.host, server.port), domain=DOMAIN, service="abcde20200", calls=1
@@ -157,6 +166,7 @@ def test_call_to_an_unregistered_user_fails_with_404(sipp: SippFactory, server: 
     assert "404 Not Found" in result.errors()
 
 
+@pytest.mark.peers
 def test_uas_rings_before_answering(sipp: SippFactory) -> None:
     with sipp("uas", duration_ms=300) as uas:
         result = sipp("uac", remote=uas.address, service="uas", calls=1).run()
@@ -167,6 +177,7 @@ def test_uas_rings_before_answering(sipp: SippFactory) -> None:
     assert result.stats.response_time_1_ms >= 300
 
 
+@pytest.mark.peers
 def test_everything_sipp_binds_is_on_loopback(sipp: SippFactory) -> None:
     with sipp("uas") as uas:
         pid = uas.pid
@@ -210,6 +221,7 @@ def test_missing_binary_names_the_package(tmp_path: Path) -> None:
         runner.start()
 
 
+@pytest.mark.peers
 def test_bad_scenario_reports_what_sipp_said(tmp_path: Path) -> None:
     broken = tmp_path / "broken.xml"
     broken.write_text("<scenario><send><![CDATA[ nothing closed", encoding="utf-8")
@@ -230,3 +242,18 @@ def test_unknown_scenario_and_bad_user_fields_are_refused() -> None:
         injection_csv([SippUser(user="abcde20200", password="has space")])
     with pytest.raises(InputError, match="needs at least one user"):
         Sipp("register", remote=("127.0.0.1", 9))
+
+
+@pytest.mark.peers
+def test_uas_restarts_when_its_port_was_taken_meanwhile(
+    sipp: SippFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with first_port_taken(monkeypatch, sipp_module, "free_port") as taken:
+        uas = sipp("uas")
+        assert uas.port == taken
+
+        uas.start()
+
+    assert uas.port != taken
+    result = sipp("uac", remote=uas.address, service="uas", calls=1).run()
+    assert result.ok

@@ -77,7 +77,11 @@ def test_short_real_ramps_against_kamailio(tmp_path: Path) -> None:
         seconds_per_step=0.5,
     )
 
-    assert [s.result.successful_calls for s in baseline.register.steps] == [10, 20]
-    assert all(s.clean for s in baseline.register.steps) and baseline.register.best_rate > 0
-    assert [s.result.successful_calls for s in baseline.calls.steps] == [5]
+    # The second register step only runs when the first kept up with its rate, which a loaded
+    # machine may not: check what ran, not how far the ramp went.
+    first = baseline.register.steps[0]
+    assert (first.target_rate, first.result.successful_calls, first.clean) == (20.0, 10, True)
+    assert baseline.register.best_rate > 0
+    [calls] = baseline.calls.steps
+    assert (calls.result.successful_calls, calls.clean) == (5, True)
     assert baseline.calls.best_rate > 0
