@@ -29,6 +29,9 @@ not yet /     通話不可 (3)          通話不可                 通話不�
 unregistered
 ============  ====================  =======================  =====================
 
+An IP Phone (Platform.IP_PHONE, (A): no app page in the manual) shows 通話可能 when registered
+and 通話不可 otherwise.
+
 (1) The Android app shows a phone icon in the status bar; the manual reads it as
 「通話可能です」, so the harness reports 通話可能 with ``status_icon`` = 電話アイコン.
 (2) By the network the phone is on: Wi-Fi → Wi-Fiで通話可能, cellular → 3G/LTEで通話可能.
@@ -56,6 +59,9 @@ class Platform(StrEnum):
     ANDROID = "Android"
     IPHONE = "iPhone"
     WINDOWS = "Windows PC"
+    #: (A) an IP Phone / VoIP-GW: no app page in the manual; shows only the glossary's
+    #: 通話可能 / 通話不可 and has no Flexible InterConnect settings.
+    IP_PHONE = "IP Phone"
 
 
 class RegistrationState(StrEnum):
@@ -161,7 +167,7 @@ class AppProfile:
     def route(self) -> Route:
         """The Flexible InterConnect rule (module docstring)."""
         fic = self.flexible_interconnect
-        if fic is None:
+        if fic is None or self.platform is Platform.IP_PHONE:
             return Route.INTERNET
         if self.platform is Platform.WINDOWS:
             uno = fic.connection_mode is ConnectionMode.FLEXIBLE_INTERCONNECT
@@ -176,7 +182,10 @@ class AppProfile:
                 via_wifi = self.network.kind is NetworkKind.WIFI
                 return WIFI_CALLABLE if via_wifi else CELLULAR_CALLABLE
             return CALLABLE
-        if state is RegistrationState.AUTH_FAILED and self.platform is not Platform.IPHONE:
+        if state is RegistrationState.AUTH_FAILED and self.platform in (
+            Platform.ANDROID,
+            Platform.WINDOWS,
+        ):
             return AUTH_FAILED_TEXT
         return NOT_CALLABLE
 

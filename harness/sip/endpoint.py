@@ -6,8 +6,8 @@ asyncio loop, and the place where messages are matched to transactions:
 
 - bytes from a transport are parsed (``parse_message``); a response is matched to its client
   transaction by top Via branch + CSeq method (§17.1.3), a request to its server transaction
-  by branch + sent-by + method, ACK matching INVITE (§17.2.3). Unparseable datagrams are
-  dropped.
+  by branch + sent-by + method, ACK matching INVITE (§17.2.3) — the core's ``client_key`` /
+  ``server_key``. Unparseable datagrams are dropped (counted in ``parse_errors``).
 - transactions are driven with ``now = loop.time()`` (real seconds: transaction timers keep
   their RFC values, never scaled — DESIGN.md "Time"); after each input the endpoint re-arms
   one asyncio timer at the transaction's ``next_deadline()``.
@@ -23,6 +23,8 @@ asyncio loop, and the place where messages are matched to transactions:
   unreachable, TCP connection refused) a synthesised 503 (§8.1.3.1): the TU always sees
   exactly one final response.
 
+The state machines are the core's (``harness.sip.transaction``, ``harness.sip.dialog``'s
+``SuccessRetransmission``); this module only feeds them and carries out their outputs.
 The endpoint knows nothing about phones; the simulator builds its PBX on the same class.
 """
 
@@ -31,12 +33,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
+from harness.errors import HarnessError
+from harness.sip.dialog import SuccessRetransmission
 from harness.sip.message import Request, Response, new_branch, parse_message, serialize
 from harness.sip.syntax import SipParseError
+from harness.sip.transaction import (
+    DEFAULT_TIMERS,
+    DeliverRequest,
+    DeliverResponse,
+    Event,
+    SendRequest,
+    SendResponse,
+    TransactionKey,
+    TransactionTerminated,
+    TransactionTimeout,
+    TransportError,
+    cancel_target_key,
+    client_key,
+    server_key,
+)
+from harness.sip.transaction import ClientTransaction as CoreClient
+from harness.sip.transaction import ServerTransaction as CoreServer
 from harness.sip.transport import (
+    LOOPBACK,
     Address,
     Faults,
     Inbound,
@@ -45,34 +67,22 @@ from harness.sip.transport import (
     Transport,
     UdpTransport,
 )
-from harness.sip.txn import (
-    T1,
-    T2,
-    Deliver,
-    InviteClient,
-    InviteServer,
-    NonInviteClient,
-    NonInviteServer,
-    Output,
-)
 
 log = logging.getLogger(__name__)
 
 TransportName = Literal["UDP", "TCP"]
-#: How long a UAS retransmits a 2xx to INVITE waiting for the ACK, and a UAC keeps its ACK
-#: to re-send (§13.3.1.4: 64*T1).
-ACK_WAIT = 64 * T1
-
-
-ClientCore = InviteClient | NonInviteClient
-ServerCore = InviteServer | NonInviteServer
+#: Tries at finding a port number free for both UDP and TCP.
+_SAME_PORT_ATTEMPTS = 10
+#: How long a UAC keeps the ACK of a 2xx to re-send it for retransmitted 2xx (64*T1).
+ACK_WAIT = DEFAULT_TIMERS.timeout
 
 
 class ClientTransaction:
     """The TU's view of a request in flight: provisional responses, then one final.
 
     ``on_provisional`` (optional) is called for each 1xx; ``final`` resolves with the final
-    response, a synthesised 408 (timeout) or 503 (transport error) included.
+    response, a synthesised 408 (timeout) or 503 (transport error) included. Retransmitted
+    2xx to an INVITE (RFC 6026 ACCEPTED) go to ``on_retransmitted_2xx``.
     """
 
     def __init__(self, request: Request, destination: Address, transport: Transport) -> None:
@@ -105,7 +115,7 @@ class ServerTransaction:
         request: Request,
         remote: Address,
         transport: Transport,
-        core: ServerCore,
+        core: CoreServer,
     ) -> None:
         self.endpoint = endpoint
         self.request = request
@@ -140,20 +150,26 @@ AckHandler = Callable[[Request, Address], None]
 
 
 @dataclass(eq=False)
-class _Retransmit2xx:
-    """A UAS's 2xx to INVITE, resent at T1, 2T1 … T2 until the ACK (§13.3.1.4)."""
+class _Sent2xx:
+    """A UAS's 2xx to INVITE being retransmitted until its ACK (core's state machine)."""
 
+    machine: SuccessRetransmission
     data: bytes
     remote: Address
     transport: Transport
-    until: float
-    interval: float = T1
     handle: asyncio.TimerHandle | None = None
-    acked: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(eq=False)
+class _SentAck:
+    data: bytes
+    to: Address
+    transport: Transport
+    until: float
 
 
 def _reject_all(server: ServerTransaction) -> None:
-    server.reply(405 if server.request.method != "ACK" else 200)
+    server.reply(405)
 
 
 class Endpoint:
@@ -168,11 +184,11 @@ class Endpoint:
         self.on_ack: AckHandler | None = None
         self.udp: UdpTransport | None = None
         self.tcp: TcpTransport | None = None
-        self._clients: dict[tuple[str, str], tuple[ClientCore, ClientTransaction]] = {}
-        self._servers: dict[tuple[str, str, str], ServerTransaction] = {}
+        self._clients: dict[TransactionKey, tuple[CoreClient, ClientTransaction]] = {}
+        self._servers: dict[TransactionKey, ServerTransaction] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
-        self._retransmits: dict[tuple[str, int], _Retransmit2xx] = {}
-        self._acks: dict[tuple[str, int], tuple[bytes, Address, Transport, float]] = {}
+        self._sent_2xx: dict[tuple[str, int], _Sent2xx] = {}
+        self._acks: dict[tuple[str, int], _SentAck] = {}
         self.parse_errors = 0
         self._closed = False
 
@@ -183,26 +199,49 @@ class Endpoint:
         on_request: RequestHandler | None = None,
         udp: bool = True,
         tcp: bool = False,
+        host: str = LOOPBACK,
+        port: int = 0,
         faults: Faults | None = None,
         taps: Iterable[Tap] = (),
         allow_remote: bool = False,
     ) -> Endpoint:
-        """Bind the asked transports on free loopback ports."""
+        """Bind the asked transports on ``host:port``; port 0 picks a free port, the same
+        number for UDP and TCP when both are asked (as SIP servers conventionally listen)."""
         self = cls(on_request=on_request)
+        for attempt in range(_SAME_PORT_ATTEMPTS):
+            try:
+                await self._bind(host, port, udp=udp, tcp=tcp, faults=faults, remote=allow_remote)
+                break
+            except HarnessError:
+                await self.close()
+                self = cls(on_request=on_request)
+                if port or attempt == _SAME_PORT_ATTEMPTS - 1:
+                    raise
+        for tap in taps:
+            self.add_tap(tap)
+        return self
+
+    async def _bind(
+        self, host: str, port: int, *, udp: bool, tcp: bool, faults: Faults | None, remote: bool
+    ) -> None:
         if udp:
             self.udp = await UdpTransport.open(
                 on_receive=self._receive,
                 on_error=self._transport_error,
+                host=host,
+                port=port,
                 faults=faults,
-                allow_remote=allow_remote,
+                allow_remote=remote,
             )
+            port = self.udp.local.port
         if tcp:
             self.tcp = await TcpTransport.open(
-                on_receive=self._receive, on_error=self._transport_error, allow_remote=allow_remote
+                on_receive=self._receive,
+                on_error=self._transport_error,
+                host=host,
+                port=port,
+                allow_remote=remote,
             )
-        for tap in taps:
-            self.add_tap(tap)
-        return self
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -230,14 +269,15 @@ class Endpoint:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        for entry in self._retransmits.values():
-            if entry.handle is not None:
-                entry.handle.cancel()
-        self._retransmits.clear()
+        for sent in self._sent_2xx.values():
+            if sent.handle is not None:
+                sent.handle.cancel()
+        self._sent_2xx.clear()
         for _, client in self._clients.values():
             if not client.final.done():
                 client.final.cancel()
         self._clients.clear()
+        self._servers.clear()
         for transport in self.transports():
             await transport.close()
 
@@ -249,17 +289,10 @@ class Endpoint:
         """Start a client transaction for ``request`` (its top Via from ``via()``)."""
         carrier = self.transport(transport)
         loop = asyncio.get_running_loop()
-        data = serialize(request)
-        reliable = carrier.protocol == "TCP"
-        core: ClientCore
-        if request.method == "INVITE":
-            core = InviteClient(request, data, reliable=reliable, now=loop.time())
-        else:
-            core = NonInviteClient(request, data, reliable=reliable, now=loop.time())
+        core = CoreClient(request, reliable=carrier.protocol == "TCP", now=loop.time())
         client = ClientTransaction(request, to, carrier)
-        key = (request.headers.via.branch or "", request.method)
-        self._clients[key] = (core, client)
-        self._run(core, client, core.start())
+        self._clients[core.key] = (core, client)
+        self._client_events(core, client, core.start())
         return client
 
     async def request(
@@ -269,74 +302,69 @@ class Endpoint:
         return await self.send_request(request, to, transport=transport).wait_final()
 
     def send_ack(self, ack: Request, to: Address, *, transport: TransportName = "UDP") -> None:
-        """Send the ACK for a 2xx (outside any transaction) and keep it to answer
-        retransmissions of that 2xx (§13.2.2.4)."""
+        """Send the ACK for a 2xx (its own transaction-less message, §17.1.1.3) and keep it
+        to answer retransmissions of that 2xx (§13.2.2.4)."""
         carrier = self.transport(transport)
         data = serialize(ack)
         carrier.send(data, to)
+        until = asyncio.get_running_loop().time() + ACK_WAIT
         key = (ack.headers.call_id, ack.headers.cseq.number)
-        self._acks[key] = (data, to, carrier, asyncio.get_running_loop().time() + ACK_WAIT)
+        self._acks[key] = _SentAck(data=data, to=to, transport=carrier, until=until)
 
     def send_stateless(
         self, message: Request | Response, to: Address, *, transport: TransportName = "UDP"
     ) -> None:
         self.transport(transport).send(serialize(message), to)
 
-    def _run(
-        self,
-        core: ClientCore | ServerCore,
-        client: ClientTransaction | ServerTransaction,
-        outputs: list[Output],
+    def _client_events(
+        self, core: CoreClient, client: ClientTransaction, events: list[Event]
     ) -> None:
-        for output in outputs:
-            if isinstance(output, Deliver):
-                assert isinstance(client, ClientTransaction)
-                client._deliver(output.response)
-            elif isinstance(client, ClientTransaction):
-                client.transport.send(output.data, client.destination)
-            else:
-                client.transport.send(output.data, client.remote)
-        self._arm(core, client)
+        for event in events:
+            if isinstance(event, SendRequest):
+                client.transport.send(serialize(event.request), client.destination)
+            elif isinstance(event, DeliverResponse):
+                response = event.response
+                if client.final.done() and 200 <= response.status < 300:
+                    self._ack_again(response)  # a retransmitted 2xx (RFC 6026 ACCEPTED)
+                client._deliver(response)
+            elif isinstance(event, TransactionTimeout):
+                client._deliver(Response.for_request(client.request, 408, "Request Timeout"))
+            elif isinstance(event, TransportError):
+                client._deliver(Response.for_request(client.request, 503, "Service Unavailable"))
+            elif isinstance(event, TransactionTerminated):
+                entry = self._clients.get(core.key)
+                if entry is not None and entry[0] is core:
+                    del self._clients[core.key]
+        self._arm(core, lambda now: self._client_events(core, client, core.on_timeout(now)))
 
-    def _arm(
-        self, core: ClientCore | ServerCore, owner: ClientTransaction | ServerTransaction
-    ) -> None:
+    def _ack_again(self, response: Response) -> None:
+        sent = self._acks.get((response.headers.call_id, response.headers.cseq.number))
+        if sent is not None and sent.until > asyncio.get_running_loop().time():
+            sent.transport.send(sent.data, sent.to)
+
+    def _arm(self, core: CoreClient | CoreServer, fire: Callable[[float], None]) -> None:
+        """(Re)schedule the one asyncio timer of ``core`` at its ``next_deadline()``."""
         ident = id(core)
         old = self._timers.pop(ident, None)
         if old is not None:
             old.cancel()
-        if core.terminated:
-            self._forget(core, owner)
-            return
         deadline = core.next_deadline()
-        if deadline is None or self._closed:
+        if deadline is None or core.terminated or self._closed:
             return
         loop = asyncio.get_running_loop()
 
-        def fire() -> None:
+        def run() -> None:
             self._timers.pop(ident, None)
-            self._run(core, owner, core.timer(loop.time()))
+            fire(loop.time())
 
-        self._timers[ident] = loop.call_at(deadline, fire)
-
-    def _forget(
-        self, core: ClientCore | ServerCore, owner: ClientTransaction | ServerTransaction
-    ) -> None:
-        if isinstance(owner, ClientTransaction):
-            client_key = (owner.request.headers.via.branch or "", owner.request.method)
-            entry = self._clients.get(client_key)
-            if entry is not None and entry[0] is core:
-                del self._clients[client_key]
-        else:
-            for server_key, server in list(self._servers.items()):
-                if server is owner:
-                    del self._servers[server_key]
+        self._timers[ident] = loop.call_at(deadline, run)
 
     def _transport_error(self, to: Address, exc: OSError) -> None:
         log.debug("transport error towards %s: %s", to, exc)
+        now = asyncio.get_running_loop().time()
         for core, client in list(self._clients.values()):
-            if client.destination == to:
-                self._run(core, client, core.transport_error())
+            if client.destination == to and not core.terminated:
+                self._client_events(core, client, core.transport_error(now))
 
     # -- receiving -----------------------------------------------------------------------------
 
@@ -355,49 +383,29 @@ class Endpoint:
             self._receive_request(message, inbound.remote, inbound.transport)
 
     def _receive_response(self, response: Response) -> None:
-        headers = response.headers
-        key = (headers.via.branch or "", headers.cseq.method)
-        entry = self._clients.get(key)
-        now = asyncio.get_running_loop().time()
+        entry = self._clients.get(client_key(response))
         if entry is None:
-            # A retransmitted 2xx to an INVITE whose transaction is over: ACK it again.
-            sent = self._acks.get((headers.call_id, headers.cseq.number))
-            if sent is not None and 200 <= response.status < 300 and sent[3] > now:
-                sent[2].send(sent[0], sent[1])
+            # A 2xx retransmitted after its transaction ended: ACK it again (§13.2.2.4).
+            if 200 <= response.status < 300 and response.headers.cseq.method == "INVITE":
+                self._ack_again(response)
             return
         core, client = entry
-        if isinstance(core, InviteClient):
-            ack = None
-            if response.status >= 300:
-                ack = serialize(_ack_for_failure(client.request, response))
-            self._run(core, client, core.receive(response, ack=ack, now=now))
-        else:
-            self._run(core, client, core.receive(response, now=now))
+        now = asyncio.get_running_loop().time()
+        self._client_events(core, client, core.receive(response, now))
 
     def _receive_request(self, request: Request, remote: Address, transport: Transport) -> None:
-        via = request.headers.via
-        method = "INVITE" if request.method == "ACK" else request.method
-        key = (via.branch or "", via.sent_by, method)
+        key = server_key(request)
         existing = self._servers.get(key)
         now = asyncio.get_running_loop().time()
         if existing is not None:
-            core = existing.core
-            if request.method == "ACK" and isinstance(core, InviteServer):
-                self._run(core, existing, core.ack(now))
-            else:
-                self._run(core, existing, core.retransmission())
+            self._server_events(existing, existing.core.receive(request, now))
             return
         if request.method == "ACK":
             self._receive_2xx_ack(request, remote)
             return
-        reliable = transport.protocol == "TCP"
-        server_core: ServerCore = (
-            InviteServer(reliable=reliable)
-            if request.method == "INVITE"
-            else NonInviteServer(reliable=reliable)
-        )
-        server = ServerTransaction(self, request, remote, transport, server_core)
-        self._servers[(via.branch or "", via.sent_by, request.method)] = server
+        core = CoreServer(request, reliable=transport.protocol == "TCP", now=now, auto_trying=False)
+        server = ServerTransaction(self, request, remote, transport, core)
+        self._servers[key] = server
         if request.method == "CANCEL":
             self._receive_cancel(server)
             return
@@ -407,77 +415,74 @@ class Endpoint:
         self.on_request(server)
 
     def _receive_cancel(self, cancel: ServerTransaction) -> None:
-        via = cancel.request.headers.via
-        invite = self._servers.get((via.branch or "", via.sent_by, "INVITE"))
-        if invite is None or invite.final_status is not None:
-            cancel.reply(481 if invite is None else 200)
+        invite = self._servers.get(cancel_target_key(cancel.request))
+        if invite is None:
+            cancel.reply(481)
             return
         cancel.reply(200)
-        invite.cancelled.set()
+        if invite.final_status is None:
+            invite.cancelled.set()
 
     def _receive_2xx_ack(self, ack: Request, remote: Address) -> None:
-        key = (ack.headers.call_id, ack.headers.cseq.number)
-        entry = self._retransmits.pop(key, None)
-        if entry is not None:
-            entry.acked.set()
-            if entry.handle is not None:
-                entry.handle.cancel()
+        sent = self._sent_2xx.pop((ack.headers.call_id, ack.headers.cseq.number), None)
+        if sent is not None:
+            sent.machine.ack_received()
+            if sent.handle is not None:
+                sent.handle.cancel()
         if self.on_ack is not None:
             self.on_ack(ack, remote)
 
     # -- server side ---------------------------------------------------------------------------
 
     def _server_respond(self, server: ServerTransaction, response: Response) -> None:
-        loop = asyncio.get_running_loop()
-        data = serialize(response)
-        core = server.core
-        self._run(core, server, core.respond(response.status, data, now=loop.time()))
-        if (
-            isinstance(core, InviteServer)
-            and 200 <= response.status < 300
-            and server.transport.protocol == "UDP"
-        ):
-            self._retransmit_2xx(server, data, loop.time())
+        now = asyncio.get_running_loop().time()
+        self._server_events(server, server.core.respond(response, now))
+        if server.request.method == "INVITE" and 200 <= response.status < 300:
+            self._retransmit_2xx(server, response, now)
 
-    def _retransmit_2xx(self, server: ServerTransaction, data: bytes, now: float) -> None:
-        key = (server.request.headers.call_id, server.request.headers.cseq.number)
-        entry = _Retransmit2xx(
-            data=data, remote=server.remote, transport=server.transport, until=now + ACK_WAIT
+    def _server_events(self, server: ServerTransaction, events: list[Event]) -> None:
+        core = server.core
+        for event in events:
+            if isinstance(event, SendResponse):
+                server.transport.send(serialize(event.response), server.remote)
+            elif isinstance(event, DeliverRequest):  # an ACK reusing the INVITE's branch
+                self._receive_2xx_ack(event.request, server.remote)
+            elif isinstance(event, TransactionTerminated):
+                if self._servers.get(core.key) is server:
+                    del self._servers[core.key]
+        self._arm(core, lambda now: self._server_events(server, core.on_timeout(now)))
+
+    def _retransmit_2xx(self, server: ServerTransaction, response: Response, now: float) -> None:
+        machine = SuccessRetransmission(
+            response, reliable=server.transport.protocol == "TCP", now=now
         )
-        self._retransmits[key] = entry
+        sent = _Sent2xx(
+            machine=machine,
+            data=serialize(response),
+            remote=server.remote,
+            transport=server.transport,
+        )
+        key = (server.request.headers.call_id, server.request.headers.cseq.number)
+        self._sent_2xx[key] = sent
         loop = asyncio.get_running_loop()
+
+        def arm() -> None:
+            deadline = machine.next_deadline()
+            if deadline is None or self._closed:
+                self._sent_2xx.pop(key, None)
+                return
+            sent.handle = loop.call_at(deadline, fire)
 
         def fire() -> None:
-            if entry.acked.is_set() or self._closed:
-                return
-            if loop.time() >= entry.until:
-                self._retransmits.pop(key, None)
-                return
-            entry.transport.send(entry.data, entry.remote)
-            entry.interval = min(entry.interval * 2, T2)
-            entry.handle = loop.call_later(entry.interval, fire)
+            for event in machine.on_timeout(loop.time()):
+                if isinstance(event, SendResponse):
+                    sent.transport.send(sent.data, sent.remote)
+                else:
+                    log.info("no ACK for the 2xx of %s within 64*T1", key[0])
+            arm()
 
-        entry.handle = loop.call_later(entry.interval, fire)
+        arm()
 
     def awaiting_ack(self, request: Request) -> bool:
-        """True while a 2xx to ``request`` (an INVITE) is still retransmitted for want of
-        an ACK."""
-        key = (request.headers.call_id, request.headers.cseq.number)
-        return key in self._retransmits
-
-
-def _ack_for_failure(invite: Request, response: Response) -> Request:
-    """The ACK a client INVITE transaction sends for a 300–699 (§17.1.1.3): same branch,
-    Request-URI, From, Call-ID and CSeq number; To from the response; Route kept."""
-    headers = invite.headers
-    extra = tuple(("Route", value) for value in headers.get_all("Route"))
-    return Request.build(
-        "ACK",
-        invite.uri,
-        from_=headers.get("From") or "",
-        to=response.headers.get("To") or "",
-        call_id=headers.call_id,
-        cseq=headers.cseq.number,
-        via=headers.get_all("Via")[0],
-        headers=extra,
-    )
+        """True while a 2xx to ``request`` (an INVITE) is retransmitted for want of an ACK."""
+        return (request.headers.call_id, request.headers.cseq.number) in self._sent_2xx

@@ -25,6 +25,7 @@ Either side, after an answer: ``hangup`` (``detail`` ``local`` or ``remote``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -115,3 +116,18 @@ def shown_caller_id(
     ):
         return WITHHELD
     return from_user
+
+
+def model_events(
+    events: Iterable[PhoneEvent], *, origin: float, call_ids: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Several phones' events in the model's JSON shape, for comparison with a predicted
+    Timeline: only the kinds the model knows (``MODEL_KINDS``), ``t`` relative to ``origin``
+    (simulated seconds of the call's arrival), ordered by time. ``call_ids`` restricts to the
+    legs of one call (a forwarded call has one Call-ID per leg)."""
+    wanted = None if call_ids is None else set(call_ids)
+    chosen = [
+        e for e in events if e.kind in MODEL_KINDS and (wanted is None or e.call_id in wanted)
+    ]
+    chosen.sort(key=lambda e: e.t)
+    return [e.to_model_json(origin=origin) for e in chosen]

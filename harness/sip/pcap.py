@@ -31,8 +31,17 @@ class PcapTap:
     """
 
     def __init__(self, path: Path | str) -> None:
-        # scapy is heavy to import; only pay for it when a capture is asked for.
+        # scapy is heavy to import (about a second): only pay for it when a capture is asked
+        # for, and here, in the caller's thread, never on the event loop inside a send.
+        from scapy.layers.inet import IP, TCP, UDP
+        from scapy.layers.inet6 import IPv6
+        from scapy.layers.l2 import Ether
+        from scapy.packet import Raw
         from scapy.utils import PcapWriter
+
+        self._layers: dict[str, Any] = {
+            "IP": IP, "TCP": TCP, "UDP": UDP, "IPv6": IPv6, "Ether": Ether, "Raw": Raw
+        }  # fmt: skip
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,11 +67,9 @@ class PcapTap:
             self.count += 1
 
     def _packet(self, record: TapRecord, src: Address, dst: Address) -> Any:
-        from scapy.layers.inet import IP, TCP, UDP
-        from scapy.layers.inet6 import IPv6
-        from scapy.layers.l2 import Ether
-        from scapy.packet import Raw
-
+        layers = self._layers
+        IP, TCP, UDP, IPv6 = layers["IP"], layers["TCP"], layers["UDP"], layers["IPv6"]  # noqa: N806
+        Ether, Raw = layers["Ether"], layers["Raw"]  # noqa: N806
         if ":" in src.host:
             ip: Any = Ether(type=0x86DD) / IPv6(src=src.host, dst=dst.host)
         else:

@@ -89,3 +89,10 @@ def test_empty_account_fields_are_refused_with_the_field_named() -> None:
         "アカウント設定 › パスワード",
         "アカウント設定 › SIPサーバ",
     ]
+
+
+def test_ip_phone_shows_only_the_glossary_texts_and_ignores_fic() -> None:
+    phone = profile(Platform.IP_PHONE, Network.wired())
+    assert phone.status_text(S.REGISTERED) == "通話可能"
+    assert phone.status_text(S.AUTH_FAILED) == "通話不可"
+    assert phone.route() is Route.INTERNET

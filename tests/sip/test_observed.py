@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sip.observed import PhoneEvent, PhoneEventKind, shown_caller_id
+from harness.sip.observed import PhoneEvent, PhoneEventKind, model_events, shown_caller_id
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,24 @@ def test_model_json_is_relative_to_the_call_origin() -> None:
         "endpoint": "20200",
         "caller_id": "20201",
     }
+
+
+def test_model_events_keep_model_kinds_in_time_order() -> None:
+    def event(t: float, kind: PhoneEventKind, phone: str, call_id: str = "c") -> PhoneEvent:
+        return PhoneEvent(t=t, kind=kind, phone=phone, call_id=call_id)
+
+    events = [
+        event(10.0, PhoneEventKind.DIAL, "20200"),
+        event(30.0, PhoneEventKind.STOP, "20201"),
+        event(10.1, PhoneEventKind.RING, "20201"),
+        event(31.0, PhoneEventKind.RING, "20202", call_id="other"),
+    ]
+    assert model_events(events, origin=10.0, call_ids=["c"]) == [
+        {"t": pytest.approx(0.1), "kind": "ring", "endpoint": "20201"},
+        {"t": 20.0, "kind": "stop", "endpoint": "20201"},
+    ]
+    assert [e["endpoint"] for e in model_events(events, origin=10.0)] == [
+        "20201",
+        "20201",
+        "20202",
+    ]
