@@ -20,7 +20,8 @@ from harness.clock import ScaledClock
 from harness.errors import InputError, Problem
 from harness.guide.types import Tenant
 from harness.sim.documents import read_tenant
-from harness.sim.server import SERVICE_FACTORIES, Simulator, check_loopback
+from harness.sim.pbx.service import StoreSipService
+from harness.sim.server import SERVICE_FACTORIES, Service, Simulator, check_loopback
 from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, Store
 
 
@@ -59,8 +60,15 @@ def register(subparsers: Any) -> None:
         type=_port,
         default=0,
         metavar="N",
-        help="SIP port, reserved for the SIP side of the simulator (registrar/PBX); "
-        "accepted now and passed to attached SIP services (default: a free one)",
+        help="SIP port of the tenant (registrar/PBX, UDP and TCP; default: a free one)",
+    )
+    parser.add_argument(
+        "--pstn-port",
+        type=_port,
+        default=0,
+        metavar="P",
+        help="SIP port of the carrier side, where external numbers register "
+        "(UDP and TCP; default: a free one)",
     )
     parser.add_argument(
         "--time-scale",
@@ -149,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
     clock = ScaledClock(args.time_scale)
-    services = [factory() for factory in SERVICE_FACTORIES]
+    services: list[Service] = [StoreSipService(pstn_port=args.pstn_port)]
+    services += [factory() for factory in SERVICE_FACTORIES]
     simulator = Simulator(
         store,
         clock,
@@ -167,7 +176,12 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
         await simulator.start()
     except OSError as error:
         raise InputError(
-            [Problem(where="--http-port/--smtp-port", rule=f"cannot listen: {error}")],
+            [
+                Problem(
+                    where="--http-port/--smtp-port/--sip-port/--pstn-port",
+                    rule=f"cannot listen: {error}",
+                )
+            ],
             subject="serve",
         ) from error
     try:
@@ -177,6 +191,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
             "http": simulator.ports.get("http"),
             "smtp": simulator.ports.get("smtp"),
             "sip": simulator.ports.get("sip"),
+            "pstn": simulator.ports.get("pstn"),
             "db": str(store.path),
             "time_scale": args.time_scale,
         }
@@ -204,7 +219,7 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
         f"  provisioning API        {base}/api/openapi.json",
         f"  SMTP sink (codes)       {simulator.host}:{simulator.ports.get('smtp')}",
         f"  内線サーバアドレス      {guide.customer.sip_domain}"
-        + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached yet)"),
+        + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached)"),
         f"  time scale              {args.time_scale} real s per simulated s",
         "",
         "  管理者アカウント",
@@ -217,10 +232,22 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
             f"    内線 {user.extension:<8} ログインID {user.login_id:<12} "
             f"パスワード {user.password}"
         )
-    lines.append("  SIP terminals (内線番号情報1)")
+    lines.append(
+        f"  SIP terminals (内線番号情報1): SIPサーバ/domain {guide.customer.sip_domain}, "
+        f"proxy/outbound {simulator.host}:{sip} (UDP or TCP), user = 端末ID"
+    )
     for terminal in guide.terminals:
         lines.append(
             f"    内線 {terminal.extension:<8} 端末ID {terminal.terminal_id:<14} "
             f"パスワード {terminal.password}   ({terminal.terminal_kind.value})"
         )
+    pstn = simulator.ports.get("pstn")
+    if pstn:
+        numbers = ", ".join(line.external_number for line in guide.external_lines)
+        lines += [
+            "  PSTN side (external phones)",
+            f"    register any phone number, no password, at sip:<number>@{simulator.host}:{pstn}",
+            f"    then call a 外線番号 of the tenant ({numbers}) as sip:<外線番号>@"
+            f"{simulator.host}:{pstn} (184 prefix = 非通知)",
+        ]
     return "\n".join(lines)

@@ -48,6 +48,8 @@ class SimulatorHandle:
     log: Path
     client: httpx.Client = field(repr=False)
     guide: Path = SAMPLE_GUIDE
+    pstn_port: int | None = None
+    """The carrier side's SIP port, where external numbers register."""
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call the provisioning API; a non-2xx answer raises HarnessError with its message."""
@@ -142,6 +144,7 @@ def start_simulator(
                 log=log,
                 client=httpx.Client(base_url=info["base_url"], timeout=30),
                 guide=guide.resolve(),
+                pstn_port=info.get("pstn"),
             )
             yield handle
         finally:

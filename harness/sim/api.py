@@ -108,6 +108,7 @@ async def health(request: Request) -> Response:
             "http": ports.get("http"),
             "smtp": ports.get("smtp"),
             "sip": ports.get("sip"),
+            "pstn": ports.get("pstn"),
         }
     )
 
@@ -309,8 +310,9 @@ def _build_openapi() -> dict[str, Any]:
             "http": nullable_port,
             "smtp": nullable_port,
             "sip": nullable_port,
+            "pstn": nullable_port,
         },
-        ["status", "http", "smtp", "sip"],
+        ["status", "http", "smtp", "sip", "pstn"],
     )
     row = {"type": "object", "additionalProperties": True}
 

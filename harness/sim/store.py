@@ -422,6 +422,9 @@ class Store:
             (role, lid, ext, h) for (role, lid, ext, _), h in zip(accounts, hashes, strict=True)
         ]
         with self._tx() as db:
+            # The version keeps counting across reloads: a reader comparing versions (the SIP
+            # side's settings_stamp) must see a new tenant as a change.
+            previous = db.execute("SELECT version FROM tenant").fetchone()
             for table in _TENANT_TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
             public = tenant.model_dump(mode="json", by_alias=False)
@@ -470,6 +473,8 @@ class Store:
                     "INSERT INTO external_lines VALUES (?, ?, ?, 1)",
                     (line.external_number, line.no, line.kind),
                 )
+            if previous is not None:
+                db.execute("UPDATE tenant SET version = ?", (previous["version"] + 1,))
             self._apply_settings(db, tenant.settings)
 
     def tenant_summary(self) -> TenantSummary:
@@ -768,6 +773,12 @@ class Store:
         )
 
     # --- the read API ----------------------------------------------------------------------
+
+    def settings_stamp(self) -> int | None:
+        """The settings ``version`` alone (None: no tenant) — one indexed read, so the SIP
+        side can check for changes on every request and read the snapshot only when it moved."""
+        rows = self._read("SELECT version FROM tenant")
+        return int(rows[0]["version"]) if rows else None
 
     def routing_snapshot(self) -> RoutingSnapshot:
         """The current settings as frozen records (one consistent read)."""

@@ -182,6 +182,8 @@ class Endpoint:
     def __init__(self, *, on_request: RequestHandler | None = None) -> None:
         self.on_request: RequestHandler = on_request or _reject_all
         self.on_ack: AckHandler | None = None
+        # A server may answer what does not parse (400, RFC 3261 §21.4.1); default: drop it.
+        self.on_unparseable: Callable[[Inbound, SipParseError], None] | None = None
         self.udp: UdpTransport | None = None
         self.tcp: TcpTransport | None = None
         self._clients: dict[TransactionKey, tuple[CoreClient, ClientTransaction]] = {}
@@ -376,6 +378,8 @@ class Endpoint:
             except SipParseError as exc:
                 self.parse_errors += 1
                 log.debug("dropping unparseable message from %s: %s", inbound.remote, exc)
+                if self.on_unparseable is not None:
+                    self.on_unparseable(inbound, exc)
                 return
         if isinstance(message, Response):
             self._receive_response(message)

@@ -1,11 +1,12 @@
 """The SIP side as a ``harness.sim.server.Service``: the PBX glue over the web side's store.
 
-Started by the ``Simulator`` on its loop (add ``StoreSipService`` to ``SERVICE_FACTORIES``):
-it binds UDP on ``context.host:context.sip_port``, serves the loaded tenant (SIP domain and
-digest realm = 内線サーバアドレス), and before each request re-reads the store's routing
-snapshot when its ``version`` changed — a setting saved on a page applies to the next call
-(DESIGN.md "Concurrency"). It writes what the provisioning API shows: registrations (soft
-state, wall-clock expiry), one row per finished call, one per voicemail message.
+Started by the ``Simulator`` on its loop (``serve`` attaches it): it binds UDP and TCP on
+``context.host:context.sip_port`` and the carrier side (carrier.py) on its own port, serves
+the loaded tenant (SIP domain and digest realm = 内線サーバアドレス), and before each request
+checks the store's settings version (one small read), re-reading the routing snapshot only
+when it changed — a setting saved on a page applies to the next call (DESIGN.md
+"Concurrency"). It writes what the provisioning API shows: registrations (soft state,
+wall-clock expiry), one row per finished call, one per voicemail message.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 
 from harness.sim.pbx.call import target_number
+from harness.sim.pbx.carrier import Carrier
 from harness.sim.pbx.config import PbxConfig
 from harness.sim.pbx.registrar import Registrar, credentials_from_snapshot
 from harness.sim.pbx.routing import ExternalOrigin
@@ -20,7 +22,6 @@ from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService, _CallSession
 from harness.sim.server import ServiceContext
 from harness.sim.store import Store
 from harness.sip.endpoint import Endpoint
-from harness.sip.transport import UdpTransport
 
 
 class _StoreBacked(PbxSipService):
@@ -31,11 +32,11 @@ class _StoreBacked(PbxSipService):
         self.refresh()
 
     def refresh(self) -> None:
-        if not self.store.has_tenant():
+        # One indexed read per request; the whole snapshot only when the version moved.
+        stamp = self.store.settings_stamp()
+        if stamp is None or stamp == self.version:
             return
         snapshot = self.store.routing_snapshot()
-        if snapshot.version == self.version and snapshot.sip_domain == self.sip_domain:
-            return
         self.version = snapshot.version
         self.pbx.config = PbxConfig.from_snapshot(snapshot)
         credentials = credentials_from_snapshot(snapshot)
@@ -97,24 +98,33 @@ class _StoreBacked(PbxSipService):
 
 
 class StoreSipService:
-    """``Service`` protocol of harness.sim.server: start with the loop, stop before it."""
+    """``Service`` protocol of harness.sim.server: start with the loop, stop before it.
 
-    def __init__(self) -> None:
+    Binds the tenant's port (``context.sip_port``, UDP and TCP on the same number) and the
+    carrier side's (``pstn_port``, UDP and TCP); reports them as ``ports["sip"]`` and
+    ``ports["pstn"]``.
+    """
+
+    def __init__(self, *, pstn_port: int = 0) -> None:
+        self.pstn_port = pstn_port
         self.sip: PbxSipService | None = None
+        self.carrier: Carrier | None = None
 
     async def start(self, context: ServiceContext) -> None:
-        endpoint = Endpoint()
-        # Endpoint.open binds port 0 only; the simulator must honour --sip-port.
-        endpoint.udp = await UdpTransport.open(
-            on_receive=endpoint._receive,
-            on_error=endpoint._transport_error,
-            host=context.host,
-            port=context.sip_port,
-        )
+        endpoint = await Endpoint.open(host=context.host, port=context.sip_port, tcp=True)
+        try:
+            trunk = await Endpoint.open(host=context.host, port=self.pstn_port, tcp=True)
+        except BaseException:
+            await endpoint.close()
+            raise
         setup = PbxSetup(sip_domain="", config=PbxConfig(), credentials={}, clock=context.clock)
         self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
+        self.carrier = Carrier(endpoint=trunk, pbx=self.sip)
         context.ports["sip"] = endpoint.transport().local.port
+        context.ports["pstn"] = trunk.transport().local.port
 
     async def stop(self) -> None:
+        if self.carrier is not None:
+            await self.carrier.endpoint.close()
         if self.sip is not None:
             await self.sip.close()

@@ -53,12 +53,13 @@ from harness.sim.pbx.routing import (
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id, new_tag
 from harness.sip.syntax import SipParseError
-from harness.sip.transport import Address
+from harness.sip.transport import Address, Inbound
 from harness.sip.uri import NameAddr, SipUri
 
 log = logging.getLogger(__name__)
 
 SDP = "application/sdp"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
 BUSY_STATUSES = frozenset({486, 600, 603})
 UNREACHABLE_STATUSES = frozenset({404, 408, 410, 480})
 # What the voicemail UAS answers with (media is not simulated, only the dialog).
@@ -83,9 +84,11 @@ class _Dialog:
     remote: NameAddr  # their To/From (with their tag)
     target: SipUri  # their Contact
     address: Address
+    endpoint: Endpoint  # the side (tenant port or carrier port) this dialog lives on
     cseq: int = 1
 
-    def bye(self, endpoint: Endpoint) -> None:
+    def bye(self) -> None:
+        endpoint = self.endpoint
         self.cseq += 1
         request = Request.build(
             "BYE",
@@ -104,6 +107,7 @@ class _Leg:
     id: str
     invite: Request
     address: Address
+    endpoint: Endpoint
     client: ClientTransaction | None  # None: nothing could be sent (no contact)
     final: Response | None = None
     dialog: _Dialog | None = None
@@ -116,6 +120,7 @@ class _CallSession:
 
     service: PbxSipService
     server: ServerTransaction
+    endpoint: Endpoint  # where the caller's INVITE arrived (tenant port or carrier port)
     call_id: str
     call: Call | None = None
     legs: dict[str, _Leg] = field(default_factory=dict)
@@ -141,14 +146,15 @@ class _CallSession:
                 id=leg_id,
                 invite=self.server.request,
                 address=self.server.remote,
+                endpoint=self.endpoint,
                 client=None,
                 stopped=True,
             )
             return leg_id
-        address, uri = address_and_uri
-        invite = self.service.leg_invite(uri, target, caller_id, self.server.request)
-        client = self.service.endpoint.send_request(invite, address)
-        leg = _Leg(id=leg_id, invite=invite, address=address, client=client)
+        endpoint, address, uri = address_and_uri
+        invite = self.service.leg_invite(endpoint, uri, target, caller_id, self.server.request)
+        client = endpoint.send_request(invite, address)
+        leg = _Leg(id=leg_id, invite=invite, address=address, endpoint=endpoint, client=client)
         self.legs[leg_id] = leg
         client.on_provisional = lambda response: self._provisional(leg, response)
         self.service.spawn(self._await_final(leg))
@@ -161,10 +167,10 @@ class _CallSession:
         already = entry.stopped
         entry.stopped = True
         if entry.dialog is not None:
-            entry.dialog.bye(self.service.endpoint)
+            entry.dialog.bye()
             entry.dialog = None
         elif entry.final is None and not already:
-            self.service.endpoint.send_request(_cancel_for(entry.invite), entry.address)
+            entry.endpoint.send_request(_cancel_for(entry.invite), entry.address)
 
     def connect(self, leg: str) -> None:
         entry = self.legs[leg]
@@ -204,7 +210,7 @@ class _CallSession:
         assert leg.client is not None
         response = await leg.client.wait_final()
         leg.final = response
-        endpoint = self.service.endpoint
+        endpoint = leg.endpoint
         if 200 <= response.status < 300:
             contact = response.headers.contact
             target = contact.uri if contact is not None else leg.invite.uri
@@ -215,6 +221,7 @@ class _CallSession:
                 remote=response.headers.to,
                 target=target,
                 address=leg.address,
+                endpoint=endpoint,
             )
             ack = Request.build(
                 "ACK",
@@ -227,7 +234,7 @@ class _CallSession:
             )
             endpoint.send_ack(ack, leg.address)
             if leg.stopped:  # answered after we gave up on it: hang it up at once
-                leg.dialog.bye(endpoint)
+                leg.dialog.bye()
                 leg.dialog = None
                 return
             self.service.leg_dialogs[leg.dialog.call_id] = (self, leg)
@@ -260,7 +267,7 @@ class _CallSession:
             request,
             200,
             to_tag=self.caller_tag,
-            contact=self.service.contact(),
+            contact=self.service.contact(self.endpoint),
             body=body,
             content_type=SDP if body else None,
         )
@@ -274,6 +281,7 @@ class _CallSession:
             remote=request.headers.from_,
             target=target,
             address=self.server.remote,
+            endpoint=self.endpoint,
             cseq=0,
         )
 
@@ -281,11 +289,11 @@ class _CallSession:
         """BYE from our caller: end the other side too."""
         self.caller_dialog = None
         if self.peer_leg is not None and self.peer_leg.dialog is not None:
-            self.peer_leg.dialog.bye(self.service.endpoint)
+            self.peer_leg.dialog.bye()
             self.peer_leg.dialog = None
         peer = self.peer_session
         if peer is not None and peer.caller_dialog is not None:
-            peer.caller_dialog.bye(self.service.endpoint)
+            peer.caller_dialog.bye()
             peer.caller_dialog = None
             peer._event(lambda c: c.hung_up())
             self.service.forget(peer)
@@ -296,7 +304,7 @@ class _CallSession:
         """BYE from a connected leg: end the caller's dialog."""
         leg.dialog = None
         if self.caller_dialog is not None:
-            self.caller_dialog.bye(self.service.endpoint)
+            self.caller_dialog.bye()
             self.caller_dialog = None
         self._event(lambda c: c.hung_up())
         self.service.forget(self)
@@ -308,6 +316,40 @@ def _int_param(value: str | None) -> int | None:
     if not value.isdigit():
         raise SipParseError(f"expires must be digits, found {value!r}", "Contact")
     return int(value)
+
+
+_ECHOED = frozenset({"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"})
+
+
+def bad_request(data: bytes, reason: str) -> bytes | None:
+    """A stateless 400 for a request the parser refused, echoing what it can (§8.2.6.2).
+
+    None when there is nobody to answer: the bytes are no request line (garbage, or a broken
+    response — responses are never answered) or carry no Via to answer along.
+    """
+    head = data.split(b"\r\n\r\n", 1)[0]
+    try:
+        lines = head.decode("utf-8").split("\r\n")
+    except UnicodeDecodeError:
+        return None
+    first = lines[0].split(" ")
+    if len(first) != 3 or first[2] != "SIP/2.0" or not first[0].isalpha():
+        return None
+    echoed: list[str] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        key = name.strip().lower()
+        if not colon or key not in _ECHOED:
+            continue
+        value = value.strip()
+        if key in ("to", "t") and ";tag=" not in value.replace(" ", ""):
+            value += f";tag={new_tag()}"
+        echoed.append(f"{name.strip()}: {value}")
+    if not any(line.split(":", 1)[0].lower() in ("via", "v") for line in echoed):
+        return None
+    phrase = "".join(c for c in reason if c.isascii() and c.isprintable())[:100]
+    status = f"SIP/2.0 400 Bad Request ({phrase})"
+    return ("\r\n".join([status, *echoed, "Content-Length: 0", "", ""])).encode("utf-8")
 
 
 def _cancel_for(invite: Request) -> Request:
@@ -355,12 +397,15 @@ class PbxSipService:
             params=setup.pbx_params,
         )
         self.pstn = setup.pstn
+        # The carrier-side endpoint external legs leave from (carrier.py); None: this port.
+        self.trunk: Endpoint | None = None
         self.sessions: dict[str, _CallSession] = {}
         self.caller_dialogs: dict[str, _CallSession] = {}
         self.leg_dialogs: dict[str, tuple[_CallSession, _Leg]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         endpoint.on_request = self.on_request
+        endpoint.on_unparseable = self.on_unparseable
 
     @classmethod
     async def open(cls, setup: PbxSetup) -> PbxSipService:
@@ -391,8 +436,8 @@ class PbxSipService:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def contact(self) -> NameAddr:
-        local = self.address
+    def contact(self, endpoint: Endpoint | None = None) -> NameAddr:
+        local = (endpoint or self.endpoint).transport().local
         return NameAddr(uri=SipUri(user="pbx", host=local.host, port=local.port))
 
     def forget(self, session: _CallSession) -> None:
@@ -422,8 +467,9 @@ class PbxSipService:
         ext = self.pbx.config.extensions.get(extension)
         return ext is not None and self.registrar.is_registered(ext.terminal_id, self.now())
 
-    def locate(self, target: LegTarget) -> tuple[Address, SipUri] | None:
-        """Where a leg's INVITE goes: the terminal's newest contact, or the PSTN side."""
+    def locate(self, target: LegTarget) -> tuple[Endpoint, Address, SipUri] | None:
+        """Where a leg's INVITE goes, and from which port: the terminal's newest contact from
+        the tenant port, or an external subscriber from the carrier port (``trunk``)."""
         if isinstance(target, ToExtension):
             ext = self.pbx.config.extensions.get(target.extension)
             bindings = [] if ext is None else self.registrar.bindings(ext.terminal_id, self.now())
@@ -433,14 +479,20 @@ class PbxSipService:
                 uri = SipUri.parse(bindings[-1].contact)
             except SipParseError:
                 return None
-            return _address_of(uri), uri
+            return self.endpoint, _address_of(uri), uri
         address = None if self.pstn is None else self.pstn(target.number)
         if address is None:
             return None
-        return address, SipUri(user=target.number, host=address.host, port=address.port)
+        uri = SipUri(user=target.number, host=address.host, port=address.port)
+        return self.trunk or self.endpoint, address, uri
 
     def leg_invite(
-        self, uri: SipUri, target: LegTarget, caller_id: CallerId, original: Request
+        self,
+        endpoint: Endpoint,
+        uri: SipUri,
+        target: LegTarget,
+        caller_id: CallerId,
+        original: Request,
     ) -> Request:
         """The INVITE of a leg: From and P-Asserted-Identity carry the caller ID (rule 7)."""
         callee = target.extension if isinstance(target, ToExtension) else target.number
@@ -462,8 +514,8 @@ class PbxSipService:
             to=NameAddr(uri=SipUri(user=callee, host=self.sip_domain)),
             call_id=new_call_id(self.address.host),
             cseq=1,
-            via=self.endpoint.via(),
-            contact=self.contact(),
+            via=endpoint.via(),
+            contact=self.contact(endpoint),
             headers=headers,
             body=body,
             content_type=SDP if body else None,
@@ -486,7 +538,11 @@ class PbxSipService:
             elif request.method == "INVITE":
                 server.reply(501, "Re-INVITE Not Implemented")
             else:
-                server.reply(405)
+                server.respond(
+                    Response.for_request(
+                        request, 405, to_tag=new_tag(), headers=(("Allow", ALLOW),)
+                    )
+                )
         except SipParseError as exc:
             if server.final_status is None:
                 server.reply(400, f"Bad Request ({exc})"[:120])
@@ -532,15 +588,21 @@ class PbxSipService:
         request = server.request
         dialled = request.uri.user_text if isinstance(request.uri, SipUri) else None
         origin = self._origin(server, dialled)
-        if origin is None:
-            return
+        if origin is not None:
+            self.start_call(server, self.endpoint, origin, dialled or "")
+
+    def start_call(
+        self, server: ServerTransaction, endpoint: Endpoint, origin: Origin, dialled: str
+    ) -> None:
+        """Hand an INVITE that arrived on ``endpoint`` to the engine as a new call."""
+        request = server.request
         call_id = f"sip-call-{next(self._ids)}"
-        session = _CallSession(service=self, server=server, call_id=call_id)
+        session = _CallSession(service=self, server=server, endpoint=endpoint, call_id=call_id)
         self.sessions[call_id] = session
         self.caller_dialogs[request.headers.call_id] = session
         session.cancel_watch = self.spawn(session.watch_cancel())
         session.call = self.pbx.incoming(
-            origin=origin, dialled=dialled or "", driver=session, call_id=call_id
+            origin=origin, dialled=dialled, driver=session, call_id=call_id
         )
 
     def _origin(self, server: ServerTransaction, dialled: str | None) -> Origin | None:
@@ -585,6 +647,16 @@ class PbxSipService:
                 )
             return None
         return InternalOrigin(extension=ext.extension)
+
+    def on_unparseable(self, inbound: Inbound, error: SipParseError) -> None:
+        """400 to a request that does not parse, when it says where to answer (§21.4.1)."""
+        response = bad_request(inbound.data, str(error))
+        if response is not None:
+            inbound.transport.send(response, inbound.remote)
+
+    def bye(self, server: ServerTransaction) -> None:
+        """A BYE on any of our ports (the carrier side hands its BYEs here)."""
+        self._bye(server)
 
     def _bye(self, server: ServerTransaction) -> None:
         call_id = server.request.headers.call_id

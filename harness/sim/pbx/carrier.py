@@ -1,0 +1,159 @@
+"""The PSTN side (issue 4 part 3): a carrier-side SIP listener for external subscribers.
+
+Theory of operation (docs/pbx.md "PSTN side"). External numbers are lines at a carrier; here
+a subscriber — a virtual phone, SIPp, a softphone — registers on the carrier port (its own
+loopback port, apart from the tenant's) with its number as the user part
+(``To: <sip:09011112222@127.0.0.1>``). There is no digest: a carrier trusts the line, not a
+password, so the number registered IS the identity the carrier asserts for that subscriber.
+
+- REGISTER: binds number → contact (``Expires``/``;expires``, 0 removes, 3600 by default);
+  a user part that is no phone number (digits) gets 404.
+- INVITE from a registered subscriber (From user = its number) to one of the tenant's 外線番号
+  → an inbound call of the PBX (外線着信設定), caller ID = the subscriber's number, withheld
+  (非通知) when it dialled 184 or sent ``Privacy: id``; 186 presents. From an unregistered
+  number: 403. To a number that is not the tenant's: 404 (subscribers do not call each other).
+- External legs of the PBX leave from this port to the subscriber's contact with the caller
+  ID a carrier presents: ``P-Asserted-Identity`` = the caller's 外線発信 number, or
+  ``From: Anonymous`` + ``Privacy: id`` for 184 (``PbxSipService.leg_invite``). An unregistered
+  number fails the leg (the caller hears 480).
+- BYE goes to the PBX's dialogs, CANCEL is matched by the endpoint; OPTIONS 200; else 405.
+
+Bindings are soft state in memory, on real loop time like the tenant's registrar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.sim.pbx.routing import ExternalOrigin
+from harness.sim.pbx.sip_glue import ALLOW, PbxSipService, bad_request
+from harness.sip.endpoint import Endpoint, ServerTransaction
+from harness.sip.message import Response, new_tag
+from harness.sip.syntax import SipParseError
+from harness.sip.transport import Address, Inbound
+from harness.sip.uri import SipUri
+
+DEFAULT_EXPIRES = 3600
+MAX_EXPIRES = 7200
+WITHHOLD_PREFIX = "184"
+PRESENT_PREFIX = "186"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscriber:
+    """One registered external line: where its calls go until when (loop time)."""
+
+    number: str
+    contact: SipUri
+    address: Address
+    expires_at: float
+
+
+class Carrier:
+    """The carrier side on its own endpoint, in front of one tenant's ``PbxSipService``."""
+
+    def __init__(self, *, endpoint: Endpoint, pbx: PbxSipService) -> None:
+        self.endpoint = endpoint
+        self.pbx = pbx
+        self.subscribers: dict[str, Subscriber] = {}
+        endpoint.on_request = self.on_request
+        endpoint.on_unparseable = self.on_unparseable
+        pbx.trunk = endpoint
+        pbx.pstn = self.resolve
+
+    @property
+    def address(self) -> Address:
+        return self.endpoint.transport().local
+
+    def resolve(self, number: str) -> Address | None:
+        """Where an external leg to ``number`` goes: its subscriber's contact, if registered."""
+        subscriber = self.subscribers.get(number)
+        if subscriber is None or subscriber.expires_at <= self.pbx.now():
+            return None
+        return subscriber.address
+
+    def registered_numbers(self) -> list[str]:
+        now = self.pbx.now()
+        return sorted(n for n, s in self.subscribers.items() if s.expires_at > now)
+
+    def on_unparseable(self, inbound: Inbound, error: SipParseError) -> None:
+        response = bad_request(inbound.data, str(error))
+        if response is not None:
+            inbound.transport.send(response, inbound.remote)
+
+    def on_request(self, server: ServerTransaction) -> None:
+        request = server.request
+        try:
+            if request.method == "REGISTER":
+                self._register(server)
+            elif request.method == "INVITE" and request.headers.to.tag is None:
+                self._invite(server)
+            elif request.method == "BYE":
+                self.pbx.bye(server)
+            elif request.method == "OPTIONS":
+                server.reply(200)
+            elif request.method == "INVITE":
+                server.reply(501, "Re-INVITE Not Implemented")
+            else:
+                server.respond(
+                    Response.for_request(
+                        request, 405, to_tag=new_tag(), headers=(("Allow", ALLOW),)
+                    )
+                )
+        except SipParseError as exc:
+            if server.final_status is None:
+                server.reply(400, f"Bad Request ({exc})"[:120])
+
+    def _register(self, server: ServerTransaction) -> None:
+        request = server.request
+        h = request.headers
+        number = h.to.uri.user_text if isinstance(h.to.uri, SipUri) else None
+        if not number or not number.isdigit():
+            server.reply(404, "Not Found (register a phone number as the user part)")
+            return
+        now = self.pbx.now()
+        if h.contact_is_star:
+            self.subscribers.pop(number, None)
+        for contact in () if h.contact_is_star else h.contacts:
+            uri = contact.uri
+            if not isinstance(uri, SipUri):
+                server.reply(400, "Bad Request (Contact must be a sip: URI)")
+                return
+            raw = contact.params.get("expires")
+            expires = int(raw) if raw is not None and raw.isdigit() else h.expires
+            expires = min(DEFAULT_EXPIRES if expires is None else expires, MAX_EXPIRES)
+            if expires == 0:
+                self.subscribers.pop(number, None)
+                continue
+            address = Address(host=uri.host_address, port=uri.port or 5060)
+            self.subscribers[number] = Subscriber(
+                number=number, contact=uri, address=address, expires_at=now + expires
+            )
+        extra: tuple[tuple[str, str], ...] = ()
+        current = self.subscribers.get(number)
+        if current is not None:
+            remaining = max(0, int(current.expires_at - now))
+            extra = (("Contact", f"<{current.contact}>;expires={remaining}"),)
+        server.respond(Response.for_request(request, 200, to_tag=new_tag(), headers=extra))
+
+    def _invite(self, server: ServerTransaction) -> None:
+        request = server.request
+        h = request.headers
+        from_uri = h.from_.uri
+        caller = from_uri.user_text if isinstance(from_uri, SipUri) else None
+        if caller is None or self.resolve(caller) is None:
+            server.reply(403, "Forbidden (register this number on the carrier side first)")
+            return
+        dialled = request.uri.user_text if isinstance(request.uri, SipUri) else ""
+        dialled = dialled or ""
+        withheld = "id" in (h.get("Privacy") or "").lower()
+        if dialled.startswith(WITHHOLD_PREFIX):
+            dialled, withheld = dialled[len(WITHHOLD_PREFIX) :], True
+        elif dialled.startswith(PRESENT_PREFIX):
+            dialled, withheld = dialled[len(PRESENT_PREFIX) :], False
+        self.pbx.refresh()
+        if dialled not in self.pbx.pbx.config.external_numbers:
+            server.reply(404, "Not Found (not a 外線番号 of the tenant)")
+            return
+        origin = ExternalOrigin(number=None if withheld else caller)
+        self.pbx.start_call(server, self.endpoint, origin, dialled)
