@@ -1,0 +1,70 @@
+"""Helpers of the SIP-side tests against the simulator SUBPROCESS (``sim`` fixture): phones
+set up as the manual says, external subscribers on the carrier side, polling the API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from harness.guide.types import Guide
+from harness.pytest_plugin.phones import PhoneFactory
+from harness.pytest_plugin.sim import SimulatorHandle
+from harness.sim.documents import read_tenant
+from harness.sip.phone import Phone, RegistrationState
+from harness.sip.resolver import Resolver
+from harness.sip.transport import Address
+
+T = TypeVar("T")
+TIMEOUT = 10.0
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "ご利用内容"
+
+
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = TIMEOUT) -> T:
+    """Poll ``probe`` until it returns something truthy (bounded; no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.02)
+
+
+def point_at(factory: PhoneFactory, sim: SimulatorHandle, guide: Guide) -> None:
+    """The resolver a person's DNS would be: 内線サーバアドレス → the simulator's SIP port."""
+    assert sim.sip_port is not None
+    factory.resolver = Resolver(
+        entries={guide.customer.sip_domain: Address(host="127.0.0.1", port=sim.sip_port)}
+    )
+
+
+def tenant_phones(factory: PhoneFactory, sim: SimulatorHandle, folder: Path) -> dict[str, Phone]:
+    """One registered phone per 内線番号情報1 row of ``folder``, none answering by default."""
+    guide = read_tenant(folder).guide
+    point_at(factory, sim, guide)
+    phones = factory.for_guide(guide)
+    for phone in phones.values():
+        phone.never_answer()
+        phone.register()
+        assert phone.registration_state is RegistrationState.REGISTERED, phone.status_text
+    return phones
+
+
+def subscriber(factory: PhoneFactory, sim: SimulatorHandle, number: str) -> Phone:
+    """An external phone registered on the carrier side with its number (no password)."""
+    assert sim.pstn_port is not None
+    phone = factory.phone(
+        number, user_id=number, password="unused", sip_server=f"127.0.0.1:{sim.pstn_port}"
+    )
+    phone.never_answer()
+    phone.register()
+    assert phone.registration_state is RegistrationState.REGISTERED, phone.status_text
+    return phone
+
+
+def rows(sim: SimulatorHandle, path: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = sim.api("GET", path)
+    return result

@@ -1,0 +1,134 @@
+"""The simulator subprocess serves SIP: registrations, calls and voicemail reach the
+provisioning API; the carrier side carries external calls with a carrier's caller ID."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.pytest_plugin.phones import PhoneFactory
+from harness.pytest_plugin.sim import SimulatorHandle
+from harness.sip.observed import WITHHELD, PhoneEventKind
+from tests.sim.sip.kit import FIXTURES, eventually, rows, subscriber, tenant_phones
+
+SAMPLE = FIXTURES / "sample"
+
+
+def test_health_and_ready_file_show_both_sip_ports(sim: SimulatorHandle) -> None:
+    health = sim.health()
+    assert health["sip"] == sim.sip_port and isinstance(sim.sip_port, int)
+    assert health["pstn"] == sim.pstn_port and isinstance(sim.pstn_port, int)
+    assert sim.sip_port != sim.pstn_port
+
+
+def test_registrations_appear_in_the_api(sim: SimulatorHandle, phone_factory: PhoneFactory) -> None:
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    registered = eventually(
+        lambda: {r["terminal_id"]: r for r in rows(sim, "/api/registrations")} or None,
+        "registrations listed",
+    )
+    assert set(registered) == {"abcde20200", "abcde20201"}
+    assert registered["abcde20200"]["extension"] == "20200"
+    assert str(phones["20200"].local.port) in registered["abcde20200"]["contact"]
+    phones["20200"].unregister()
+    eventually(
+        lambda: {r["terminal_id"] for r in rows(sim, "/api/registrations")} == {"abcde20201"},
+        "the unregistered terminal gone from /api/registrations",
+    )
+
+
+def test_call_between_extensions_is_recorded(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    call = phones["20200"].call("20201")
+    ring = phones["20201"].incoming()
+    assert ring.peer == "20200"
+    ring.answer()
+    call.wait_for(PhoneEventKind.CONNECTED)
+    call.hangup()
+    ring.wait_ended()
+    recorded = eventually(lambda: rows(sim, "/api/calls"), "the call in /api/calls")
+    assert [(c["caller"], c["callee"], c["caller_id"]) for c in recorded] == [
+        ("20200", "20201", "20200")
+    ]
+    assert recorded[0]["outcome"] == "ended"
+
+
+def test_external_call_presents_the_outbound_caller_id(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    outside = subscriber(phone_factory, sim, "09011112222")
+    phones["20201"].call("09011112222")
+    shown = outside.incoming()
+    assert shown.peer == "0312345678"  # 外線発信設定 of 20201, asserted by the carrier side
+    shown.hangup()  # declined (603) at the far end: the caller hears busy
+    phones["20201"].wait_for(PhoneEventKind.BUSY)
+    withheld = phones["20201"].call("18409011112222")
+    assert outside.incoming().peer == WITHHELD
+    withheld.hangup()  # CANCEL: the PBX ends the call (no busy extension left behind)
+    outside.wait_for(PhoneEventKind.STOP)
+
+
+def test_external_call_to_an_unregistered_number_is_released(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    call = phones["20200"].call("0399998888")
+    assert call.wait_for(PhoneEventKind.RELEASE).status == 480
+
+
+def test_inbound_call_from_a_subscriber_follows_the_inbound_route(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    outside = subscriber(phone_factory, sim, "09011112222")
+    outside.call("0312345678")  # 外線着信設定 → 20200, the pilot of 一斉着信 {20200, 20201}
+    assert phones["20200"].incoming().peer == "09011112222"
+    second = phones["20201"].incoming()
+    assert second.peer == "09011112222"
+    second.answer()
+    outside.wait_for(PhoneEventKind.CONNECTED)
+    outside.hangup()
+    second.wait_ended()
+    withheld = outside.call("1840312345678")
+    assert phones["20200"].incoming().peer == WITHHELD
+    withheld.hangup()
+    phones["20200"].wait_for(PhoneEventKind.STOP)
+
+
+def test_the_carrier_refuses_unregistered_callers_and_foreign_numbers(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    tenant_phones(phone_factory, sim, SAMPLE)
+    outside = subscriber(phone_factory, sim, "09011112222")
+    assert outside.call("0399998888").wait_for(PhoneEventKind.REFUSED).status == 404
+    outside.unregister()
+    assert outside.call("0312345678").wait_for(PhoneEventKind.REFUSED).status == 403
+
+
+def _with_absence(sim: SimulatorHandle, extension: str, absence: dict[str, Any]) -> None:
+    document = sim.settings()
+    document.setdefault("不在時動作設定", {})[extension] = absence
+    sim.put_settings(document)
+
+
+def test_a_setting_saved_through_the_api_applies_to_the_next_call_and_voicemail_is_listed(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    first = phones["20200"].call("20201")
+    phones["20201"].incoming()
+    first.hangup()
+    phones["20201"].wait_for(PhoneEventKind.STOP)
+    _with_absence(
+        sim,
+        "20201",
+        {"種別": "転送/留守番電話", "転送動作": {"無条件": "留守番電話"}},
+    )
+    second = phones["20200"].call("20201")
+    second.wait_for(PhoneEventKind.CONNECTED)  # the voicemail UAS answered; 20201 never rang
+    second.hangup()
+    messages = eventually(lambda: rows(sim, "/api/voicemail"), "a message in /api/voicemail")
+    assert [(m["extension"], m["caller_id"]) for m in messages] == [("20201", "20200")]
+    assert len([e for e in phones["20201"].timeline() if e.kind is PhoneEventKind.RING]) == 1
