@@ -20,6 +20,7 @@ from harness.clock import ScaledClock
 from harness.errors import InputError, Problem
 from harness.guide.types import Tenant
 from harness.sim.documents import read_tenant
+from harness.sim.pbx.registrar import Algorithm, RegistrarParams
 from harness.sim.pbx.service import StoreSipService
 from harness.sim.server import SERVICE_FACTORIES, Service, Simulator, check_loopback
 from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, Store
@@ -71,6 +72,14 @@ def register(subparsers: Any) -> None:
         "(UDP and TCP; default: a free one)",
     )
     parser.add_argument(
+        "--digest-algorithms",
+        type=_algorithms,
+        default=RegistrarParams().algorithms,
+        metavar="LIST",
+        help="digest algorithms the registrar challenges with, in order (default SHA-256,MD5; "
+        "MD5 alone for softphones that refuse a SHA-256 challenge, e.g. baresip 1.0)",
+    )
+    parser.add_argument(
         "--time-scale",
         type=_scale,
         default=1.0,
@@ -111,6 +120,20 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range: {value} (0–65535, 0 = free port)")
     return value
+
+
+def _algorithms(text: str) -> tuple[Algorithm, ...]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    valid = ", ".join(a.value for a in Algorithm)
+    try:
+        chosen = tuple(Algorithm(name.upper()) for name in names)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown algorithm in {text!r} (valid: {valid})"
+        ) from None
+    if not chosen or len(set(chosen)) != len(chosen):
+        raise argparse.ArgumentTypeError(f"give each of {valid} at most once, e.g. SHA-256,MD5")
+    return chosen
 
 
 def _scale(text: str) -> float:
@@ -157,7 +180,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
     clock = ScaledClock(args.time_scale)
-    services: list[Service] = [StoreSipService(pstn_port=args.pstn_port)]
+    services: list[Service] = [
+        StoreSipService(pstn_port=args.pstn_port, algorithms=args.digest_algorithms)
+    ]
     services += [factory() for factory in SERVICE_FACTORIES]
     simulator = Simulator(
         store,

@@ -16,7 +16,12 @@ import time
 from harness.sim.pbx.call import target_number
 from harness.sim.pbx.carrier import Carrier
 from harness.sim.pbx.config import PbxConfig
-from harness.sim.pbx.registrar import Registrar, credentials_from_snapshot
+from harness.sim.pbx.registrar import (
+    Algorithm,
+    Registrar,
+    RegistrarParams,
+    credentials_from_snapshot,
+)
 from harness.sim.pbx.routing import ExternalOrigin
 from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService, _CallSession
 from harness.sim.server import ServiceContext
@@ -105,8 +110,14 @@ class StoreSipService:
     ``ports["pstn"]``.
     """
 
-    def __init__(self, *, pstn_port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        pstn_port: int = 0,
+        algorithms: tuple[Algorithm, ...] = RegistrarParams().algorithms,
+    ) -> None:
         self.pstn_port = pstn_port
+        self.algorithms = algorithms
         self.sip: PbxSipService | None = None
         self.carrier: Carrier | None = None
 
@@ -117,7 +128,13 @@ class StoreSipService:
         except BaseException:
             await endpoint.close()
             raise
-        setup = PbxSetup(sip_domain="", config=PbxConfig(), credentials={}, clock=context.clock)
+        setup = PbxSetup(
+            sip_domain="",
+            config=PbxConfig(),
+            credentials={},
+            clock=context.clock,
+            registrar_params=RegistrarParams(algorithms=self.algorithms),
+        )
         self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
         self.carrier = Carrier(endpoint=trunk, pbx=self.sip)
         context.ports["sip"] = endpoint.transport().local.port

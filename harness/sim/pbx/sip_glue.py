@@ -318,6 +318,13 @@ def _int_param(value: str | None) -> int | None:
     return int(value)
 
 
+def _throttle_key(remote: Address) -> str:
+    """Who a failure counts against: the source IP, as a real service would — except on
+    loopback, where every client (each test's phones, baresip, SIPp) shares 127.0.0.1 and
+    one wrong password would block them all: there the port tells the clients apart."""
+    return f"{remote.host}:{remote.port}" if remote.host.startswith("127.") else remote.host
+
+
 _ECHOED = frozenset({"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"})
 
 
@@ -558,7 +565,7 @@ class PbxSipService:
         result = self.registrar.handle(
             RegisterRequest(
                 terminal_id=to_user or "",
-                source=server.remote.host,
+                source=_throttle_key(server.remote),
                 uri=str(request.uri),
                 contacts=contacts,
                 wildcard=h.contact_is_star,
@@ -627,7 +634,7 @@ class PbxSipService:
             return ExternalOrigin(number=None if withheld else number)
         refusal = self.registrar.authorize(
             terminal_id=user or "",
-            source=server.remote.host,
+            source=_throttle_key(server.remote),
             method="INVITE",
             uri=str(request.uri),
             authorization=h.get("Proxy-Authorization"),
