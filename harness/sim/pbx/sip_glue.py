@@ -318,6 +318,18 @@ def _int_param(value: str | None) -> int | None:
     return int(value)
 
 
+def _digest_uri(server: ServerTransaction, authorization: str | None) -> str:
+    """The ``uri`` the credentials must name (RFC 7616 §3.4.6, RFC 3261 §22.4): the
+    Request-URI — or the address of this server when the client named that instead (SIPp
+    names the address it sends to, ``sip:127.0.0.1:PORT``, not the Request-URI's domain).
+    Either way the response hash covers the uri it names, so nothing is weakened."""
+    local = server.transport.local
+    own = f"sip:{local.host}:{local.port}"
+    if authorization is not None and f'uri="{own}"' in authorization:
+        return own
+    return str(server.request.uri)
+
+
 def _throttle_key(remote: Address) -> str:
     """Who a failure counts against: the source IP, as a real service would — except on
     loopback, where every client (each test's phones, baresip, SIPp) shares 127.0.0.1 and
@@ -566,7 +578,7 @@ class PbxSipService:
             RegisterRequest(
                 terminal_id=to_user or "",
                 source=_throttle_key(server.remote),
-                uri=str(request.uri),
+                uri=_digest_uri(server, h.get("Authorization")),
                 contacts=contacts,
                 wildcard=h.contact_is_star,
                 expires=h.expires,
@@ -636,7 +648,7 @@ class PbxSipService:
             terminal_id=user or "",
             source=_throttle_key(server.remote),
             method="INVITE",
-            uri=str(request.uri),
+            uri=_digest_uri(server, h.get("Proxy-Authorization")),
             authorization=h.get("Proxy-Authorization"),
             now=self.now(),
         )
