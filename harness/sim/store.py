@@ -1016,6 +1016,20 @@ class Store:
                 (terminal_id, extension, contact, source, expires_at),
             )
 
+    def replace_registrations(
+        self, bindings: Mapping[str, Sequence[tuple[str, str, str, float]]]
+    ) -> None:
+        """For each 端末ID, its current bindings ``(extension, contact, source, expires_at)``
+        replace the listed ones (none: unregistered) — one transaction for many REGISTERs."""
+        with self._tx() as db:
+            for terminal_id, rows in bindings.items():
+                db.execute("DELETE FROM registrations WHERE terminal_id = ?", (terminal_id,))
+                db.executemany(
+                    "INSERT OR REPLACE INTO registrations "
+                    "(terminal_id, extension, contact, source, expires_at) VALUES (?, ?, ?, ?, ?)",
+                    [(terminal_id, *row) for row in rows],
+                )
+
     def remove_registration(self, *, terminal_id: str, contact: str | None = None) -> None:
         """Remove one contact of ``terminal_id``, or all of them when ``contact`` is None."""
         with self._tx() as db:

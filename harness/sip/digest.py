@@ -449,9 +449,19 @@ class DigestServer:
         return DigestOutcome.ACCEPTED
 
     def _forget_expired(self, now: float) -> None:
-        """Drop nonce counts of expired nonces (they can only be STALE from now on)."""
+        """Drop nonce counts of expired nonces (they can only be STALE from now on).
+
+        Entries sit in first-use order, which follows issue order closely: sweep from the
+        oldest and stop at the first live one — amortised O(1) per call, where scanning the
+        whole table made every verification O(tracked nonces) under load. A late entry behind
+        a live one waits for the next sweep; it can only answer STALE meanwhile."""
         if len(self._last_nc) < 1024:
             return
         limit = now - self.nonce_lifetime
-        for nonce in [n for n, (issued, _) in self._last_nc.items() if issued < limit]:
+        expired: list[str] = []
+        for nonce, (issued, _) in self._last_nc.items():
+            if issued >= limit:
+                break
+            expired.append(nonce)
+        for nonce in expired:
             del self._last_nc[nonce]

@@ -13,6 +13,7 @@ states, so a carrier can flip it when its deployment behaves otherwise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -174,10 +175,12 @@ class PbxConfig:
         return None
 
     def by_terminal_id(self, terminal_id: str) -> ExtensionConfig | None:
-        for ext in self.extensions.values():
-            if ext.terminal_id == terminal_id:
-                return ext
-        return None
+        return self._by_terminal_id.get(terminal_id)
+
+    @functools.cached_property
+    def _by_terminal_id(self) -> Mapping[str, ExtensionConfig]:
+        # Every REGISTER and INVITE asks: an index, built once per (immutable) config.
+        return {ext.terminal_id: ext for ext in self.extensions.values()}
 
     @classmethod
     def from_tenant(cls, tenant: Tenant) -> PbxConfig:

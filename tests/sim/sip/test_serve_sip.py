@@ -22,11 +22,12 @@ def test_health_and_ready_file_show_both_sip_ports(sim: SimulatorHandle) -> None
 
 def test_registrations_appear_in_the_api(sim: SimulatorHandle, phone_factory: PhoneFactory) -> None:
     phones = tenant_phones(phone_factory, sim, SAMPLE)
-    registered = eventually(
-        lambda: {r["terminal_id"]: r for r in rows(sim, "/api/registrations")} or None,
-        "registrations listed",
-    )
-    assert set(registered) == {"abcde20200", "abcde20201"}
+
+    def listed() -> dict[str, dict[str, Any]] | None:
+        found = {r["terminal_id"]: r for r in rows(sim, "/api/registrations")}
+        return found if set(found) == {"abcde20200", "abcde20201"} else None
+
+    registered = eventually(listed, "both registrations listed")
     assert registered["abcde20200"]["extension"] == "20200"
     assert str(phones["20200"].local.port) in registered["abcde20200"]["contact"]
     phones["20200"].unregister()
