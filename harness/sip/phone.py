@@ -911,15 +911,20 @@ class Phone:
 
     # -- observations ----------------------------------------------------------------------------
 
-    def timeline(self) -> list[PhoneEvent]:
-        """A copy of every event so far, in order."""
+    def timeline(self, since: int = 0) -> list[PhoneEvent]:
+        """A copy of the events so far, in order, from index ``since`` (see ``mark``)."""
 
         async def copy() -> list[PhoneEvent]:
-            return list(self.virtual.events)
+            return self.virtual.events[since:]
 
         result = self._run(copy(), DEFAULT_TIMEOUT)
         assert isinstance(result, list)
         return result
+
+    def mark(self) -> int:
+        """The timeline's current length: pass it as ``since`` to ``timeline`` / ``wait_for``
+        to look only at what happens from now on (one scenario of several in a test)."""
+        return len(self.virtual.events)
 
     def wait_for(
         self,

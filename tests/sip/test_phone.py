@@ -314,3 +314,18 @@ def test_undiallable_numbers_are_refused_with_the_rule(
     with pytest.raises(InputError, match="発信先番号: digits"):
         caller.call(number)
     assert caller.timeline() == []
+
+
+def test_mark_separates_scenarios(phone_factory: PhoneFactory) -> None:
+    caller, callee = pair(phone_factory)
+    callee.set_busy()
+    caller.call("20201").wait_for("busy")
+    mark = callee.mark()
+    callee.set_busy(False)
+    callee.answer_after(0)
+    second = caller.call("20201")
+    second.wait_for("connected")
+    assert callee.wait_for("answer", since=mark).call_id == second.call_id
+    assert [e.kind.value for e in callee.timeline(since=mark)][:2] == ["ring", "answer"]
+    assert [e.kind.value for e in callee.timeline()][0] == "rejected"
+    second.hangup()
