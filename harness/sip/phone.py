@@ -46,7 +46,7 @@ from harness.clock import Clock, TimerHandle
 from harness.errors import HarnessError, InputError, Problem
 from harness.sip.app import AppProfile, RegistrationState
 from harness.sip.dialog import Dialog, cancel_for
-from harness.sip.digest import answer_challenge, choose_challenge
+from harness.sip.digest import DigestCredentials, answer_challenge, choose_challenge
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.headers import Via
 from harness.sip.message import Request, Response, new_call_id, new_tag
@@ -66,6 +66,9 @@ DEFAULT_EXPIRES = 3600
 #: says to enter it "when the carrier says so", not how it travels.
 SERVICE_CODE_HEADER = "X-Service-Code"
 USER_AGENT = "smartpbx-harness virtual phone"
+#: Challenges answered per request at most: one, plus re-challenges with a fresh nonce (stale,
+#: or a nonce-count server answering a retransmission it already counted).
+AUTH_ROUNDS = 3
 
 _DIALLABLE = re.compile(r"[0-9A-Za-z*#+._~-]+").fullmatch
 _AUTH_FAILED = frozenset({401, 403, 404, 407})
@@ -165,7 +168,6 @@ class VirtualPhone:
         self._register_cseq = itertools.count(1)
         self._refresh: asyncio.TimerHandle | None = None
         self._registrar: Address | None = None
-        self._nc = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._session = itertools.count(secrets.randbelow(10**6))
         endpoint.on_request = self._on_request
@@ -354,9 +356,10 @@ class VirtualPhone:
         self._refresh = loop.call_later(delay, lambda: self._spawn(self._register(self.expires)))
 
     async def _send_with_auth(self, request: Request, to: Address) -> Response:
-        """Send a non-INVITE request, answering one 401/407 challenge (two if stale)."""
+        """Send a non-INVITE request, answering 401/407 challenges: at most ``AUTH_ROUNDS``
+        times, and never twice the same nonce (``_authorise``)."""
         response = await self._request(request, to)
-        for _ in range(2):
+        for _ in range(AUTH_ROUNDS):
             authorised = self._authorise(request, response)
             if authorised is None:
                 return response
@@ -369,8 +372,10 @@ class VirtualPhone:
 
     def _authorise(self, request: Request, response: Response) -> Request | None:
         """The request again with credentials for ``response``'s challenge, or None when
-        there is nothing (more) to answer: not a challenge, or a challenge to credentials
-        already sent that is not merely stale (a wrong password)."""
+        there is nothing (more) to answer: not a challenge, or a challenge repeating the very
+        nonce already answered (a wrong password). A challenge with a *new* nonce is answered
+        again: a server that checks nonce counts (Kamailio ``nonce_count``) re-challenges a
+        retransmitted request it already saw, and callers bound the number of rounds."""
         if response.status not in (401, 407):
             return None
         challenge_name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
@@ -379,15 +384,20 @@ class VirtualPhone:
             challenge = choose_challenge(response.headers.get_all(challenge_name))
         except SipParseError:
             return None
-        if answer_name in request.headers and not challenge.stale:
-            return None
+        sent = request.headers.get(answer_name)
+        if sent is not None and not challenge.stale:
+            try:
+                if DigestCredentials.parse(sent).nonce == challenge.nonce:
+                    return None
+            except SipParseError:
+                return None
         value = answer_challenge(
             challenge,
             method=request.method,
             uri=str(request.uri),
             username=self.profile.account.user_id,
             password=self.profile.account.password,
-            nc=next(self._nc),
+            nc=1,  # every answer is to a fresh nonce
             body=request.body,
         )
         headers = request.headers.set(answer_name, value)
@@ -553,7 +563,7 @@ class VirtualPhone:
         return call
 
     async def _run_invite(self, call: Call, request: Request, server: Address) -> None:
-        for _ in range(3):
+        for _ in range(AUTH_ROUNDS + 1):
             client = self.endpoint.send_request(request, server, transport=self.transport_name)
             call.invite = client
             client.on_provisional = lambda r: self._provisional(call, r)

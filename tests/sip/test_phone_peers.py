@@ -25,7 +25,7 @@ from harness.sip.phone import CallState, Phone
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
 from harness.sip.sipp import Sipp, SippUser
-from harness.sip.transport import Address
+from harness.sip.transport import Address, Faults
 
 pytestmark = pytest.mark.peers
 
@@ -382,3 +382,21 @@ def test_fixing_the_password_in_the_account_settings_makes_the_phone_callable(
     account = replace(phone.profile.account, password="Password")
     phone.reconfigure(replace(phone.profile, account=account))
     assert phone.register() == "通話可能"
+
+
+@pytest.mark.slow
+def test_registration_and_call_through_kamailio_survive_20_percent_loss(
+    phone_factory: PhoneFactory, server: Kamailio
+) -> None:
+    faults = Faults.symmetric(loss=0.2, seed=3)
+    caller = make(phone_factory, "abcde20200", faults=faults)
+    callee = make(phone_factory, "abcde20201", faults=faults)
+    assert caller.register() == "通話可能"
+    assert callee.register() == "通話可能"
+    callee.answer_after(1)
+    call = caller.call("abcde20201")
+    call.wait_for("connected", timeout=40)
+    assert callee.wait_for("ring", timeout=40).caller_id == "abcde20200"
+    call.hangup(timeout=40)
+    callee.wait_for("hangup", timeout=40)
+    assert faults.dropped_outbound + faults.dropped_inbound > 0
