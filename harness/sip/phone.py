@@ -6,10 +6,11 @@ the app (``AppProfile``: アカウント設定 and Flexible InterConnect; ``harn
 server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
 
 - **registration** (RFC 3261 §10): REGISTER to the SIPサーバ (or the UNO address, by the
-  Flexible InterConnect rule), answering a 401/407 digest challenge once (MD5 or SHA-256 with
-  qop=auth, via ``harness.sip.digest``); refreshed at half the granted expiry; ``unregister``
-  sends Expires 0. The outcome sets ``state`` and hence the app's ``status_text``: a second
-  challenge, 403 or 404 → 認証に失敗しました (per platform); no answer (408), a transport
+  Flexible InterConnect rule), answering the 401/407 digest challenge (MD5 or SHA-256 with
+  qop=auth, via ``harness.sip.digest``; a re-challenge only when its nonce is fresh, at most
+  ``AUTH_ROUNDS``); refreshed at half the granted expiry; ``unregister`` sends Expires 0.
+  The outcome sets ``state`` and hence the app's ``status_text``: a challenge to the nonce
+  already answered, 403 or 404 → 認証に失敗しました (per platform); no answer (408), a transport
   error (503: ICMP port unreachable, TCP refused), a name that does not resolve, or any
   other failure → 通話不可.
 - **incoming calls**: 180 Ringing at once (``ring``, with the caller ID shown: P-Asserted-
@@ -17,7 +18,7 @@ server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
   ``answer_after`` *simulated* seconds (a service timer, through the ``Clock``: scaled on the
   embedded target), never, or 486 Busy Here at once when set busy. CANCEL → 487 (``stop``);
   BYE → 200 (``hangup``).
-- **outgoing calls**: INVITE with an SDP offer; a 401/407 challenge is answered once; 18x →
+- **outgoing calls**: INVITE with an SDP offer; a 401/407 challenge is answered (as above); 18x →
   ``ringback``; 2xx → ACK (``connected``); 486/600 → ``busy``; 403/404/484/603 → ``refused``;
   others → ``release``. ``hangup`` sends BYE, or CANCEL while the call is not answered yet
   (after the first provisional response, §9.1).
