@@ -161,12 +161,13 @@ class VirtualPhone:
         self.behaviour = Behaviour()
         self.state = RegistrationState.UNREGISTERED
         self.last_register_status: int | None = None
+        self.registrations = 0  # successful REGISTERs (first and refreshes)
         self.last_error: str | None = None
         self.calls: dict[str, Call] = {}
         self.events: list[PhoneEvent] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._register_call_id = new_call_id("phone.invalid")
-        self._register_cseq = itertools.count(1)
+        self._register_cseq = 0  # last CSeq sent with the registration's Call-ID
         self._refresh: asyncio.TimerHandle | None = None
         self._registrar: Address | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -246,7 +247,7 @@ class VirtualPhone:
         return event
 
     def _wake(self) -> None:
-        """Wake every coroutine waiting in ``wait_for`` / ``wait_state`` to re-check."""
+        """Wake every coroutine waiting in ``wait_for`` / ``wait_until`` to re-check."""
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -273,10 +274,11 @@ class VirtualPhone:
                     return index, event
             await self._changed()
 
-    async def wait_state(self, predicate: Callable[[RegistrationState], bool]) -> RegistrationState:
-        while not predicate(self.state):
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds; it is re-checked after every event and every
+        registration outcome. Bound it with ``asyncio.wait_for``."""
+        while not predicate():
             await self._changed()
-        return self.state
 
     def _set_state(self, state: RegistrationState) -> None:
         self.state = state
@@ -320,12 +322,16 @@ class VirtualPhone:
         self._registrar = server
         request = self._register_request(expires)
         response = await self._send_with_auth(request, server)
+        # Authorised retries raised the CSeq; the next REGISTER of this Call-ID must go
+        # higher still (§10.2: the registrar drops out-of-order CSeqs).
+        self._register_cseq = max(self._register_cseq + 1, response.headers.cseq.number)
         self.last_register_status = response.status
         if not expires:
             return self.state
         if 200 <= response.status < 300:
             granted = _granted_expires(response, self.contact(), expires)
             self._schedule_refresh(granted)
+            self.registrations += 1
             self._set_state(RegistrationState.REGISTERED)
         elif response.status in _AUTH_FAILED:
             self.last_error = f"{response.status} {response.reason}"
@@ -342,7 +348,7 @@ class VirtualPhone:
             from_=f"<{self.aor}>;tag={new_tag()}",
             to=f"<{self.aor}>",
             call_id=self._register_call_id,
-            cseq=next(self._register_cseq),
+            cseq=self._register_cseq + 1,
             via=self.endpoint.via(self.transport_name),
             contact=f"{self.contact()};expires={expires}",
             headers=(("Expires", str(expires)), *self._extra_headers()),
