@@ -46,7 +46,7 @@ from typing import Literal
 from harness.clock import Clock, TimerHandle
 from harness.errors import HarnessError, InputError, Problem
 from harness.sip.app import AppProfile, RegistrationState
-from harness.sip.dialog import Dialog, cancel_for
+from harness.sip.dialog import Dialog
 from harness.sip.digest import DigestCredentials, answer_challenge, choose_challenge
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.headers import Via
@@ -126,8 +126,6 @@ class Call:
         self.answer_timer: TimerHandle | None = None
         self.give_up_timer: TimerHandle | None = None
         self.cancel_requested = False
-        self.cancel_sent = False
-        self.saw_provisional = False
 
     def end(self) -> None:
         self.state = CallState.ENDED
@@ -574,6 +572,8 @@ class VirtualPhone:
             client = self.endpoint.send_request(request, server, transport=self.transport_name)
             call.invite = client
             client.on_provisional = lambda r: self._provisional(call, r)
+            if call.cancel_requested:  # hung up before this INVITE went out
+                client.cancel()
             response = await client.wait_final()
             authorised = None
             if not call.cancel_requested:
@@ -588,12 +588,9 @@ class VirtualPhone:
             self._spawn(self.hangup(call.call_id))
 
     def _provisional(self, call: Call, response: Response) -> None:
-        call.saw_provisional = True
         if response.status > 100 and call.state is CallState.DIALING:
             call.state = CallState.RINGING
             self._record(K.RINGBACK, call, status=response.status)
-        if call.cancel_requested and not call.cancel_sent:
-            self._send_cancel(call)
 
     def _final(self, call: Call, request: Request, response: Response, server: Address) -> None:
         call.final_status = response.status
@@ -616,14 +613,6 @@ class VirtualPhone:
             kind = K.RELEASE
         self._record(kind, call, status=response.status, detail=response.reason)
         call.end()
-
-    def _send_cancel(self, call: Call) -> None:
-        client = call.invite
-        if client is None or call.cancel_sent:
-            return
-        call.cancel_sent = True
-        cancel = cancel_for(client.request)  # §9.1: same branch, Route kept
-        self.endpoint.send_request(cancel, client.destination, transport=self.transport_name)
 
     def _via(self) -> Via:
         return Via.parse(self.endpoint.via(self.transport_name))
@@ -655,9 +644,10 @@ class VirtualPhone:
             # §9.1: CANCEL only once a provisional response came; until then the CANCEL is
             # sent when one comes (or the INVITE fails by itself). Wait only for a CANCEL sent.
             call.cancel_requested = True
-            if call.saw_provisional:
-                self._send_cancel(call)
-                await call.ended.wait()
+            if call.invite is not None:
+                call.invite.cancel()
+                if call.invite.cancel_sent:
+                    await call.ended.wait()
         else:
             assert call.invite_server is not None
             call.invite_server.reply(603, to_tag=call.local_tag)
