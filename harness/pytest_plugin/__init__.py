@@ -11,4 +11,5 @@ from __future__ import annotations
 pytest_plugins: list[str] = [
     "harness.pytest_plugin.compliance",
     "harness.pytest_plugin.peers",
+    "harness.pytest_plugin.phones",
 ]

@@ -1,0 +1,512 @@
+"""A SIP endpoint: transports + transactions + asyncio timers, for any transaction user.
+
+Theory of operation (RFC 3261 §17, §13.3.1.4, §9.2): the sans-IO transactions decide *what*
+to send and *when* (``next_deadline()``); this module is the glue that makes it happen on an
+asyncio loop, and the place where messages are matched to transactions:
+
+- bytes from a transport are parsed (``parse_message``); a response is matched to its client
+  transaction by top Via branch + CSeq method (§17.1.3), a request to its server transaction
+  by branch + sent-by + method, ACK matching INVITE (§17.2.3) — the core's ``client_key`` /
+  ``server_key``. Unparseable datagrams are dropped (counted in ``parse_errors``).
+- transactions are driven with ``now = loop.time()`` (real seconds: transaction timers keep
+  their RFC values, never scaled — DESIGN.md "Time"); after each input the endpoint re-arms
+  one asyncio timer at the transaction's ``next_deadline()``.
+- requests that match no transaction go to the transaction user (``on_request``): a phone,
+  or the simulator's registrar/PBX. The TU answers through ``ServerTransaction.respond``.
+  CANCEL is answered here (200, or 481 with no matching INVITE; §9.2) and signalled on the
+  INVITE's ``ServerTransaction.cancelled``; the TU then sends 487.
+- UA-core duties around 2xx to INVITE: the UAS retransmits its 2xx until the ACK arrives
+  (``respond`` with a 2xx to an INVITE does it, §13.3.1.4); the UAC re-sends its ACK for
+  every retransmitted 2xx (``send_ack`` remembers it, §13.2.2.4). ACKs for 2xx go to
+  ``on_ack``.
+- a client transaction that times out yields a synthesised 408, a transport error (ICMP port
+  unreachable, TCP connection refused) a synthesised 503 (§8.1.3.1): the TU always sees
+  exactly one final response.
+
+The state machines are the core's (``harness.sip.transaction``, ``harness.sip.dialog``'s
+``SuccessRetransmission``); this module only feeds them and carries out their outputs.
+The endpoint knows nothing about phones; the simulator builds its PBX on the same class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.errors import HarnessError
+from harness.sip.dialog import SuccessRetransmission, cancel_for
+from harness.sip.message import Request, Response, new_branch, parse_message, serialize
+from harness.sip.syntax import SipParseError
+from harness.sip.transaction import (
+    DEFAULT_TIMERS,
+    DeliverRequest,
+    DeliverResponse,
+    Event,
+    SendRequest,
+    SendResponse,
+    TransactionKey,
+    TransactionTerminated,
+    TransactionTimeout,
+    TransportError,
+    cancel_target_key,
+    client_key,
+    server_key,
+)
+from harness.sip.transaction import ClientTransaction as CoreClient
+from harness.sip.transaction import ServerTransaction as CoreServer
+from harness.sip.transport import (
+    LOOPBACK,
+    Address,
+    Faults,
+    Inbound,
+    Tap,
+    TcpTransport,
+    Transport,
+    UdpTransport,
+)
+
+log = logging.getLogger(__name__)
+
+TransportName = Literal["UDP", "TCP"]
+#: Tries at finding a port number free for both UDP and TCP.
+_SAME_PORT_ATTEMPTS = 10
+#: How long a UAC keeps the ACK of a 2xx to re-send it for retransmitted 2xx (64*T1).
+ACK_WAIT = DEFAULT_TIMERS.timeout
+
+
+class ClientTransaction:
+    """The TU's view of a request in flight: provisional responses, then one final.
+
+    ``on_provisional`` (optional) is called for each 1xx; ``final`` resolves with the final
+    response, a synthesised 408 (timeout) or 503 (transport error) included. Retransmitted
+    2xx to an INVITE (RFC 6026 ACCEPTED) are ACKed again by the endpoint (``send_ack``).
+    """
+
+    def __init__(
+        self, endpoint: Endpoint, request: Request, destination: Address, transport: Transport
+    ) -> None:
+        self.endpoint = endpoint
+        self.request = request
+        self.destination = destination
+        self.transport = transport
+        self.provisionals: list[Response] = []
+        self.final: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self.on_provisional: Callable[[Response], None] | None = None
+        self.cancel_requested = False
+        self.cancel_sent = False
+
+    def cancel(self) -> None:
+        """CANCEL this INVITE (§9.1): at once if a provisional response came, else as soon as
+        one comes; nothing once the final response is in. The INVITE then ends with 487 (or
+        the 2xx that crossed the CANCEL: the TU should BYE it)."""
+        if self.request.method != "INVITE":
+            raise ValueError(f"only an INVITE can be cancelled, not {self.request.method}")
+        if self.final.done() or self.cancel_requested:
+            return
+        self.cancel_requested = True
+        if self.provisionals:
+            self._send_cancel()
+
+    def _send_cancel(self) -> None:
+        self.cancel_sent = True
+        protocol = self.transport.protocol
+        self.endpoint.send_request(cancel_for(self.request), self.destination, transport=protocol)
+
+    async def wait_final(self) -> Response:
+        """The final response (possibly a synthesised 408 or 503)."""
+        return await asyncio.shield(self.final)
+
+    def _deliver(self, response: Response) -> None:
+        if response.status < 200:
+            self.provisionals.append(response)
+            if self.cancel_requested and not self.cancel_sent:
+                self._send_cancel()
+            if self.on_provisional is not None:
+                self.on_provisional(response)
+        elif not self.final.done():
+            self.final.set_result(response)
+
+
+class ServerTransaction:
+    """The TU's view of a request received: ``respond`` to it (1xx, then one final)."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        request: Request,
+        remote: Address,
+        transport: Transport,
+        core: CoreServer,
+    ) -> None:
+        self.endpoint = endpoint
+        self.request = request
+        self.remote = remote
+        self.transport = transport
+        self.core = core
+        self.cancelled = asyncio.Event()
+        self.final_status: int | None = None
+
+    def respond(self, response: Response) -> None:
+        """Send ``response``; a 2xx to INVITE is retransmitted until its ACK (§13.3.1.4)."""
+        if self.final_status is not None:
+            raise RuntimeError(
+                f"{self.request.method} already answered {self.final_status}; cannot send "
+                f"{response.status}"
+            )
+        if response.status >= 200:
+            self.final_status = response.status
+        self.endpoint._server_respond(self, response)
+
+    def reply(
+        self, status: int, reason: str | None = None, *, to_tag: str | None = None
+    ) -> Response:
+        """Build a response with ``Response.for_request`` and send it; returns it."""
+        response = Response.for_request(self.request, status, reason, to_tag=to_tag)
+        self.respond(response)
+        return response
+
+
+RequestHandler = Callable[[ServerTransaction], None]
+AckHandler = Callable[[Request, Address], None]
+
+
+@dataclass(eq=False)
+class _Sent2xx:
+    """A UAS's 2xx to INVITE being retransmitted until its ACK (core's state machine)."""
+
+    machine: SuccessRetransmission
+    data: bytes
+    remote: Address
+    transport: Transport
+    handle: asyncio.TimerHandle | None = None
+
+
+@dataclass(eq=False)
+class _SentAck:
+    data: bytes
+    to: Address
+    transport: Transport
+    until: float
+
+
+def _reject_all(server: ServerTransaction) -> None:
+    server.reply(405)
+
+
+class Endpoint:
+    """Transports plus transaction matching for one SIP user agent or server.
+
+    Open with ``await Endpoint.open(...)``; close with ``await endpoint.close()``. New requests
+    go to ``on_request`` (a ``ServerTransaction`` to answer), ACKs for 2xx to ``on_ack``.
+    """
+
+    def __init__(self, *, on_request: RequestHandler | None = None) -> None:
+        self.on_request: RequestHandler = on_request or _reject_all
+        self.on_ack: AckHandler | None = None
+        self.udp: UdpTransport | None = None
+        self.tcp: TcpTransport | None = None
+        self._clients: dict[TransactionKey, tuple[CoreClient, ClientTransaction]] = {}
+        self._servers: dict[TransactionKey, ServerTransaction] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._sent_2xx: dict[tuple[str, int], _Sent2xx] = {}
+        self._acks: dict[tuple[str, int], _SentAck] = {}
+        self.parse_errors = 0
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        on_request: RequestHandler | None = None,
+        udp: bool = True,
+        tcp: bool = False,
+        host: str = LOOPBACK,
+        port: int = 0,
+        faults: Faults | None = None,
+        taps: Iterable[Tap] = (),
+        allow_remote: bool = False,
+    ) -> Endpoint:
+        """Bind the asked transports on ``host:port``; port 0 picks a free port, the same
+        number for UDP and TCP when both are asked (as SIP servers conventionally listen)."""
+        self = cls(on_request=on_request)
+        for attempt in range(_SAME_PORT_ATTEMPTS):
+            try:
+                await self._bind(host, port, udp=udp, tcp=tcp, faults=faults, remote=allow_remote)
+                break
+            except HarnessError:
+                await self.close()
+                self = cls(on_request=on_request)
+                if port or attempt == _SAME_PORT_ATTEMPTS - 1:
+                    raise
+        for tap in taps:
+            self.add_tap(tap)
+        return self
+
+    async def _bind(
+        self, host: str, port: int, *, udp: bool, tcp: bool, faults: Faults | None, remote: bool
+    ) -> None:
+        if udp:
+            self.udp = await UdpTransport.open(
+                on_receive=self._receive,
+                on_error=self._transport_error,
+                host=host,
+                port=port,
+                faults=faults,
+                allow_remote=remote,
+            )
+            port = self.udp.local.port
+        if tcp:
+            self.tcp = await TcpTransport.open(
+                on_receive=self._receive,
+                on_error=self._transport_error,
+                host=host,
+                port=port,
+                allow_remote=remote,
+            )
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def add_tap(self, tap: Tap) -> None:
+        for transport in self.transports():
+            transport.add_tap(tap)
+
+    def transports(self) -> list[Transport]:
+        return [t for t in (self.udp, self.tcp) if t is not None]
+
+    def transport(self, name: TransportName = "UDP") -> Transport:
+        transport = self.udp if name == "UDP" else self.tcp
+        if transport is None:
+            raise ValueError(
+                f"this endpoint has no {name} transport (open it with {name.lower()}=True)"
+            )
+        return transport
+
+    def via(self, name: TransportName = "UDP") -> str:
+        """A fresh top Via for a request sent over ``name`` (rport asked, RFC 3581)."""
+        return f"SIP/2.0/{name} {self.transport(name).local};branch={new_branch()};rport"
+
+    async def close(self) -> None:
+        self._closed = True
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for sent in self._sent_2xx.values():
+            if sent.handle is not None:
+                sent.handle.cancel()
+        self._sent_2xx.clear()
+        for _, client in self._clients.values():
+            if not client.final.done():
+                client.final.cancel()
+        self._clients.clear()
+        self._servers.clear()
+        for transport in self.transports():
+            await transport.close()
+
+    # -- client side ---------------------------------------------------------------------------
+
+    def send_request(
+        self, request: Request, to: Address, *, transport: TransportName = "UDP"
+    ) -> ClientTransaction:
+        """Start a client transaction for ``request`` (its top Via from ``via()``)."""
+        carrier = self.transport(transport)
+        loop = asyncio.get_running_loop()
+        core = CoreClient(request, reliable=carrier.protocol == "TCP", now=loop.time())
+        client = ClientTransaction(self, request, to, carrier)
+        self._clients[core.key] = (core, client)
+        self._client_events(core, client, core.start())
+        return client
+
+    async def request(
+        self, request: Request, to: Address, *, transport: TransportName = "UDP"
+    ) -> Response:
+        """Send ``request`` and wait for its final response."""
+        return await self.send_request(request, to, transport=transport).wait_final()
+
+    def send_ack(self, ack: Request, to: Address, *, transport: TransportName = "UDP") -> None:
+        """Send the ACK for a 2xx (its own transaction-less message, §17.1.1.3) and keep it
+        to answer retransmissions of that 2xx (§13.2.2.4)."""
+        carrier = self.transport(transport)
+        data = serialize(ack)
+        carrier.send(data, to)
+        until = asyncio.get_running_loop().time() + ACK_WAIT
+        key = (ack.headers.call_id, ack.headers.cseq.number)
+        self._acks[key] = _SentAck(data=data, to=to, transport=carrier, until=until)
+
+    def send_stateless(
+        self, message: Request | Response, to: Address, *, transport: TransportName = "UDP"
+    ) -> None:
+        self.transport(transport).send(serialize(message), to)
+
+    def _client_events(
+        self, core: CoreClient, client: ClientTransaction, events: list[Event]
+    ) -> None:
+        for event in events:
+            if isinstance(event, SendRequest):
+                client.transport.send(serialize(event.request), client.destination)
+            elif isinstance(event, DeliverResponse):
+                response = event.response
+                if client.final.done() and 200 <= response.status < 300:
+                    self._ack_again(response)  # a retransmitted 2xx (RFC 6026 ACCEPTED)
+                client._deliver(response)
+            elif isinstance(event, TransactionTimeout):
+                client._deliver(Response.for_request(client.request, 408, "Request Timeout"))
+            elif isinstance(event, TransportError):
+                client._deliver(Response.for_request(client.request, 503, "Service Unavailable"))
+            elif isinstance(event, TransactionTerminated):
+                entry = self._clients.get(core.key)
+                if entry is not None and entry[0] is core:
+                    del self._clients[core.key]
+        self._arm(core, lambda now: self._client_events(core, client, core.on_timeout(now)))
+
+    def _ack_again(self, response: Response) -> None:
+        sent = self._acks.get((response.headers.call_id, response.headers.cseq.number))
+        if sent is not None and sent.until > asyncio.get_running_loop().time():
+            sent.transport.send(sent.data, sent.to)
+
+    def _arm(self, core: CoreClient | CoreServer, fire: Callable[[float], None]) -> None:
+        """(Re)schedule the one asyncio timer of ``core`` at its ``next_deadline()``."""
+        ident = id(core)
+        old = self._timers.pop(ident, None)
+        if old is not None:
+            old.cancel()
+        deadline = core.next_deadline()
+        if deadline is None or core.terminated or self._closed:
+            return
+        loop = asyncio.get_running_loop()
+
+        def run() -> None:
+            self._timers.pop(ident, None)
+            fire(loop.time())
+
+        self._timers[ident] = loop.call_at(deadline, run)
+
+    def _transport_error(self, to: Address, exc: OSError) -> None:
+        log.debug("transport error towards %s: %s", to, exc)
+        now = asyncio.get_running_loop().time()
+        for core, client in list(self._clients.values()):
+            if client.destination == to and not core.terminated:
+                self._client_events(core, client, core.transport_error(now))
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def _receive(self, inbound: Inbound) -> None:
+        message = inbound.message
+        if message is None:
+            try:
+                message = parse_message(inbound.data)
+            except SipParseError as exc:
+                self.parse_errors += 1
+                log.debug("dropping unparseable message from %s: %s", inbound.remote, exc)
+                return
+        if isinstance(message, Response):
+            self._receive_response(message)
+        else:
+            self._receive_request(message, inbound.remote, inbound.transport)
+
+    def _receive_response(self, response: Response) -> None:
+        entry = self._clients.get(client_key(response))
+        if entry is None:
+            # A 2xx retransmitted after its transaction ended: ACK it again (§13.2.2.4).
+            if 200 <= response.status < 300 and response.headers.cseq.method == "INVITE":
+                self._ack_again(response)
+            return
+        core, client = entry
+        now = asyncio.get_running_loop().time()
+        self._client_events(core, client, core.receive(response, now))
+
+    def _receive_request(self, request: Request, remote: Address, transport: Transport) -> None:
+        key = server_key(request)
+        existing = self._servers.get(key)
+        now = asyncio.get_running_loop().time()
+        if existing is not None:
+            self._server_events(existing, existing.core.receive(request, now))
+            return
+        if request.method == "ACK":
+            self._receive_2xx_ack(request, remote)
+            return
+        core = CoreServer(request, reliable=transport.protocol == "TCP", now=now, auto_trying=False)
+        server = ServerTransaction(self, request, remote, transport, core)
+        self._servers[key] = server
+        if request.method == "CANCEL":
+            self._receive_cancel(server)
+            return
+        if request.method == "INVITE":
+            # §17.2.1: answer 100 Trying at once so the client stops retransmitting.
+            server.respond(Response.for_request(request, 100))
+        self.on_request(server)
+
+    def _receive_cancel(self, cancel: ServerTransaction) -> None:
+        invite = self._servers.get(cancel_target_key(cancel.request))
+        if invite is None:
+            cancel.reply(481)
+            return
+        cancel.reply(200)
+        if invite.final_status is None:
+            invite.cancelled.set()
+
+    def _receive_2xx_ack(self, ack: Request, remote: Address) -> None:
+        sent = self._sent_2xx.pop((ack.headers.call_id, ack.headers.cseq.number), None)
+        if sent is not None:
+            sent.machine.ack_received()
+            if sent.handle is not None:
+                sent.handle.cancel()
+        if self.on_ack is not None:
+            self.on_ack(ack, remote)
+
+    # -- server side ---------------------------------------------------------------------------
+
+    def _server_respond(self, server: ServerTransaction, response: Response) -> None:
+        now = asyncio.get_running_loop().time()
+        self._server_events(server, server.core.respond(response, now))
+        if server.request.method == "INVITE" and 200 <= response.status < 300:
+            self._retransmit_2xx(server, response, now)
+
+    def _server_events(self, server: ServerTransaction, events: list[Event]) -> None:
+        core = server.core
+        for event in events:
+            if isinstance(event, SendResponse):
+                server.transport.send(serialize(event.response), server.remote)
+            elif isinstance(event, DeliverRequest):  # an ACK reusing the INVITE's branch
+                self._receive_2xx_ack(event.request, server.remote)
+            elif isinstance(event, TransactionTerminated):
+                if self._servers.get(core.key) is server:
+                    del self._servers[core.key]
+        self._arm(core, lambda now: self._server_events(server, core.on_timeout(now)))
+
+    def _retransmit_2xx(self, server: ServerTransaction, response: Response, now: float) -> None:
+        machine = SuccessRetransmission(
+            response, reliable=server.transport.protocol == "TCP", now=now
+        )
+        sent = _Sent2xx(
+            machine=machine,
+            data=serialize(response),
+            remote=server.remote,
+            transport=server.transport,
+        )
+        key = (server.request.headers.call_id, server.request.headers.cseq.number)
+        self._sent_2xx[key] = sent
+        loop = asyncio.get_running_loop()
+
+        def arm() -> None:
+            deadline = machine.next_deadline()
+            if deadline is None or self._closed:
+                self._sent_2xx.pop(key, None)
+                return
+            sent.handle = loop.call_at(deadline, fire)
+
+        def fire() -> None:
+            for event in machine.on_timeout(loop.time()):
+                if isinstance(event, SendResponse):
+                    sent.transport.send(sent.data, sent.remote)
+                else:
+                    log.info("no ACK for the 2xx of %s within 64*T1", key[0])
+            arm()
+
+        arm()
+
+    def awaiting_ack(self, request: Request) -> bool:
+        """True while a 2xx to ``request`` (an INVITE) is retransmitted for want of an ACK."""
+        return (request.headers.call_id, request.headers.cseq.number) in self._sent_2xx

@@ -1,0 +1,974 @@
+"""Virtual phones: the Smart PBX apps of the manual, speaking real SIP on loopback.
+
+Theory of operation. A ``VirtualPhone`` is a transaction user on its own ``Endpoint`` (one
+UDP or TCP socket on a free loopback port). It is configured exactly as a person configures
+the app (``AppProfile``: アカウント設定 and Flexible InterConnect; ``harness.sip.app``), finds its
+server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
+
+- **registration** (RFC 3261 §10): REGISTER to the SIPサーバ (or the UNO address, by the
+  Flexible InterConnect rule), answering the 401/407 digest challenge (MD5 or SHA-256 with
+  qop=auth, via ``harness.sip.digest``; a re-challenge only when its nonce is fresh, at most
+  ``AUTH_ROUNDS``); refreshed at half the granted expiry; ``unregister`` sends Expires 0.
+  The outcome sets ``state`` and hence the app's ``status_text``: a challenge to the nonce
+  already answered, 403 or 404 → 認証に失敗しました (per platform); no answer (408), a transport
+  error (503: ICMP port unreachable, TCP refused), a name that does not resolve, or any
+  other failure → 通話不可.
+- **incoming calls**: 180 Ringing at once (``ring``, with the caller ID shown: P-Asserted-
+  Identity, else From; 非通知 for anonymous); then, by the phone's behaviour, 200 OK after
+  ``answer_after`` *simulated* seconds (a service timer, through the ``Clock``: scaled on the
+  embedded target), never, or 486 Busy Here at once when set busy. CANCEL → 487 (``stop``);
+  BYE → 200 (``hangup``).
+- **outgoing calls**: INVITE with an SDP offer; a 401/407 challenge is answered (as above); 18x →
+  ``ringback``; 2xx → ACK (``connected``); 486/600 → ``busy``; 403/404/484/603 → ``refused``;
+  others → ``release``. ``hangup`` sends BYE, or CANCEL while the call is not answered yet
+  (after the first provisional response, §9.1).
+
+Every observation goes to the phone's timeline (``harness.sip.observed``) with
+``clock.now()``. Registration refresh and transaction timers run in real seconds (protocol
+timers); only the answer delay is a service timer.
+
+``Phone`` is the synchronous, thread-safe facade for tests and flows: every method submits a
+coroutine to the ``Runtime`` loop and waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from harness.clock import Clock, TimerHandle
+from harness.errors import HarnessError, InputError, Problem
+from harness.sip.app import AppProfile, RegistrationState
+from harness.sip.dialog import Dialog
+from harness.sip.digest import DigestCredentials, answer_challenge, choose_challenge
+from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
+from harness.sip.headers import Via
+from harness.sip.message import Request, Response, new_call_id, new_tag
+from harness.sip.observed import PhoneEvent, PhoneEventKind, shown_caller_id
+from harness.sip.resolver import ResolveError, Resolver, parse_server
+from harness.sip.runtime import Runtime
+from harness.sip.syntax import SipParseError
+from harness.sip.transport import Address, Faults, Tap
+from harness.sip.uri import NameAddr, SipUri
+
+TransportName = Literal["UDP", "TCP"]
+K = PhoneEventKind
+
+#: Expiry asked for in REGISTER (seconds, real: the registrar's protocol timer).
+DEFAULT_EXPIRES = 3600
+#: (A) The app sends its サービスコード in this header when one is configured; the manual only
+#: says to enter it "when the carrier says so", not how it travels.
+SERVICE_CODE_HEADER = "X-Service-Code"
+USER_AGENT = "smartpbx-harness virtual phone"
+#: Challenges answered per request at most: one, plus re-challenges with a fresh nonce (stale,
+#: or a nonce-count server answering a retransmission it already counted).
+AUTH_ROUNDS = 3
+
+_DIALLABLE = re.compile(r"[0-9A-Za-z*#+._~-]+").fullmatch
+_AUTH_FAILED = frozenset({401, 403, 404, 407})
+_BUSY = frozenset({486, 600})
+_REFUSED = frozenset({403, 404, 484, 603, 604})
+
+
+class CallState(StrEnum):
+    DIALING = "dialing"
+    RINGING = "ringing"  # incoming: this phone rings; outgoing: the far end rings
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+@dataclass
+class Behaviour:
+    """How the phone treats incoming calls.
+
+    ``answer_after``: simulated seconds from ring to answer, ``None`` = never answer.
+    ``busy``: refuse every call with 486 Busy Here. ``busy_when_in_call``: refuse a second
+    call while one is connected (the phone's 話中).
+    """
+
+    answer_after: float | None = None
+    busy: bool = False
+    busy_when_in_call: bool = True
+
+
+def _sdp(session: int) -> bytes:
+    """A minimal audio offer/answer (RFC 4566). No media is ever sent; port 9 (discard)."""
+    return (
+        f"v=0\r\no=- {session} {session} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+        "t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+    ).encode()
+
+
+class Call:
+    """One call of a ``VirtualPhone`` (loop-side state; read through ``CallHandle``)."""
+
+    def __init__(self, phone: VirtualPhone, *, call_id: str, direction: str, peer: str) -> None:
+        self.phone = phone
+        self.call_id = call_id
+        self.direction = direction  # "incoming" | "outgoing"
+        self.peer = peer  # caller ID shown (incoming) or digits dialled (outgoing)
+        self.state = CallState.DIALING if direction == "outgoing" else CallState.RINGING
+        self.final_status: int | None = None
+        self.ended = asyncio.Event()
+        # dialog (RFC 3261 §12)
+        self.local_tag = new_tag()
+        self.dialog: Dialog | None = None  # the core's §12 dialog, once there is one
+        # transactions in flight
+        self.invite_server: ServerTransaction | None = None
+        self.invite: ClientTransaction | None = None
+        self.answer_timer: TimerHandle | None = None
+        self.give_up_timer: TimerHandle | None = None
+        self.cancel_requested = False
+
+    def end(self) -> None:
+        self.state = CallState.ENDED
+        for timer in (self.answer_timer, self.give_up_timer):
+            if timer is not None:
+                timer.cancel()
+        self.ended.set()
+
+
+class VirtualPhone:
+    """A virtual Smart PBX app on the asyncio loop. Create with ``await VirtualPhone.open``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        profile: AppProfile,
+        resolver: Resolver,
+        clock: Clock,
+        endpoint: Endpoint,
+        transport: TransportName = "UDP",
+        expires: int = DEFAULT_EXPIRES,
+    ) -> None:
+        self.name = name
+        self.profile = profile
+        self.resolver = resolver
+        self.clock = clock
+        self.endpoint = endpoint
+        self.transport_name: TransportName = transport
+        self.expires = expires
+        self.behaviour = Behaviour()
+        self.state = RegistrationState.UNREGISTERED
+        self.last_register_status: int | None = None
+        self.registrations = 0  # successful REGISTERs (first and refreshes)
+        self.last_error: str | None = None
+        self.calls: dict[str, Call] = {}
+        self.events: list[PhoneEvent] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._register_call_id = new_call_id("phone.invalid")
+        self._register_cseq = 0  # last CSeq sent with the registration's Call-ID
+        self._refresh: asyncio.TimerHandle | None = None
+        self._registrar: Address | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session = itertools.count(secrets.randbelow(10**6))
+        endpoint.on_request = self._on_request
+        endpoint.on_ack = self._on_ack
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        name: str,
+        profile: AppProfile,
+        resolver: Resolver,
+        clock: Clock,
+        transport: TransportName = "UDP",
+        expires: int = DEFAULT_EXPIRES,
+        faults: Faults | None = None,
+        taps: Iterable[Tap] = (),
+    ) -> VirtualPhone:
+        """Open the phone's endpoint on a free loopback port (not yet registered)."""
+        endpoint = await Endpoint.open(
+            udp=transport == "UDP", tcp=transport == "TCP", faults=faults, taps=taps
+        )
+        return cls(
+            name=name,
+            profile=profile,
+            resolver=resolver,
+            clock=clock,
+            endpoint=endpoint,
+            transport=transport,
+            expires=expires,
+        )
+
+    # -- identity ------------------------------------------------------------------------------
+
+    @property
+    def status_text(self) -> str:
+        return self.profile.status_text(self.state)
+
+    @property
+    def local(self) -> Address:
+        return self.endpoint.transport(self.transport_name).local
+
+    @property
+    def domain(self) -> str:
+        """The AOR's domain: the 内線サーバアドレス (also over the UNO route)."""
+        return parse_server(self.profile.account.sip_server).host
+
+    @property
+    def aor(self) -> str:
+        return f"sip:{self.profile.account.user_id}@{self.domain}"
+
+    def contact(self) -> str:
+        param = ";transport=tcp" if self.transport_name == "TCP" else ""
+        return f"<sip:{self.profile.account.user_id}@{self.local}{param}>"
+
+    def _extra_headers(self) -> tuple[tuple[str, str], ...]:
+        headers: tuple[tuple[str, str], ...] = (("User-Agent", USER_AGENT),)
+        code = self.profile.account.service_code
+        if code:
+            headers += ((SERVICE_CODE_HEADER, code),)
+        return headers
+
+    # -- timeline ------------------------------------------------------------------------------
+
+    def _record(self, kind: PhoneEventKind, call: Call, **fields: object) -> PhoneEvent:
+        event = PhoneEvent(
+            t=self.clock.now(),
+            kind=kind,
+            phone=self.name,
+            call_id=call.call_id,
+            **fields,  # type: ignore[arg-type]
+        )
+        self.events.append(event)
+        self._wake()
+        return event
+
+    def _wake(self) -> None:
+        """Wake every coroutine waiting in ``wait_for`` / ``wait_until`` to re-check."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _changed(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    async def wait_for(
+        self,
+        kind: PhoneEventKind,
+        *,
+        start: int = 0,
+        call_id: str | None = None,
+    ) -> tuple[int, PhoneEvent]:
+        """The first event of ``kind`` at index ≥ ``start`` (of ``call_id`` if given), waiting
+        for it; returns its index and the event. Bound it with ``asyncio.wait_for``."""
+        while True:
+            for index in range(start, len(self.events)):
+                event = self.events[index]
+                if event.kind is kind and call_id in (None, event.call_id):
+                    return index, event
+            await self._changed()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds; it is re-checked after every event and every
+        registration outcome. Bound it with ``asyncio.wait_for``."""
+        while not predicate():
+            await self._changed()
+
+    def _set_state(self, state: RegistrationState) -> None:
+        self.state = state
+        self._wake()
+
+    def _spawn(self, coro: object) -> None:
+        assert asyncio.iscoroutine(coro)
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- registration --------------------------------------------------------------------------
+
+    def _server_address(self) -> Address:
+        return self.resolver.resolve(self.profile.server())
+
+    async def register(self) -> RegistrationState:
+        """REGISTER now (answering one digest challenge); returns the new state."""
+        return await self._register(self.expires)
+
+    async def unregister(self) -> RegistrationState:
+        """REGISTER with Expires 0; the phone is then UNREGISTERED (通話不可)."""
+        if self._refresh is not None:
+            self._refresh.cancel()
+            self._refresh = None
+        if self.state is RegistrationState.REGISTERED:
+            await self._register(0)
+        self._set_state(RegistrationState.UNREGISTERED)
+        return self.state
+
+    async def _register(self, expires: int) -> RegistrationState:
+        if expires and self.state is not RegistrationState.REGISTERED:
+            # A refresh keeps showing 通話可能 while it is in flight.
+            self._set_state(RegistrationState.REGISTERING)
+        try:
+            server = self._server_address()
+        except ResolveError as exc:
+            self.last_error = str(exc)
+            self._set_state(RegistrationState.UNREACHABLE)
+            return self.state
+        self._registrar = server
+        request = self._register_request(expires)
+        response = await self._send_with_auth(request, server)
+        # Authorised retries raised the CSeq; the next REGISTER of this Call-ID must go
+        # higher still (§10.2: the registrar drops out-of-order CSeqs).
+        self._register_cseq = max(self._register_cseq + 1, response.headers.cseq.number)
+        self.last_register_status = response.status
+        if not expires:
+            return self.state
+        if 200 <= response.status < 300:
+            granted = _granted_expires(response, self.contact(), expires)
+            self._schedule_refresh(granted)
+            self.registrations += 1
+            self._set_state(RegistrationState.REGISTERED)
+        elif response.status in _AUTH_FAILED:
+            self.last_error = f"{response.status} {response.reason}"
+            self._set_state(RegistrationState.AUTH_FAILED)
+        else:
+            self.last_error = f"{response.status} {response.reason}"
+            self._set_state(RegistrationState.UNREACHABLE)
+        return self.state
+
+    def _register_request(self, expires: int) -> Request:
+        return Request.build(
+            "REGISTER",
+            f"sip:{self.domain}",
+            from_=f"<{self.aor}>;tag={new_tag()}",
+            to=f"<{self.aor}>",
+            call_id=self._register_call_id,
+            cseq=self._register_cseq + 1,
+            via=self.endpoint.via(self.transport_name),
+            contact=f"{self.contact()};expires={expires}",
+            headers=(("Expires", str(expires)), *self._extra_headers()),
+        )
+
+    def _schedule_refresh(self, granted: int) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+        # Refresh at half the granted time (and at least a second before expiry).
+        delay = max(1.0, min(granted / 2, granted - 1))
+        loop = asyncio.get_running_loop()
+        self._refresh = loop.call_later(delay, lambda: self._spawn(self._register(self.expires)))
+
+    async def _send_with_auth(self, request: Request, to: Address) -> Response:
+        """Send a non-INVITE request, answering 401/407 challenges: at most ``AUTH_ROUNDS``
+        times, and never twice the same nonce (``_authorise``)."""
+        response = await self._request(request, to)
+        for _ in range(AUTH_ROUNDS):
+            authorised = self._authorise(request, response)
+            if authorised is None:
+                return response
+            request = authorised
+            response = await self._request(request, to)
+        return response
+
+    async def _request(self, request: Request, to: Address) -> Response:
+        return await self.endpoint.request(request, to, transport=self.transport_name)
+
+    def _authorise(self, request: Request, response: Response) -> Request | None:
+        """The request again with credentials for ``response``'s challenge, or None when
+        there is nothing (more) to answer: not a challenge, or a challenge repeating the very
+        nonce already answered (a wrong password). A challenge with a *new* nonce is answered
+        again: a server that checks nonce counts (Kamailio ``nonce_count``) re-challenges a
+        retransmitted request it already saw, and callers bound the number of rounds."""
+        if response.status not in (401, 407):
+            return None
+        challenge_name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        answer_name = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        try:
+            challenge = choose_challenge(response.headers.get_all(challenge_name))
+        except SipParseError:
+            return None
+        sent = request.headers.get(answer_name)
+        if sent is not None and not challenge.stale:
+            try:
+                if DigestCredentials.parse(sent).nonce == challenge.nonce:
+                    return None
+            except SipParseError:
+                return None
+        value = answer_challenge(
+            challenge,
+            method=request.method,
+            uri=str(request.uri),
+            username=self.profile.account.user_id,
+            password=self.profile.account.password,
+            nc=1,  # every answer is to a fresh nonce
+            body=request.body,
+        )
+        headers = request.headers.set(answer_name, value)
+        headers = headers.set("CSeq", f"{request.headers.cseq.number + 1} {request.method}")
+        headers = headers.set("Via", self.endpoint.via(self.transport_name))
+        return request.with_headers(headers)
+
+    # -- incoming requests ---------------------------------------------------------------------
+
+    def _on_request(self, server: ServerTransaction) -> None:
+        request = server.request
+        method = request.method
+        if method == "INVITE" and request.headers.to.tag is None:
+            self._incoming_invite(server)
+        elif method == "INVITE":
+            self._reinvite(server)
+        elif method == "BYE":
+            self._incoming_bye(server)
+        elif method == "OPTIONS":
+            server.reply(200)
+        else:
+            server.reply(405 if method not in ("NOTIFY", "INFO", "UPDATE") else 200)
+
+    def _incoming_invite(self, server: ServerTransaction) -> None:
+        request = server.request
+        headers = request.headers
+        call = Call(self, call_id=headers.call_id, direction="incoming", peer=_caller_id(request))
+        call.invite_server = server
+        behaviour = self.behaviour
+        in_call = any(c.state is CallState.CONNECTED for c in self.calls.values())
+        if behaviour.busy or (behaviour.busy_when_in_call and in_call):
+            server.reply(486, to_tag=call.local_tag)
+            self._record(K.REJECTED, call, caller_id=call.peer, status=486)
+            call.final_status = 486
+            call.end()
+            return
+        self.calls[call.call_id] = call
+        ringing = Response.for_request(request, 180, to_tag=call.local_tag, contact=self.contact())
+        call.dialog = Dialog.from_uas(request, ringing)
+        server.respond(ringing)
+        self._record(K.RING, call, caller_id=call.peer)
+        if behaviour.answer_after is not None:
+            call.answer_timer = self.clock.call_later(
+                behaviour.answer_after, lambda: self._answer(call)
+            )
+        self._spawn(self._watch_cancel(call, server))
+
+    async def _watch_cancel(self, call: Call, server: ServerTransaction) -> None:
+        cancelled = asyncio.create_task(server.cancelled.wait())
+        ended = asyncio.create_task(call.ended.wait())
+        try:
+            await asyncio.wait({cancelled, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cancelled.cancel()
+            ended.cancel()
+        if server.cancelled.is_set() and call.state is CallState.RINGING:
+            server.reply(487, to_tag=call.local_tag)
+            call.final_status = 487
+            self._record(K.STOP, call, status=487)
+            call.end()
+
+    def _answer(self, call: Call) -> None:
+        server = call.invite_server
+        if server is None or call.state is not CallState.RINGING or server.final_status:
+            return
+        server.respond(
+            Response.for_request(
+                server.request,
+                200,
+                to_tag=call.local_tag,
+                contact=self.contact(),
+                body=_sdp(next(self._session)),
+                content_type="application/sdp",
+            )
+        )
+        call.final_status = 200
+        call.state = CallState.CONNECTED
+        if call.dialog is not None:
+            call.dialog.confirm()
+        self._record(K.ANSWER, call, caller_id=call.peer, status=200)
+
+    def answer(self, call_id: str | None = None) -> Call:
+        """Answer a ringing call now (the oldest when ``call_id`` is None)."""
+        call = self._find(call_id, CallState.RINGING, "incoming")
+        self._answer(call)
+        return call
+
+    def _reinvite(self, server: ServerTransaction) -> None:
+        call = self.calls.get(server.request.headers.call_id)
+        if call is None or call.state is not CallState.CONNECTED or call.dialog is None:
+            server.reply(481)
+            return
+        if not call.dialog.receive_request(server.request):
+            server.reply(500)  # out of order (§12.2.2)
+            return
+        server.respond(
+            Response.for_request(
+                server.request,
+                200,
+                contact=self.contact(),
+                body=_sdp(next(self._session)),
+                content_type="application/sdp",
+            )
+        )
+
+    def _incoming_bye(self, server: ServerTransaction) -> None:
+        call = self.calls.get(server.request.headers.call_id)
+        if call is None or call.state is CallState.ENDED or call.dialog is None:
+            server.reply(481)
+            return
+        if not call.dialog.receive_request(server.request):
+            server.reply(500)  # out of order (§12.2.2)
+            return
+        server.reply(200)
+        call.dialog.terminate()
+        self._record(K.HANGUP, call, detail="remote")
+        call.end()
+
+    def _on_ack(self, ack: Request, remote: Address) -> None:
+        """ACK for our 2xx: nothing to do beyond the endpoint stopping retransmissions."""
+
+    # -- outgoing calls ------------------------------------------------------------------------
+
+    async def call(self, number: str, *, give_up_after: float | None = None) -> Call:
+        """Dial ``number`` (digits as typed); returns the call once the INVITE is sent.
+
+        ``give_up_after``: simulated seconds after which the caller gives up (CANCEL) if the
+        call is not answered by then — the model's ``caller_gives_up_after``."""
+        if not _DIALLABLE(number):
+            raise InputError(
+                [
+                    Problem(
+                        where=f"{self.name} › 発信先番号",
+                        rule="digits (0-9, *, #, +) or a SIP user name, without spaces",
+                        value=repr(number),
+                    )
+                ],
+                subject="call",
+            )
+        try:
+            server = self._server_address()
+        except ResolveError as exc:
+            raise HarnessError(f"{self.name}: cannot place a call: {exc}") from exc
+        call = Call(self, call_id=new_call_id("phone.invalid"), direction="outgoing", peer=number)
+        self.calls[call.call_id] = call
+        request = Request.build(
+            "INVITE",
+            f"sip:{number}@{self.domain}",
+            from_=f"<{self.aor}>;tag={call.local_tag}",
+            to=f"<sip:{number}@{self.domain}>",
+            call_id=call.call_id,
+            cseq=1,
+            via=self.endpoint.via(self.transport_name),
+            contact=self.contact(),
+            headers=self._extra_headers(),
+            body=_sdp(next(self._session)),
+            content_type="application/sdp",
+        )
+        self._record(K.DIAL, call, peer=number)
+        self._spawn(self._run_invite(call, request, server))
+        if give_up_after is not None:
+            call.give_up_timer = self.clock.call_later(give_up_after, lambda: self._give_up(call))
+        return call
+
+    async def _run_invite(self, call: Call, request: Request, server: Address) -> None:
+        for _ in range(AUTH_ROUNDS + 1):
+            client = self.endpoint.send_request(request, server, transport=self.transport_name)
+            call.invite = client
+            client.on_provisional = lambda r: self._provisional(call, r)
+            if call.cancel_requested:  # hung up before this INVITE went out
+                client.cancel()
+            response = await client.wait_final()
+            authorised = None
+            if not call.cancel_requested:
+                authorised = self._authorise(request, response)
+            if authorised is None:
+                break
+            request = authorised
+        self._final(call, request, response, server)
+
+    def _give_up(self, call: Call) -> None:
+        if call.state in (CallState.DIALING, CallState.RINGING):
+            self._spawn(self.hangup(call.call_id))
+
+    def _provisional(self, call: Call, response: Response) -> None:
+        if response.status > 100 and call.state is CallState.DIALING:
+            call.state = CallState.RINGING
+            self._record(K.RINGBACK, call, status=response.status)
+
+    def _final(self, call: Call, request: Request, response: Response, server: Address) -> None:
+        call.final_status = response.status
+        if 200 <= response.status < 300:
+            dialog = call.dialog = Dialog.from_uac(request, response)
+            ack = dialog.ack(request, via=self._via())
+            self.endpoint.send_ack(
+                ack, self._next_hop(dialog, server), transport=self.transport_name
+            )
+            call.state = CallState.CONNECTED
+            self._record(K.CONNECTED, call, status=response.status)
+            if call.cancel_requested:  # answered while our CANCEL crossed it: hang up
+                self._spawn(self._bye(call, server))
+            return
+        if response.status in _BUSY:
+            kind = K.BUSY
+        elif response.status in _REFUSED:
+            kind = K.REFUSED
+        else:
+            kind = K.RELEASE
+        self._record(kind, call, status=response.status, detail=response.reason)
+        call.end()
+
+    def _via(self) -> Via:
+        return Via.parse(self.endpoint.via(self.transport_name))
+
+    def _next_hop(self, dialog: Dialog, fallback: Address) -> Address:
+        """Where an in-dialog request goes: the first Route, else the remote target (§12.2)."""
+        uri = dialog.route_set[0].uri if dialog.route_set else dialog.remote_target
+        if not isinstance(uri, SipUri):
+            return fallback
+        try:
+            port = f":{uri.port}" if uri.port else ""
+            return self.resolver.resolve(f"{uri.host}{port}")
+        except ResolveError:
+            return fallback
+
+    async def hangup(self, call_id: str | None = None) -> Call | None:
+        """End a call: BYE when connected, CANCEL when dialling, 603 when ringing here.
+        ``None`` picks the newest live call; returns it (None when there is none)."""
+        live = [c for c in self.calls.values() if c.state is not CallState.ENDED]
+        if call_id is not None:
+            live = [c for c in live if c.call_id == call_id]
+        if not live:
+            return None
+        call = live[-1]
+        if call.state is CallState.CONNECTED:
+            server = self._registrar or self._server_address()
+            await self._bye(call, server)
+        elif call.direction == "outgoing":
+            # §9.1: CANCEL only once a provisional response came; until then the CANCEL is
+            # sent when one comes (or the INVITE fails by itself). Wait only for a CANCEL sent.
+            call.cancel_requested = True
+            if call.invite is not None:
+                call.invite.cancel()
+                if call.invite.cancel_sent:
+                    await call.ended.wait()
+        else:
+            assert call.invite_server is not None
+            call.invite_server.reply(603, to_tag=call.local_tag)
+            call.final_status = 603
+            self._record(K.STOP, call, status=603, detail="declined")
+            call.end()
+        return call
+
+    async def _bye(self, call: Call, server: Address) -> None:
+        dialog = call.dialog
+        if call.state is CallState.ENDED or dialog is None:
+            return
+        bye = dialog.create_request("BYE", via=self._via())
+        dialog.terminate()
+        self._record(K.HANGUP, call, detail="local")
+        call.end()
+        await self._request(bye, self._next_hop(dialog, server))
+
+    def _find(self, call_id: str | None, state: CallState, direction: str) -> Call:
+        for call in self.calls.values():
+            if call.state is state and call.direction == direction:
+                if call_id is None or call.call_id == call_id:
+                    return call
+        raise HarnessError(f"{self.name}: no {direction} call in state {state.value}")
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def close(self, *, unregister: bool = True) -> None:
+        """Hang up, unregister (best effort, bounded) and close the socket."""
+        if self._refresh is not None:
+            self._refresh.cancel()
+        for call in list(self.calls.values()):
+            if call.answer_timer is not None:
+                call.answer_timer.cancel()
+        if unregister and self.state is RegistrationState.REGISTERED:
+            with contextlib.suppress(TimeoutError, HarnessError, OSError):
+                await asyncio.wait_for(self.unregister(), 2.0)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.endpoint.close()
+
+
+def _caller_id(invite: Request) -> str:
+    headers = invite.headers
+    from_ = headers.from_
+    from_uri = from_.uri
+    asserted: str | None = None
+    try:
+        identities = headers.p_asserted_identities
+    except SipParseError:
+        identities = ()
+    for identity in identities:
+        uri = identity.uri
+        if isinstance(uri, SipUri) and uri.user_text:
+            asserted = uri.user_text
+            break
+        text = str(uri)
+        if text.startswith("tel:"):
+            asserted = text[4:].split(";")[0]
+            break
+    return shown_caller_id(
+        from_display=from_.display_name,
+        from_user=from_uri.user_text if isinstance(from_uri, SipUri) else None,
+        from_host=from_uri.host if isinstance(from_uri, SipUri) else "",
+        asserted_user=asserted,
+        privacy=headers.get("Privacy"),
+    )
+
+
+def _granted_expires(response: Response, contact: str, asked: int) -> int:
+    """The expiry the registrar granted our contact (§10.2.4): its Contact's ``expires``
+    parameter, else the Expires header, else what we asked."""
+    ours = NameAddr.parse(contact).uri
+    for bound in response.headers.contacts:
+        if isinstance(ours, SipUri) and isinstance(bound.uri, SipUri):
+            same = bound.uri.host == ours.host and bound.uri.port == ours.port
+            value = bound.params.get("expires")
+            if same and value and value.isdigit():
+                return int(value)
+    header = response.headers.expires
+    return header if header is not None else asked
+
+
+# -- synchronous facade ---------------------------------------------------------------------------
+
+#: Real seconds a facade call waits by default (loopback is fast; scaled service timers too).
+DEFAULT_TIMEOUT = 10.0
+
+
+class CallHandle:
+    """One call seen from a test: wait for its events, hang it up. Thread-safe."""
+
+    def __init__(self, phone: Phone, call: Call) -> None:
+        self._phone = phone
+        self._call = call
+
+    @property
+    def call_id(self) -> str:
+        return self._call.call_id
+
+    @property
+    def state(self) -> CallState:
+        return self._call.state
+
+    @property
+    def final_status(self) -> int | None:
+        """The final SIP status of the INVITE (sent or received), once there is one."""
+        return self._call.final_status
+
+    @property
+    def peer(self) -> str:
+        """The caller ID shown (incoming) or the digits dialled (outgoing)."""
+        return self._call.peer
+
+    def events(self) -> list[PhoneEvent]:
+        return [e for e in self._phone.timeline() if e.call_id == self.call_id]
+
+    def wait_for(self, kind: PhoneEventKind | str, timeout: float = DEFAULT_TIMEOUT) -> PhoneEvent:
+        """The first event of ``kind`` of this call (waiting up to ``timeout`` real seconds)."""
+        return self._phone._wait(PhoneEventKind(kind), timeout, call_id=self.call_id, start=0)
+
+    def wait_ended(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._phone._run(self._call.ended.wait(), timeout)
+
+    def hangup(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """BYE when connected, CANCEL when still ringing out, 603 when ringing here."""
+        self._phone._run(self._phone.virtual.hangup(self.call_id), timeout)
+
+    def answer(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Answer this (incoming, ringing) call now."""
+
+        async def answer() -> None:
+            self._phone.virtual.answer(self.call_id)
+
+        self._phone._run(answer(), timeout)
+
+
+class Phone:
+    """Synchronous, thread-safe facade of a ``VirtualPhone`` running on a ``Runtime``.
+
+    Every method runs a coroutine on the runtime loop and waits (``timeout`` real seconds).
+    ``wait_for(kind)`` consumes events: successive calls with the same kind return successive
+    events of that kind (pass ``since=0`` to search from the start of the timeline).
+    """
+
+    def __init__(self, virtual: VirtualPhone, runtime: Runtime) -> None:
+        self.virtual = virtual
+        self.runtime = runtime
+        self._cursor: dict[PhoneEventKind, int] = {}
+
+    @classmethod
+    def open(
+        cls,
+        runtime: Runtime,
+        *,
+        name: str,
+        profile: AppProfile,
+        resolver: Resolver,
+        clock: Clock,
+        transport: TransportName = "UDP",
+        expires: int = DEFAULT_EXPIRES,
+        faults: Faults | None = None,
+        taps: Iterable[Tap] = (),
+    ) -> Phone:
+        virtual = runtime.run(
+            VirtualPhone.open(
+                name=name,
+                profile=profile,
+                resolver=resolver,
+                clock=clock,
+                transport=transport,
+                expires=expires,
+                faults=faults,
+                taps=taps,
+            )
+        )
+        return cls(virtual, runtime)
+
+    def _run(self, coro: object, timeout: float | None) -> object:
+        assert asyncio.iscoroutine(coro)
+        return self.runtime.run(coro, timeout=timeout)
+
+    # -- identity and status ---------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.virtual.name
+
+    @property
+    def profile(self) -> AppProfile:
+        return self.virtual.profile
+
+    @property
+    def local(self) -> Address:
+        return self.virtual.local
+
+    @property
+    def registration_state(self) -> RegistrationState:
+        return self.virtual.state
+
+    @property
+    def status_text(self) -> str:
+        """What the app shows now (通話可能, 認証に失敗しました, 通話不可, …)."""
+        return self.virtual.status_text
+
+    @property
+    def status_icon(self) -> str | None:
+        return self.profile.status_icon(self.virtual.state)
+
+    # -- registration ----------------------------------------------------------------------------
+
+    def register(self, timeout: float = 40.0) -> str:
+        """REGISTER (answering the digest challenge); returns the status text shown.
+
+        The default timeout covers Timer F (32 s) for a server that never answers."""
+        self._run(self.virtual.register(), timeout)
+        return self.status_text
+
+    def unregister(self, timeout: float = DEFAULT_TIMEOUT) -> str:
+        self._run(self.virtual.unregister(), timeout)
+        return self.status_text
+
+    def reconfigure(self, profile: AppProfile) -> None:
+        """Change the app's settings (アカウント設定 / Flexible InterConnect / network), as a
+        person does in the app; takes effect at the next ``register``."""
+        self.virtual.profile = profile
+
+    # -- behaviour -------------------------------------------------------------------------------
+
+    def answer_after(self, seconds: float) -> None:
+        """Answer incoming calls after ``seconds`` simulated seconds of ringing."""
+        if seconds < 0:
+            raise ValueError(f"answer_after needs seconds >= 0, got {seconds!r}")
+        self.virtual.behaviour.answer_after = seconds
+        self.virtual.behaviour.busy = False
+
+    def never_answer(self) -> None:
+        self.virtual.behaviour.answer_after = None
+        self.virtual.behaviour.busy = False
+
+    def set_busy(self, busy: bool = True) -> None:
+        """Refuse incoming calls with 486 Busy Here (True) or ring again (False)."""
+        self.virtual.behaviour.busy = busy
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def call(
+        self,
+        number: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        give_up_after: float | None = None,
+    ) -> CallHandle:
+        """Dial ``number``; returns at once with the call (see its events). The caller gives
+        up (CANCEL) after ``give_up_after`` simulated seconds without an answer."""
+        call = self._run(self.virtual.call(number, give_up_after=give_up_after), timeout)
+        assert isinstance(call, Call)
+        return CallHandle(self, call)
+
+    def hangup(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Hang up the newest live call (BYE, CANCEL or 603 by its state)."""
+        self._run(self.virtual.hangup(), timeout)
+
+    def incoming(self, timeout: float = DEFAULT_TIMEOUT) -> CallHandle:
+        """Wait for the next ``ring`` and return that call."""
+        event = self.wait_for(PhoneEventKind.RING, timeout)
+        return CallHandle(self, self.virtual.calls[event.call_id])
+
+    # -- observations ----------------------------------------------------------------------------
+
+    def timeline(self, since: int = 0) -> list[PhoneEvent]:
+        """A copy of the events so far, in order, from index ``since`` (see ``mark``)."""
+
+        async def copy() -> list[PhoneEvent]:
+            return self.virtual.events[since:]
+
+        result = self._run(copy(), DEFAULT_TIMEOUT)
+        assert isinstance(result, list)
+        return result
+
+    def mark(self) -> int:
+        """The timeline's current length: pass it as ``since`` to ``timeline`` / ``wait_for``
+        to look only at what happens from now on (one scenario of several in a test)."""
+        return len(self.virtual.events)
+
+    def wait_for(
+        self,
+        kind: PhoneEventKind | str,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        since: int | None = None,
+    ) -> PhoneEvent:
+        """The next not yet returned event of ``kind`` (``since``: a timeline index to search
+        from instead), waiting up to ``timeout`` real seconds; ``TimeoutError`` otherwise."""
+        kind = PhoneEventKind(kind)
+        start = self._cursor.get(kind, 0) if since is None else since
+        return self._wait(kind, timeout, call_id=None, start=start)
+
+    def _wait(
+        self, kind: PhoneEventKind, timeout: float, *, call_id: str | None, start: int
+    ) -> PhoneEvent:
+        async def wait() -> tuple[int, PhoneEvent]:
+            return await asyncio.wait_for(
+                self.virtual.wait_for(kind, start=start, call_id=call_id), timeout
+            )
+
+        try:
+            result = self._run(wait(), timeout + 5.0)
+        except TimeoutError:
+            seen = ", ".join(f"{e.t:.2f} {e.kind}" for e in self.virtual.events) or "nothing"
+            raise TimeoutError(
+                f"phone {self.name}: no {kind.value!r} event within {timeout} s (timeline: {seen})"
+            ) from None
+        assert isinstance(result, tuple)
+        index, event = result
+        assert isinstance(event, PhoneEvent)
+        if call_id is None:
+            self._cursor[kind] = index + 1
+        return event
+
+    def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Unregister (best effort) and close the phone's socket."""
+        if self.runtime.running:
+            self._run(self.virtual.close(), timeout)
