@@ -179,7 +179,7 @@ def _mfa_user(site: Site, store: Store, mailer: FakeMailer) -> None:
     assert mailer.sent[-1][0] == "user30300@example.co.jp"
 
 
-@pytest.mark.manual_step("P.6 Step1")
+@pytest.mark.manual_step("P6-S1-mfa")
 def test_mfa_first_login_registers_email_then_code(
     site: Site, store: Store, mailer: FakeMailer
 ) -> None:
