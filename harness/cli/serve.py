@@ -1,0 +1,211 @@
+"""``smartpbx-harness serve``: run the embedded simulator until interrupted.
+
+For a person: prints the URLs of the ビジネスポータル and the Web設定変更サイト, the
+administrator's and each 端末ユーザ's credentials and the SIP domain, read from the tenant's
+ご利用内容. For test fixtures: ``--ready-file`` receives one JSON object with the ports once
+everything listens (the same line is printed to stdout, prefixed ``READY``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from harness.clock import ScaledClock
+from harness.errors import InputError, Problem
+from harness.guide.types import Tenant
+from harness.sim.documents import read_tenant
+from harness.sim.server import SERVICE_FACTORIES, Simulator, check_loopback
+from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, Store
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the embedded Smart PBX simulator (web site, mail sink) on loopback",
+        description=(
+            "Run the embedded simulator until interrupted (Ctrl+C): ビジネスポータル, "
+            "Web設定変更サイト, provisioning API (/api/openapi.json) and an SMTP sink for "
+            "one-time codes, for the tenant in --guide."
+        ),
+    )
+    parser.add_argument(
+        "--guide",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="tenant folder holding ご利用内容.yaml (and optionally 設定.yaml)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--http-port", type=_port, default=0, metavar="M", help="web port (default: a free one)"
+    )
+    parser.add_argument(
+        "--smtp-port",
+        type=_port,
+        default=0,
+        metavar="S",
+        help="SMTP sink port (default: a free one)",
+    )
+    parser.add_argument(
+        "--sip-port",
+        type=_port,
+        default=0,
+        metavar="N",
+        help="SIP port, reserved for the SIP side of the simulator (registrar/PBX); "
+        "accepted now and passed to attached SIP services (default: a free one)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=_scale,
+        default=1.0,
+        metavar="X",
+        help="real seconds per simulated second for service timers (default 1.0; "
+        "0.01 runs a 10-minute one-time code in 6 s)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="SQLite file for the settings (kept across restarts; default: a temporary file). "
+        "An existing file with a tenant is reused as is; otherwise --guide is loaded",
+    )
+    parser.add_argument(
+        "--lockout-after",
+        type=int,
+        default=DEFAULT_LOCKOUT_THRESHOLD,
+        metavar="K",
+        help=f"lock a web account after K failed logins (default {DEFAULT_LOCKOUT_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        default=None,
+        metavar="F",
+        help="write a JSON object with the ports here once listening (for test fixtures)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r} (0–65535)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value} (0–65535, 0 = free port)")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r} (e.g. 1, 0.01)") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"time scale must be > 0, got {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    check_loopback(args.host)
+    if args.lockout_after < 1:
+        raise InputError(
+            [Problem(where="--lockout-after", rule="at least 1", value=str(args.lockout_after))],
+            subject="serve",
+        )
+    tenant = read_tenant(args.guide)
+    store = Store(args.db, lockout_threshold=args.lockout_after)
+    try:
+        if not store.has_tenant():
+            store.load_tenant(tenant, source_path=str(args.guide.resolve()))
+        return asyncio.run(_serve(args, store, tenant))
+    finally:
+        store.close()
+
+
+async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
+    clock = ScaledClock(args.time_scale)
+    services = [factory() for factory in SERVICE_FACTORIES]
+    simulator = Simulator(
+        store,
+        clock,
+        host=args.host,
+        http_port=args.http_port,
+        smtp_port=args.smtp_port,
+        sip_port=args.sip_port,
+        services=services,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await simulator.start()
+    except OSError as error:
+        raise InputError(
+            [Problem(where="--http-port/--smtp-port", rule=f"cannot listen: {error}")],
+            subject="serve",
+        ) from error
+    try:
+        ready = {
+            "pid": os.getpid(),
+            "base_url": simulator.base_url,
+            "http": simulator.ports.get("http"),
+            "smtp": simulator.ports.get("smtp"),
+            "sip": simulator.ports.get("sip"),
+            "db": str(store.path),
+            "time_scale": args.time_scale,
+        }
+        print(_banner(simulator, tenant, args), flush=True)
+        print("READY " + json.dumps(ready), flush=True)
+        if args.ready_file is not None:
+            tmp = args.ready_file.with_suffix(args.ready_file.suffix + ".tmp")
+            tmp.write_text(json.dumps(ready), encoding="utf-8")
+            tmp.replace(args.ready_file)  # atomic: a reader never sees half a file
+        await stop.wait()
+    finally:
+        await simulator.stop()
+    return 0
+
+
+def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> str:
+    guide = tenant.guide
+    base = simulator.base_url
+    sip = simulator.ports.get("sip")
+    lines = [
+        "Arcstar Smart PBX simulator is running (Ctrl+C to stop)",
+        "",
+        f"  ビジネスポータル        {base}/b-portal/login",
+        f"  Web設定変更サイト       {base}/SmartPBX/Login",
+        f"  provisioning API        {base}/api/openapi.json",
+        f"  SMTP sink (codes)       {simulator.host}:{simulator.ports.get('smtp')}",
+        f"  内線サーバアドレス      {guide.customer.sip_domain}"
+        + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached yet)"),
+        f"  time scale              {args.time_scale} real s per simulated s",
+        "",
+        "  管理者アカウント",
+        f"    ログインID {guide.admin_account.login_id}   "
+        f"パスワード {guide.admin_account.password}",
+        "  端末ユーザ (内線番号情報2)",
+    ]
+    for user in guide.terminal_users:
+        lines.append(
+            f"    内線 {user.extension:<8} ログインID {user.login_id:<12} "
+            f"パスワード {user.password}"
+        )
+    lines.append("  SIP terminals (内線番号情報1)")
+    for terminal in guide.terminals:
+        lines.append(
+            f"    内線 {terminal.extension:<8} 端末ID {terminal.terminal_id:<14} "
+            f"パスワード {terminal.password}   ({terminal.terminal_kind.value})"
+        )
+    return "\n".join(lines)

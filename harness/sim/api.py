@@ -1,0 +1,445 @@
+"""The provisioning API: the only way tests reach into the simulator (JSON over HTTP).
+
+Every route answers JSON; bad JSON or bad values get a 4xx with ``{"error": …, "problems":
+[{"where", "rule", "value"}]}`` saying what is wrong — never a 500. The OpenAPI 3.1 document
+(``OPENAPI``, served at ``/api/openapi.json``) is written by hand for the routes and generated
+by pydantic for the 設定 document, so it follows ``harness.guide.types`` as it evolves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from harness.errors import InputError, Problem
+from harness.guide.types import Settings
+from harness.sim.documents import read_tenant, validation_problems
+from harness.sim.store import NoTenantError, SettingsError
+from harness.sim.web.context import Simulation
+
+MAX_BODY = 1_000_000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.problems = problems or []
+
+
+def _error(status: int, error: str, problems: list[Problem] | None = None) -> JSONResponse:
+    body = {
+        "error": error,
+        "problems": [
+            {"where": p.where, "rule": p.rule, "value": p.value} for p in (problems or [])
+        ],
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _sim(request: Request) -> Simulation:
+    sim: Simulation = request.app.state.sim
+    return sim
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, f"request body is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise ApiError(422, "request body must be a JSON object")
+    return data
+
+
+def api_route(handler: Any) -> Any:
+    """Turn ApiError / InputError / NoTenantError into JSON 4xx answers."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            response: Response = await handler(request)
+            return response
+        except ApiError as error:
+            return _error(error.status, error.error, error.problems)
+        except SettingsError as error:
+            return _error(422, f"{error.subject}: nothing was saved", error.problems)
+        except InputError as error:
+            return _error(422, f"{error.subject}: cannot be used", error.problems)
+        except NoTenantError as error:
+            return _error(409, str(error))
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def _tenant_json(sim: Simulation) -> dict[str, Any]:
+    summary = sim.store.tenant_summary()
+    return {
+        "name": summary.name,
+        "path": summary.source_path,
+        "sip_domain": summary.sip_domain,
+        "uno_address": summary.uno_address,
+        "service_code": summary.service_code,
+        "admin_login_id": summary.admin_login_id,
+        "terminal_users": dict(summary.terminal_user_login_ids),
+        "mfa_enabled": summary.mfa_enabled,
+    }
+
+
+@api_route
+async def health(request: Request) -> Response:
+    ports = _sim(request).ports or {}
+    return JSONResponse(
+        {
+            "status": "ok",
+            "http": ports.get("http"),
+            "smtp": ports.get("smtp"),
+            "sip": ports.get("sip"),
+        }
+    )
+
+
+@api_route
+async def tenant(request: Request) -> Response:
+    sim = _sim(request)
+    if request.method == "GET":
+        return JSONResponse(_tenant_json(sim))
+    data = await _json_object(request)
+    path = data.get("path")
+    if not isinstance(path, str) or not path:
+        raise ApiError(
+            422,
+            'give the tenant folder as {"path": "<folder holding ご利用内容.yaml>"}',
+            [
+                Problem(
+                    where="path", rule="a non-empty string (a folder path)", value=repr(path)[:80]
+                )
+            ],
+        )
+    loaded = await run_in_threadpool(read_tenant, path)
+    await run_in_threadpool(sim.store.load_tenant, loaded, source_path=path)
+    if sim.mail_sink is not None:
+        sim.mail_sink.clear()
+    return JSONResponse(_tenant_json(sim))
+
+
+@api_route
+async def reset(request: Request) -> Response:
+    sim = _sim(request)
+    sim.store.reset()
+    if sim.mail_sink is not None:
+        sim.mail_sink.clear()
+    return JSONResponse({"status": "ok"})
+
+
+def _settings_json(sim: Simulation) -> dict[str, Any]:
+    document = sim.store.settings_document()
+    data: dict[str, Any] = document.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return data
+
+
+@api_route
+async def settings(request: Request) -> Response:
+    sim = _sim(request)
+    if request.method == "GET":
+        return JSONResponse(_settings_json(sim))
+    data = await _json_object(request)
+    try:
+        document = Settings.model_validate(data)
+    except ValidationError as error:
+        raise ApiError(
+            422, "設定: not a valid 設定 document", validation_problems(error, where="設定")
+        ) from error
+    sim.store.replace_settings(document)
+    return JSONResponse(_settings_json(sim))
+
+
+@api_route
+async def line(request: Request) -> Response:
+    sim = _sim(request)
+    number = request.path_params["number"]
+    data = await _json_object(request)
+    live = data.get("line_live")
+    if not isinstance(live, bool):
+        raise ApiError(
+            422,
+            'give {"line_live": true} or {"line_live": false}',
+            [Problem(where="line_live", rule="true or false", value=repr(live)[:80])],
+        )
+    try:
+        sim.store.set_line_live(number, live)
+    except SettingsError as error:
+        raise ApiError(
+            404, f"外線番号 {number[:40]} is not in the tenant's 外線番号情報"
+        ) from error
+    return JSONResponse({"external_number": number, "line_live": live})
+
+
+@api_route
+async def mfa(request: Request) -> Response:
+    sim = _sim(request)
+    if request.method == "PUT":
+        data = await _json_object(request)
+        enabled = data.get("enabled")
+        if not isinstance(enabled, bool):
+            raise ApiError(
+                422,
+                'give {"enabled": true} or {"enabled": false}',
+                [Problem(where="enabled", rule="true or false", value=repr(enabled)[:80])],
+            )
+        sim.store.set_mfa(enabled)
+    sim.store.tenant_summary()
+    return JSONResponse({"enabled": sim.store.mfa_enabled()})
+
+
+@api_route
+async def mail(request: Request) -> Response:
+    sink = _sim(request).mail_sink
+    messages = [] if sink is None else [asdict(m) for m in sink.messages]
+    for message in messages:
+        message["to"] = list(message["to"])
+    return JSONResponse(messages)
+
+
+def _rows(table: Any) -> Any:
+    @api_route
+    async def rows(request: Request) -> Response:
+        return JSONResponse(_sim(request).store.list_rows(table))
+
+    rows.__name__ = table
+    return rows
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+ROUTES = [
+    Route("/api/openapi.json", openapi),
+    Route("/api/health", health),
+    Route("/api/tenant", tenant, methods=["GET", "POST"]),
+    Route("/api/reset", reset, methods=["POST"]),
+    Route("/api/settings", settings, methods=["GET", "PUT"]),
+    Route("/api/lines/{number}", line, methods=["PUT"]),
+    Route("/api/mfa", mfa, methods=["GET", "PUT"]),
+    Route("/api/mail", mail),
+    Route("/api/registrations", _rows("registrations")),
+    Route("/api/calls", _rows("calls")),
+    Route("/api/voicemail", _rows("voicemail_messages")),
+]
+
+
+# --- OpenAPI ----------------------------------------------------------------------------------
+
+
+def _build_openapi() -> dict[str, Any]:
+    ref = "#/components/schemas/{model}"
+    keys, generated = models_json_schema(
+        [(Settings, "validation"), (Settings, "serialization")], ref_template=ref, by_alias=True
+    )
+    schemas: dict[str, Any] = dict(generated.get("$defs", {}))
+    settings_in = keys[(Settings, "validation")]
+    settings_out = keys[(Settings, "serialization")]
+
+    def obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+        return {"type": "object", "properties": properties, "required": required}
+
+    nullable_str = {"type": ["string", "null"]}
+    schemas["Problem"] = obj(
+        {"where": {"type": "string"}, "rule": {"type": "string"}, "value": nullable_str},
+        ["where", "rule", "value"],
+    )
+    schemas["Error"] = obj(
+        {
+            "error": {"type": "string"},
+            "problems": {"type": "array", "items": {"$ref": ref.format(model="Problem")}},
+        },
+        ["error", "problems"],
+    )
+    schemas["Tenant"] = obj(
+        {
+            "name": {"type": "string"},
+            "path": {"type": "string"},
+            "sip_domain": {"type": "string"},
+            "uno_address": nullable_str,
+            "service_code": nullable_str,
+            "admin_login_id": {"type": "string"},
+            "terminal_users": {"type": "object", "additionalProperties": {"type": "string"}},
+            "mfa_enabled": {"type": "boolean"},
+        },
+        [
+            "name",
+            "path",
+            "sip_domain",
+            "uno_address",
+            "service_code",
+            "admin_login_id",
+            "terminal_users",
+            "mfa_enabled",
+        ],
+    )
+    schemas["Mail"] = obj(
+        {
+            "mail_from": {"type": "string"},
+            "to": {"type": "array", "items": {"type": "string"}},
+            "subject": {"type": "string"},
+            "body": {"type": "string"},
+            "time": {"type": "number"},
+        },
+        ["mail_from", "to", "subject", "body", "time"],
+    )
+    nullable_port = {"type": ["integer", "null"]}
+    schemas["Health"] = obj(
+        {
+            "status": {"const": "ok"},
+            "http": nullable_port,
+            "smtp": nullable_port,
+            "sip": nullable_port,
+        },
+        ["status", "http", "smtp", "sip"],
+    )
+    row = {"type": "object", "additionalProperties": True}
+
+    def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"content": {"application/json": {"schema": schema}}}
+
+    def ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+        return {"description": description, **json_body(schema)}
+
+    def err(description: str) -> dict[str, Any]:
+        return {"description": description, **json_body({"$ref": ref.format(model="Error")})}
+
+    def refs(name: str) -> dict[str, Any]:
+        return {"$ref": ref.format(model=name)}
+
+    no_tenant = err("no tenant loaded yet (POST /api/tenant first)")
+    bad_body = {
+        "400": err("body is not JSON"),
+        "413": err("body too large"),
+        "422": err("values break a rule; nothing was changed"),
+    }
+    paths: dict[str, Any] = {
+        "/api/health": {
+            "get": {"summary": "Liveness and ports", "responses": {"200": ok(refs("Health"))}}
+        },
+        "/api/tenant": {
+            "get": {
+                "summary": "The loaded tenant (no passwords)",
+                "responses": {"200": ok(refs("Tenant")), "409": no_tenant},
+            },
+            "post": {
+                "summary": "Load a tenant folder (ご利用内容.yaml, 設定.yaml), replacing all state",
+                "requestBody": {
+                    "required": True,
+                    **json_body(obj({"path": {"type": "string", "minLength": 1}}, ["path"])),
+                },
+                "responses": {"200": ok(refs("Tenant")), **bad_body},
+            },
+        },
+        "/api/reset": {
+            "post": {
+                "summary": "Back to the loaded settings; MFA, mail, lockouts, sessions cleared",
+                "responses": {
+                    "200": ok(obj({"status": {"const": "ok"}}, ["status"])),
+                    "409": no_tenant,
+                },
+            }
+        },
+        "/api/settings": {
+            "get": {
+                "summary": "Current settings as a 設定 document (Japanese keys)",
+                "responses": {"200": ok(settings_out), "409": no_tenant},
+            },
+            "put": {
+                "summary": "Replace every setting by a 設定 document, all or nothing",
+                "requestBody": {"required": True, **json_body(settings_in)},
+                "responses": {"200": ok(settings_out), "409": no_tenant, **bad_body},
+            },
+        },
+        "/api/lines/{number}": {
+            "put": {
+                "summary": "Set an external line's 開通 (line_live) flag",
+                "parameters": [
+                    {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    **json_body(obj({"line_live": {"type": "boolean"}}, ["line_live"])),
+                },
+                "responses": {
+                    "200": ok(
+                        obj(
+                            {
+                                "external_number": {"type": "string"},
+                                "line_live": {"type": "boolean"},
+                            },
+                            ["external_number", "line_live"],
+                        )
+                    ),
+                    "404": err("no such 外線番号"),
+                    "409": no_tenant,
+                    **bad_body,
+                },
+            }
+        },
+        "/api/mfa": {
+            "get": {
+                "summary": "多要素認証 for 端末ユーザ (as on アカウント設定)",
+                "responses": {
+                    "200": ok(obj({"enabled": {"type": "boolean"}}, ["enabled"])),
+                    "409": no_tenant,
+                },
+            },
+            "put": {
+                "summary": "Switch 多要素認証 on or off",
+                "requestBody": {
+                    "required": True,
+                    **json_body(obj({"enabled": {"type": "boolean"}}, ["enabled"])),
+                },
+                "responses": {
+                    "200": ok(obj({"enabled": {"type": "boolean"}}, ["enabled"])),
+                    "409": no_tenant,
+                    **bad_body,
+                },
+            },
+        },
+        "/api/mail": {
+            "get": {
+                "summary": "Messages received by the SMTP sink (one-time codes)",
+                "responses": {"200": ok({"type": "array", "items": refs("Mail")})},
+            }
+        },
+    }
+    for path, what in (
+        ("/api/registrations", "SIP registrations (filled by the SIP side)"),
+        ("/api/calls", "Calls (filled by the SIP side)"),
+        ("/api/voicemail", "Voicemail messages (filled by the SIP side)"),
+    ):
+        paths[path] = {
+            "get": {"summary": what, "responses": {"200": ok({"type": "array", "items": row})}}
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "smartpbx-harness simulator provisioning API",
+            "version": "1.0",
+            "description": "Load a tenant, apply settings, reset, read mail and SIP-side records.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+OPENAPI = _build_openapi()

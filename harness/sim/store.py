@@ -1,0 +1,1140 @@
+"""The simulator's SQLite store: one tenant, its settings, web accounts and the SIP side's state.
+
+Theory of operation
+-------------------
+- One SQLite file (or a temporary one) in WAL mode; every change is ONE function here that
+  validates by ../shared/DOMAIN.md's rules (``harness.sim.rules``) and writes in ONE
+  ``BEGIN IMMEDIATE … COMMIT`` transaction: on any error nothing is saved and a
+  ``SettingsError`` names each bad field in Japanese. A committed change survives ``kill -9``
+  (WAL + ``synchronous=FULL``).
+- Secrets are never stored in the clear: SIP terminals keep only their digest HA1 (MD5 and
+  SHA-256, realm = 内線サーバアドレス, RFC 8760); web passwords are argon2id hashes
+  (memory-hard); one-time codes and session tokens are stored as SHA-256 digests. The
+  留守番電話パスワード is the exception: the settings site shows it to its 端末ユーザ (DOMAIN.md).
+- The SIP side reads the settings through ``routing_snapshot()`` (frozen dataclasses; its
+  ``version`` changes with every committed change) and writes registrations, calls and
+  voicemail messages through the ``*_registration`` / ``record_*`` functions.
+- Times given to the store (``now``) are simulated seconds of the simulator's ``Clock``; the
+  store never reads a clock itself.
+
+One connection shared by the simulator's event loop, guarded by a lock so that a call from a
+worker thread (argon2 hashing runs off the loop) cannot interleave with a transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from harness.errors import HarnessError, InputError, Problem
+from harness.guide.types import (
+    Action,
+    ForwardAbsence,
+    ForwardActions,
+    GroupKind,
+    InboundRoute,
+    OutboundCallerId,
+    RingGroup,
+    Settings,
+    SingleNumberReach,
+    Tenant,
+    TerminalKind,
+)
+from harness.sim import rules
+from harness.sim.rules import AbsenceDraft, AbsenceValue, FieldErrors, GroupDraft, TenantView
+
+OTP_LIFETIME = 600.0
+"""A one-time code is valid 10 simulated minutes (DOMAIN.md, A)."""
+OTP_DIGITS = 6
+DEFAULT_LOCKOUT_THRESHOLD = 5
+VOICEMAIL_PASSWORD_DIGITS = 4
+"""留守番電話パスワード: 3–8 digits (S); the simulator generates 4."""
+
+# OWASP's argon2id minimum (m=19 MiB, t=2, p=1): memory-hard, ~20 ms per hash here.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+Role = Literal["admin", "terminal_user"]
+Stage = Literal["anonymous", "mfa_register", "mfa_code", "full"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenant (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    document_json TEXT NOT NULL,          -- the loaded documents (secrets removed), for reset
+    sip_domain TEXT NOT NULL,
+    uno_address TEXT,
+    service_code TEXT,
+    mfa_enabled INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 0    -- bumped by every committed settings change
+);
+CREATE TABLE IF NOT EXISTS terminals (
+    extension TEXT PRIMARY KEY,
+    no INTEGER NOT NULL,
+    site_number TEXT NOT NULL,
+    terminal_number TEXT NOT NULL,
+    terminal_id TEXT NOT NULL UNIQUE,
+    terminal_kind TEXT NOT NULL,
+    ha1_md5 TEXT NOT NULL,
+    ha1_sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS web_accounts (
+    login_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'terminal_user')),
+    extension TEXT REFERENCES terminals (extension),
+    password_hash TEXT NOT NULL,
+    email TEXT,
+    failed_logins INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS external_lines (
+    external_number TEXT PRIMARY KEY,
+    no INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    line_live INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS ring_groups (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    pilot TEXT UNIQUE REFERENCES terminals (extension),
+    ring_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ring_group_members (
+    group_id INTEGER NOT NULL REFERENCES ring_groups (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    extension TEXT NOT NULL REFERENCES terminals (extension),
+    PRIMARY KEY (group_id, position)
+);
+CREATE TABLE IF NOT EXISTS inbound_routes (
+    external_number TEXT PRIMARY KEY REFERENCES external_lines (external_number),
+    destination TEXT NOT NULL,
+    applied INTEGER NOT NULL     -- 0: set while the line was not 開通 (接続エラー), not in effect
+);
+CREATE TABLE IF NOT EXISTS outbound_caller_ids (
+    extension TEXT PRIMARY KEY REFERENCES terminals (extension),
+    caller_id TEXT NOT NULL REFERENCES external_lines (external_number)
+);
+CREATE TABLE IF NOT EXISTS absence (
+    extension TEXT PRIMARY KEY REFERENCES terminals (extension),
+    kind TEXT NOT NULL,
+    forward_to TEXT,
+    unconditional TEXT NOT NULL,
+    busy TEXT NOT NULL,
+    unreachable TEXT NOT NULL,
+    no_answer TEXT NOT NULL,
+    ring_time INTEGER,
+    reach_number_1 TEXT,
+    reach_start_1 INTEGER,
+    reach_number_2 TEXT,
+    reach_start_2 INTEGER,
+    reach_end INTEGER,
+    voicemail INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS voicemail_passwords (
+    extension TEXT PRIMARY KEY REFERENCES terminals (extension),
+    password TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS one_time_codes (
+    id INTEGER PRIMARY KEY,
+    login_id TEXT NOT NULL REFERENCES web_accounts (login_id),
+    code_hash TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    csrf_token TEXT NOT NULL,
+    portal_login_id TEXT,
+    login_id TEXT,
+    stage TEXT NOT NULL DEFAULT 'anonymous'
+);
+CREATE TABLE IF NOT EXISTS registrations (
+    id INTEGER PRIMARY KEY,
+    terminal_id TEXT NOT NULL,
+    extension TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    source TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    UNIQUE (terminal_id, contact)
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    caller TEXT NOT NULL,
+    callee TEXT NOT NULL,
+    caller_id TEXT,
+    outcome TEXT NOT NULL,
+    detail_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS voicemail_messages (
+    id INTEGER PRIMARY KEY,
+    extension TEXT NOT NULL,
+    caller_id TEXT,
+    received_at REAL NOT NULL,
+    duration REAL NOT NULL DEFAULT 0
+);
+"""
+
+# Tables emptied by a reset or a tenant load, children first.
+_SETTINGS_TABLES = (
+    "ring_group_members",
+    "ring_groups",
+    "inbound_routes",
+    "outbound_caller_ids",
+    "absence",
+)
+_TENANT_TABLES = (
+    *_SETTINGS_TABLES,
+    "one_time_codes",
+    "web_sessions",
+    "registrations",
+    "calls",
+    "voicemail_messages",
+    "voicemail_passwords",
+    "web_accounts",
+    "external_lines",
+    "terminals",
+    "tenant",
+)
+
+
+class SettingsError(InputError):
+    """A change broke a rule: nothing was saved. ``fields`` maps field name → Japanese message."""
+
+    def __init__(self, fields: Mapping[str, str], *, subject: str = "settings") -> None:
+        self.fields = dict(fields)
+        super().__init__(
+            [Problem(where=name, rule=message) for name, message in self.fields.items()],
+            subject=subject,
+        )
+
+
+class NoTenantError(HarnessError):
+    """No tenant has been loaded yet (POST /api/tenant or ``serve --guide``)."""
+
+
+# --- the read API: frozen records ----------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TerminalRecord:
+    extension: str
+    no: int
+    site_number: str
+    terminal_number: str
+    terminal_id: str
+    terminal_kind: TerminalKind
+    ha1_md5: str
+    ha1_sha256: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalLineRecord:
+    external_number: str
+    no: int
+    kind: str
+    line_live: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRecord:
+    id: int
+    kind: GroupKind
+    pilot: str | None
+    members: tuple[str, ...]
+    ring_time: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundRecord:
+    external_number: str
+    destination: str
+    applied: bool
+    """False when set before the line was 開通 (接続エラー): not in effect until 設定 again."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoutingSnapshot:
+    """Everything the SIP side needs to route a call, as of one committed ``version``."""
+
+    version: int
+    sip_domain: str
+    terminals: Mapping[str, TerminalRecord]
+    """内線番号 → terminal."""
+    external_lines: Mapping[str, ExternalLineRecord]
+    groups: tuple[GroupRecord, ...]
+    inbound_routes: Mapping[str, InboundRecord]
+    """外線番号 → route (check ``applied`` and the line's ``line_live``)."""
+    outbound_caller_ids: Mapping[str, str]
+    """内線番号 → 外線番号 presented on its external calls."""
+    absence: Mapping[str, AbsenceValue]
+    """内線番号 → 不在時動作 (absent: 未設定)."""
+    voicemail_passwords: Mapping[str, str]
+
+    def terminal_by_id(self, terminal_id: str) -> TerminalRecord | None:
+        """The terminal whose 端末ID (SIP user) is ``terminal_id``."""
+        for terminal in self.terminals.values():
+            if terminal.terminal_id == terminal_id:
+                return terminal
+        return None
+
+    def group_by_pilot(self, pilot: str) -> GroupRecord | None:
+        for group in self.groups:
+            if group.pilot == pilot:
+                return group
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Account:
+    login_id: str
+    role: Role
+    extension: str | None
+    email: str | None
+    failed_logins: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Session:
+    token: str
+    csrf_token: str
+    portal_login_id: str | None
+    login_id: str | None
+    stage: Stage
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantSummary:
+    name: str
+    source_path: str
+    sip_domain: str
+    uno_address: str | None
+    service_code: str | None
+    admin_login_id: str
+    terminal_user_login_ids: Mapping[str, str]
+    """内線番号 → ログインID of its 端末ユーザ."""
+    mfa_enabled: bool
+
+
+LoginOutcome = Literal["ok", "bad_credentials", "locked"]
+
+
+def sip_ha1(algorithm: Literal["MD5", "SHA-256"], user: str, realm: str, password: str) -> str:
+    """HA1 = H(user:realm:password) (RFC 2617 §3.2.2.2, RFC 8760 §3)."""
+    data = f"{user}:{realm}:{password}".encode()
+    digest = hashlib.md5(data) if algorithm == "MD5" else hashlib.sha256(data)
+    return digest.hexdigest()
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Store:
+    """The simulator's state in one SQLite file (``path``) or a temporary one (``None``)."""
+
+    def __init__(
+        self, path: str | Path | None = None, *, lockout_threshold: int = DEFAULT_LOCKOUT_THRESHOLD
+    ) -> None:
+        if lockout_threshold < 1:
+            raise ValueError(f"lockout threshold must be ≥ 1, got {lockout_threshold}")
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        if path is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="smartpbx-sim-")
+            path = Path(self._tempdir.name) / "sim.sqlite3"
+        self.path = Path(path)
+        self.lockout_threshold = lockout_threshold
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        # Soft state does not survive a restart: registrations are refreshed by phones, and
+        # one-time codes are timed by a clock whose origin changed.
+        with self._tx() as db:
+            db.execute("DELETE FROM registrations")
+            db.execute("DELETE FROM one_time_codes")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # --- tenant --------------------------------------------------------------------------
+
+    def has_tenant(self) -> bool:
+        return bool(self._read("SELECT 1 FROM tenant"))
+
+    def load_tenant(self, tenant: Tenant, *, source_path: str = "") -> None:
+        """Replace everything with ``tenant``: accounts hashed, HA1s computed, settings applied.
+
+        Raises SettingsError (nothing changed) when its 設定 break a rule.
+        """
+        guide = tenant.guide
+        realm = guide.customer.sip_domain
+        accounts: list[tuple[Role, str, str | None, str]] = [
+            ("admin", guide.admin_account.login_id, None, guide.admin_account.password)
+        ]
+        accounts += [
+            ("terminal_user", u.login_id, u.extension, u.password) for u in guide.terminal_users
+        ]
+        # Hash before the transaction: argon2 is deliberately slow.
+        hashed = [(role, lid, ext, _HASHER.hash(pw)) for role, lid, ext, pw in accounts]
+        with self._tx() as db:
+            for table in _TENANT_TABLES:
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+            public = tenant.model_dump(mode="json", by_alias=False)
+            public["guide"].pop("admin_account", None)
+            public["guide"].pop("terminal_users", None)
+            for terminal in public["guide"]["terminals"]:
+                terminal.pop("password", None)
+            db.execute(
+                "INSERT INTO tenant (id, name, source_path, document_json, sip_domain, "
+                "uno_address, service_code) VALUES (1, ?, ?, ?, ?, ?, ?)",
+                (
+                    tenant.name,
+                    source_path,
+                    json.dumps(public, ensure_ascii=False),
+                    realm,
+                    guide.customer.uno_address,
+                    guide.customer.service_code,
+                ),
+            )
+            for t in guide.terminals:
+                db.execute(
+                    "INSERT INTO terminals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        t.extension,
+                        t.no,
+                        t.site_number,
+                        t.terminal_number,
+                        t.terminal_id,
+                        t.terminal_kind.value,
+                        sip_ha1("MD5", t.terminal_id, realm, t.password),
+                        sip_ha1("SHA-256", t.terminal_id, realm, t.password),
+                    ),
+                )
+                password = "".join(
+                    secrets.choice("0123456789") for _ in range(VOICEMAIL_PASSWORD_DIGITS)
+                )
+                db.execute("INSERT INTO voicemail_passwords VALUES (?, ?)", (t.extension, password))
+            for role, login_id, extension, password_hash in hashed:
+                db.execute(
+                    "INSERT INTO web_accounts (login_id, role, extension, password_hash) "
+                    "VALUES (?, ?, ?, ?)",
+                    (login_id, role, extension, password_hash),
+                )
+            for line in guide.external_lines:
+                db.execute(
+                    "INSERT INTO external_lines VALUES (?, ?, ?, 1)",
+                    (line.external_number, line.no, line.kind),
+                )
+            self._apply_settings(db, tenant.settings)
+
+    def tenant_summary(self) -> TenantSummary:
+        row = self._tenant_row()
+        accounts = self._read("SELECT login_id, role, extension FROM web_accounts")
+        admin = next(a["login_id"] for a in accounts if a["role"] == "admin")
+        return TenantSummary(
+            name=row["name"],
+            source_path=row["source_path"],
+            sip_domain=row["sip_domain"],
+            uno_address=row["uno_address"],
+            service_code=row["service_code"],
+            admin_login_id=admin,
+            terminal_user_login_ids=MappingProxyType(
+                {a["extension"]: a["login_id"] for a in accounts if a["role"] == "terminal_user"}
+            ),
+            mfa_enabled=bool(row["mfa_enabled"]),
+        )
+
+    def _tenant_row(self) -> sqlite3.Row:
+        rows = self._read("SELECT * FROM tenant")
+        if not rows:
+            raise NoTenantError('no tenant loaded: POST /api/tenant {"path": <tenant folder>}')
+        return rows[0]
+
+    def reset(self) -> None:
+        """Back to the loaded documents' settings; MFA off, e-mails, lockouts, sessions cleared."""
+        row = self._tenant_row()
+        public = json.loads(row["document_json"])
+        settings = Settings.model_validate(public["settings"])
+        with self._tx() as db:
+            for table in ("one_time_codes", "web_sessions", "registrations", "calls"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+            db.execute("DELETE FROM voicemail_messages")
+            db.execute("UPDATE web_accounts SET email = NULL, failed_logins = 0")
+            db.execute("UPDATE external_lines SET line_live = 1")
+            db.execute("UPDATE tenant SET mfa_enabled = 0")
+            self._apply_settings(db, settings)
+
+    # --- whole-document settings (provisioning API) --------------------------------------
+
+    def replace_settings(self, settings: Settings) -> None:
+        """Replace every setting by the 設定 document ``settings``, all or nothing."""
+        with self._tx() as db:
+            self._tenant_row()
+            self._apply_settings(db, settings)
+
+    def _apply_settings(self, db: sqlite3.Connection, settings: Settings) -> None:
+        for table in _SETTINGS_TABLES:
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+        problems: dict[str, str] = {}
+        for i, group in enumerate(settings.ring_groups, start=1):
+            draft = GroupDraft(
+                kind=group.kind.value,
+                pilot=group.pilot or "",
+                members=tuple(group.members),
+                ring_time=str(group.ring_time),
+            )
+            value, errors = rules.check_group(draft, self._view(db))
+            _prefix(problems, errors, f"着信グループ › {i}")
+            if value is not None:
+                self._insert_group(db, value)
+        for i, route in enumerate(settings.inbound_routes, start=1):
+            errors = rules.check_inbound(route.external_number, route.destination, self._view(db))
+            _prefix(problems, errors, f"外線着信設定 › {i}")
+            if not errors:
+                self._write_inbound(db, route.external_number, route.destination)
+        for i, caller in enumerate(settings.outbound_caller_ids, start=1):
+            errors = rules.check_outbound(caller.extension, caller.caller_id, self._view(db))
+            _prefix(problems, errors, f"外線発信設定 › {i}")
+            if not errors:
+                self._write_outbound(db, caller.extension, caller.caller_id)
+        for extension, absence in settings.absence.items():
+            absence_value, errors = rules.check_absence(
+                extension, _absence_draft(absence), self._view(db)
+            )
+            _prefix(problems, errors, f"不在時動作設定 › {extension}")
+            if not errors:
+                self._write_absence(db, extension, absence_value)
+        if problems:
+            raise SettingsError(problems, subject="設定")
+        db.execute("UPDATE tenant SET version = version + 1")
+
+    def settings_document(self) -> Settings:
+        """The current settings as a 設定 document (what PUT /api/settings accepts)."""
+        snap = self.routing_snapshot()
+        groups = [
+            RingGroup(kind=g.kind, pilot=g.pilot, members=list(g.members), ring_time=g.ring_time)
+            for g in snap.groups
+        ]
+        inbound = [
+            InboundRoute(external_number=r.external_number, destination=r.destination)
+            for r in snap.inbound_routes.values()
+        ]
+        outbound = [
+            OutboundCallerId(extension=e, caller_id=c) for e, c in snap.outbound_caller_ids.items()
+        ]
+        absence: dict[str, ForwardAbsence | SingleNumberReach] = {}
+        for extension, a in snap.absence.items():
+            if a.kind == rules.FORWARD_KIND:
+                absence[extension] = ForwardAbsence(
+                    kind="転送/留守番電話",
+                    forward_to=a.forward_to,
+                    actions=ForwardActions(
+                        unconditional=a.unconditional,
+                        busy=a.busy,
+                        unreachable=a.unreachable,
+                        no_answer=a.no_answer,
+                    ),
+                    ring_time=a.ring_time,
+                )
+            else:
+                absence[extension] = SingleNumberReach(
+                    kind="シングルナンバーリーチ",
+                    reach_number_1=a.reach_number_1 or "",
+                    reach_start_1=a.reach_start_1 or 0,
+                    reach_number_2=a.reach_number_2,
+                    reach_start_2=a.reach_start_2,
+                    reach_end=a.reach_end or 0,
+                    voicemail=a.voicemail,
+                )
+        return Settings(
+            ring_groups=groups,
+            inbound_routes=inbound,
+            outbound_caller_ids=outbound,
+            absence=absence,
+        )
+
+    # --- one change each (settings site) -------------------------------------------------
+
+    def add_group(self, draft: GroupDraft) -> int:
+        """着信グループ「追加」: returns the new group's id."""
+        with self._tx() as db:
+            value, errors = rules.check_group(draft, self._view(db))
+            if errors or value is None:
+                raise SettingsError(errors, subject="着信グループ")
+            group_id = self._insert_group(db, value)
+            self._bump(db)
+            return group_id
+
+    def delete_group(self, group_id: int) -> None:
+        """着信グループ「削除」 (a 外線着信設定 to its 代表番号 then reaches that extension)."""
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM ring_groups WHERE id = ?", (group_id,))
+            if cur.rowcount == 0:
+                raise SettingsError({"group": "指定された着信グループはありません。"})
+            self._bump(db)
+
+    def set_inbound_route(self, external_number: str, destination: str) -> bool:
+        """外線着信設定「設定」. Returns False for 接続エラー: the line is not 開通 yet.
+
+        The manual (P.2 *1): a setting made before 開通 fails with a connection error and is
+        fixed by pressing 設定 again after 開通. The route is kept, marked not applied.
+        """
+        with self._tx() as db:
+            errors = rules.check_inbound(external_number, destination, self._view(db))
+            if errors:
+                raise SettingsError(errors, subject="外線着信設定")
+            applied = self._write_inbound(db, external_number, destination)
+            self._bump(db)
+            return applied
+
+    def set_outbound_caller_id(self, extension: str, caller_id: str) -> None:
+        """外線発信設定「設定」; an empty ``caller_id`` removes it (設定しない)."""
+        with self._tx() as db:
+            errors = rules.check_outbound(extension, caller_id, self._view(db))
+            if errors:
+                raise SettingsError(errors, subject="外線発信設定")
+            self._write_outbound(db, extension, caller_id)
+            self._bump(db)
+
+    def set_absence(self, extension: str, draft: AbsenceDraft) -> AbsenceValue | None:
+        """不在時動作設定「設定」 for ``extension``; returns what was saved (None: 未設定)."""
+        with self._tx() as db:
+            value, errors = rules.check_absence(extension, draft, self._view(db))
+            if errors:
+                raise SettingsError(errors, subject="不在時動作設定")
+            self._write_absence(db, extension, value)
+            self._bump(db)
+            return value
+
+    def set_line_live(self, external_number: str, live: bool) -> None:
+        """開通 flag of an external line (provisioning API)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE external_lines SET line_live = ? WHERE external_number = ?",
+                (int(live), external_number),
+            )
+            if cur.rowcount == 0:
+                raise SettingsError({"external_number": "外線番号がご利用内容にありません。"})
+            self._bump(db)
+
+    def set_mfa(self, enabled: bool) -> None:
+        """アカウント設定: 多要素認証 for 端末ユーザ on/off."""
+        with self._tx() as db:
+            self._tenant_row()
+            db.execute("UPDATE tenant SET mfa_enabled = ?", (int(enabled),))
+
+    def mfa_enabled(self) -> bool:
+        rows = self._read("SELECT mfa_enabled FROM tenant")
+        return bool(rows and rows[0]["mfa_enabled"])
+
+    # --- helpers that run inside a transaction -------------------------------------------
+
+    def _view(self, db: sqlite3.Connection) -> TenantView:
+        kinds = {k.value: k for k in TerminalKind}
+        extensions = {
+            r["extension"]: kinds[r["terminal_kind"]]
+            for r in db.execute("SELECT extension, terminal_kind FROM terminals")
+        }
+        lines = frozenset(
+            r["external_number"] for r in db.execute("SELECT external_number FROM external_lines")
+        )
+        pilots = {
+            r["pilot"]: r["id"]
+            for r in db.execute("SELECT id, pilot FROM ring_groups WHERE pilot IS NOT NULL")
+        }
+        pickup = {
+            r["extension"]: r["group_id"]
+            for r in db.execute(
+                "SELECT m.extension, m.group_id FROM ring_group_members m "
+                "JOIN ring_groups g ON g.id = m.group_id WHERE g.kind = ?",
+                (GroupKind.PICKUP.value,),
+            )
+        }
+        count = db.execute("SELECT COUNT(*) FROM ring_groups").fetchone()[0]
+        return TenantView(
+            extensions=extensions,
+            external_numbers=lines,
+            pilots=pilots,
+            pickup_members=pickup,
+            group_count=count,
+        )
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE tenant SET version = version + 1")
+
+    @staticmethod
+    def _insert_group(db: sqlite3.Connection, value: rules.GroupValue) -> int:
+        cur = db.execute(
+            "INSERT INTO ring_groups (kind, pilot, ring_time) VALUES (?, ?, ?)",
+            (value.kind.value, value.pilot, value.ring_time),
+        )
+        group_id = cur.lastrowid
+        assert group_id is not None
+        db.executemany(
+            "INSERT INTO ring_group_members VALUES (?, ?, ?)",
+            [(group_id, i, m) for i, m in enumerate(value.members, start=1)],
+        )
+        return group_id
+
+    @staticmethod
+    def _write_inbound(db: sqlite3.Connection, external_number: str, destination: str) -> bool:
+        live = db.execute(
+            "SELECT line_live FROM external_lines WHERE external_number = ?", (external_number,)
+        ).fetchone()
+        applied = bool(live and live["line_live"])
+        db.execute(
+            "INSERT OR REPLACE INTO inbound_routes VALUES (?, ?, ?)",
+            (external_number, destination.strip(), int(applied)),
+        )
+        return applied
+
+    @staticmethod
+    def _write_outbound(db: sqlite3.Connection, extension: str, caller_id: str) -> None:
+        db.execute("DELETE FROM outbound_caller_ids WHERE extension = ?", (extension,))
+        if caller_id.strip():
+            db.execute(
+                "INSERT INTO outbound_caller_ids VALUES (?, ?)", (extension, caller_id.strip())
+            )
+
+    @staticmethod
+    def _write_absence(db: sqlite3.Connection, extension: str, value: AbsenceValue | None) -> None:
+        db.execute("DELETE FROM absence WHERE extension = ?", (extension,))
+        if value is None:
+            return
+        db.execute(
+            "INSERT INTO absence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                extension,
+                value.kind,
+                value.forward_to,
+                value.unconditional.value,
+                value.busy.value,
+                value.unreachable.value,
+                value.no_answer.value,
+                value.ring_time,
+                value.reach_number_1,
+                value.reach_start_1,
+                value.reach_number_2,
+                value.reach_start_2,
+                value.reach_end,
+                int(value.voicemail),
+            ),
+        )
+
+    # --- the read API ----------------------------------------------------------------------
+
+    def routing_snapshot(self) -> RoutingSnapshot:
+        """The current settings as frozen records (one consistent read)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                return self._snapshot()
+            finally:
+                self._db.execute("COMMIT")
+
+    def _snapshot(self) -> RoutingSnapshot:
+        db = self._db
+        tenant = self._tenant_row()
+        kinds = {k.value: k for k in TerminalKind}
+        terminals = {
+            r["extension"]: TerminalRecord(
+                extension=r["extension"],
+                no=r["no"],
+                site_number=r["site_number"],
+                terminal_number=r["terminal_number"],
+                terminal_id=r["terminal_id"],
+                terminal_kind=kinds[r["terminal_kind"]],
+                ha1_md5=r["ha1_md5"],
+                ha1_sha256=r["ha1_sha256"],
+            )
+            for r in db.execute("SELECT * FROM terminals ORDER BY no")
+        }
+        lines = {
+            r["external_number"]: ExternalLineRecord(
+                external_number=r["external_number"],
+                no=r["no"],
+                kind=r["kind"],
+                line_live=bool(r["line_live"]),
+            )
+            for r in db.execute("SELECT * FROM external_lines ORDER BY no")
+        }
+        members: dict[int, list[str]] = {}
+        for r in db.execute("SELECT * FROM ring_group_members ORDER BY group_id, position"):
+            members.setdefault(r["group_id"], []).append(r["extension"])
+        groups = tuple(
+            GroupRecord(
+                id=r["id"],
+                kind=GroupKind(r["kind"]),
+                pilot=r["pilot"],
+                members=tuple(members.get(r["id"], ())),
+                ring_time=r["ring_time"],
+            )
+            for r in db.execute("SELECT * FROM ring_groups ORDER BY id")
+        )
+        inbound = {
+            r["external_number"]: InboundRecord(
+                external_number=r["external_number"],
+                destination=r["destination"],
+                applied=bool(r["applied"]),
+            )
+            for r in db.execute(
+                "SELECT i.* FROM inbound_routes i JOIN external_lines l USING (external_number) "
+                "ORDER BY l.no"
+            )
+        }
+        outbound = {
+            r["extension"]: r["caller_id"]
+            for r in db.execute(
+                "SELECT o.* FROM outbound_caller_ids o JOIN terminals t USING (extension) "
+                "ORDER BY t.no"
+            )
+        }
+        absence = {r["extension"]: _absence_value(r) for r in db.execute("SELECT * FROM absence")}
+        passwords = {
+            r["extension"]: r["password"] for r in db.execute("SELECT * FROM voicemail_passwords")
+        }
+        return RoutingSnapshot(
+            version=tenant["version"],
+            sip_domain=tenant["sip_domain"],
+            terminals=MappingProxyType(terminals),
+            external_lines=MappingProxyType(lines),
+            groups=groups,
+            inbound_routes=MappingProxyType(inbound),
+            outbound_caller_ids=MappingProxyType(outbound),
+            absence=MappingProxyType(absence),
+            voicemail_passwords=MappingProxyType(passwords),
+        )
+
+    # --- web accounts and login ----------------------------------------------------------
+
+    def account(self, login_id: str) -> Account | None:
+        rows = self._read("SELECT * FROM web_accounts WHERE login_id = ?", (login_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return Account(
+            login_id=r["login_id"],
+            role=r["role"],
+            extension=r["extension"],
+            email=r["email"],
+            failed_logins=r["failed_logins"],
+        )
+
+    def check_password(self, login_id: str, password: str) -> LoginOutcome:
+        """Verify a web login (argon2: call it off the event loop); counts failures, locks.
+
+        An unknown ログインID and a wrong パスワード give the same outcome.
+        """
+        rows = self._read(
+            "SELECT password_hash, failed_logins FROM web_accounts WHERE login_id = ?",
+            (login_id,),
+        )
+        if not rows:
+            # Spend the same time as a real check, so timing does not reveal login ids.
+            _verify(_DUMMY_HASH, password)
+            return "bad_credentials"
+        if rows[0]["failed_logins"] >= self.lockout_threshold:
+            return "locked"
+        if _verify(rows[0]["password_hash"], password):
+            self._set_failures(login_id, 0)
+            return "ok"
+        return self.record_failure(login_id)
+
+    def record_failure(self, login_id: str) -> LoginOutcome:
+        """One more failed attempt (password or one-time code); locked at the threshold."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE web_accounts SET failed_logins = failed_logins + 1 WHERE login_id = ?",
+                (login_id,),
+            )
+            row = db.execute(
+                "SELECT failed_logins FROM web_accounts WHERE login_id = ?", (login_id,)
+            ).fetchone()
+        locked = row is not None and row["failed_logins"] >= self.lockout_threshold
+        return "locked" if locked else "bad_credentials"
+
+    def is_locked(self, login_id: str) -> bool:
+        account = self.account(login_id)
+        return account is not None and account.failed_logins >= self.lockout_threshold
+
+    def _set_failures(self, login_id: str, count: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE web_accounts SET failed_logins = ? WHERE login_id = ?", (count, login_id)
+            )
+
+    def unlock(self, login_id: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE web_accounts SET failed_logins = 0 WHERE login_id = ?", (login_id,)
+            )
+            return cur.rowcount > 0
+
+    def register_email(self, login_id: str, email: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE web_accounts SET email = ? WHERE login_id = ?", (email, login_id))
+
+    # --- one-time codes --------------------------------------------------------------------
+
+    def issue_code(self, login_id: str, *, now: float) -> str:
+        """A new 6-digit one-time code valid OTP_LIFETIME simulated seconds; earlier ones die."""
+        code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+        with self._tx() as db:
+            db.execute("UPDATE one_time_codes SET used = 1 WHERE login_id = ?", (login_id,))
+            db.execute(
+                "INSERT INTO one_time_codes (login_id, code_hash, expires_at) VALUES (?, ?, ?)",
+                (login_id, _digest(f"{login_id}:{code}"), now + OTP_LIFETIME),
+            )
+        return code
+
+    def redeem_code(self, login_id: str, code: str, *, now: float) -> bool:
+        """True once for a live, unused code of ``login_id``; marks it used."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT id, code_hash FROM one_time_codes "
+                "WHERE login_id = ? AND used = 0 AND expires_at > ? ORDER BY id DESC LIMIT 1",
+                (login_id, now),
+            ).fetchone()
+            if row is None or not hmac.compare_digest(
+                row["code_hash"], _digest(f"{login_id}:{code.strip()}")
+            ):
+                return False
+            db.execute("UPDATE one_time_codes SET used = 1 WHERE id = ?", (row["id"],))
+            return True
+
+    # --- web sessions ------------------------------------------------------------------------
+
+    def new_session(
+        self,
+        *,
+        portal_login_id: str | None = None,
+        login_id: str | None = None,
+        stage: Stage = "anonymous",
+        replaces: str | None = None,
+    ) -> Session:
+        """A fresh session (new token and CSRF token); ``replaces`` is deleted (rotation)."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        with self._tx() as db:
+            if replaces is not None:
+                db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (_digest(replaces),))
+            db.execute(
+                "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)",
+                (_digest(token), csrf, portal_login_id, login_id, stage),
+            )
+        return Session(
+            token=token,
+            csrf_token=csrf,
+            portal_login_id=portal_login_id,
+            login_id=login_id,
+            stage=stage,
+        )
+
+    def session(self, token: str) -> Session | None:
+        rows = self._read("SELECT * FROM web_sessions WHERE token_hash = ?", (_digest(token),))
+        if not rows:
+            return None
+        r = rows[0]
+        return Session(
+            token=token,
+            csrf_token=r["csrf_token"],
+            portal_login_id=r["portal_login_id"],
+            login_id=r["login_id"],
+            stage=r["stage"],
+        )
+
+    def end_session(self, token: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (_digest(token),))
+
+    # --- SIP side: registrations, calls, voicemail ---------------------------------------
+
+    def add_registration(
+        self, *, terminal_id: str, extension: str, contact: str, source: str, expires_at: float
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO registrations "
+                "(terminal_id, extension, contact, source, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (terminal_id, extension, contact, source, expires_at),
+            )
+
+    def remove_registration(self, *, terminal_id: str, contact: str | None = None) -> None:
+        """Remove one contact of ``terminal_id``, or all of them when ``contact`` is None."""
+        with self._tx() as db:
+            if contact is None:
+                db.execute("DELETE FROM registrations WHERE terminal_id = ?", (terminal_id,))
+            else:
+                db.execute(
+                    "DELETE FROM registrations WHERE terminal_id = ? AND contact = ?",
+                    (terminal_id, contact),
+                )
+
+    def record_call(
+        self,
+        *,
+        call_id: str,
+        started_at: float,
+        caller: str,
+        callee: str,
+        caller_id: str | None,
+        outcome: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO calls (call_id, started_at, caller, callee, caller_id, outcome, "
+                "detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    call_id,
+                    started_at,
+                    caller,
+                    callee,
+                    caller_id,
+                    outcome,
+                    json.dumps(dict(detail or {}), ensure_ascii=False),
+                ),
+            )
+
+    def record_voicemail(
+        self, *, extension: str, caller_id: str | None, received_at: float, duration: float
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO voicemail_messages (extension, caller_id, received_at, duration) "
+                "VALUES (?, ?, ?, ?)",
+                (extension, caller_id, received_at, duration),
+            )
+
+    def list_rows(
+        self, table: Literal["registrations", "calls", "voicemail_messages"]
+    ) -> list[dict[str, Any]]:
+        """Rows of a SIP-side table as plain dicts (provisioning API)."""
+        if table not in ("registrations", "calls", "voicemail_messages"):
+            raise ValueError(f"not a SIP-side table: {table}")
+        rows = [dict(r) for r in self._read(f"SELECT * FROM {table} ORDER BY id")]  # noqa: S608
+        for row in rows:
+            if "detail_json" in row:
+                row["detail"] = json.loads(row.pop("detail_json"))
+        return rows
+
+
+_DUMMY_HASH = _HASHER.hash("not-a-password-0")
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _prefix(problems: dict[str, str], errors: FieldErrors, where: str) -> None:
+    labels = {
+        "kind": "種別",
+        "pilot": "代表番号",
+        "members": "メンバー",
+        "ring_time": "呼出時間",
+        "external_number": "外線番号",
+        "destination": "着信先",
+        "extension": "内線番号",
+        "caller_id": "発信者番号",
+        "enabled": "不在時動作",
+        "forward_to": "転送先電話番号",
+        "unconditional": "転送動作 › 無条件",
+        "busy": "転送動作 › 話中",
+        "unreachable": "転送動作 › 圏外",
+        "no_answer": "転送動作 › 無応答",
+        "reach_number_1": "接続先番号1",
+        "reach_start_1": "呼出開始時間1",
+        "reach_number_2": "接続先番号2",
+        "reach_start_2": "呼出開始時間2",
+        "reach_end": "呼出終了時間",
+    }
+    for name, message in errors.items():
+        problems[f"{where} › {labels.get(name, name)}"] = message
+
+
+def _absence_draft(absence: ForwardAbsence | SingleNumberReach) -> AbsenceDraft:
+    """A 設定 document's 不在時動作 entry → the draft the rules check (as a form would send)."""
+
+    def text(value: object) -> str:
+        return "" if value is None else str(value)
+
+    if isinstance(absence, ForwardAbsence):
+        return AbsenceDraft(
+            enabled=rules.ABSENCE_ON,
+            kind=rules.FORWARD_KIND,
+            forward_to=text(absence.forward_to),
+            unconditional=absence.actions.unconditional.value,
+            busy=absence.actions.busy.value,
+            unreachable=absence.actions.unreachable.value,
+            no_answer=absence.actions.no_answer.value,
+            ring_time=text(absence.ring_time),
+        )
+    return AbsenceDraft(
+        enabled=rules.ABSENCE_ON,
+        kind=rules.REACH_KIND,
+        reach_number_1=absence.reach_number_1,
+        reach_start_1=text(absence.reach_start_1),
+        reach_number_2=text(absence.reach_number_2),
+        reach_start_2=text(absence.reach_start_2),
+        reach_end=text(absence.reach_end),
+        voicemail=absence.voicemail,
+    )
+
+
+def _absence_value(r: sqlite3.Row) -> AbsenceValue:
+    return AbsenceValue(
+        kind=r["kind"],
+        forward_to=r["forward_to"],
+        unconditional=Action(r["unconditional"]),
+        busy=Action(r["busy"]),
+        unreachable=Action(r["unreachable"]),
+        no_answer=Action(r["no_answer"]),
+        ring_time=r["ring_time"],
+        reach_number_1=r["reach_number_1"],
+        reach_start_1=r["reach_start_1"],
+        reach_number_2=r["reach_number_2"],
+        reach_start_2=r["reach_start_2"],
+        reach_end=r["reach_end"],
+        voicemail=bool(r["voicemail"]),
+    )

@@ -1,0 +1,90 @@
+"""The simulator's web site: ビジネスポータル, Web設定変更サイト and the provisioning API.
+
+Starlette rather than FastAPI: the site is server-rendered forms whose validation must follow
+DOMAIN.md field by field with Japanese messages beside each field and the form refilled, which
+FastAPI's automatic 422 JSON answers would get in the way of; the JSON API is small enough that
+a hand-written OpenAPI document (api.py) stays accurate without FastAPI's generator. Starlette is
+the ASGI core FastAPI is built on, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from harness.clock import Clock
+from harness.sim import api
+from harness.sim.mail import Mailer, MailSink
+from harness.sim.store import NoTenantError, Store
+from harness.sim.web import admin, auth, user
+from harness.sim.web.context import Simulation, error_page
+
+_log = logging.getLogger(__name__)
+
+_STATUS_TEXT = {
+    400: ("リクエストが正しくありません", "送信内容を確認してください。"),
+    404: ("ページが見つかりません", "指定されたページは存在しません。"),
+    405: ("操作できません", "この画面ではその操作はできません。"),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if request.url.path.startswith("/api/"):
+        detail = exc.detail if isinstance(exc, HTTPException) else "error"
+        return JSONResponse({"error": str(detail), "problems": []}, status_code=status)
+    title, message = _STATUS_TEXT.get(status, ("エラー", "処理できませんでした。"))
+    return error_page(request, status, title, message)
+
+
+async def _no_tenant(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": str(exc), "problems": []}, status_code=409)
+    return error_page(
+        request, 503, "準備中", "ご利用内容が読み込まれていません（POST /api/tenant）。"
+    )
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    """Last resort: log the bug, answer a plain page (never a traceback)."""
+    _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "internal error", "problems": []}, status_code=500)
+    return error_page(request, 500, "システムエラー", "処理中にエラーが発生しました。")
+
+
+def create_app(
+    store: Store,
+    clock: Clock,
+    mailer: Mailer,
+    *,
+    mail_sink: MailSink | None = None,
+    ports: dict[str, int | None] | None = None,
+) -> Starlette:
+    """The ASGI app over ``store``; one-time codes go out through ``mailer``."""
+    static = StaticFiles(directory=str(Path(__file__).parent / "static"))
+    app = Starlette(
+        routes=[
+            *auth.ROUTES,
+            *admin.ROUTES,
+            *user.ROUTES,
+            *api.ROUTES,
+            Mount("/static", static, name="static"),
+        ],
+        exception_handlers={
+            HTTPException: _http_error,
+            NoTenantError: _no_tenant,
+            Exception: _crash,
+        },
+    )
+    app.state.sim = Simulation(
+        store=store, clock=clock, mailer=mailer, mail_sink=mail_sink, ports=ports
+    )
+    return app

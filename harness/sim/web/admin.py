@@ -1,0 +1,245 @@
+"""Screens of the ユーザ管理者: top, the 初期設定 wizard (manual P.2 Step2 ①–④), アカウント設定."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from harness.guide.types import GroupKind, TerminalKind
+from harness.sim.rules import GroupDraft
+from harness.sim.store import SettingsError
+from harness.sim.web.context import Ctx, Guard, error_page, screen
+
+WIZARD = (
+    ("/SmartPBX/Init/Extensions", "内線一覧表示"),
+    ("/SmartPBX/Init/Groups", "着信グループ設定"),
+    ("/SmartPBX/Init/Inbound", "外線着信設定"),
+    ("/SmartPBX/Init/Outbound", "外線発信設定"),
+)
+CONNECTION_ERROR = (
+    "接続エラー: 外線サービスが開通していないため設定を反映できませんでした。"
+    "外線サービス開通後に「設定」ボタンを押し直してください。"
+)
+
+
+def _wizard(
+    ctx: Ctx, step: int, template: str, status_code: int = 200, **context: object
+) -> Response:
+    return ctx.render(template, status_code, steps=WIZARD, step=step, **context)
+
+
+@screen(Guard.ADMIN)
+async def top(ctx: Ctx) -> Response:
+    """トップ画面: 「初期設定」, 「アカウント設定」."""
+    return ctx.render("admin_top.html", tenant=ctx.store.tenant_summary())
+
+
+@screen(Guard.ADMIN)
+async def extensions(ctx: Ctx) -> Response:
+    """① 内線一覧表示: the contracted extensions (read only)."""
+    snapshot = ctx.store.routing_snapshot()
+    return _wizard(ctx, 0, "init_extensions.html", terminals=list(snapshot.terminals.values()))
+
+
+@screen(Guard.ADMIN)
+async def groups(ctx: Ctx) -> Response:
+    """② 着信グループ設定: the groups, 「追加」 and 「削除」."""
+    snapshot = ctx.store.routing_snapshot()
+    return _wizard(
+        ctx,
+        1,
+        "init_groups.html",
+        groups=snapshot.groups,
+        notice=ctx.request.query_params.get("done"),
+    )
+
+
+def _eligible(ctx: Ctx) -> list[str]:
+    terminals = ctx.store.routing_snapshot().terminals.values()
+    return [t.extension for t in terminals if t.terminal_kind is not TerminalKind.VOIP_GW]
+
+
+@screen(Guard.ADMIN)
+async def group_add(ctx: Ctx) -> Response:
+    """着信グループ「追加」: 種別, 代表番号, メンバー1..N (in order), 呼出時間, 「設定」."""
+    eligible = _eligible(ctx)
+    slots = max(len(eligible), 1)
+    kinds = [k.value for k in GroupKind]
+    if ctx.request.method == "GET":
+        return _wizard(
+            ctx,
+            1,
+            "init_group_add.html",
+            kinds=kinds,
+            extensions=eligible,
+            slots=slots,
+            values={"ring_time": "20"},
+            members=[],
+        )
+    members = tuple(ctx.field(f"member_{i}") for i in range(1, slots + 1))
+    draft = GroupDraft(
+        kind=ctx.field("kind"),
+        pilot=ctx.field("pilot"),
+        members=members,
+        ring_time=ctx.field("ring_time"),
+    )
+    try:
+        ctx.store.add_group(draft)
+    except SettingsError as error:
+        return _wizard(
+            ctx,
+            1,
+            "init_group_add.html",
+            200,
+            kinds=kinds,
+            extensions=eligible,
+            slots=slots,
+            errors=error.fields,
+            values=ctx.form,
+            members=list(members),
+        )
+    return ctx.redirect("/SmartPBX/Init/Groups?done=1")
+
+
+@screen(Guard.ADMIN)
+async def group_delete(ctx: Ctx) -> Response:
+    """着信グループ「削除」."""
+    raw = ctx.request.path_params.get("group_id", "")
+    try:
+        ctx.store.delete_group(int(raw))
+    except (ValueError, SettingsError):
+        return error_page(
+            ctx.request, 404, "見つかりません", "指定された着信グループはありません。"
+        )
+    return ctx.redirect("/SmartPBX/Init/Groups")
+
+
+@screen(Guard.ADMIN)
+async def inbound(ctx: Ctx) -> Response:
+    """③ 外線着信設定: each 外線番号 with its 着信先 and a 「設定」 button."""
+    snapshot = ctx.store.routing_snapshot()
+    return _wizard(
+        ctx,
+        2,
+        "init_inbound.html",
+        lines=list(snapshot.external_lines.values()),
+        routes=snapshot.inbound_routes,
+    )
+
+
+def _destinations(ctx: Ctx) -> list[tuple[str, str]]:
+    """(value, label) of every possible 着信先: extensions, then group pilots."""
+    snapshot = ctx.store.routing_snapshot()
+    options = [(e, f"{e}（内線）") for e in snapshot.terminals]
+    options += [
+        (g.pilot, f"{g.pilot}（{g.kind.value} 代表番号）") for g in snapshot.groups if g.pilot
+    ]
+    return options
+
+
+@screen(Guard.ADMIN)
+async def inbound_edit(ctx: Ctx) -> Response:
+    """外線着信設定 of one 外線番号: 着信先, 「設定」; 接続エラー while the line is not 開通."""
+    number = ctx.request.path_params.get("number", "")
+    snapshot = ctx.store.routing_snapshot()
+    if number not in snapshot.external_lines:
+        return error_page(ctx.request, 404, "見つかりません", "指定された外線番号はありません。")
+    current = snapshot.inbound_routes.get(number)
+    options = _destinations(ctx)
+    if ctx.request.method == "GET":
+        values = {"destination": current.destination if current else ""}
+        return _wizard(
+            ctx, 2, "init_inbound_edit.html", number=number, options=options, values=values
+        )
+    destination = ctx.field("destination")
+    try:
+        applied = ctx.store.set_inbound_route(number, destination)
+    except SettingsError as error:
+        return _wizard(
+            ctx,
+            2,
+            "init_inbound_edit.html",
+            number=number,
+            options=options,
+            errors=error.fields,
+            values=ctx.form,
+        )
+    if not applied:
+        return _wizard(
+            ctx,
+            2,
+            "init_inbound_edit.html",
+            number=number,
+            options=options,
+            errors={"form": CONNECTION_ERROR},
+            values=ctx.form,
+        )
+    return ctx.redirect("/SmartPBX/Init/Inbound")
+
+
+@screen(Guard.ADMIN)
+async def outbound(ctx: Ctx) -> Response:
+    """④ 外線発信設定: each 内線番号 with its 発信者番号 and a 「設定」 button."""
+    snapshot = ctx.store.routing_snapshot()
+    return _wizard(
+        ctx,
+        3,
+        "init_outbound.html",
+        terminals=list(snapshot.terminals.values()),
+        caller_ids=snapshot.outbound_caller_ids,
+    )
+
+
+@screen(Guard.ADMIN)
+async def outbound_edit(ctx: Ctx) -> Response:
+    """外線発信設定 of one 内線番号: 発信者番号 (a 外線番号, or 設定しない), 「設定」."""
+    extension = ctx.request.path_params.get("extension", "")
+    snapshot = ctx.store.routing_snapshot()
+    if extension not in snapshot.terminals:
+        return error_page(ctx.request, 404, "見つかりません", "指定された内線番号はありません。")
+    numbers = list(snapshot.external_lines)
+    if ctx.request.method == "GET":
+        values = {"caller_id": snapshot.outbound_caller_ids.get(extension, "")}
+        return _wizard(
+            ctx, 3, "init_outbound_edit.html", extension=extension, numbers=numbers, values=values
+        )
+    try:
+        ctx.store.set_outbound_caller_id(extension, ctx.field("caller_id"))
+    except SettingsError as error:
+        return _wizard(
+            ctx,
+            3,
+            "init_outbound_edit.html",
+            extension=extension,
+            numbers=numbers,
+            errors=error.fields,
+            values=ctx.form,
+        )
+    return ctx.redirect("/SmartPBX/Init/Outbound")
+
+
+@screen(Guard.ADMIN)
+async def account_settings(ctx: Ctx) -> Response:
+    """アカウント設定: 多要素認証 (有効/無効) for 端末ユーザ."""
+    if ctx.request.method == "GET":
+        return ctx.render("account.html", mfa=ctx.store.mfa_enabled())
+    choice = ctx.field("mfa")
+    if choice not in ("on", "off"):
+        errors = {"mfa": "多要素認証は有効・無効から選択してください。"}
+        return ctx.render("account.html", 200, mfa=ctx.store.mfa_enabled(), errors=errors)
+    ctx.store.set_mfa(choice == "on")
+    return ctx.render("account.html", mfa=choice == "on", notice="設定しました。")
+
+
+ROUTES = [
+    Route("/SmartPBX/Top", top),
+    Route("/SmartPBX/Init/Extensions", extensions),
+    Route("/SmartPBX/Init/Groups", groups),
+    Route("/SmartPBX/Init/Groups/Add", group_add, methods=["GET", "POST"]),
+    Route("/SmartPBX/Init/Groups/{group_id}/Delete", group_delete, methods=["POST"]),
+    Route("/SmartPBX/Init/Inbound", inbound),
+    Route("/SmartPBX/Init/Inbound/{number}", inbound_edit, methods=["GET", "POST"]),
+    Route("/SmartPBX/Init/Outbound", outbound),
+    Route("/SmartPBX/Init/Outbound/{extension}", outbound_edit, methods=["GET", "POST"]),
+    Route("/SmartPBX/Account", account_settings, methods=["GET", "POST"]),
+]

@@ -1,0 +1,187 @@
+"""Logins: the ビジネスポータル (manual P.2 ①②), the settings site (P.2 ③, P.6 Step1) and the
+多要素認証 steps of a 端末ユーザ (P.6: e-mail registration at first login, then a one-time code).
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from harness.sim.web.context import LOGIN_PATH, PORTAL_LOGIN_PATH, Ctx, Guard, screen
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_CODE = re.compile(r"[0-9]{6}")
+
+BAD_LOGIN = "ログインIDまたはパスワードが正しくありません。"
+LOCKED = "アカウントがロックされています。お客様管理者にお問い合わせください。"
+MAIL_FAILED = "メールを送信できませんでした。時間をおいて再度お試しください。"
+
+
+async def _check_login(ctx: Ctx) -> tuple[str | None, dict[str, str]]:
+    """The posted ログインID / パスワード → (login id when accepted, errors)."""
+    login_id, password = ctx.field("login_id").strip(), ctx.field("password")
+    errors: dict[str, str] = {}
+    if not login_id:
+        errors["login_id"] = "ログインIDを入力してください。"
+    if not password:
+        errors["password"] = "パスワードを入力してください。"
+    if errors:
+        return None, errors
+    outcome = await run_in_threadpool(ctx.store.check_password, login_id, password)
+    if outcome == "locked":
+        return None, {"form": LOCKED}
+    if outcome != "ok":
+        return None, {"form": BAD_LOGIN}
+    return login_id, {}
+
+
+# --- ビジネスポータル ---------------------------------------------------------------------------
+
+
+@screen(Guard.ANYONE)
+async def portal_login(ctx: Ctx) -> Response:
+    """ビジネスポータル login, with the 管理者アカウント of the ご利用内容."""
+    if ctx.request.method == "GET":
+        return ctx.render("portal_login.html")
+    login_id, errors = await _check_login(ctx)
+    account = ctx.store.account(login_id) if login_id else None
+    if account is None or account.role != "admin":
+        errors = errors or {"form": BAD_LOGIN}
+        values = {"login_id": ctx.field("login_id")[:100]}
+        return ctx.render("portal_login.html", 200, errors=errors, values=values)
+    ctx.rotate(
+        login_id=ctx.session.login_id, stage=ctx.session.stage, portal_login_id=account.login_id
+    )
+    return ctx.redirect("/b-portal/")
+
+
+@screen(Guard.PORTAL)
+async def portal_top(ctx: Ctx) -> Response:
+    """ポータルトップ: サービスメニュー."""
+    return ctx.render("portal_top.html")
+
+
+@screen(Guard.PORTAL)
+async def portal_smartpbx(ctx: Ctx) -> Response:
+    """サービスメニュー → Smart PBX: the link 「Arcstar Smart PBX 設定変更」."""
+    return ctx.render("portal_smartpbx.html")
+
+
+@screen(Guard.ANYONE)
+async def portal_logout(ctx: Ctx) -> Response:
+    ctx.rotate(login_id=ctx.session.login_id, stage=ctx.session.stage, keep_portal=False)
+    return ctx.redirect(PORTAL_LOGIN_PATH)
+
+
+# --- Web設定変更サイト ---------------------------------------------------------------------------
+
+
+@screen(Guard.ANYONE)
+async def login(ctx: Ctx) -> Response:
+    """Web設定変更サイト login: 管理者 → /SmartPBX/Top, 端末ユーザ → /SmartPBX/User/Top."""
+    if ctx.request.method == "GET":
+        return ctx.render("login.html")
+    login_id, errors = await _check_login(ctx)
+    account = ctx.store.account(login_id) if login_id else None
+    if account is None:
+        values = {"login_id": ctx.field("login_id")[:100]}
+        return ctx.render("login.html", 200, errors=errors, values=values)
+    if account.role == "admin":
+        ctx.rotate(login_id=account.login_id, stage="full")
+        return ctx.redirect("/SmartPBX/Top")
+    if not ctx.store.mfa_enabled():
+        ctx.rotate(login_id=account.login_id, stage="full")
+        return ctx.redirect("/SmartPBX/User/Top")
+    if account.email is None:
+        ctx.rotate(login_id=account.login_id, stage="mfa_register")
+        return ctx.redirect("/SmartPBX/Mfa/Register")
+    ctx.rotate(login_id=account.login_id, stage="mfa_code")
+    if not await _send_code(ctx, account.login_id, account.email):
+        return ctx.render("login.html", 503, errors={"form": MAIL_FAILED})
+    return ctx.redirect("/SmartPBX/Mfa/Code")
+
+
+async def _send_code(ctx: Ctx, login_id: str, email: str) -> bool:
+    code = ctx.store.issue_code(login_id, now=ctx.sim.clock.now())
+    try:
+        await ctx.sim.mailer.send_code(email, code)
+    except OSError:
+        return False
+    return True
+
+
+@screen(Guard.MFA_REGISTER)
+async def mfa_register(ctx: Ctx) -> Response:
+    """多要素認証: first login of a 端末ユーザ registers the e-mail address for one-time codes."""
+    if ctx.request.method == "GET":
+        return ctx.render("mfa_register.html")
+    email = ctx.field("email").strip()
+    if not _EMAIL.fullmatch(email) or len(email) > 254:
+        errors = {
+            "email": "メールアドレスを正しい形式で入力してください（例: user@example.co.jp）。"
+        }
+        return ctx.render("mfa_register.html", 200, errors=errors, values={"email": email[:254]})
+    assert ctx.account is not None
+    ctx.store.register_email(ctx.account.login_id, email)
+    ctx.rotate(login_id=ctx.account.login_id, stage="mfa_code")
+    if not await _send_code(ctx, ctx.account.login_id, email):
+        return ctx.render("mfa_register.html", 503, errors={"form": MAIL_FAILED})
+    return ctx.redirect("/SmartPBX/Mfa/Code")
+
+
+@screen(Guard.MFA_CODE)
+async def mfa_code(ctx: Ctx) -> Response:
+    """多要素認証: the one-time code sent by e-mail (6 digits, 10 minutes, single use)."""
+    assert ctx.account is not None
+    if ctx.request.method == "GET":
+        return ctx.render("mfa_code.html", email=ctx.account.email)
+    code = ctx.field("code").strip()
+    if not _CODE.fullmatch(code):
+        errors = {"code": "ワンタイムパスワード（数字6桁）を入力してください。"}
+        return ctx.render("mfa_code.html", 200, errors=errors, email=ctx.account.email)
+    if ctx.store.redeem_code(ctx.account.login_id, code, now=ctx.sim.clock.now()):
+        ctx.rotate(login_id=ctx.account.login_id, stage="full")
+        return ctx.redirect("/SmartPBX/User/Top")
+    if ctx.store.record_failure(ctx.account.login_id) == "locked":
+        ctx.rotate(login_id=None, stage="anonymous")
+        return ctx.render("login.html", 200, errors={"form": LOCKED}, account=None)
+    errors = {"code": "ワンタイムパスワードが正しくないか、有効期限が切れています。"}
+    return ctx.render("mfa_code.html", 200, errors=errors, email=ctx.account.email)
+
+
+@screen(Guard.MFA_CODE)
+async def mfa_resend(ctx: Ctx) -> Response:
+    """「再送信」: a new code (the previous one stops working)."""
+    assert ctx.account is not None and ctx.account.email is not None
+    if not await _send_code(ctx, ctx.account.login_id, ctx.account.email):
+        return ctx.render("mfa_code.html", 503, errors={"form": MAIL_FAILED})
+    return ctx.render("mfa_code.html", email=ctx.account.email, notice="再送信しました。")
+
+
+@screen(Guard.ANYONE)
+async def logout(ctx: Ctx) -> Response:
+    """ログアウト: the session ends (a fresh anonymous one replaces it)."""
+    ctx.rotate(login_id=None, stage="anonymous")
+    return ctx.redirect(LOGIN_PATH)
+
+
+async def root(request: Request) -> Response:
+    return RedirectResponse(PORTAL_LOGIN_PATH, status_code=303)
+
+
+ROUTES = [
+    Route("/", root),
+    Route(PORTAL_LOGIN_PATH, portal_login, methods=["GET", "POST"]),
+    Route("/b-portal/", portal_top),
+    Route("/b-portal/services/smartpbx", portal_smartpbx),
+    Route("/b-portal/logout", portal_logout),
+    Route(LOGIN_PATH, login, methods=["GET", "POST"]),
+    Route("/SmartPBX/Logout", logout),
+    Route("/SmartPBX/Mfa/Register", mfa_register, methods=["GET", "POST"]),
+    Route("/SmartPBX/Mfa/Code", mfa_code, methods=["GET", "POST"]),
+    Route("/SmartPBX/Mfa/Resend", mfa_resend, methods=["POST"]),
+]
