@@ -133,7 +133,7 @@ def new_context(
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         if mode != "off":
             context.tracing.start(
-                title=request.node.nodeid, screenshots=True, snapshots=True, sources=False
+                title=request.node.nodeid, screenshots=False, snapshots=True, sources=False
             )
         opened.append(context)
         return context

@@ -15,6 +15,8 @@ from harness.web.pages.initial_setup import (
     ExtensionRow,
     InboundRouteForm,
     InboundRoutePage,
+    InboundRouteRow,
+    OutboundCallerIdForm,
     OutboundCallerIdPage,
     RingGroupAddForm,
     RingGroupPage,
@@ -22,7 +24,7 @@ from harness.web.pages.initial_setup import (
 )
 from harness.web.pages.login import SettingsLoginPage
 from harness.web.pages.mfa import MfaCodePage, MfaRegisterPage
-from harness.web.pages.portal import PortalLoginPage, PortalMenuPage
+from harness.web.pages.portal import PortalLoginPage, PortalMenuPage, PortalServicePage
 from harness.web.pages.user import FORWARD_STATES, AbsencePage, AbsenceShown, UserTopPage
 
 __all__ = [
@@ -37,7 +39,10 @@ __all__ = [
     "InboundRoutePage",
     "MfaCodePage",
     "MfaRegisterPage",
+    "OutboundCallerIdForm",
     "OutboundCallerIdPage",
+    "InboundRouteRow",
+    "PortalServicePage",
     "PortalLoginPage",
     "PortalMenuPage",
     "RingGroupAddForm",

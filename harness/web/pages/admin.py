@@ -70,5 +70,5 @@ class AccountSettingsPage(Screen):
 
     def back_to_top(self) -> AdminTopPage:
         """Return to the トップ画面."""
-        self._click_and_wait(self.page.get_by_role("link", name="トップ"))
+        self._click_and_wait(self.page.get_by_role("link", name="戻る"))
         return AdminTopPage(self.page)

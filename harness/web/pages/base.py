@@ -7,26 +7,39 @@ follows, and never asserts — tests and flows decide what is right.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Self
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Locator, Page
 
-_SCREENS: dict[str, type[Screen]] = {}
+_SCREENS: list[tuple[re.Pattern[str], type[Screen]]] = []
+
+EMPTY_CELLS = frozenset({"", "未設定", "—", "-"})
+"""What the tables show for "nothing set"."""
+
+
+def cell_value(text: str) -> str:
+    """A table cell's value: ``""`` for the screen's "nothing set" marks."""
+    text = text.strip()
+    return "" if text in EMPTY_CELLS else text
 
 
 class Screen:
     """One screen of the business portal or the Web設定変更サイト, bound to a Playwright page."""
 
     PATH: ClassVar[str] = ""
-    """Path of the screen under the site's base URL (docs/web.md)."""
+    """Path of the screen under the site's base URL (docs/web.md); ``{name}`` marks a part that
+    names a record (``/SmartPBX/Init/Inbound/{外線番号}``)."""
     TITLE: ClassVar[str] = ""
     """The screen's ``<h1>``, as printed in the manual."""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if cls.PATH:
-            _SCREENS[cls.PATH.rstrip("/")] = cls
+            parts = re.split(r"\{[^}]+\}", cls.PATH.rstrip("/"))
+            pattern = "[^/]+".join(re.escape(part) for part in parts)
+            _SCREENS.append((re.compile(pattern + "/?"), cls))
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -35,9 +48,14 @@ class Screen:
         return f"{type(self).__name__}({self.page.url!r})"
 
     @classmethod
-    def open(cls, page: Page, base_url: str) -> Self:
-        """Type this screen's address into the browser (as a person with a bookmark would)."""
-        page.goto(base_url.rstrip("/") + cls.PATH)
+    def open(cls, page: Page, base_url: str, *record: str) -> Self:
+        """Type this screen's address into the browser (as a person with a bookmark would).
+
+        ``record`` fills the ``{…}`` parts of :attr:`PATH` in order (e.g. the 外線番号).
+        """
+        values = iter(record)
+        path = re.sub(r"\{[^}]+\}", lambda _: quote(next(values), safe=""), cls.PATH)
+        page.goto(base_url.rstrip("/") + path)
         return cls(page)
 
     @property
@@ -51,26 +69,21 @@ class Screen:
         return self.page.get_by_role("heading", level=1).first.inner_text().strip()
 
     def messages(self) -> list[str]:
-        """Notices shown to the person: errors (``role=alert``), confirmations (``role=status``)."""
-        found = self.page.locator("[role=alert], [role=status]")
+        """Notices of the whole page: errors (``role=alert``) and confirmations (``role=status``),
+        without the messages beside fields (see :meth:`field_errors`)."""
+        found = self.page.locator("[role=alert]:not(form [role=alert]), [role=status]")
         return [text.strip() for text in found.all_inner_texts() if text.strip()]
 
     def field_errors(self) -> dict[str, str]:
         """Error messages shown beside fields, as ``{field label: message}``.
 
-        A field in error is marked ``aria-invalid="true"`` and names its message with
-        ``aria-describedby`` (docs/web.md); the label is the text of its ``<label for>``.
+        A message is an ``role=alert`` element inside the form. Its field is the control that
+        names it in ``aria-describedby``; failing that (selects, radio groups and the メンバー
+        list carry no ``aria-describedby`` in the simulator), the ``<label>`` or ``<legend>`` of
+        the field box or fieldset around the message.
         """
-        errors: dict[str, str] = {}
-        for field in self.page.locator("[aria-invalid=true]").all():
-            label = _label_text(self.page, field)
-            described = field.get_attribute("aria-describedby") or ""
-            texts = [
-                self.page.locator(f"[id='{ident}']").inner_text().strip()
-                for ident in described.split()
-            ]
-            errors[label] = " ".join(text for text in texts if text)
-        return errors
+        pairs: list[list[str]] = self.page.evaluate(_FIELD_ERRORS)
+        return {label: message for label, message in pairs}
 
     def _table(self, table: Locator | None = None) -> list[dict[str, str]]:
         """The rows of a table as ``{column header: cell text}`` (the first table by default)."""
@@ -81,7 +94,9 @@ class Screen:
     def _row(self, text: str, table: Locator | None = None) -> Locator:
         """The body row whose first cell reads ``text`` exactly; :class:`LookupError` if none."""
         target = table if table is not None else self.page.get_by_role("table").first
-        firsts = [next(iter(row.values()), "") for row in self._table(target)]
+        firsts: list[str] = target.evaluate(
+            "(t) => Array.from(t.querySelectorAll('tbody tr'), (r) => r.cells[0].innerText.trim())"
+        )
         if text not in firsts:
             raise LookupError(f"{self.TITLE or self.page.url}: no row {text!r} (rows: {firsts})")
         return target.locator("tbody tr").nth(firsts.index(text))
@@ -92,25 +107,29 @@ class Screen:
             target.click()
 
 
+_FIELD_ERRORS = """() => Array.from(document.querySelectorAll('form [role=alert]')).map((msg) => {
+  const text = (el) => (el ? el.innerText.trim() : '');
+  const control = msg.id ? document.querySelector(`[aria-describedby~="${msg.id}"]`) : null;
+  if (control && control.labels && control.labels.length) {
+    return [text(control.labels[0]), text(msg)];
+  }
+  const box = msg.parentElement.closest('fieldset, .field');
+  const label = box ? box.querySelector(':scope > label, :scope > legend') : null;
+  return [text(label) || msg.id.replace(/-error$/, ''), text(msg)];
+})"""
+
 # One round trip instead of one per cell: header texts, then each body row's cell texts.
 _READ_TABLE = """(table) => {
   const clean = (cell) => cell.innerText.trim();
   const headers = Array.from(table.querySelectorAll('thead th')).map(clean);
-  const rows = Array.from(table.querySelectorAll('tbody tr'));
+  // A row of one cell spanning the table ("着信グループはありません。") is a note, not data.
+  const rows = Array.from(table.querySelectorAll('tbody tr')).filter(
+    (row) => !(row.cells.length === 1 && row.cells[0].colSpan > 1));
   return rows.map((row) => {
     const cells = Array.from(row.querySelectorAll('th, td')).map(clean);
     return Object.fromEntries(headers.map((header, i) => [header, cells[i] ?? '']));
   });
 }"""
-
-
-def _label_text(page: Page, field: Locator) -> str:
-    ident = field.get_attribute("id")
-    if ident:
-        label = page.locator(f"label[for='{ident}']")
-        if label.count():
-            return label.first.inner_text().strip()
-    return field.get_attribute("aria-label") or field.get_attribute("name") or "?"
 
 
 def current_screen(page: Page) -> Screen:
@@ -120,5 +139,8 @@ def current_screen(page: Page) -> Screen:
     lands on the administrator's or the 端末ユーザ's top page, or on 多要素認証), and by tests
     that check where a URL led. A path no screen claims gives a plain :class:`Screen`.
     """
-    path = urlsplit(page.url).path.rstrip("/")
-    return _SCREENS.get(path, Screen)(page)
+    path = urlsplit(page.url).path
+    for pattern, screen in _SCREENS:
+        if pattern.fullmatch(path):
+            return screen(page)
+    return Screen(page)

@@ -7,13 +7,14 @@ document's values (harness.guide) go in unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Locator
 
-from harness.web.pages.base import Screen, current_screen
+from harness.web.pages.base import Screen, cell_value, current_screen
 
 if TYPE_CHECKING:
     from harness.web.pages.admin import AdminTopPage
@@ -37,15 +38,36 @@ class RingGroupRow:
     kind: str
     pilot: str
     members: tuple[str, ...]
-    ring_time: str
+    ring_time: int | None
+    """Seconds, as shown (「20秒」 → 20)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundRouteRow:
+    """One line of 外線着信設定: ``destination`` empty when 未設定; ``state`` as shown
+    (「設定済」, 「接続エラー」, or empty)."""
+
+    external_number: str
+    kind: str
+    destination: str
+    state: str
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in re.split(r"[、,\s]+", cell_value(text)) if word]
+
+
+def _seconds(text: str) -> int | None:
+    digits = re.search(r"\d+", text)
+    return int(digits.group()) if digits else None
 
 
 class _WizardScreen(Screen):
     def _next(self) -> None:
-        self._click_and_wait(self.page.get_by_role("button", name="次へ"))
+        self._click_and_wait(self.page.get_by_role("link", name="次へ"))
 
     def _back(self) -> None:
-        self._click_and_wait(self.page.get_by_role("button", name="戻る"))
+        self._click_and_wait(self.page.get_by_role("link", name="戻る"))
 
 
 class ExtensionListPage(_WizardScreen):
@@ -92,16 +114,16 @@ class RingGroupPage(_WizardScreen):
         return [
             RingGroupRow(
                 kind=row["種別"],
-                pilot=row.get("代表番号", "").strip("-— "),
-                members=tuple(row.get("メンバー", "").replace("、", " ").replace(",", " ").split()),
-                ring_time=row.get("呼出時間", ""),
+                pilot=cell_value(row.get("代表番号", "")),
+                members=tuple(_words(row.get("メンバー", ""))),
+                ring_time=_seconds(row.get("呼出時間", "")),
             )
             for row in self._table()
         ]
 
     def open_add_form(self) -> RingGroupAddForm:
         """Press 「追加」."""
-        self._click_and_wait(self.page.get_by_role("link", name="追加"))
+        self._click_and_wait(self.page.get_by_role("button", name="追加"))
         return RingGroupAddForm(self.page)
 
     def add_group(
@@ -141,15 +163,14 @@ class RingGroupAddForm(Screen):
     ) -> RingGroupAddForm:
         """Choose 種別 and 代表番号, type the メンバー in ring order, and 呼出時間 when given."""
         self.page.get_by_label("種別").select_option(label=kind)
-        if pilot is not None:
-            self.page.get_by_label("代表番号").select_option(label=pilot)
-        member_box = self.page.get_by_label("メンバー", exact=True)
-        if member_box.count():
-            # One 内線番号 per line, in ring order (docs/web.md).
-            member_box.fill("\n".join(members))
-        else:
-            for position, member in enumerate(members, start=1):
-                self.page.get_by_label(f"メンバー{position}", exact=True).fill(member)
+        self.page.get_by_label("代表番号").select_option(value=pilot or "")
+        # メンバー1..N, one 内線番号 each in ring order; the form offers one box per extension
+        # that may be a member, so boxes beyond ``members`` are cleared.
+        boxes = self.page.get_by_label(re.compile(r"^メンバー\d+$"))
+        for position in range(boxes.count()):
+            boxes.nth(position).fill(members[position] if position < len(members) else "")
+        for position in range(boxes.count(), len(members)):
+            self.page.get_by_label(f"メンバー{position + 1}", exact=True).fill(members[position])
         if ring_time is not None:
             self.page.get_by_label("呼出時間").fill(str(ring_time))
         return self
@@ -171,9 +192,17 @@ class InboundRoutePage(_WizardScreen):
     PATH = "/SmartPBX/Init/Inbound"
     TITLE = "外線着信設定"
 
-    def routes(self) -> dict[str, str]:
-        """``{外線番号: 着信先}`` as listed (an empty 着信先 when none is set)."""
-        return {row["外線番号"]: row.get("着信先", "").strip("-— ") for row in self._table()}
+    def routes(self) -> list[InboundRouteRow]:
+        """The 外線番号 table, in the order shown."""
+        return [
+            InboundRouteRow(
+                external_number=row["外線番号"],
+                kind=row.get("種別", ""),
+                destination=cell_value(row.get("着信先", "")),
+                state=cell_value(row.get("状態", "")),
+            )
+            for row in self._table()
+        ]
 
     def set_inbound_route(self, external_number: str, destination: str) -> Screen:
         """Select the 外線番号's 「設定」, choose 着信先 ``destination``, press 「設定」.
@@ -181,7 +210,7 @@ class InboundRoutePage(_WizardScreen):
         Returns this list, or the form showing 「接続エラー」 when the line is not 開通 yet;
         then :meth:`InboundRouteForm.press_set_again` is the manual's remedy.
         """
-        self._click_and_wait(self._row(external_number).get_by_role("link", name="設定"))
+        self._click_and_wait(self._row(external_number).get_by_role("button", name="設定"))
         return InboundRouteForm(self.page).choose_destination(destination).submit()
 
     def next(self) -> OutboundCallerIdPage:
@@ -198,7 +227,7 @@ class InboundRoutePage(_WizardScreen):
 class InboundRouteForm(Screen):
     """The 着信先 form of one 外線番号 on 外線着信設定 (manual P.2 【Step2】 ③)."""
 
-    PATH = "/SmartPBX/Init/Inbound/Edit"
+    PATH = "/SmartPBX/Init/Inbound/{外線番号}"
 
     def _form(self) -> Locator:
         return self.page.locator("form").filter(has=self.page.get_by_label("着信先"))
@@ -230,24 +259,39 @@ class OutboundCallerIdPage(_WizardScreen):
 
     def caller_ids(self) -> dict[str, str]:
         """``{内線番号: 発信者番号}`` as listed (empty when none is set)."""
-        return {row["内線番号"]: row.get("発信者番号", "").strip("-— ") for row in self._table()}
+        return {row["内線番号"]: cell_value(row.get("発信者番号", "")) for row in self._table()}
 
     def set_outbound_caller_id(self, extension: str, external_number: str) -> Screen:
-        """Press the extension's 「設定」, choose 発信者番号 ``external_number``, 「設定」."""
-        self._click_and_wait(self._row(extension).get_by_role("link", name="設定"))
-        self.page.get_by_label("発信者番号").select_option(value=external_number)
-        form = self.page.locator("form").filter(has=self.page.get_by_label("発信者番号"))
-        self._click_and_wait(form.get_by_role("button", name="設定"))
-        return current_screen(self.page)
+        """Press the extension's 「設定」, choose 発信者番号 ``external_number`` (``""`` for
+        設定しない) and press 「設定」. Returns this list, or the form with its field error."""
+        self._click_and_wait(self._row(extension).get_by_role("button", name="設定"))
+        return OutboundCallerIdForm(self.page).choose_caller_id(external_number).submit()
 
     def finish(self) -> AdminTopPage:
         """Press 「完了」: 初期設定 is over, back to the トップ画面."""
         from harness.web.pages.admin import AdminTopPage
 
-        self._click_and_wait(self.page.get_by_role("button", name="完了"))
+        self._click_and_wait(self.page.get_by_role("link", name="完了"))
         return AdminTopPage(self.page)
 
     def back(self) -> InboundRoutePage:
         """Press 「戻る」 to 外線着信設定."""
         self._back()
         return InboundRoutePage(self.page)
+
+
+class OutboundCallerIdForm(Screen):
+    """The 発信者番号 form of one extension on 外線発信設定 (manual P.2 【Step2】 ④)."""
+
+    PATH = "/SmartPBX/Init/Outbound/{内線番号}"
+
+    def choose_caller_id(self, external_number: str) -> OutboundCallerIdForm:
+        """Choose 発信者番号: a 外線番号 of the contract, or ``""`` for 設定しない."""
+        self.page.get_by_label("発信者番号").select_option(value=external_number)
+        return self
+
+    def submit(self) -> Screen:
+        """Press 「設定」."""
+        form = self.page.locator("form").filter(has=self.page.get_by_label("発信者番号"))
+        self._click_and_wait(form.get_by_role("button", name="設定"))
+        return current_screen(self.page)

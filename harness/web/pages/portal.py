@@ -29,7 +29,7 @@ class PortalLoginPage(Screen):
 
 
 class PortalMenuPage(Screen):
-    """ビジネスポータルのトップ画面 and its 「サービスメニュー」.
+    """ビジネスポータルのトップ画面 with its 「サービスメニュー」.
 
     Manual P.2 【Step1】 ②: 「「サービスメニュー」から「Arcstar Smart PBX 設定変更」と進みます。」
     (画面上部の「サービスメニュー」から「Smart PBX」を選択します。)
@@ -37,23 +37,24 @@ class PortalMenuPage(Screen):
 
     PATH = "/b-portal/"
 
-    def open_service_menu(self) -> PortalMenuPage:
-        """Open 「サービスメニュー」 at the top of the screen."""
-        self.page.get_by_role("navigation", name="サービスメニュー").get_by_text(
-            "サービスメニュー", exact=True
-        ).first.click()
-        return self
+    def choose_smart_pbx(self) -> PortalServicePage:
+        """Choose 「Smart PBX」 in the 「サービスメニュー」 at the top of the screen."""
+        menu = self.page.get_by_role("navigation", name="サービスメニュー")
+        self._click_and_wait(menu.get_by_role("link", name="Smart PBX", exact=True))
+        return PortalServicePage(self.page)
 
-    def choose_smart_pbx(self) -> PortalMenuPage:
-        """Choose 「Smart PBX」 in the service menu."""
-        self.page.get_by_role("link", name="Smart PBX", exact=True).click()
-        return self
+    def go_to_settings_site(self) -> SettingsLoginPage:
+        """サービスメニュー → Smart PBX → Arcstar Smart PBX 設定変更, as the manual says."""
+        return self.choose_smart_pbx().open_settings_site()
+
+
+class PortalServicePage(Screen):
+    """The portal's 「Smart PBX」 page, from the サービスメニュー (manual P.2 【Step1】 ②)."""
+
+    PATH = "/b-portal/services/smartpbx"
+    TITLE = "Smart PBX"
 
     def open_settings_site(self) -> SettingsLoginPage:
         """Follow 「Arcstar Smart PBX 設定変更」 to the Web設定変更サイト's login."""
         self._click_and_wait(self.page.get_by_role("link", name="Arcstar Smart PBX 設定変更"))
         return SettingsLoginPage(self.page)
-
-    def go_to_settings_site(self) -> SettingsLoginPage:
-        """サービスメニュー → Smart PBX → Arcstar Smart PBX 設定変更, as the manual says."""
-        return self.open_service_menu().choose_smart_pbx().open_settings_site()

@@ -23,7 +23,8 @@ class UserTopPage(Screen):
 
     def extension(self) -> str:
         """The 内線番号 this account belongs to, as shown on the page."""
-        return self.page.get_by_test_id("extension").inner_text().strip()
+        term = self.page.get_by_role("term").filter(has_text="内線番号")
+        return term.locator("xpath=following-sibling::dd[1]").inner_text().strip()
 
     def open_absence_settings(self) -> AbsencePage:
         """Follow 「不在時動作設定」."""
@@ -143,11 +144,12 @@ class AbsencePage(Screen):
 
     def voicemail_password(self) -> str:
         """The 留守番電話パスワード shown (read only)."""
-        return self.page.get_by_label("留守番電話パスワード").input_value()
+        term = self.page.get_by_role("term").filter(has_text="留守番電話パスワード")
+        return term.locator("xpath=following-sibling::dd[1]").inner_text().strip()
 
     def back_to_top(self) -> UserTopPage:
         """Return to the 端末ユーザ's トップ画面."""
-        self._click_and_wait(self.page.get_by_role("link", name="トップ"))
+        self._click_and_wait(self.page.get_by_role("link", name="戻る"))
         return UserTopPage(self.page)
 
     def _choose_absence(self, choice: str) -> None:
