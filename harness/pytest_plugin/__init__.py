@@ -8,4 +8,4 @@ they open (../shared/STYLE.md §10).
 
 from __future__ import annotations
 
-pytest_plugins: list[str] = ["harness.pytest_plugin.browser"]
+pytest_plugins: list[str] = ["harness.pytest_plugin.sim", "harness.pytest_plugin.browser"]
