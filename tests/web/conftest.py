@@ -1,13 +1,21 @@
-"""Helpers of the browser tests: a tiny loopback HTTP server for pages written in the test."""
+"""Helpers of the browser tests: a tiny loopback HTTP server for pages written in the test, and
+logins to the simulator's Web設定変更サイト (the ``sim`` fixture of harness.pytest_plugin.sim)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page
+
+from harness.pytest_plugin.browser import NewContext
+from harness.pytest_plugin.sim import SimulatorHandle
+from harness.web.pages import AdminTopPage, Screen, SettingsLoginPage, UserTopPage
 
 
 @dataclass
@@ -52,3 +60,85 @@ def local_site() -> Iterator[LocalSite]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+# --- the Web設定変更サイト of the simulator (fixtures/ご利用内容/sample) ---------------------
+
+ADMIN = ("adm01234abc", "Adm1nPass01")
+"""管理者アカウント of the sample ご利用内容."""
+USER_20200 = ("aaaabbbb", "ccccddd1")
+USER_20201 = ("aaaacccc", "ccccddd2")
+"""内線番号情報2 accounts of the sample (端末ユーザ of 20200 and 20201)."""
+
+OTP = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def login(sim: SimulatorHandle, page: Page, account: tuple[str, str]) -> Screen:
+    """Open /SmartPBX/Login and log in with ``account``; the screen the site shows next."""
+    return SettingsLoginPage.open(page, sim.base_url).login(*account)
+
+
+@pytest.fixture
+def admin_top(sim: SimulatorHandle, page: Page) -> AdminTopPage:
+    """The administrator logged in, on the トップ画面."""
+    top = login(sim, page, ADMIN)
+    assert isinstance(top, AdminTopPage), top
+    return top
+
+
+@pytest.fixture
+def user_top(sim: SimulatorHandle, page: Page) -> UserTopPage:
+    """The 端末ユーザ of 20201 logged in, on its トップ画面."""
+    top = login(sim, page, USER_20201)
+    assert isinstance(top, UserTopPage), top
+    return top
+
+
+def last_code(sim: SimulatorHandle, to: str) -> str:
+    """The one-time code of the newest mail the SMTP sink received for ``to``."""
+    mails = [m for m in sim.mail() if to in m["to"]]
+    assert mails, f"no mail to {to} in the sink: {sim.mail()}"
+    found = OTP.search(mails[-1]["body"])
+    assert found, mails[-1]
+    return found.group(1)
+
+
+def _logged_in_state(simulator: SimulatorHandle, browser: Browser, account: tuple[str, str]) -> Any:
+    """Cookies of a fresh login with ``account`` (Playwright storage state), for tests that
+    change nothing: they skip the login (argon2 + 3 pages) and keep their own traced context."""
+    context = browser.new_context()
+    try:
+        top = login(simulator, context.new_page(), account)
+        assert not isinstance(top, SettingsLoginPage), top.messages()
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def user_state(simulator: SimulatorHandle, browser: Browser) -> Any:
+    """20201's 端末ユーザ logged in once per module, on a freshly reset simulator.
+
+    Only for tests that save nothing: the ``sim`` fixture's reset would end this session.
+    """
+    simulator.reset()
+    return _logged_in_state(simulator, browser, USER_20201)
+
+
+@pytest.fixture(scope="module")
+def admin_state(simulator: SimulatorHandle, browser: Browser) -> Any:
+    """The administrator logged in once per module (see :func:`user_state`)."""
+    simulator.reset()
+    return _logged_in_state(simulator, browser, ADMIN)
+
+
+@pytest.fixture
+def user_page(new_context: NewContext, user_state: Any) -> Page:
+    """A page of this test's own context, already logged in as 20201's 端末ユーザ."""
+    return new_context(storage_state=user_state).new_page()
+
+
+@pytest.fixture
+def admin_page(new_context: NewContext, admin_state: Any) -> Page:
+    """A page of this test's own context, already logged in as the administrator."""
+    return new_context(storage_state=admin_state).new_page()
