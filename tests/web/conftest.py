@@ -116,20 +116,25 @@ def _logged_in_state(simulator: SimulatorHandle, browser: Browser, account: tupl
 
 
 @pytest.fixture(scope="module")
-def user_state(simulator: SimulatorHandle, browser: Browser) -> Any:
-    """20201's 端末ユーザ logged in once per module, on a freshly reset simulator.
+def module_simulator(simulator: SimulatorHandle) -> SimulatorHandle:
+    """The session's simulator, reset once for this module's shared logins.
 
-    Only for tests that save nothing: the ``sim`` fixture's reset would end this session.
+    Only for tests that save nothing: a reset (the ``sim`` fixture's) ends these sessions.
     """
     simulator.reset()
-    return _logged_in_state(simulator, browser, USER_20201)
+    return simulator
 
 
 @pytest.fixture(scope="module")
-def admin_state(simulator: SimulatorHandle, browser: Browser) -> Any:
-    """The administrator logged in once per module (see :func:`user_state`)."""
-    simulator.reset()
-    return _logged_in_state(simulator, browser, ADMIN)
+def user_state(module_simulator: SimulatorHandle, browser: Browser) -> Any:
+    """20201's 端末ユーザ logged in once per module."""
+    return _logged_in_state(module_simulator, browser, USER_20201)
+
+
+@pytest.fixture(scope="module")
+def admin_state(module_simulator: SimulatorHandle, browser: Browser) -> Any:
+    """The administrator logged in once per module."""
+    return _logged_in_state(module_simulator, browser, ADMIN)
 
 
 @pytest.fixture

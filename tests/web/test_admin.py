@@ -132,7 +132,7 @@ def test_initial_setup_wizard_end_to_end(sim: SimulatorHandle, admin_top: AdminT
     ids=["unknown member", "ring time 4", "ring time 61", "no pilot", "no members"],
 )
 def test_bad_group_is_refused_beside_the_field(
-    simulator: SimulatorHandle,
+    module_simulator: SimulatorHandle,
     admin_page: Page,
     kind: str,
     pilot: str | None,
@@ -141,11 +141,11 @@ def test_bad_group_is_refused_beside_the_field(
     field: str,
     message: str,
 ) -> None:
-    groups = RingGroupPage.open(admin_page, simulator.base_url)
+    groups = RingGroupPage.open(admin_page, module_simulator.base_url)
     result = groups.add_group(kind, pilot, members, ring_time)
 
     assert isinstance(result, RingGroupAddForm)
     errors = result.field_errors()
     assert field in errors, errors
     assert message in errors[field]
-    assert simulator.settings()["着信グループ"] == []
+    assert module_simulator.settings()["着信グループ"] == []

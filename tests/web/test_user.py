@@ -160,13 +160,13 @@ BAD_VALUES: list[tuple[str, SetAbsence, str, str]] = [
     [pytest.param(act, field, words, id=name) for name, act, field, words in BAD_VALUES],
 )
 def test_bad_absence_value_is_refused_beside_its_field(
-    simulator: SimulatorHandle, user_page: Page, act: SetAbsence, field: str, words: str
+    module_simulator: SimulatorHandle, user_page: Page, act: SetAbsence, field: str, words: str
 ) -> None:
-    result = act(AbsencePage.open(user_page, simulator.base_url))
+    result = act(AbsencePage.open(user_page, module_simulator.base_url))
 
     assert isinstance(result, AbsencePage)
     errors = result.field_errors()
     assert field in errors, errors
     assert words in errors[field]
     assert "設定しました。" not in result.messages()
-    assert "20201" not in simulator.settings()["不在時動作設定"]
+    assert "20201" not in module_simulator.settings()["不在時動作設定"]

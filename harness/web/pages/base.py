@@ -53,10 +53,15 @@ class Screen:
 
         ``record`` fills the ``{…}`` parts of :attr:`PATH` in order (e.g. the 外線番号).
         """
+        page.goto(cls.url(base_url, *record))
+        return cls(page)
+
+    @classmethod
+    def url(cls, base_url: str, *record: str) -> str:
+        """This screen's address under ``base_url``; ``record`` fills :attr:`PATH`'s ``{…}``."""
         values = iter(record)
         path = re.sub(r"\{[^}]+\}", lambda _: quote(next(values), safe=""), cls.PATH)
-        page.goto(base_url.rstrip("/") + path)
-        return cls(page)
+        return base_url.rstrip("/") + path
 
     @property
     def base_url(self) -> str:
