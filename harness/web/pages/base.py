@@ -85,10 +85,12 @@ class Screen:
         A message is an ``role=alert`` element inside the form. Its field is the control that
         names it in ``aria-describedby``; failing that (selects, radio groups and the メンバー
         list carry no ``aria-describedby`` in the simulator), the ``<label>`` or ``<legend>`` of
-        the field box or fieldset around the message.
+        the field box or fieldset around the message. Fields the browser's own constraint
+        validation refused (so the form was never sent) give the browser's message.
         """
         pairs: list[list[str]] = self.page.evaluate(_FIELD_ERRORS)
-        return {label: message for label, message in pairs}
+        refused_by_browser: list[list[str]] = self.page.evaluate(_BROWSER_ERRORS)
+        return {label: message for label, message in [*pairs, *refused_by_browser]}
 
     def _table(self, table: Locator | None = None) -> list[dict[str, str]]:
         """The rows of a table as ``{column header: cell text}`` (the first table by default)."""
@@ -107,7 +109,15 @@ class Screen:
         return target.locator("tbody tr").nth(firsts.index(text))
 
     def _click_and_wait(self, target: Locator) -> None:
-        """Click something that loads another page (a link or a form submit) and wait for it."""
+        """Click something that loads another page (a link or a form submit) and wait for it.
+
+        A form the browser itself refuses (an ``<input type="email">`` holding no address)
+        is not sent: the click shows the browser's message and there is nothing to wait for;
+        :meth:`field_errors` reports that message.
+        """
+        if not target.evaluate(_FORM_IS_VALID):
+            target.click()
+            return
         with self.page.expect_navigation():
             target.click()
 
@@ -122,6 +132,12 @@ _FIELD_ERRORS = """() => Array.from(document.querySelectorAll('form [role=alert]
   const label = box ? box.querySelector(':scope > label, :scope > legend') : null;
   return [text(label) || msg.id.replace(/-error$/, ''), text(msg)];
 })"""
+
+_FORM_IS_VALID = "(el) => !el.form || el.formNoValidate || el.form.checkValidity()"
+
+_BROWSER_ERRORS = """() => Array.from(document.querySelectorAll('form :invalid'))
+  .filter((el) => el.labels && el.labels.length)
+  .map((el) => [el.labels[0].innerText.trim(), el.validationMessage])"""
 
 # One round trip instead of one per cell: header texts, then each body row's cell texts.
 _READ_TABLE = """(table) => {

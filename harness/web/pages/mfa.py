@@ -38,3 +38,12 @@ class MfaCodePage(Screen):
         self.page.get_by_label("ワンタイムパスワード").fill(code)
         self._click_and_wait(self.page.get_by_role("button", name="認証"))
         return current_screen(self.page)
+
+    def resend_code(self) -> MfaCodePage:
+        """Press 「再送信」: a new code is mailed and the previous one stops working.
+
+        The simulator answers the POST with the code screen itself (at /SmartPBX/Mfa/Resend,
+        not redirected), so the screen is this one whatever the address bar says.
+        """
+        self._click_and_wait(self.page.get_by_role("button", name="再送信"))
+        return MfaCodePage(self.page)
