@@ -149,3 +149,18 @@ def test_bad_group_is_refused_beside_the_field(
     assert field in errors, errors
     assert message in errors[field]
     assert module_simulator.settings()["着信グループ"] == []
+
+
+def test_deleted_group_is_gone_from_the_table_and_the_settings(
+    sim: SimulatorHandle, admin_top: AdminTopPage
+) -> None:
+    groups = admin_top.open_initial_setup().next()
+    added = groups.add_group("一斉着信", "20201", ["20200"])
+    assert isinstance(added, RingGroupPage)
+    assert len(sim.settings()["着信グループ"]) == 1
+
+    after = added.delete_group(0)
+
+    assert isinstance(after, RingGroupPage)
+    assert after.groups() == []
+    assert sim.settings()["着信グループ"] == []
