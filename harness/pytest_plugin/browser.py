@@ -35,8 +35,6 @@ VIEWPORT = {"width": 1280, "height": 800}
 
 ARTIFACT_MODES = ("retain-on-failure", "on", "off")
 
-_reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
-
 
 class NewContext(Protocol):
     """Type of the ``new_context`` fixture: ``new_context(**playwright_context_options)``."""
@@ -70,10 +68,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Remember each phase's report on the item, so teardown knows whether the test failed."""
+    """When set-up or the test body fails, keep the evidence of its browser contexts now.
+
+    Now, not at teardown: the pages still show the failure, and Allure attaches files to the
+    test itself (in fixture teardown they would land in the fixture's "tear down" section).
+    """
     report: pytest.TestReport = yield
-    item.stash.setdefault(_reports_key, {})[report.when] = report
+    recorder = item.stash.get(_recorder_key, None)
+    if recorder is not None and report.failed and report.when in ("setup", "call"):
+        recorder.keep()
     return report
+
+
+class _Recorder:
+    """The browser contexts one test opened, and what to keep of them (STYLE.md §12)."""
+
+    def __init__(self, config: pytest.Config, mode: str, target: Path) -> None:
+        self.config = config
+        self.mode = mode
+        self.target = target
+        self.contexts: list[BrowserContext] = []
+        self.kept: set[int] = set()
+
+    def keep(self) -> None:
+        """Screenshot every open page and save each trace, once; attach them to Allure."""
+        if self.mode == "off":
+            return
+        saved: list[Path] = []
+        for index, context in enumerate(self.contexts):
+            if index not in self.kept:
+                self.kept.add(index)
+                saved += _save_evidence(context, self.target, index)
+        _attach_to_allure(self.config, saved)
+
+    def close(self) -> None:
+        """Close every context; traces not kept are dropped."""
+        if self.mode == "on":
+            self.keep()
+        for index, context in enumerate(self.contexts):
+            if self.mode != "off" and index not in self.kept:
+                context.tracing.stop()
+            context.close()
+
+
+_recorder_key = pytest.StashKey[_Recorder]()
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +143,13 @@ def browser_artifacts_root(pytestconfig: pytest.Config) -> Path:
 
 
 def artifact_dir_name(nodeid: str) -> str:
-    """A directory name for a test id: readable, Japanese kept, path separators replaced."""
-    name = re.sub(r"[^\w.\-\[\]=]+", "_", nodeid.replace("::", "__")).strip("_")
+    """A directory name for a test id: readable, Japanese kept, path separators replaced.
+
+    pytest escapes non-ASCII parameter ids (``[\\u8ee2\\u9001]``); they are turned back into
+    the Japanese they stand for.
+    """
+    readable = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), nodeid)
+    name = re.sub(r"[^\w.\-\[\]=]+", "_", readable.replace("::", "__")).strip("_")
     return name[:150] or "test"
 
 
@@ -120,7 +163,9 @@ def new_context(
     defaults. Evidence is kept as described in the module docstring.
     """
     mode = str(request.config.getoption("browser_artifacts"))
-    opened: list[BrowserContext] = []
+    target = browser_artifacts_root / artifact_dir_name(request.node.nodeid)
+    recorder = _Recorder(request.config, mode, target)
+    request.node.stash[_recorder_key] = recorder
 
     def factory(**options: Any) -> BrowserContext:
         settings: dict[str, Any] = {
@@ -132,30 +177,20 @@ def new_context(
         context = browser.new_context(**settings)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         if mode != "off":
+            # DOM snapshots only: screenshots in the trace cost a quarter of the suite's time,
+            # and a failure's own screenshot is taken separately.
             context.tracing.start(
                 title=request.node.nodeid, screenshots=False, snapshots=True, sources=False
             )
-        opened.append(context)
+        recorder.contexts.append(context)
         return context
 
     yield factory
-
-    reports = request.node.stash.get(_reports_key, {})
-    failed = any(report.failed for report in reports.values())
-    keep = mode == "on" or (mode == "retain-on-failure" and failed)
-    target = browser_artifacts_root / artifact_dir_name(request.node.nodeid)
-    for index, context in enumerate(opened):
-        if keep:
-            _keep_evidence(request.config, context, target, index)
-        elif mode != "off":
-            context.tracing.stop()
-        context.close()
+    recorder.close()
 
 
-def _keep_evidence(
-    config: pytest.Config, context: BrowserContext, target: Path, index: int
-) -> None:
-    """Write a screenshot of each open page and the context's trace, and attach them to Allure."""
+def _save_evidence(context: BrowserContext, target: Path, index: int) -> list[Path]:
+    """Write a screenshot of each open page and the context's trace; the files written."""
     target.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     for page_index, open_page in enumerate(context.pages):
@@ -168,7 +203,7 @@ def _keep_evidence(
     trace = target / f"context{index}-trace.zip"
     context.tracing.stop(path=trace)
     saved.append(trace)
-    _attach_to_allure(config, saved)
+    return saved
 
 
 def _attach_to_allure(config: pytest.Config, files: list[Path]) -> None:

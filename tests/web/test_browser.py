@@ -3,6 +3,7 @@ a clear error when Chromium is missing, and evidence kept when a browser test fa
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -116,6 +117,8 @@ def test_bare_name_is_found_on_path() -> None:
 def test_artifact_dir_name_is_a_single_readable_path_segment() -> None:
     name = artifact_dir_name("tests/web/test_x.py::test_absence[転送/留守番電話 無応答]")
     assert "/" not in name and "転送" in name and name.startswith("tests_web_test_x.py__")
+    escaped = artifact_dir_name("tests/web/test_x.py::test_absence[\\u8ee2\\u9001]")
+    assert escaped == "tests_web_test_x.py__test_absence[転送]"
 
 
 INNER_TESTS = """
@@ -145,6 +148,8 @@ def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
             "error",
             "--rootdir",
             str(tmp_path),
+            "--alluredir",
+            str(tmp_path / "allure"),
             str(tmp_path / "test_inner.py"),
         ],
         cwd=tmp_path,
@@ -161,3 +166,13 @@ def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
     files = sorted(p.name for p in (artifacts / kept[0]).iterdir())
     assert files == ["context0-page0.png", "context0-trace.zip"]
     assert (artifacts / kept[0] / "context0-page0.png").read_bytes().startswith(b"\x89PNG")
+    results = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (tmp_path / "allure").glob("*-result.json")
+    ]
+    attached = {r["name"]: sorted(a["name"] for a in r.get("attachments", [])) for r in results}
+    assert attached["test_fails"] == [
+        "context0-page0.png",
+        "context0-trace (npx playwright show-trace)",
+    ]
+    assert attached["test_passes"] == []
