@@ -1,5 +1,11 @@
-"""ご利用内容のご案内 (guide) and 設定 (settings) documents: schema, loading, validation."""
+"""ご利用内容のご案内 (guide) and 設定 (settings) documents: schema, loading, validation.
 
+``load_tenant(folder)`` is the entry point; the document types are re-exported here.
+(``harness.guide.strategies`` holds Hypothesis strategies for tests and is not imported here:
+Hypothesis is a test extra.)
+"""
+
+from harness.guide.load import load_tenant, load_tenant_text
 from harness.guide.types import (
     Absence,
     Action,
@@ -40,4 +46,6 @@ __all__ = [
     "Terminal",
     "TerminalKind",
     "TerminalUser",
+    "load_tenant",
+    "load_tenant_text",
 ]

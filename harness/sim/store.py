@@ -5,8 +5,9 @@ Theory of operation
 - One SQLite file (or a temporary one) in WAL mode; every change is ONE function here that
   validates by ../shared/DOMAIN.md's rules (``harness.sim.rules``) and writes in ONE
   ``BEGIN IMMEDIATE … COMMIT`` transaction: on any error nothing is saved and a
-  ``SettingsError`` names each bad field in Japanese. A committed change survives ``kill -9``
-  (WAL + ``synchronous=FULL``).
+  ``SettingsError`` names each bad field in Japanese. A committed change survives ``kill -9``:
+  in WAL mode a commit is in the OS's hands once ``COMMIT`` returns (``synchronous=NORMAL``
+  only gives up durability against power loss, which a simulator does not need).
 - Secrets are never stored in the clear: SIP terminals keep only their digest HA1 (MD5 and
   SHA-256, realm = 内線サーバアドレス, RFC 8760); web passwords are argon2id hashes
   (memory-hard); one-time codes and session tokens are stored as SHA-256 digests. The
@@ -362,7 +363,7 @@ class Store:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         # Soft state does not survive a restart: registrations are refreshed by phones, and

@@ -10,6 +10,7 @@ synchronous httpx transport; app exceptions are re-raised, so a bug surfaces as 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,10 +115,22 @@ def mailer() -> FakeMailer:
     return FakeMailer()
 
 
+@pytest.fixture(scope="session")
+def loaded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store file with the rich tenant loaded once (argon2 hashing is deliberately slow)."""
+    path = tmp_path_factory.mktemp("template") / "sim.sqlite3"
+    template = Store(path)
+    template.load_tenant(read_tenant(RICH), source_path=str(RICH))
+    template.close()
+    return path
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "sim.sqlite3")
-    s.load_tenant(read_tenant(RICH), source_path=str(RICH))
+def store(tmp_path: Path, loaded_db: Path) -> Iterator[Store]:
+    """A fresh copy of the loaded store for each test."""
+    path = tmp_path / "sim.sqlite3"
+    shutil.copyfile(loaded_db, path)
+    s = Store(path)
     yield s
     s.close()
 

@@ -1,0 +1,67 @@
+"""``smartpbx-harness check``: summary lines and exit 0 for valid tenants, every problem and
+exit 2 for invalid ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ご利用内容"
+SAMPLE = FIXTURES / "sample"
+
+
+def test_valid_tenant_prints_summary_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(SAMPLE)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("sample: ok — 2 extensions (1 site), ")
+    assert "1 external line," in out
+    assert err == ""
+
+
+def test_every_sample_tenant_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    tenants = sorted(p for p in FIXTURES.iterdir() if (p / "ご利用内容.yaml").exists())
+    assert len(tenants) >= 3
+    assert main(["check", *map(str, tenants)]) == 0
+    out, _ = capsys.readouterr()
+    assert len(out.splitlines()) == len(tenants)
+
+
+def test_invalid_tenant_prints_every_problem_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    text = (SAMPLE / "ご利用内容.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        '端末番号: "201", 端末ID: abcde20201', '端末番号: "201", 端末ID: abcde20200'
+    )
+    text = text.replace("ccccddd2", "short")
+    (bad / "ご利用内容.yaml").write_text(text, encoding="utf-8")
+    assert main(["check", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "2 problems" in err
+    assert "ご利用内容.yaml › 内線番号情報1 › row 2 (No: 2) › 端末ID" in err
+    assert "ご利用内容.yaml › 内線番号情報2 › row 2 (No: 2) › パスワード" in err
+    assert "Traceback" not in err
+
+
+def test_mixed_folders_report_both_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "empty"
+    missing.mkdir()
+    assert main(["check", str(SAMPLE), str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("sample: ok")
+    assert "ご利用内容.yaml: file not found" in err
+
+
+def test_check_needs_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check"])
+    assert exit_info.value.code == 2
+    assert "DIR" in capsys.readouterr().err

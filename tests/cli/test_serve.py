@@ -1,0 +1,74 @@
+"""``smartpbx-harness serve``: refuses what it must, prints what a person needs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.cli import EXIT_BAD_INPUT, main
+from harness.pytest_plugin.sim import SAMPLE_GUIDE, start_simulator
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "example.com", "::"])
+def test_non_loopback_host_is_refused(host: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--guide", str(SAMPLE_GUIDE), "--host", host]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "loopback only" in err and host in err
+
+
+def test_missing_guide_folder_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--guide", str(tmp_path / "none")]) == EXIT_BAD_INPUT
+    assert "ご利用内容.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--http-port", "70000", "port out of range"),
+        ("--smtp-port", "abc", "not a port number"),
+        ("--time-scale", "0", "time scale must be > 0"),
+        ("--time-scale", "fast", "not a number"),
+    ],
+)
+def test_bad_options_are_explained(
+    option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--guide", str(SAMPLE_GUIDE), option, value])
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_says_the_sip_port_is_reserved_for_the_sip_side() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--sip-port" in result.stdout and "reserved for the SIP side" in result.stdout
+
+
+def test_serve_prints_urls_and_credentials_and_serves(tmp_path: Path) -> None:
+    with start_simulator(SAMPLE_GUIDE, workdir=tmp_path) as handle:
+        banner = handle.log.read_text(encoding="utf-8")
+        for expected in (
+            f"{handle.base_url}/b-portal/login",
+            f"{handle.base_url}/SmartPBX/Login",
+            "01234abc.smart-pbx.jp",
+            "adm01234abc",
+            "Adm1nPass01",
+            "aaaabbbb",
+            "abcde20200",
+            "READY {",
+        ):
+            assert expected in banner
+        page = httpx.get(f"{handle.base_url}/SmartPBX/Login")
+        assert "Arcstar Smart PBX Web設定変更サイト" in page.text
+    assert handle.process.returncode == 0  # SIGTERM stops it cleanly

@@ -1,0 +1,255 @@
+"""The provisioning API and the whole simulator process (``serve`` as a subprocess).
+
+Settings made on the web are visible through the API; one-time codes arrive by real SMTP in the
+sink; bad JSON and bad values get a clear 4xx; settings survive ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.errors import HarnessError
+from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
+
+from .conftest import RICH
+
+SAMPLE_ADMIN = ("adm01234abc", "Adm1nPass01")
+SAMPLE_USER = ("aaaabbbb", "ccccddd1")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+class Browser:
+    """Form posts with the page's CSRF token, over real HTTP."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=True)
+
+    def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+        match = _CSRF.search(self.http.get("/SmartPBX/Login").text)
+        assert match
+        return self.http.post(path, data=data | {"csrf_token": match.group(1)})
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture
+def browser(sim: SimulatorHandle) -> Any:
+    b = Browser(sim.base_url)
+    yield b
+    b.close()
+
+
+def test_health_reports_the_ports(sim: SimulatorHandle) -> None:
+    health = sim.health()
+    assert health == {"status": "ok", "http": sim.http_port, "smtp": sim.smtp_port, "sip": None}
+
+
+def test_tenant_summary_has_no_passwords(sim: SimulatorHandle) -> None:
+    response = sim.client.get("/api/tenant")
+    tenant = response.json()
+    assert tenant["sip_domain"] == "01234abc.smart-pbx.jp"
+    assert tenant["admin_login_id"] == SAMPLE_ADMIN[0]
+    assert tenant["terminal_users"] == {"20200": "aaaabbbb", "20201": "aaaacccc"}
+    for secret in ("Adm1nPass01", "ccccddd1", "Password"):
+        assert secret not in response.text
+
+
+def test_settings_made_on_the_web_are_visible_through_the_api(
+    sim: SimulatorHandle, browser: Browser
+) -> None:
+    sim.put_settings({})  # start from no settings at all
+    assert (
+        browser.post(
+            "/SmartPBX/Login", dict(zip(("login_id", "password"), SAMPLE_ADMIN, strict=True))
+        ).status_code
+        == 200
+    )
+    browser.post("/SmartPBX/Init/Outbound/20201", {"caller_id": "0312345678"})
+    browser.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20200"})
+    browser.post(
+        "/SmartPBX/Init/Groups/Add",
+        {"kind": "順次着信", "pilot": "20200", "member_1": "20201", "member_2": "20200"},
+    )
+    assert sim.settings() == {
+        "着信グループ": [
+            {
+                "種別": "順次着信",
+                "代表番号": "20200",
+                "メンバー": ["20201", "20200"],
+                "呼出時間": 20,
+            }
+        ],
+        "外線着信設定": [{"外線番号": "0312345678", "着信先": "20200"}],
+        "外線発信設定": [{"内線番号": "20201", "発信者番号": "0312345678"}],
+        "不在時動作設定": {},
+    }
+
+
+def test_put_settings_round_trips_and_reset_restores(sim: SimulatorHandle) -> None:
+    document = {
+        "着信グループ": [
+            {"種別": "一斉着信", "代表番号": "20201", "メンバー": ["20200"], "呼出時間": 25}
+        ],
+        "外線着信設定": [{"外線番号": "0312345678", "着信先": "20201"}],
+        "外線発信設定": [],
+        "不在時動作設定": {
+            "20200": {
+                "種別": "シングルナンバーリーチ",
+                "接続先番号1": "09011112222",
+                "呼出開始時間1": 5,
+                "呼出終了時間": 30,
+                "留守番電話": False,
+            }
+        },
+    }
+    original = sim.settings()
+    assert sim.put_settings(document) == document
+    assert sim.settings() == document
+    sim.reset()
+    assert sim.settings() == original != document
+
+
+def test_put_settings_breaking_a_rule_is_422_and_saves_nothing(sim: SimulatorHandle) -> None:
+    before = sim.settings()
+    response = sim.client.put(
+        "/api/settings",
+        json={"外線発信設定": [{"内線番号": "20200", "発信者番号": "0399999999"}]},
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["problems"][0]["where"] == "外線発信設定 › 1 › 発信者番号"
+    assert "外線番号" in body["problems"][0]["rule"]
+    assert sim.settings() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "status"),
+    [
+        ("PUT", "/api/settings", b"{not json", 400),
+        ("PUT", "/api/settings", b"[1, 2]", 422),
+        ("PUT", "/api/settings", b'{"\\u7740\\u4fe1\\u30b0\\u30eb\\u30fc\\u30d7": 5}', 422),
+        ("POST", "/api/tenant", b"{}", 422),
+        ("POST", "/api/tenant", b'{"path": "/nonexistent/folder"}', 422),
+        ("POST", "/api/tenant", b'{"path": "/dev/null"}', 422),
+        ("POST", "/api/tenant", b'{"path": "a\\u0000b"}', 422),
+        ("PUT", "/api/lines/0312345678", b'{"line_live": "yes"}', 422),
+        ("PUT", "/api/lines/0999999999", b'{"line_live": true}', 404),
+        ("PUT", "/api/mfa", b'{"enabled": 1}', 422),
+        ("DELETE", "/api/settings", b"", 405),
+        ("GET", "/api/nowhere", b"", 404),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx(
+    sim: SimulatorHandle, method: str, path: str, content: bytes, status: int
+) -> None:
+    response = sim.client.request(method, path, content=content)
+    assert response.status_code == status
+    assert response.json()["error"]
+
+
+def test_bad_tenant_folder_names_the_problem(sim: SimulatorHandle, tmp_path: Path) -> None:
+    (tmp_path / "ご利用内容.yaml").write_text("お客様情報: {}\n", encoding="utf-8")
+    response = sim.client.post("/api/tenant", json={"path": str(tmp_path)})
+    assert response.status_code == 422
+    wheres = [p["where"] for p in response.json()["problems"]]
+    assert any("管理者アカウント" in w for w in wheres)
+    assert sim.api("GET", "/api/tenant")["admin_login_id"] == SAMPLE_ADMIN[0]  # unchanged
+
+
+def test_load_another_tenant(sim: SimulatorHandle) -> None:
+    tenant = sim.load_tenant(RICH)
+    assert tenant["sip_domain"] == "05678xyz.smart-pbx.jp"
+    assert sim.settings()["外線発信設定"] == [{"内線番号": "30301", "発信者番号": "0311112222"}]
+
+
+def test_line_live_flag(sim: SimulatorHandle, browser: Browser) -> None:
+    sim.set_line_live("0312345678", False)
+    browser.post("/SmartPBX/Login", dict(zip(("login_id", "password"), SAMPLE_ADMIN, strict=True)))
+    failed = browser.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20201"})
+    assert "接続エラー" in failed.text
+    sim.set_line_live("0312345678", True)
+    assert (
+        browser.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20201"}).status_code
+        == 200
+    )
+    assert sim.settings()["外線着信設定"] == [{"外線番号": "0312345678", "着信先": "20201"}]
+
+
+@pytest.mark.manual_step("P.6 Step1")
+def test_mfa_code_arrives_by_smtp_and_logs_in(sim: SimulatorHandle, browser: Browser) -> None:
+    sim.set_mfa(True)
+    login = browser.post(
+        "/SmartPBX/Login", dict(zip(("login_id", "password"), SAMPLE_USER, strict=True))
+    )
+    assert login.url.path == "/SmartPBX/Mfa/Register"
+    sent = browser.post("/SmartPBX/Mfa/Register", {"email": "aaaabbbb@example.co.jp"})
+    assert sent.url.path == "/SmartPBX/Mfa/Code"
+    mail = sim.mail()
+    assert len(mail) == 1
+    assert mail[0]["to"] == ["aaaabbbb@example.co.jp"]
+    assert mail[0]["subject"] == "【Arcstar Smart PBX】ワンタイムパスワードのお知らせ"
+    code = re.search(r"ワンタイムパスワード: ([0-9]{6})", mail[0]["body"])
+    assert code
+    done = browser.post("/SmartPBX/Mfa/Code", {"code": code.group(1)})
+    assert done.url.path == "/SmartPBX/User/Top"
+    sim.reset()
+    assert sim.mail() == [] and sim.api("GET", "/api/mfa") == {"enabled": False}
+
+
+def test_sip_side_tables_are_empty_lists(sim: SimulatorHandle) -> None:
+    for path in ("/api/registrations", "/api/calls", "/api/voicemail"):
+        assert sim.api("GET", path) == []
+
+
+def test_openapi_document_lists_every_route(sim: SimulatorHandle) -> None:
+    document = sim.api("GET", "/api/openapi.json")
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {
+        "/api/health",
+        "/api/tenant",
+        "/api/reset",
+        "/api/settings",
+        "/api/lines/{number}",
+        "/api/mfa",
+        "/api/mail",
+        "/api/registrations",
+        "/api/calls",
+        "/api/voicemail",
+    }
+
+
+@pytest.mark.slow
+def test_settings_survive_kill_9_and_restart(tmp_path: Path) -> None:
+    db = tmp_path / "sim.sqlite3"
+    with start_simulator(RICH, db=db) as first:
+        first.set_line_live("0633334444", True)
+        browser = Browser(first.base_url)
+        browser.post("/SmartPBX/Login", {"login_id": "user30300", "password": "userpass300"})
+        browser.post(
+            "/SmartPBX/User/Absence",
+            {
+                "enabled": "設定",
+                "kind": "転送/留守番電話",
+                "forward_to": "0311112222",
+                "busy": "転送",
+            },
+        )
+        browser.close()
+        saved = first.settings()
+        assert "30300" in saved["不在時動作設定"]
+        first.kill(signal.SIGKILL)
+        assert first.process.returncode == -signal.SIGKILL
+    with start_simulator(RICH, db=db) as second:
+        assert second.settings() == saved
+
+
+def test_handle_api_errors_raise_harness_error(sim: SimulatorHandle) -> None:
+    with pytest.raises(HarnessError, match="422"):
+        sim.put_settings({"外線発信設定": "nope"})

@@ -1,0 +1,256 @@
+"""Security of the settings site: logins per page, roles, own extension only, CSRF, cookies,
+session rotation, lockout, one-time codes (expiry on the simulator clock, single use)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from harness.clock import ManualClock
+from harness.sim.store import Store
+
+from .conftest import ADMIN, USERS, FakeMailer, Site, field_errors
+
+ADMIN_PAGES = [
+    "/SmartPBX/Top",
+    "/SmartPBX/Init/Extensions",
+    "/SmartPBX/Init/Groups",
+    "/SmartPBX/Init/Groups/Add",
+    "/SmartPBX/Init/Inbound",
+    "/SmartPBX/Init/Inbound/0311112222",
+    "/SmartPBX/Init/Outbound",
+    "/SmartPBX/Init/Outbound/30300",
+    "/SmartPBX/Account",
+]
+USER_PAGES = ["/SmartPBX/User/Top", "/SmartPBX/User/Absence"]
+ADMIN_POSTS = [
+    ("/SmartPBX/Init/Groups/Add", {"kind": "一斉着信", "pilot": "30303", "member_1": "30302"}),
+    ("/SmartPBX/Init/Groups/1/Delete", {}),
+    ("/SmartPBX/Init/Inbound/0633334444", {"destination": "30301"}),
+    ("/SmartPBX/Init/Outbound/30300", {"caller_id": "0633334444"}),
+    ("/SmartPBX/Account", {"mfa": "on"}),
+]
+USER_POST = ("/SmartPBX/User/Absence", {"enabled": "未設定"})
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES + USER_PAGES + ["/b-portal/", "/SmartPBX/Mfa/Code"])
+def test_every_page_requires_login(site: Site, path: str) -> None:
+    response = site.get(path)
+    assert response.status_code == 303
+    assert response.headers["location"] in ("/SmartPBX/Login", "/b-portal/login")
+
+
+@pytest.mark.parametrize(("path", "form"), [*ADMIN_POSTS, USER_POST])
+def test_every_post_requires_login(
+    site: Site, store: Store, path: str, form: dict[str, str]
+) -> None:
+    before = (store.settings_document(), store.mfa_enabled())
+    response = site.post(path, form)
+    assert response.status_code == 403
+    assert (store.settings_document(), store.mfa_enabled()) == before
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_terminal_user_is_refused_admin_pages(site: Site, path: str) -> None:
+    site.login_user("30300")
+    assert site.get(path).status_code == 403
+
+
+@pytest.mark.parametrize(("path", "form"), ADMIN_POSTS)
+def test_terminal_user_cannot_post_admin_forms(
+    site: Site, store: Store, path: str, form: dict[str, str]
+) -> None:
+    before = (store.settings_document(), store.mfa_enabled())
+    site.login_user("30300")
+    assert site.post(path, form).status_code == 403
+    assert (store.settings_document(), store.mfa_enabled()) == before
+
+
+@pytest.mark.parametrize("path", USER_PAGES)
+def test_admin_is_refused_terminal_user_pages(site: Site, path: str) -> None:
+    site.login_admin()
+    assert site.get(path).status_code == 403
+
+
+def test_terminal_user_cannot_read_another_extension(site: Site, store: Store) -> None:
+    site.login_user("30300")
+    response = site.get("/SmartPBX/User/Absence?extension=30302")
+    assert response.status_code == 403
+    other_password = store.routing_snapshot().voicemail_passwords["30302"]
+    assert "30302" not in response.text and other_password not in response.text
+    assert site.get("/SmartPBX/User/Top?extension=30301").status_code == 403
+
+
+def test_terminal_user_cannot_change_another_extension(site: Site, store: Store) -> None:
+    before = store.settings_document()
+    site.login_user("30300")
+    response = site.post("/SmartPBX/User/Absence", {"extension": "30302", "enabled": "未設定"})
+    assert response.status_code == 403
+    assert store.settings_document() == before
+    assert "30302" in store.routing_snapshot().absence
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token"], ids=["missing", "empty", "wrong"])
+@pytest.mark.parametrize(("path", "form"), ADMIN_POSTS)
+def test_admin_forms_refuse_bad_csrf(
+    site: Site, store: Store, token: str | None, path: str, form: dict[str, str]
+) -> None:
+    before = (store.settings_document(), store.mfa_enabled())
+    site.login_admin()
+    body = dict(form) if token is None else form | {"csrf_token": token}
+    assert site.post(path, body, csrf=False).status_code == 403
+    assert (store.settings_document(), store.mfa_enabled()) == before
+
+
+def test_login_and_absence_refuse_bad_csrf(site: Site, store: Store) -> None:
+    login = site.post("/SmartPBX/Login", {"login_id": ADMIN[0], "password": ADMIN[1]}, csrf=False)
+    assert login.status_code == 403
+    assert site.get("/SmartPBX/Top").status_code == 303  # still not logged in
+    site.login_user("30302")
+    before = store.settings_document()
+    absence = site.post(
+        "/SmartPBX/User/Absence", {"enabled": "未設定", "csrf_token": "x"}, csrf=False
+    )
+    assert absence.status_code == 403
+    assert store.settings_document() == before
+
+
+def test_csrf_token_of_another_session_is_refused(
+    site: Site, make_site: Callable[[], Site], store: Store
+) -> None:
+    attacker = make_site()
+    foreign = attacker.token()
+    site.login_admin()
+    response = site.post("/SmartPBX/Account", {"mfa": "on", "csrf_token": foreign}, csrf=False)
+    assert response.status_code == 403 and not store.mfa_enabled()
+
+
+def test_session_cookie_flags(site: Site) -> None:
+    cookie = site.get("/SmartPBX/Login").headers["set-cookie"]
+    assert cookie.startswith("smartpbx_session=")
+    flags = {part.strip().lower() for part in cookie.split(";")}
+    assert "httponly" in flags and "samesite=lax" in flags and "path=/" in flags
+
+
+def test_session_is_rotated_at_login(site: Site, make_site: Callable[[], Site]) -> None:
+    site.get("/SmartPBX/Login")
+    before = site.client.cookies["smartpbx_session"]
+    token_before = site.token()
+    site.login_admin()
+    after = site.client.cookies["smartpbx_session"]
+    assert after != before and site.token() != token_before
+    # the pre-login session id (e.g. planted by an attacker) does not carry the login
+    planted = make_site()
+    planted.client.cookies.set("smartpbx_session", before)
+    assert planted.get("/SmartPBX/Top").status_code == 303
+
+
+def test_lockout_after_five_failures(site: Site) -> None:
+    login_id, password = USERS["30300"]
+    for _ in range(4):
+        assert "正しくありません" in site.login(login_id, "wrong-pass1").text
+    assert "ロックされています" in site.login(login_id, "wrong-pass1").text
+    locked = site.login(login_id, password)
+    assert "ロックされています" in locked.text and "location" not in locked.headers
+    # other accounts are unaffected
+    site.login_user("30301")
+
+
+def test_unknown_login_id_reads_like_a_wrong_password(site: Site) -> None:
+    unknown = site.login("nobody", "whatever1")
+    wrong = site.login(USERS["30300"][0], "whatever1")
+    assert field_errors(unknown) == field_errors(wrong)
+    assert "ログインIDまたはパスワードが正しくありません。" in unknown.text
+
+
+def _code(mailer: FakeMailer) -> str:
+    return mailer.sent[-1][1]
+
+
+def _mfa_user(site: Site, store: Store, mailer: FakeMailer) -> None:
+    """MFA on; 30300 has registered its e-mail; a code has just been sent."""
+    store.set_mfa(True)
+    response = site.login(*USERS["30300"])
+    assert response.headers["location"] == "/SmartPBX/Mfa/Register"
+    register = site.post("/SmartPBX/Mfa/Register", {"email": "user30300@example.co.jp"})
+    assert register.headers["location"] == "/SmartPBX/Mfa/Code"
+    assert mailer.sent[-1][0] == "user30300@example.co.jp"
+
+
+@pytest.mark.manual_step("P.6 Step1")
+def test_mfa_first_login_registers_email_then_code(
+    site: Site, store: Store, mailer: FakeMailer
+) -> None:
+    _mfa_user(site, store, mailer)
+    # half-way: the user pages are still closed
+    assert site.get("/SmartPBX/User/Top").status_code == 303
+    before = site.client.cookies["smartpbx_session"]
+    done = site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)})
+    assert done.headers["location"] == "/SmartPBX/User/Top"
+    assert site.client.cookies["smartpbx_session"] != before
+    assert site.get("/SmartPBX/User/Top").status_code == 200
+    # next login: no registration, straight to a new code
+    site.get("/SmartPBX/Logout")
+    assert site.login(*USERS["30300"]).headers["location"] == "/SmartPBX/Mfa/Code"
+    assert len(mailer.sent) == 2
+
+
+def test_mfa_code_is_single_use(
+    site: Site, make_site: Callable[[], Site], store: Store, mailer: FakeMailer
+) -> None:
+    _mfa_user(site, store, mailer)
+    code = _code(mailer)
+    assert site.post("/SmartPBX/Mfa/Code", {"code": code}).status_code == 303
+    # a second browser reaches the code step (its own code is sent) and replays the old one
+    other = make_site()
+    assert other.login(*USERS["30300"]).headers["location"] == "/SmartPBX/Mfa/Code"
+    if _code(mailer) == code:  # one chance in a million: the new code happens to be equal
+        pytest.skip("the freshly sent code equals the used one")
+    replay = other.post("/SmartPBX/Mfa/Code", {"code": code})
+    assert "有効期限が切れています" in field_errors(replay)["code"]
+
+
+def test_mfa_code_expires_after_ten_simulated_minutes(
+    site: Site, store: Store, mailer: FakeMailer, clock: ManualClock
+) -> None:
+    _mfa_user(site, store, mailer)
+    clock.advance(600)
+    expired = site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)})
+    assert "有効期限が切れています" in field_errors(expired)["code"]
+    resent = site.post("/SmartPBX/Mfa/Resend", {})
+    assert "再送信しました" in resent.text
+    clock.advance(599)
+    assert site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)}).status_code == 303
+
+
+def test_mfa_wrong_codes_lock_the_account(site: Site, store: Store, mailer: FakeMailer) -> None:
+    _mfa_user(site, store, mailer)
+    wrong = "000000" if _code(mailer) != "000000" else "111111"
+    for _ in range(4):
+        assert "code" in field_errors(site.post("/SmartPBX/Mfa/Code", {"code": wrong}))
+    locked = site.post("/SmartPBX/Mfa/Code", {"code": wrong})
+    assert "ロックされています" in locked.text
+    assert store.is_locked("user30300")
+
+
+def test_mfa_register_rejects_bad_addresses(site: Site, store: Store, mailer: FakeMailer) -> None:
+    store.set_mfa(True)
+    site.login(*USERS["30300"])
+    for bad in ("", "user", "a@b", "user@exa mple.jp", "ユーザ@example.jp", "x" * 300 + "@a.jp"):
+        errors = field_errors(site.post("/SmartPBX/Mfa/Register", {"email": bad}))
+        assert "正しい形式" in errors["email"], bad
+    assert mailer.sent == [] and store.account("user30300").email is None  # type: ignore[union-attr]
+
+
+def test_admin_is_not_asked_for_mfa(site: Site, store: Store) -> None:
+    store.set_mfa(True)
+    site.login_admin()
+    assert site.get("/SmartPBX/Top").status_code == 200
+
+
+def test_no_page_echoes_a_password(site: Site) -> None:
+    response = site.login(USERS["30300"][0], "Secret-typed-1")
+    assert "Secret-typed-1" not in response.text
+    assert re.search(r'name="password" value=""', response.text)
