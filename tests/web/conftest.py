@@ -147,3 +147,10 @@ def user_page(new_context: NewContext, user_state: Any) -> Page:
 def admin_page(new_context: NewContext, admin_state: Any) -> Page:
     """A page of this test's own context, already logged in as the administrator."""
     return new_context(storage_state=admin_state).new_page()
+
+
+@pytest.fixture
+def blank_sim(sim: SimulatorHandle) -> SimulatorHandle:
+    """The simulator with no settings at all, as a tenant is before its 初期設定 (新設)."""
+    sim.put_settings({})
+    return sim
