@@ -169,3 +169,30 @@ def test_deleted_group_is_gone_from_the_table_and_the_settings(
     assert isinstance(after, RingGroupPage)
     assert after.groups() == []
     assert sim.settings()["着信グループ"] == []
+
+
+def test_inbound_route_without_destination_is_refused(
+    module_simulator: SimulatorHandle, admin_page: Page
+) -> None:
+    before = module_simulator.settings()
+    form = InboundRouteForm.open(admin_page, module_simulator.base_url, "0312345678")
+
+    result = form.choose_destination("").submit()
+
+    assert isinstance(result, InboundRouteForm)
+    assert "着信先" in result.field_errors()
+    assert module_simulator.settings() == before
+
+
+@pytest.mark.parametrize(
+    ("login_id", "password", "field"),
+    [("", "Adm1nPass01", "ログインID"), ("adm01234abc", "", "パスワード")],
+    ids=["no login id", "no password"],
+)
+def test_empty_login_field_is_named_beside_it(
+    module_simulator: SimulatorHandle, page: Page, login_id: str, password: str, field: str
+) -> None:
+    result = SettingsLoginPage.open(page, module_simulator.base_url).login(login_id, password)
+
+    assert isinstance(result, SettingsLoginPage)
+    assert field in result.field_errors()

@@ -24,7 +24,12 @@ from harness.web.pages import (
     current_screen,
 )
 
+from .conftest import USER_20200, USER_20201
+
 pytestmark = pytest.mark.browser
+
+LOCKOUT_AFTER = 5
+"""Failed logins before an account locks (the simulator's default, ``serve --lockout-after``)."""
 
 ADMIN_SCREENS: list[tuple[type[Screen], tuple[str, ...]]] = [
     (AdminTopPage, ()),
@@ -94,3 +99,29 @@ def test_screens_without_login_lead_to_the_login(
 ) -> None:
     screen.open(page, module_simulator.base_url)
     assert isinstance(current_screen(page), SettingsLoginPage)
+
+
+def test_session_cookie_is_httponly_samesite_and_rotated_at_login(
+    sim: SimulatorHandle, page: Page
+) -> None:
+    login_page = SettingsLoginPage.open(page, sim.base_url)
+    before = {c["name"]: c for c in page.context.cookies()}
+    assert login_page.login(*USER_20201).heading() == "トップ"
+    after = {c["name"]: c for c in page.context.cookies()}
+
+    [name] = after
+    assert after[name]["httpOnly"] is True
+    assert after[name]["sameSite"] in ("Lax", "Strict")
+    assert after[name]["value"] != before[name]["value"]
+
+
+def test_account_locks_after_repeated_wrong_passwords(sim: SimulatorHandle, page: Page) -> None:
+    login_page = SettingsLoginPage.open(page, sim.base_url)
+    for _ in range(LOCKOUT_AFTER):
+        refused = login_page.login(USER_20200[0], "Wrong0pass")
+        assert isinstance(refused, SettingsLoginPage)
+
+    locked = login_page.login(*USER_20200)
+
+    assert isinstance(locked, SettingsLoginPage)
+    assert any("ロック" in message for message in locked.messages())
