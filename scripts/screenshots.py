@@ -80,6 +80,7 @@ def _page(browser: Browser) -> Page:
 
 def administrator(sim: SimulatorHandle, browser: Browser, camera: Camera) -> None:
     """ビジネスポータル → 設定変更 → login → 初期設定 (each step) → アカウント設定."""
+    sim.put_settings({})  # a new tenant (新設): 初期設定 starts from nothing
     page = _page(browser)
     portal = camera.shoot(PortalLoginPage.open(page, sim.base_url), "portal-login")
     menu = _expect(_expect(portal, PortalLoginPage).login(*ADMIN), PortalMenuPage)
@@ -92,8 +93,8 @@ def administrator(sim: SimulatorHandle, browser: Browser, camera: Camera) -> Non
 
     extensions = camera.shoot(top.open_initial_setup(), "init-1-extensions")
     groups = _expect(extensions, ExtensionListPage).next()
-    groups.add_group("順次着信", "20200", ["20201"], 15)
-    groups.add_group("コールピックアップ", None, ["20200", "20201"])
+    _expect(groups.add_group("順次着信", "20200", ["20201"], 15), RingGroupPage)
+    _expect(groups.add_group("コールピックアップ", None, ["20200", "20201"]), RingGroupPage)
     camera.shoot(groups, "init-2-ring-groups")
     form = groups.open_add_form().fill("一斉着信", "20201", ["20200", "20999"], 90)
     camera.shoot(_expect(form.submit(), RingGroupAddForm), "init-2-ring-group-add-errors")
