@@ -119,7 +119,8 @@ def _logged_in_state(simulator: SimulatorHandle, browser: Browser, account: tupl
 def module_simulator(simulator: SimulatorHandle) -> SimulatorHandle:
     """The session's simulator, reset once for this module's shared logins.
 
-    Only for tests that save nothing: a reset (the ``sim`` fixture's) ends these sessions.
+    Only for tests that save nothing, in modules that never use the ``sim`` fixture: its reset
+    ends every session, so a later test of the module would find itself logged out.
     """
     simulator.reset()
     return simulator

@@ -15,7 +15,6 @@ from harness.web.pages import (
     OutboundCallerIdPage,
     PortalLoginPage,
     PortalMenuPage,
-    RingGroupAddForm,
     RingGroupPage,
     RingGroupRow,
     SettingsLoginPage,
@@ -123,38 +122,6 @@ def test_initial_setup_wizard_end_to_end(
     }
 
 
-@pytest.mark.parametrize(
-    ("kind", "pilot", "members", "ring_time", "field", "message"),
-    [
-        ("順次着信", "20200", ["20999"], None, "メンバー（呼出順）", "20999"),
-        ("順次着信", "20200", ["20201"], 4, "呼出時間", "5〜60"),
-        ("一斉着信", "20200", ["20201"], 61, "呼出時間", "5〜60"),
-        ("順次着信", None, ["20201"], None, "代表番号", ""),
-        ("順次着信", "20200", [], None, "メンバー（呼出順）", ""),
-    ],
-    ids=["unknown member", "ring time 4", "ring time 61", "no pilot", "no members"],
-)
-def test_bad_group_is_refused_beside_the_field(
-    module_simulator: SimulatorHandle,
-    admin_page: Page,
-    kind: str,
-    pilot: str | None,
-    members: list[str],
-    ring_time: int | None,
-    field: str,
-    message: str,
-) -> None:
-    before = module_simulator.settings()
-    groups = RingGroupPage.open(admin_page, module_simulator.base_url)
-    result = groups.add_group(kind, pilot, members, ring_time)
-
-    assert isinstance(result, RingGroupAddForm)
-    errors = result.field_errors()
-    assert field in errors, errors
-    assert message in errors[field]
-    assert module_simulator.settings() == before
-
-
 def test_deleted_group_is_gone_from_the_table_and_the_settings(
     blank_sim: SimulatorHandle, admin_top: AdminTopPage
 ) -> None:
@@ -169,30 +136,3 @@ def test_deleted_group_is_gone_from_the_table_and_the_settings(
     assert isinstance(after, RingGroupPage)
     assert after.groups() == []
     assert sim.settings()["着信グループ"] == []
-
-
-def test_inbound_route_without_destination_is_refused(
-    module_simulator: SimulatorHandle, admin_page: Page
-) -> None:
-    before = module_simulator.settings()
-    form = InboundRouteForm.open(admin_page, module_simulator.base_url, "0312345678")
-
-    result = form.choose_destination("").submit()
-
-    assert isinstance(result, InboundRouteForm)
-    assert "着信先" in result.field_errors()
-    assert module_simulator.settings() == before
-
-
-@pytest.mark.parametrize(
-    ("login_id", "password", "field"),
-    [("", "Adm1nPass01", "ログインID"), ("adm01234abc", "", "パスワード")],
-    ids=["no login id", "no password"],
-)
-def test_empty_login_field_is_named_beside_it(
-    module_simulator: SimulatorHandle, page: Page, login_id: str, password: str, field: str
-) -> None:
-    result = SettingsLoginPage.open(page, module_simulator.base_url).login(login_id, password)
-
-    assert isinstance(result, SettingsLoginPage)
-    assert field in result.field_errors()

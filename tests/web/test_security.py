@@ -1,5 +1,7 @@
 """Security of the Web設定変更サイト as a person with a browser can probe it (issue 5 §5): a
-端末ユーザ reaches neither the administrator's screens nor another extension's 不在時動作設定."""
+端末ユーザ reaches neither the administrator's screens nor another extension's 不在時動作設定;
+cookies, session rotation and lockout. The module shares logins (``user_page``, ``admin_page``),
+so no test here uses the ``sim`` fixture, whose reset would end them."""
 
 from __future__ import annotations
 
@@ -102,9 +104,9 @@ def test_screens_without_login_lead_to_the_login(
 
 
 def test_session_cookie_is_httponly_samesite_and_rotated_at_login(
-    sim: SimulatorHandle, page: Page
+    module_simulator: SimulatorHandle, page: Page
 ) -> None:
-    login_page = SettingsLoginPage.open(page, sim.base_url)
+    login_page = SettingsLoginPage.open(page, module_simulator.base_url)
     before = {c["name"]: c for c in page.context.cookies()}
     assert login_page.login(*USER_20201).heading() == "トップ"
     after = {c["name"]: c for c in page.context.cookies()}
@@ -115,8 +117,11 @@ def test_session_cookie_is_httponly_samesite_and_rotated_at_login(
     assert after[name]["value"] != before[name]["value"]
 
 
-def test_account_locks_after_repeated_wrong_passwords(sim: SimulatorHandle, page: Page) -> None:
-    login_page = SettingsLoginPage.open(page, sim.base_url)
+def test_account_locks_after_repeated_wrong_passwords(
+    module_simulator: SimulatorHandle, page: Page
+) -> None:
+    # 20200's account: the module's shared login is 20201's (the lock lasts until a reset).
+    login_page = SettingsLoginPage.open(page, module_simulator.base_url)
     for _ in range(LOCKOUT_AFTER):
         refused = login_page.login(USER_20200[0], "Wrong0pass")
         assert isinstance(refused, SettingsLoginPage)

@@ -53,7 +53,7 @@ class Screen:
 
         ``record`` fills the ``{…}`` parts of :attr:`PATH` in order (e.g. the 外線番号).
         """
-        page.goto(cls.url(base_url, *record))
+        page.goto(cls.url(base_url, *record), wait_until="domcontentloaded")
         return cls(page)
 
     @classmethod
@@ -118,7 +118,7 @@ class Screen:
         if not target.evaluate(_FORM_IS_VALID):
             target.click()
             return
-        with self.page.expect_navigation():
+        with self.page.expect_navigation(wait_until="domcontentloaded"):
             target.click()
 
 
