@@ -124,9 +124,24 @@ def run(args: argparse.Namespace) -> int:
         )
     tenant = read_tenant(args.guide)
     store = Store(args.db, lockout_threshold=args.lockout_after)
+    source = str(args.guide.resolve())
     try:
         if not store.has_tenant():
-            store.load_tenant(tenant, source_path=str(args.guide.resolve()))
+            store.load_tenant(tenant, source_path=source)
+        elif (held := store.tenant_summary()).source_path != source:
+            # The banner's credentials come from --guide: they must be the stored tenant's.
+            raise InputError(
+                [
+                    Problem(
+                        where="--db",
+                        rule=f"{args.db} holds the settings of tenant {held.name!r} loaded from "
+                        f"{held.source_path}: serve it with --guide {held.source_path}, or give "
+                        "another --db file",
+                        value=source,
+                    )
+                ],
+                subject="serve",
+            )
         return asyncio.run(_serve(args, store, tenant))
     finally:
         store.close()

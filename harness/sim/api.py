@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -129,7 +130,8 @@ async def tenant(request: Request) -> Response:
             ],
         )
     loaded = await run_in_threadpool(read_tenant, path)
-    await run_in_threadpool(sim.store.load_tenant, loaded, source_path=path)
+    source = str(Path(path).resolve())
+    await run_in_threadpool(sim.store.load_tenant, loaded, source_path=source)
     if sim.mail_sink is not None:
         sim.mail_sink.clear()
     return JSONResponse(_tenant_json(sim))

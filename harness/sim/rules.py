@@ -152,6 +152,9 @@ def check_group(draft: GroupDraft, view: TenantView) -> tuple[GroupValue | None,
             )
     if len(set(members)) != len(members):
         errors.add("members", "同じ内線番号をメンバーに重複して指定することはできません。")
+    if kind is GroupKind.PICKUP and 0 < len(set(members)) < 2:
+        # members pick up each other's calls: one member alone has nobody to pick up from
+        errors.add("members", "コールピックアップのメンバーは2件以上入力してください。")
     ring_time = parse_seconds(
         draft.ring_time,
         label="呼出時間",
@@ -319,7 +322,9 @@ def _check_forward(
         busy=actions["busy"],
         unreachable=actions["unreachable"],
         no_answer=no_answer,
-        ring_time=ring_time,
+        # 呼出時間 only means something when 無応答 acts; a leftover value is not kept, so the
+        # saved settings read back as a 設定 document harness.guide accepts.
+        ring_time=ring_time if no_answer is not Action.NONE else None,
     )
     return value, errors
 

@@ -122,7 +122,10 @@ class Simulator:
         """Listen (HTTP, SMTP, then each service); returns once all are serving."""
         await self.mail_sink.start()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto must say TCP: asyncio sets TCP_NODELAY only on sockets whose proto is
+        # IPPROTO_TCP, and without it every keep-alive response waits ~40 ms (Nagle + delayed
+        # ACK) — measured in benchmarks/sim_web.py.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self._http_port))

@@ -27,11 +27,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -412,8 +414,13 @@ class Store:
         accounts += [
             ("terminal_user", u.login_id, u.extension, u.password) for u in guide.terminal_users
         ]
-        # Hash before the transaction: argon2 is deliberately slow.
-        hashed = [(role, lid, ext, _HASHER.hash(pw)) for role, lid, ext, pw in accounts]
+        # Hash before the transaction (argon2 is deliberately slow), on every core: the C
+        # implementation releases the GIL.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            hashes = list(pool.map(_HASHER.hash, [pw for _, _, _, pw in accounts]))
+        hashed = [
+            (role, lid, ext, h) for (role, lid, ext, _), h in zip(accounts, hashes, strict=True)
+        ]
         with self._tx() as db:
             for table in _TENANT_TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)

@@ -72,3 +72,18 @@ def test_serve_prints_urls_and_credentials_and_serves(tmp_path: Path) -> None:
         page = httpx.get(f"{handle.base_url}/SmartPBX/Login")
         assert "Arcstar Smart PBX Web設定変更サイト" in page.text
     assert handle.process.returncode == 0  # SIGTERM stops it cleanly
+
+
+def test_db_of_another_tenant_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.sim.documents import read_tenant
+    from harness.sim.store import Store
+
+    db = tmp_path / "other.sqlite3"
+    store = Store(db)
+    rich = Path(__file__).resolve().parents[1] / "sim" / "tenants" / "rich"
+    store.load_tenant(read_tenant(rich), source_path=str(rich))
+    store.close()
+    assert main(["serve", "--guide", str(SAMPLE_GUIDE), "--db", str(db)]) == EXIT_BAD_INPUT
+    assert "holds the settings of tenant 'rich'" in capsys.readouterr().err

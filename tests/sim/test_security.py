@@ -254,3 +254,12 @@ def test_no_page_echoes_a_password(site: Site) -> None:
     response = site.login(USERS["30300"][0], "Secret-typed-1")
     assert "Secret-typed-1" not in response.text
     assert re.search(r'name="password" value=""', response.text)
+
+
+@pytest.mark.parametrize("path", ["/SmartPBX/Login", "/api/health", "/nowhere"])
+def test_security_headers(site: Site, path: str) -> None:
+    headers = site.get(path).headers
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store"

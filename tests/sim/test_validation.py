@@ -145,6 +145,14 @@ def test_absence_boundaries_accepted(
     assert "設定しました。" in response.text, field_errors(response)
 
 
+def test_ring_time_is_kept_only_when_no_answer_acts(site: Site, store: Store) -> None:
+    site.login_user("30300")
+    site.post("/SmartPBX/User/Absence", FORWARD | {"ring_time": "12"})
+    assert store.routing_snapshot().absence["30300"].ring_time is None
+    site.post("/SmartPBX/User/Absence", FORWARD | {"no_answer": "留守番電話", "ring_time": "12"})
+    assert store.routing_snapshot().absence["30300"].ring_time == 12
+
+
 def test_voip_gw_has_no_absence(site: Site, store: Store) -> None:
     site.login_user("30309")
     errors = field_errors(site.post("/SmartPBX/User/Absence", FORWARD))
@@ -168,6 +176,12 @@ GROUP_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         {"kind": "コールピックアップ", "pilot": "", "member_1": "30303"},
         "members",
         "別のコールピックアップグループ",
+    ),
+    (
+        "ピックアップのメンバー1件",
+        {"kind": "コールピックアップ", "pilot": "", "member_1": "30300"},
+        "members",
+        "2件以上",
     ),
     ("呼出時間4", {"ring_time": "4"}, "ring_time", "5〜60"),
     ("呼出時間61", {"ring_time": "61"}, "ring_time", "5〜60"),

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.clock import Clock
 from harness.sim import api
@@ -60,6 +62,41 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "システムエラー", "処理中にエラーが発生しました。")
 
 
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    """Headers every response carries: no framing, no sniffing, only our own resources; pages
+    and API answers are not cached (they show settings and one-time steps)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + _SECURITY_HEADERS
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(
     store: Store,
     clock: Clock,
@@ -78,6 +115,7 @@ def create_app(
             *api.ROUTES,
             Mount("/static", static, name="static"),
         ],
+        middleware=[Middleware(SecurityHeaders)],
         exception_handlers={
             HTTPException: _http_error,
             NoTenantError: _no_tenant,
