@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page
 
 from harness.pytest_plugin.browser import NewContext
 from harness.pytest_plugin.sim import SimulatorHandle
-from harness.web.pages import AdminTopPage, Screen, SettingsLoginPage, UserTopPage
+from harness.web.pages import AdminTopPage, Screen, SettingsLoginPage
 
 
 @dataclass
@@ -86,14 +86,6 @@ def admin_top(sim: SimulatorHandle, page: Page) -> AdminTopPage:
     return top
 
 
-@pytest.fixture
-def user_top(sim: SimulatorHandle, page: Page) -> UserTopPage:
-    """The 端末ユーザ of 20201 logged in, on its トップ画面."""
-    top = login(sim, page, USER_20201)
-    assert isinstance(top, UserTopPage), top
-    return top
-
-
 def last_code(sim: SimulatorHandle, to: str) -> str:
     """The one-time code of the newest mail the SMTP sink received for ``to``."""
     mails = [m for m in sim.mail() if to in m["to"]]
@@ -155,3 +147,19 @@ def blank_sim(sim: SimulatorHandle) -> SimulatorHandle:
     """The simulator with no settings at all, as a tenant is before its 初期設定 (新設)."""
     sim.put_settings({})
     return sim
+
+
+@pytest.fixture(scope="module")
+def baseline_settings(module_simulator: SimulatorHandle) -> dict[str, Any]:
+    """The module's starting settings (the sample's 設定.yaml after the module's reset)."""
+    return module_simulator.settings()
+
+
+@pytest.fixture
+def restored(
+    module_simulator: SimulatorHandle, baseline_settings: dict[str, Any]
+) -> SimulatorHandle:
+    """The module's simulator with its settings put back (``PUT /api/settings``): unlike a
+    reset, this keeps the module's logins alive, for tests that save settings."""
+    module_simulator.put_settings(baseline_settings)
+    return module_simulator

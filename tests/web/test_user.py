@@ -1,5 +1,8 @@
-"""端末ユーザ in real Chromium: login and 不在時動作設定 (manual P.6), each variant saved and shown
-through the provisioning API; every validation rule shown beside its field with nothing saved."""
+"""端末ユーザ in real Chromium: login and 不在時動作設定 (manual P.6), each variant saved, shown on
+the page and visible through the provisioning API (bad values: test_validation.py).
+
+The variants share one login (``user_page``) and put the settings back between tests
+(``restored``) instead of resetting, which would end that login."""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page
 
 from harness.pytest_plugin.sim import SimulatorHandle
-from harness.web.pages import AbsencePage, Screen, UserTopPage
+from harness.web.pages import AbsencePage, Screen, SettingsLoginPage, UserTopPage
+
+from .conftest import USER_20201
 
 pytestmark = pytest.mark.browser
 
@@ -85,12 +91,25 @@ VARIANTS: dict[str, tuple[SetAbsence, dict[str, Any] | None]] = {
 }
 
 
-@pytest.mark.manual_step("P.6 【Step1】【Step2】")
+@pytest.mark.manual_step("P.6 【Step1】")
+def test_terminal_user_login_lands_on_its_own_top_page(
+    module_simulator: SimulatorHandle, page: Page
+) -> None:
+    top = SettingsLoginPage.open(page, module_simulator.base_url).login(*USER_20201)
+
+    assert isinstance(top, UserTopPage)
+    assert top.extension() == "20201"
+    assert page.get_by_role("link", name="初期設定").count() == 0
+
+
+@pytest.mark.manual_step("P.6 【Step2】")
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_absence_variant_is_saved_and_shown(
-    sim: SimulatorHandle, user_top: UserTopPage, variant: str
+    restored: SimulatorHandle, user_page: Page, variant: str
 ) -> None:
+    sim = restored
     act, expected = VARIANTS[variant]
+    user_top = UserTopPage.open(user_page, sim.base_url)
     assert user_top.extension() == "20201"
     absence = user_top.open_absence_settings()
 
