@@ -1,0 +1,511 @@
+"""SIP messages (RFC 3261 §7): ``Request``, ``Response``, parsing, serialising, TCP framing.
+
+API overview::
+
+    msg = parse_message(datagram)            # Request | Response, or SipParseError
+    msg, extra = split_message(data)         # also returns bytes after Content-Length
+    data = serialize(msg)                    # == bytes(msg); parse_message(data) == msg
+    parser = StreamParser(); parser.feed(chunk) -> [messages]   # TCP, Content-Length framing
+    req = Request.build("INVITE", uri, from_=…, to=…, call_id=…, cseq=1, via=…, body=sdp,
+                        content_type="application/sdp")
+    resp = Response.for_request(req, 180, to_tag="abc")   # §8.2.6 copies Via/From/To/…
+
+Messages are frozen keyword-only dataclasses; ``headers`` is an immutable ``Headers`` with
+typed accessors (``msg.headers.cseq.number``, ``msg.headers.via.branch``,
+``msg.headers.from_.tag``…). ``parse_message`` validates what every later layer relies on
+(start line, Via, From, To, Call-ID, CSeq and its method, Max-Forwards, Content-Length,
+Contact), so a parsed message never raises from those accessors. Nothing but
+``SipParseError`` escapes the parser, whatever the input.
+
+Leniency decisions (RFC 4475 cases, see ``tests/sip/rfc4475/cases.toml``): extra bytes after
+Content-Length in a datagram are dropped (§18.3); a Date header is not interpreted; everything
+else RFC 4475 calls invalid is refused with a ``SipParseError`` naming what and where.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, replace
+from typing import Self
+
+from harness.sip.headers import (
+    _BY_LOWER,
+    LIST_HEADERS,
+    CSeq,
+    Headers,
+    HeaderValue,
+    Via,
+)
+from harness.sip.syntax import TOKEN_RE, SipParseError, split_commas
+from harness.sip.uri import NameAddr, SipUri, Uri, parse_uri
+
+REASON_PHRASES = {
+    100: "Trying",
+    180: "Ringing",
+    181: "Call Is Being Forwarded",
+    182: "Queued",
+    183: "Session Progress",
+    200: "OK",
+    202: "Accepted",
+    301: "Moved Permanently",
+    302: "Moved Temporarily",
+    380: "Alternative Service",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+    420: "Bad Extension",
+    423: "Interval Too Brief",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    491: "Request Pending",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+}
+
+BRANCH_MAGIC = "z9hG4bK"  # §8.1.1.7: branches of RFC 3261 transactions start with this
+
+
+def new_tag() -> str:
+    """A fresh From/To tag (§19.3: at least 32 bits of randomness)."""
+    return secrets.token_hex(6)
+
+
+def new_branch() -> str:
+    """A fresh Via branch with the RFC 3261 magic cookie."""
+    return BRANCH_MAGIC + secrets.token_hex(8)
+
+
+def new_call_id(host: str = "harness.invalid") -> str:
+    """A fresh Call-ID."""
+    return f"{secrets.token_hex(10)}@{host}"
+
+
+class _MessageMixin:
+    """Behaviour shared by ``Request`` and ``Response`` (both have ``headers`` and ``body``)."""
+
+    __slots__ = ()
+    headers: Headers
+    body: bytes
+
+    def __bytes__(self) -> bytes:
+        return serialize(self)  # type: ignore[arg-type]
+
+    def with_headers(self, headers: Headers) -> Self:
+        """A copy with ``headers``."""
+        return replace(self, headers=headers)  # type: ignore[type-var]
+
+    def with_header(self, name: str, *values: HeaderValue) -> Self:
+        """A copy where header ``name`` has exactly ``values`` (see ``Headers.set``)."""
+        return self.with_headers(self.headers.set(name, *values))
+
+    def with_body(self, body: bytes, content_type: str | None = None) -> Self:
+        """A copy with ``body``, Content-Length updated and Content-Type set when given."""
+        headers = self.headers
+        if content_type is not None:
+            headers = headers.set("Content-Type", content_type)
+        headers = headers.set("Content-Length", str(len(body)))
+        return replace(self, headers=headers, body=body)  # type: ignore[type-var]
+
+
+def _optional_items(
+    contact: NameAddr | str | None,
+    headers: tuple[tuple[str, HeaderValue], ...],
+    body: bytes,
+    content_type: str | None,
+) -> list[tuple[str, HeaderValue]]:
+    """The builders' common tail: Contact, extra headers, Content-Type, Content-Length."""
+    items: list[tuple[str, HeaderValue]] = [] if contact is None else [("Contact", contact)]
+    items += headers
+    if content_type is not None:
+        items.append(("Content-Type", content_type))
+    items.append(("Content-Length", str(len(body))))
+    return items
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request(_MessageMixin):
+    """A SIP request: ``method``, Request-URI, headers and body."""
+
+    method: str
+    uri: Uri
+    headers: Headers
+    body: bytes = b""
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        uri: Uri | str,
+        *,
+        from_: NameAddr | str,
+        to: NameAddr | str,
+        call_id: str,
+        cseq: int,
+        via: Via | str | None = None,
+        vias: tuple[Via | str, ...] = (),
+        contact: NameAddr | str | None = None,
+        max_forwards: int = 70,
+        headers: tuple[tuple[str, HeaderValue], ...] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Request:
+        """A request with the mandatory headers of §8.1.1 in conventional order, then
+        ``headers``, Content-Type and Content-Length."""
+        uri_value = parse_uri(uri, "Request-URI") if isinstance(uri, str) else uri
+        items: list[tuple[str, HeaderValue]] = [("Via", v) for v in ((via,) if via else vias)]
+        items += [
+            ("Max-Forwards", str(max_forwards)),
+            ("From", from_),
+            ("To", to),
+            ("Call-ID", call_id),
+            ("CSeq", CSeq(number=cseq, method=method)),
+        ]
+        items += _optional_items(contact, headers, body, content_type)
+        return cls(method=method, uri=uri_value, headers=Headers(items), body=body)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response(_MessageMixin):
+    """A SIP response: status code, reason phrase, headers and body."""
+
+    status: int
+    reason: str
+    headers: Headers
+    body: bytes = b""
+
+    @classmethod
+    def for_request(
+        cls,
+        request: Request,
+        status: int,
+        reason: str | None = None,
+        *,
+        to_tag: str | None = None,
+        contact: NameAddr | str | None = None,
+        headers: tuple[tuple[str, HeaderValue], ...] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Response:
+        """A response to ``request`` per §8.2.6.2: Via (all, in order), From, To, Call-ID and
+        CSeq copied; ``to_tag`` added to To when it has none (pass one for every response
+        but 100, §8.2.6.2); Record-Route copied on 101–299 (§12.1.1)."""
+        src = request.headers
+        to_value: NameAddr | str = src.get("To") or ""
+        if to_tag is not None and src.to.tag is None:
+            to_value = src.to.with_tag(to_tag)
+        items: list[tuple[str, HeaderValue]] = [("Via", v) for v in src.get_all("Via")]
+        if 100 < status < 300:
+            items += [("Record-Route", v) for v in src.get_all("Record-Route")]
+        items += [
+            ("From", src.get("From") or ""),
+            ("To", to_value),
+            ("Call-ID", src.get("Call-ID") or ""),
+            ("CSeq", src.get("CSeq") or ""),
+        ]
+        items += _optional_items(contact, headers, body, content_type)
+        return cls(
+            status=status,
+            reason=REASON_PHRASES.get(status, "") if reason is None else reason,
+            headers=Headers(items),
+            body=body,
+        )
+
+
+Message = Request | Response
+
+
+def serialize(message: Message) -> bytes:
+    """The wire form of ``message`` (CRLF line ends, one line per header element).
+
+    Raises ``ValueError`` when a Content-Length header disagrees with the body, since the
+    bytes would then frame differently from the message.
+    """
+    if isinstance(message, Request):
+        lines = [f"{message.method} {message.uri} SIP/2.0"]
+    else:
+        lines = [f"SIP/2.0 {message.status} {message.reason}"]
+    body = message.body
+    for name, value in message.headers:
+        if name == "Content-Length" and value.strip().isdigit() and int(value) != len(body):
+            raise ValueError(f"Content-Length {value} but the body has {len(body)} bytes")
+        lines.append(f"{name}: {value}")
+    lines.append("")
+    lines.append("")
+    return "\r\n".join(lines).encode("utf-8", "surrogateescape") + body
+
+
+_FOLD_RE = re.compile(r"\r\n[ \t]+")
+_TOKEN_FULL = TOKEN_RE.fullmatch
+_VERSION_RE = re.compile(r"SIP/(\d+)\.(\d+)", re.I)
+_STATUS_FULL = re.compile(r"[1-6][0-9][0-9]").fullmatch
+
+
+def _check_version(version: str, where: str) -> None:
+    if version == "SIP/2.0":
+        return
+    if _VERSION_RE.fullmatch(version) and version.upper() != "SIP/2.0":
+        raise SipParseError(f"unsupported SIP version {version!r}", where, status=505)
+    if version.upper() != "SIP/2.0":
+        raise SipParseError(f"expected SIP/2.0, found {version[:20]!r}", where)
+
+
+def _parse_start_line(line: str) -> tuple[str, str, str]:
+    """Return ("request", method, uri-text) or ("response", status, reason)."""
+    if line.startswith("SIP/") or line[:4].upper() == "SIP/":
+        version, _, rest = line.partition(" ")
+        _check_version(version, "status line")
+        code, _, reason = rest.partition(" ")
+        if not _STATUS_FULL(code):
+            raise SipParseError(
+                f"status code must be 3 digits 100-699, found {code[:20]!r}", "status line"
+            )
+        return "response", code, reason
+    parts = line.split(" ")
+    if len(parts) != 3:
+        if len(parts) > 3 and parts[-1] == "":
+            what = "trailing whitespace after SIP version"
+        elif "" in parts:
+            what = "more than one space between request-line elements"
+        elif len(parts) > 3:
+            what = "whitespace inside the Request-URI"
+        else:
+            what = "expected 'METHOD Request-URI SIP/2.0'"
+        raise SipParseError(what, "request line")
+    method, uri, version = parts
+    if not _TOKEN_FULL(method):
+        raise SipParseError(f"invalid method {method[:30]!r}", "request line")
+    _check_version(version, "request line")
+    return "request", method, uri
+
+
+# lower-cased header name (or compact form) → (canonical name, its index key, is a list header)
+# Also keyed by the canonical spelling itself, which most peers send: no lower() needed then.
+_HEADER_INFO: dict[str, tuple[str, str, bool]] = {
+    lower: (canon, canon.lower(), canon in LIST_HEADERS) for lower, canon in _BY_LOWER.items()
+}
+_HEADER_INFO.update({info[0]: info for info in list(_HEADER_INFO.values())})
+
+
+_HEADER_LINE_RE = re.compile(r"\r\n([^:\r\n]*):([^\r\n]*)")
+
+
+def _header_info(pair: tuple[str, str], pairs: list[tuple[str, str]]) -> tuple[str, str, bool]:
+    """The slow path of ``_parse_head``: LWS before the colon, or an unknown header."""
+    stripped = pair[0].rstrip(" \t")
+    info = _HEADER_INFO.get(stripped.lower())
+    if info is not None:
+        return info
+    if not _TOKEN_FULL(stripped):
+        where = f"line {pairs.index(pair) + 2}"
+        raise SipParseError(f"invalid header name {stripped[:40]!r}", where)
+    return stripped, stripped.lower(), False
+
+
+def _diagnose_lines(lines: list[str]) -> None:
+    """Raise the precise error for a header section the fast pattern did not cover."""
+    for number, line in enumerate(lines, start=1):
+        if "\r" in line or "\n" in line:
+            raise SipParseError("bare CR or LF (lines must end with CRLF)", f"line {number}")
+        if number > 1 and ":" not in line:
+            raise SipParseError(f"header line without ':' {line[:40]!r}", f"line {number}")
+    raise SipParseError("malformed header section", "headers")  # pragma: no cover
+
+
+def _parse_head(head: str) -> tuple[str, str, str, Headers]:
+    if "\r\n " in head or "\r\n\t" in head:
+        head = _FOLD_RE.sub(" ", head)
+    first_eol = head.find("\r\n")
+    start_line = head if first_eol < 0 else head[:first_eol]
+    kind, a, b = _parse_start_line(start_line)
+    pairs = _HEADER_LINE_RE.findall(head, max(first_eol, 0)) if first_eol >= 0 else []
+    if len(pairs) != head.count("\n") or len(pairs) != head.count("\r"):
+        _diagnose_lines(head.split("\r\n"))
+    items: list[tuple[str, str]] = []
+    index: dict[str, list[str]] = {}
+    append = items.append
+    info_of = _HEADER_INFO.get
+    for pair in pairs:
+        name, value = pair
+        info = info_of(name) or info_of(name.lower()) or _header_info(pair, pairs)
+        canon, key, is_list = info
+        value = value.strip(" \t")
+        if is_list and "," in value:
+            elements = split_commas(value, canon)
+            items.extend([(canon, element) for element in elements])
+        else:
+            elements = [value]
+            append((canon, value))
+        values = index.get(key)
+        if values is None:
+            index[key] = elements
+        else:
+            values.extend(elements)
+    return kind, a, b, Headers._trusted(tuple(items), index)
+
+
+def _validate(message: Message) -> None:
+    """Parse what later layers rely on, so that errors surface here, named (and cached)."""
+    h = message.headers
+    if not h._values("via"):
+        raise SipParseError("missing mandatory Via header field", "Via")
+    _ = h.vias, h.from_, h.to, h.call_id
+    cseq = h.cseq
+    if isinstance(message, Request):
+        if cseq.method != message.method:
+            raise SipParseError(
+                f"CSeq method {cseq.method} does not match request method {message.method}",
+                "CSeq",
+            )
+        if isinstance(message.uri, SipUri) and message.uri.headers:
+            raise SipParseError("headers (?…) are not allowed in a Request-URI", "Request-URI")
+    _ = h.contacts, h.max_forwards
+
+
+def _parse(data: bytes, *, stream: bool) -> tuple[Message, bytes]:
+    start = 0
+    while data.startswith(b"\r\n", start):  # §7.5: ignore CRLFs before the start line
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        raise SipParseError(
+            "header section not ended by an empty line (CRLF CRLF)", f"offset {len(data)}"
+        )
+    head = data[start:end].decode("utf-8", "surrogateescape")
+    kind, a, b, headers = _parse_head(head)
+    body_start = end + 4
+    length = headers.content_length
+    available = len(data) - body_start
+    if length is None:
+        if stream:
+            length = 0
+        else:
+            length = available  # §18.3: over UDP the body runs to the end of the datagram
+    if length > available:
+        raise SipParseError(
+            f"Content-Length {length} but only {available} bytes of body", "Content-Length"
+        )
+    body = data[body_start : body_start + length]
+    rest = data[body_start + length :]
+    message: Message
+    if kind == "request":
+        message = Request(method=a, uri=parse_uri(b, "Request-URI"), headers=headers, body=body)
+    else:
+        message = Response(status=int(a), reason=b, headers=headers, body=body)
+    _validate(message)
+    return message, rest
+
+
+def _guarded(data: bytes, *, stream: bool) -> tuple[Message, bytes]:
+    try:
+        return _parse(data, stream=stream)
+    except SipParseError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+        # Defence in depth: a parser bug must still surface as a parse error.
+        raise SipParseError(
+            f"unparseable message ({type(exc).__name__}: {exc})", "message"
+        ) from exc
+
+
+def parse_message(data: bytes) -> Message:
+    """Parse one message from a datagram; bytes after Content-Length are dropped (§18.3)."""
+    return _guarded(bytes(data), stream=False)[0]
+
+
+def split_message(data: bytes) -> tuple[Message, bytes]:
+    """Parse one message and also return the bytes after its body (by Content-Length)."""
+    return _guarded(bytes(data), stream=False)
+
+
+_CONTENT_LENGTH_RE = re.compile(
+    rb"\r\n(?:content-length|l)[ \t]*:[ \t]*([0-9]{1,10})[ \t]*\r", re.I
+)
+
+
+_FOLD_BYTES_RE = re.compile(rb"\r\n[ \t]+")
+
+
+class StreamParser:
+    """Framing of a byte stream (TCP/TLS) into messages by Content-Length (§18.3).
+
+    ``feed(chunk)`` returns every message completed by ``chunk``; partial data is kept.
+    CRLF keep-alives between messages (RFC 5626 §3.5.1) are skipped. A message without
+    Content-Length has an empty body. After a ``SipParseError`` the stream is unusable
+    (the buffer is dropped): close the connection.
+    """
+
+    def __init__(self, *, max_header_bytes: int = 65536) -> None:
+        self._buffer = bytearray()
+        self._scan_from = 0
+        self._max_header_bytes = max_header_bytes
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete message."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add ``data``; return the messages it completes, in order."""
+        self._buffer += data
+        out: list[Message] = []
+        try:
+            while True:
+                message = self._next()
+                if message is None:
+                    return out
+                out.append(message)
+        except SipParseError:
+            self._buffer.clear()
+            self._scan_from = 0
+            raise
+
+    def _next(self) -> Message | None:
+        buf = self._buffer
+        skip = 0
+        while buf.startswith(b"\r\n", skip) or buf.startswith(b"\n", skip):
+            skip += 2 if buf[skip] == 0x0D else 1
+        if skip:
+            del buf[:skip]
+            self._scan_from = 0
+        if not buf or buf == b"\r":
+            return None
+        end = buf.find(b"\r\n\r\n", max(self._scan_from - 3, 0))
+        if end < 0:
+            self._scan_from = len(buf)
+            if len(buf) > self._max_header_bytes:
+                raise SipParseError(
+                    f"no end of header section within {self._max_header_bytes} bytes",
+                    f"offset {len(buf)}",
+                )
+            return None
+        head = bytes(buf[: end + 2])
+        unfolded = _FOLD_BYTES_RE.sub(b" ", head)
+        m = _CONTENT_LENGTH_RE.search(b"\r\n" + unfolded)
+        length = int(m.group(1)) if m else 0
+        total = end + 4 + length
+        if len(buf) < total:
+            self._scan_from = end
+            return None
+        chunk = bytes(buf[:total])
+        del buf[:total]
+        self._scan_from = 0
+        return _guarded(chunk, stream=True)[0]

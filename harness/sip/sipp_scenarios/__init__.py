@@ -1,0 +1,1 @@
+"""SIPp scenario XML files, package data read by harness.sip.sipp."""

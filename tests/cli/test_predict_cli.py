@@ -1,0 +1,96 @@
+"""``smartpbx-harness predict``: table, JSON contract, and bad input refused with exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+EXAMPLES = Path(__file__).parents[2] / "fixtures" / "ご利用内容" / "domain-examples"
+FORWARD = EXAMPLES / "scenarios" / "no-answer-forward.yaml"
+
+
+def test_predict_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["predict", "--guide", str(EXAMPLES), "--scenario", str(FORWARD)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["t", "(s)", "event", "endpoint", "caller", "ID"]
+    assert [line.split() for line in lines[2:]] == [
+        ["0", "ring", "20203", "20205"],
+        ["15", "stop", "20203"],
+        ["15", "ring", "09011112222", "0312345678"],
+        ["19", "answer", "09011112222"],
+        ["outcome:", "answered", "(answered", "by", "09011112222)"],
+    ]
+
+
+def test_predict_json_is_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["predict", "--guide", str(EXAMPLES), "--scenario", str(FORWARD), "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "events": [
+            {"t": 0, "kind": "ring", "endpoint": "20203", "caller_id": "20205"},
+            {"t": 15, "kind": "stop", "endpoint": "20203"},
+            {"t": 15, "kind": "ring", "endpoint": "09011112222", "caller_id": "0312345678"},
+            {"t": 19, "kind": "answer", "endpoint": "09011112222"},
+        ],
+        "outcome": "answered",
+        "answered_by": "09011112222",
+    }
+
+
+def test_predict_param_changes_the_prediction(capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = EXAMPLES / "scenarios" / "sequential-nobody-answers.yaml"
+    args = ["predict", "--guide", str(EXAMPLES), "--scenario", str(scenario), "--json"]
+    assert main([*args, "--param", "member_ring_time=10"]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [e["t"] for e in events if e["kind"] == "ring"] == [0, 10, 20]
+
+
+def refusal(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    return captured.err
+
+
+def test_unknown_param_lists_the_valid_names(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["predict", "--guide", str(EXAMPLES), "--scenario", str(FORWARD), "--param", "T=5"]
+    err = refusal(capsys, args)
+    assert "--param T: unknown parameter; valid names: " in err
+    assert "member_ring_time" in err and "forward_hop_limit" in err
+
+
+def test_bad_param_value_and_form(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["predict", "--guide", str(EXAMPLES), "--scenario", str(FORWARD)]
+    err = refusal(capsys, [*base, "--param", "forward_hop_limit=many", "--param", "oops"])
+    assert "--param oops: must be NAME=VALUE" in err
+
+
+def test_bad_scenario_is_refused_with_where_and_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('call: {from: "20205", to: "20203"}\nendpoints: {"20299": {state: gone}}\n')
+    err = refusal(capsys, ["predict", "--guide", str(EXAMPLES), "--scenario", str(bad)])
+    assert "bad.yaml › endpoints › 20299 › state: must be one of registered" in err
+
+
+def test_scenario_naming_an_unknown_extension_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text('call: {from: "20295", to: "20203"}\n')
+    err = refusal(capsys, ["predict", "--guide", str(EXAMPLES), "--scenario", str(bad)])
+    assert "typo.yaml › call › from: must be an extension of tenant domain-examples" in err
+
+
+def test_missing_guide_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refusal(
+        capsys, ["predict", "--guide", str(tmp_path / "nope"), "--scenario", str(FORWARD)]
+    )
+    assert "nope" in err

@@ -1,0 +1,182 @@
+"""Property tests of the message layer (Hypothesis).
+
+- Fuzz: random bytes and mutated valid messages — only ``SipParseError`` may escape, from
+  ``parse_message`` and from the ``StreamParser`` fed in random chunks.
+- Round trip: generated messages satisfy ``parse(serialize(m)) == m`` and their typed header
+  values come back equal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.sip.headers import Via
+from harness.sip.message import Request, Response, StreamParser, parse_message, serialize
+from harness.sip.syntax import Params, SipParseError
+from harness.sip.uri import NameAddr, SipUri
+
+SEEDS = [p.read_bytes() for p in sorted((Path(__file__).parent / "rfc4475").glob("*.dat"))]
+
+
+def parse_or_refuse(data: bytes) -> None:
+    """Parse ``data`` every way; anything but SipParseError propagates and fails the test."""
+    try:
+        message = parse_message(data)
+    except SipParseError as exc:
+        assert exc.what and exc.where
+    else:
+        assert parse_message(serialize(message)) == message
+
+
+def stream_or_refuse(data: bytes, cuts: list[int]) -> None:
+    parser = StreamParser()
+    bounds = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    try:
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            parser.feed(data[a:b])
+    except SipParseError as exc:
+        assert exc.what and exc.where
+
+
+@given(st.binary(max_size=600))
+def test_random_bytes_only_raise_sip_parse_error(data: bytes) -> None:
+    parse_or_refuse(data)
+    parse_or_refuse(b"INVITE sip:a@b SIP/2.0\r\n" + data)
+
+
+@given(st.binary(max_size=600), st.lists(st.integers(min_value=0), max_size=8))
+def test_random_bytes_on_a_stream_only_raise_sip_parse_error(data: bytes, cuts: list[int]) -> None:
+    stream_or_refuse(data, cuts)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        at = draw(st.integers(min_value=0, max_value=max(len(data) - 1, 0)))
+        action = draw(st.sampled_from(["flip", "insert", "delete", "duplicate", "truncate"]))
+        if action == "flip" and data:
+            data[at] = draw(st.sampled_from(b' \t\r\n:;,<>"\\@%=/0aZ\x00\xff'))
+        elif action == "insert":
+            data[at:at] = draw(st.sampled_from([b"\r\n", b" ", b'"', b"<", b",", b";", b"\r\n "]))
+        elif action == "delete":
+            del data[at : at + draw(st.integers(min_value=1, max_value=8))]
+        elif action == "duplicate":
+            data[at:at] = data[at : at + draw(st.integers(min_value=1, max_value=40))]
+        else:
+            del data[at:]
+    return bytes(data)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(), st.lists(st.integers(min_value=0), max_size=8))
+def test_mutated_valid_messages_only_raise_sip_parse_error(data: bytes, cuts: list[int]) -> None:
+    parse_or_refuse(data)
+    stream_or_refuse(data, cuts)
+
+
+# --- generated messages ---------------------------------------------------------------
+
+TOKEN_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"
+tokens = st.text(alphabet=TOKEN_CHARS, min_size=1, max_size=12)
+users = st.text(alphabet="abcdefghijXYZ0123456789-_.!~*'()&=+$,;?/", min_size=1, max_size=12)
+hostnames = st.from_regex(r"[a-z0-9]([a-z0-9\-]{0,8}[a-z0-9])?(\.[a-z]{2,5}){0,2}", fullmatch=True)
+ipv4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
+ipv6 = st.sampled_from(["[::1]", "[2001:db8::10]", "[fe80::1:2:3]"])
+hosts = st.one_of(hostnames, ipv4, ipv6)
+ports = st.none() | st.integers(min_value=0, max_value=65535)
+params = st.lists(st.tuples(tokens, st.none() | tokens), max_size=3).map(
+    lambda items: Params(tuple(items))
+)
+# URI parameters use paramchar (§25.1), narrower than the token of header parameters.
+uri_param_parts = st.text(alphabet="abcXYZ019-_.!~*'()[]/:&+$", min_size=1, max_size=10)
+uri_params = st.lists(st.tuples(uri_param_parts, st.none() | uri_param_parts), max_size=3).map(
+    lambda items: Params(tuple(items))
+)
+sip_uris = st.builds(
+    SipUri,
+    scheme=st.sampled_from(["sip", "sips"]),
+    user=st.none() | users,
+    host=hosts,
+    port=ports,
+    params=uri_params,
+)
+# Display names: any text but CR/LF and surrogates (quoted and escaped on the wire).
+display_names = st.none() | st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=15
+)
+name_addrs = st.builds(NameAddr, display_name=display_names, uri=sip_uris, params=params)
+vias = st.builds(
+    Via,
+    transport=st.sampled_from(["UDP", "TCP", "TLS", "SCTP"]),
+    host=hosts,
+    port=ports,
+    params=tokens.map(lambda b: Params((("branch", "z9hG4bK" + b),))),
+)
+header_values = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30
+).map(lambda v: v.strip(" \t"))
+extra_headers = st.lists(st.tuples(tokens.map(lambda n: "X-" + n), header_values), max_size=4).map(
+    tuple
+)
+call_ids = st.from_regex(r"[A-Za-z0-9.\-]{1,16}(@[a-z0-9.]{1,10})?", fullmatch=True)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Request:
+    method = draw(st.sampled_from(["INVITE", "REGISTER", "OPTIONS", "BYE"]) | tokens)
+    return Request.build(
+        method,
+        draw(sip_uris),
+        from_=draw(name_addrs),
+        to=draw(name_addrs),
+        call_id=draw(call_ids),
+        cseq=draw(st.integers(min_value=0, max_value=2**31 - 1)),
+        vias=tuple(draw(st.lists(vias, min_size=1, max_size=3))),
+        contact=draw(st.none() | name_addrs),
+        max_forwards=draw(st.integers(min_value=0, max_value=255)),
+        headers=draw(extra_headers),
+        body=draw(st.binary(max_size=80)),
+        content_type=draw(st.none() | st.just("application/sdp")),
+    )
+
+
+@st.composite
+def responses(draw: st.DrawFn) -> Response:
+    request = draw(requests())
+    status = draw(st.integers(min_value=100, max_value=699))
+    reason = draw(st.none() | header_values)
+    return Response.for_request(
+        request,
+        status,
+        reason,
+        to_tag=draw(st.none() | tokens),
+        headers=draw(extra_headers),
+        body=draw(st.binary(max_size=80)),
+    )
+
+
+@given(requests() | responses())
+def test_parse_of_serialize_is_identity(message: Request | Response) -> None:
+    data = serialize(message)
+    parsed = parse_message(data)
+    assert parsed == message
+    assert StreamParser().feed(data + data) == [message, message]
+
+
+@given(requests())
+def test_typed_values_survive_the_wire(request: Request) -> None:
+    parsed = parse_message(serialize(request)).headers
+    h = request.headers
+    assert parsed.from_ == h.from_ and parsed.to == h.to
+    assert parsed.vias == h.vias and parsed.contacts == h.contacts
+    assert parsed.cseq == h.cseq and parsed.call_id == h.call_id
+
+
+@given(sip_uris)
+def test_uri_str_round_trip(uri: SipUri) -> None:
+    assert SipUri.parse(str(uri)) == uri
+    assert SipUri.parse(str(uri)).equivalent(uri)
