@@ -1,6 +1,6 @@
 """What a browser step costs: Chromium launch, a fresh context, and each page-object action.
 
-.venv/bin/python benchmarks/web_pages.py [--rounds 10]
+.venv/bin/python benchmarks/bench_web_pages.py [--rounds 10]
 
 Starts the simulator (sample tenant) and Debian Chromium, then repeats each step ``--rounds``
 times in fresh contexts and prints the median and the slowest in milliseconds. These are the
