@@ -25,7 +25,7 @@ from .conftest import ADMIN
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.manual_step("P.2 【Step1】 ①②③④")
+@pytest.mark.manual_step("P2-S1-1", "P2-S1-2", "P2-S1-3", "P2-S1-4")
 def test_portal_service_menu_leads_to_the_settings_site_login(
     sim: SimulatorHandle, page: Page
 ) -> None:
@@ -46,7 +46,7 @@ def test_wrong_password_stays_on_login_with_an_error(sim: SimulatorHandle, page:
     assert result.messages(), "no error shown for a wrong password"
 
 
-@pytest.mark.manual_step("P.2 【Step2】 ①②③④")
+@pytest.mark.manual_step("P2-S2-1", "P2-S2-2", "P2-S2-3", "P2-S2-3-note1", "P2-S2-4")
 def test_initial_setup_wizard_end_to_end(
     blank_sim: SimulatorHandle, admin_top: AdminTopPage
 ) -> None:

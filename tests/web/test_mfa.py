@@ -28,7 +28,7 @@ CODE_LIFETIME_S = 600
 """One-time code validity in simulated seconds (DOMAIN.md: 10 minutes)."""
 
 
-@pytest.mark.manual_step("P.2 【Step1】 ④, P.6 【Step1】")
+@pytest.mark.manual_step("P2-S1-4", "P6-S1-mfa")
 def test_admin_enables_mfa_and_user_logs_in_with_the_mailed_code(
     sim: SimulatorHandle, page: Page, new_context: NewContext
 ) -> None:

@@ -91,7 +91,14 @@ VARIANTS: dict[str, tuple[SetAbsence, dict[str, Any] | None]] = {
 }
 
 
-@pytest.mark.manual_step("P.6 【Step1】")
+def _step_of(variant: str) -> str:
+    """The manual step (harness/flows/manual_steps.yaml) a variant exercises."""
+    if variant == "未設定":
+        return "P6-S2-unset"
+    return "P6-S2-reach" if variant.startswith("シングルナンバーリーチ") else "P6-S2-forward"
+
+
+@pytest.mark.manual_step("P6-S1")
 def test_terminal_user_login_lands_on_its_own_top_page(
     module_simulator: SimulatorHandle, page: Page
 ) -> None:
@@ -102,8 +109,10 @@ def test_terminal_user_login_lands_on_its_own_top_page(
     assert page.get_by_role("link", name="初期設定").count() == 0
 
 
-@pytest.mark.manual_step("P.6 【Step2】")
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize(
+    "variant",
+    [pytest.param(name, marks=pytest.mark.manual_step(_step_of(name))) for name in VARIANTS],
+)
 def test_absence_variant_is_saved_and_shown(
     restored: SimulatorHandle, user_page: Page, variant: str
 ) -> None:
