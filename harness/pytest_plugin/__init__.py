@@ -9,7 +9,6 @@ scope for phones and pages; factory fixtures close what they open (../shared/STY
 from __future__ import annotations
 
 pytest_plugins: list[str] = [
-    "harness.pytest_plugin.browser",
     "harness.pytest_plugin.compliance",
     "harness.pytest_plugin.peers",
     "harness.pytest_plugin.phones",
