@@ -224,8 +224,14 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
         print("READY " + json.dumps(ready), flush=True)
         if args.ready_file is not None:
             tmp = args.ready_file.with_suffix(args.ready_file.suffix + ".tmp")
-            tmp.write_text(json.dumps(ready), encoding="utf-8")
-            tmp.replace(args.ready_file)  # atomic: a reader never sees half a file
+            try:
+                tmp.write_text(json.dumps(ready), encoding="utf-8")
+                tmp.replace(args.ready_file)  # atomic: a reader never sees half a file
+            except OSError as error:
+                raise InputError(
+                    [Problem(where="--ready-file", rule=f"cannot be written: {error}")],
+                    subject="serve",
+                ) from error
         await stop.wait()
     finally:
         await simulator.stop()

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from harness.errors import HarnessError
-from harness.sip.dialog import SuccessRetransmission
+from harness.sip.dialog import SuccessRetransmission, cancel_for
 from harness.sip.message import Request, Response, new_branch, parse_message, serialize
 from harness.sip.syntax import SipParseError
 from harness.sip.transaction import (
@@ -82,16 +82,38 @@ class ClientTransaction:
 
     ``on_provisional`` (optional) is called for each 1xx; ``final`` resolves with the final
     response, a synthesised 408 (timeout) or 503 (transport error) included. Retransmitted
-    2xx to an INVITE (RFC 6026 ACCEPTED) go to ``on_retransmitted_2xx``.
+    2xx to an INVITE (RFC 6026 ACCEPTED) are ACKed again by the endpoint (``send_ack``).
     """
 
-    def __init__(self, request: Request, destination: Address, transport: Transport) -> None:
+    def __init__(
+        self, endpoint: Endpoint, request: Request, destination: Address, transport: Transport
+    ) -> None:
+        self.endpoint = endpoint
         self.request = request
         self.destination = destination
         self.transport = transport
         self.provisionals: list[Response] = []
         self.final: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self.on_provisional: Callable[[Response], None] | None = None
+        self.cancel_requested = False
+        self.cancel_sent = False
+
+    def cancel(self) -> None:
+        """CANCEL this INVITE (§9.1): at once if a provisional response came, else as soon as
+        one comes; nothing once the final response is in. The INVITE then ends with 487 (or
+        the 2xx that crossed the CANCEL: the TU should BYE it)."""
+        if self.request.method != "INVITE":
+            raise ValueError(f"only an INVITE can be cancelled, not {self.request.method}")
+        if self.final.done() or self.cancel_requested:
+            return
+        self.cancel_requested = True
+        if self.provisionals:
+            self._send_cancel()
+
+    def _send_cancel(self) -> None:
+        self.cancel_sent = True
+        protocol = self.transport.protocol
+        self.endpoint.send_request(cancel_for(self.request), self.destination, transport=protocol)
 
     async def wait_final(self) -> Response:
         """The final response (possibly a synthesised 408 or 503)."""
@@ -100,6 +122,8 @@ class ClientTransaction:
     def _deliver(self, response: Response) -> None:
         if response.status < 200:
             self.provisionals.append(response)
+            if self.cancel_requested and not self.cancel_sent:
+                self._send_cancel()
             if self.on_provisional is not None:
                 self.on_provisional(response)
         elif not self.final.done():
@@ -292,7 +316,7 @@ class Endpoint:
         carrier = self.transport(transport)
         loop = asyncio.get_running_loop()
         core = CoreClient(request, reliable=carrier.protocol == "TCP", now=loop.time())
-        client = ClientTransaction(request, to, carrier)
+        client = ClientTransaction(self, request, to, carrier)
         self._clients[core.key] = (core, client)
         self._client_events(core, client, core.start())
         return client

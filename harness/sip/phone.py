@@ -6,10 +6,11 @@ the app (``AppProfile``: アカウント設定 and Flexible InterConnect; ``harn
 server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
 
 - **registration** (RFC 3261 §10): REGISTER to the SIPサーバ (or the UNO address, by the
-  Flexible InterConnect rule), answering a 401/407 digest challenge once (MD5 or SHA-256 with
-  qop=auth, via ``harness.sip.digest``); refreshed at half the granted expiry; ``unregister``
-  sends Expires 0. The outcome sets ``state`` and hence the app's ``status_text``: a second
-  challenge, 403 or 404 → 認証に失敗しました (per platform); no answer (408), a transport
+  Flexible InterConnect rule), answering the 401/407 digest challenge (MD5 or SHA-256 with
+  qop=auth, via ``harness.sip.digest``; a re-challenge only when its nonce is fresh, at most
+  ``AUTH_ROUNDS``); refreshed at half the granted expiry; ``unregister`` sends Expires 0.
+  The outcome sets ``state`` and hence the app's ``status_text``: a challenge to the nonce
+  already answered, 403 or 404 → 認証に失敗しました (per platform); no answer (408), a transport
   error (503: ICMP port unreachable, TCP refused), a name that does not resolve, or any
   other failure → 通話不可.
 - **incoming calls**: 180 Ringing at once (``ring``, with the caller ID shown: P-Asserted-
@@ -17,7 +18,7 @@ server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
   ``answer_after`` *simulated* seconds (a service timer, through the ``Clock``: scaled on the
   embedded target), never, or 486 Busy Here at once when set busy. CANCEL → 487 (``stop``);
   BYE → 200 (``hangup``).
-- **outgoing calls**: INVITE with an SDP offer; a 401/407 challenge is answered once; 18x →
+- **outgoing calls**: INVITE with an SDP offer; a 401/407 challenge is answered (as above); 18x →
   ``ringback``; 2xx → ACK (``connected``); 486/600 → ``busy``; 403/404/484/603 → ``refused``;
   others → ``release``. ``hangup`` sends BYE, or CANCEL while the call is not answered yet
   (after the first provisional response, §9.1).
@@ -45,8 +46,8 @@ from typing import Literal
 from harness.clock import Clock, TimerHandle
 from harness.errors import HarnessError, InputError, Problem
 from harness.sip.app import AppProfile, RegistrationState
-from harness.sip.dialog import Dialog, cancel_for
-from harness.sip.digest import answer_challenge, choose_challenge
+from harness.sip.dialog import Dialog
+from harness.sip.digest import DigestCredentials, answer_challenge, choose_challenge
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.headers import Via
 from harness.sip.message import Request, Response, new_call_id, new_tag
@@ -66,6 +67,9 @@ DEFAULT_EXPIRES = 3600
 #: says to enter it "when the carrier says so", not how it travels.
 SERVICE_CODE_HEADER = "X-Service-Code"
 USER_AGENT = "smartpbx-harness virtual phone"
+#: Challenges answered per request at most: one, plus re-challenges with a fresh nonce (stale,
+#: or a nonce-count server answering a retransmission it already counted).
+AUTH_ROUNDS = 3
 
 _DIALLABLE = re.compile(r"[0-9A-Za-z*#+._~-]+").fullmatch
 _AUTH_FAILED = frozenset({401, 403, 404, 407})
@@ -122,8 +126,6 @@ class Call:
         self.answer_timer: TimerHandle | None = None
         self.give_up_timer: TimerHandle | None = None
         self.cancel_requested = False
-        self.cancel_sent = False
-        self.saw_provisional = False
 
     def end(self) -> None:
         self.state = CallState.ENDED
@@ -157,15 +159,15 @@ class VirtualPhone:
         self.behaviour = Behaviour()
         self.state = RegistrationState.UNREGISTERED
         self.last_register_status: int | None = None
+        self.registrations = 0  # successful REGISTERs (first and refreshes)
         self.last_error: str | None = None
         self.calls: dict[str, Call] = {}
         self.events: list[PhoneEvent] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._register_call_id = new_call_id("phone.invalid")
-        self._register_cseq = itertools.count(1)
+        self._register_cseq = 0  # last CSeq sent with the registration's Call-ID
         self._refresh: asyncio.TimerHandle | None = None
         self._registrar: Address | None = None
-        self._nc = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._session = itertools.count(secrets.randbelow(10**6))
         endpoint.on_request = self._on_request
@@ -243,7 +245,7 @@ class VirtualPhone:
         return event
 
     def _wake(self) -> None:
-        """Wake every coroutine waiting in ``wait_for`` / ``wait_state`` to re-check."""
+        """Wake every coroutine waiting in ``wait_for`` / ``wait_until`` to re-check."""
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -270,10 +272,11 @@ class VirtualPhone:
                     return index, event
             await self._changed()
 
-    async def wait_state(self, predicate: Callable[[RegistrationState], bool]) -> RegistrationState:
-        while not predicate(self.state):
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds; it is re-checked after every event and every
+        registration outcome. Bound it with ``asyncio.wait_for``."""
+        while not predicate():
             await self._changed()
-        return self.state
 
     def _set_state(self, state: RegistrationState) -> None:
         self.state = state
@@ -317,12 +320,16 @@ class VirtualPhone:
         self._registrar = server
         request = self._register_request(expires)
         response = await self._send_with_auth(request, server)
+        # Authorised retries raised the CSeq; the next REGISTER of this Call-ID must go
+        # higher still (§10.2: the registrar drops out-of-order CSeqs).
+        self._register_cseq = max(self._register_cseq + 1, response.headers.cseq.number)
         self.last_register_status = response.status
         if not expires:
             return self.state
         if 200 <= response.status < 300:
             granted = _granted_expires(response, self.contact(), expires)
             self._schedule_refresh(granted)
+            self.registrations += 1
             self._set_state(RegistrationState.REGISTERED)
         elif response.status in _AUTH_FAILED:
             self.last_error = f"{response.status} {response.reason}"
@@ -339,7 +346,7 @@ class VirtualPhone:
             from_=f"<{self.aor}>;tag={new_tag()}",
             to=f"<{self.aor}>",
             call_id=self._register_call_id,
-            cseq=next(self._register_cseq),
+            cseq=self._register_cseq + 1,
             via=self.endpoint.via(self.transport_name),
             contact=f"{self.contact()};expires={expires}",
             headers=(("Expires", str(expires)), *self._extra_headers()),
@@ -354,9 +361,10 @@ class VirtualPhone:
         self._refresh = loop.call_later(delay, lambda: self._spawn(self._register(self.expires)))
 
     async def _send_with_auth(self, request: Request, to: Address) -> Response:
-        """Send a non-INVITE request, answering one 401/407 challenge (two if stale)."""
+        """Send a non-INVITE request, answering 401/407 challenges: at most ``AUTH_ROUNDS``
+        times, and never twice the same nonce (``_authorise``)."""
         response = await self._request(request, to)
-        for _ in range(2):
+        for _ in range(AUTH_ROUNDS):
             authorised = self._authorise(request, response)
             if authorised is None:
                 return response
@@ -369,8 +377,10 @@ class VirtualPhone:
 
     def _authorise(self, request: Request, response: Response) -> Request | None:
         """The request again with credentials for ``response``'s challenge, or None when
-        there is nothing (more) to answer: not a challenge, or a challenge to credentials
-        already sent that is not merely stale (a wrong password)."""
+        there is nothing (more) to answer: not a challenge, or a challenge repeating the very
+        nonce already answered (a wrong password). A challenge with a *new* nonce is answered
+        again: a server that checks nonce counts (Kamailio ``nonce_count``) re-challenges a
+        retransmitted request it already saw, and callers bound the number of rounds."""
         if response.status not in (401, 407):
             return None
         challenge_name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
@@ -379,15 +389,20 @@ class VirtualPhone:
             challenge = choose_challenge(response.headers.get_all(challenge_name))
         except SipParseError:
             return None
-        if answer_name in request.headers and not challenge.stale:
-            return None
+        sent = request.headers.get(answer_name)
+        if sent is not None and not challenge.stale:
+            try:
+                if DigestCredentials.parse(sent).nonce == challenge.nonce:
+                    return None
+            except SipParseError:
+                return None
         value = answer_challenge(
             challenge,
             method=request.method,
             uri=str(request.uri),
             username=self.profile.account.user_id,
             password=self.profile.account.password,
-            nc=next(self._nc),
+            nc=1,  # every answer is to a fresh nonce
             body=request.body,
         )
         headers = request.headers.set(answer_name, value)
@@ -553,10 +568,12 @@ class VirtualPhone:
         return call
 
     async def _run_invite(self, call: Call, request: Request, server: Address) -> None:
-        for _ in range(3):
+        for _ in range(AUTH_ROUNDS + 1):
             client = self.endpoint.send_request(request, server, transport=self.transport_name)
             call.invite = client
             client.on_provisional = lambda r: self._provisional(call, r)
+            if call.cancel_requested:  # hung up before this INVITE went out
+                client.cancel()
             response = await client.wait_final()
             authorised = None
             if not call.cancel_requested:
@@ -571,12 +588,9 @@ class VirtualPhone:
             self._spawn(self.hangup(call.call_id))
 
     def _provisional(self, call: Call, response: Response) -> None:
-        call.saw_provisional = True
         if response.status > 100 and call.state is CallState.DIALING:
             call.state = CallState.RINGING
             self._record(K.RINGBACK, call, status=response.status)
-        if call.cancel_requested and not call.cancel_sent:
-            self._send_cancel(call)
 
     def _final(self, call: Call, request: Request, response: Response, server: Address) -> None:
         call.final_status = response.status
@@ -599,14 +613,6 @@ class VirtualPhone:
             kind = K.RELEASE
         self._record(kind, call, status=response.status, detail=response.reason)
         call.end()
-
-    def _send_cancel(self, call: Call) -> None:
-        client = call.invite
-        if client is None or call.cancel_sent:
-            return
-        call.cancel_sent = True
-        cancel = cancel_for(client.request)  # §9.1: same branch, Route kept
-        self.endpoint.send_request(cancel, client.destination, transport=self.transport_name)
 
     def _via(self) -> Via:
         return Via.parse(self.endpoint.via(self.transport_name))
@@ -638,9 +644,10 @@ class VirtualPhone:
             # §9.1: CANCEL only once a provisional response came; until then the CANCEL is
             # sent when one comes (or the INVITE fails by itself). Wait only for a CANCEL sent.
             call.cancel_requested = True
-            if call.saw_provisional:
-                self._send_cancel(call)
-                await call.ended.wait()
+            if call.invite is not None:
+                call.invite.cancel()
+                if call.invite.cancel_sent:
+                    await call.ended.wait()
         else:
             assert call.invite_server is not None
             call.invite_server.reply(603, to_tag=call.local_tag)
@@ -911,15 +918,20 @@ class Phone:
 
     # -- observations ----------------------------------------------------------------------------
 
-    def timeline(self) -> list[PhoneEvent]:
-        """A copy of every event so far, in order."""
+    def timeline(self, since: int = 0) -> list[PhoneEvent]:
+        """A copy of the events so far, in order, from index ``since`` (see ``mark``)."""
 
         async def copy() -> list[PhoneEvent]:
-            return list(self.virtual.events)
+            return self.virtual.events[since:]
 
         result = self._run(copy(), DEFAULT_TIMEOUT)
         assert isinstance(result, list)
         return result
+
+    def mark(self) -> int:
+        """The timeline's current length: pass it as ``since`` to ``timeline`` / ``wait_for``
+        to look only at what happens from now on (one scenario of several in a test)."""
+        return len(self.virtual.events)
 
     def wait_for(
         self,

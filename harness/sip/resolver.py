@@ -17,6 +17,7 @@ No I/O, no clock: the resolver is a value, built by the fixture that knows where
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class ServerName:
         return host if self.port is None else f"{host}:{self.port}"
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_server(text: str) -> ServerName:
     """Parse ``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` (an optional ``sip:`` prefix
     is tolerated). ``ResolveError`` with the reason for anything else."""

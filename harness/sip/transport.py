@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import random
 import socket
@@ -201,6 +202,7 @@ def check_local_host(host: str) -> None:
         raise HarnessError(f"transports bind to loopback only (127.0.0.1 or ::1), not {host!r}")
 
 
+@functools.lru_cache(maxsize=256)
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback

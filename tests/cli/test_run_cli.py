@@ -1,4 +1,4 @@
-"""``smartpbx-harness run``: the interim main job over a fixtures folder."""
+"""``smartpbx-harness run``: predictions over a fixtures folder, and the suite with its reports."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_run_predicts_every_scenario_and_writes_json(
     root = fixtures_with(tmp_path, "domain-examples")
     (root / "broken").mkdir()  # the deliberately broken documents are skipped
     reports = tmp_path / "reports"
-    assert main(["run", "--fixtures", str(root), "--reports", str(reports)]) == 0
+    assert main(["run", "--no-suite", "--fixtures", str(root), "--reports", str(reports)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("domain-examples: ok")
     assert "3 timelines predicted" in out
@@ -55,24 +55,83 @@ def test_run_reports_invalid_tenants_and_scenarios_with_exit_2(
     (root / "sample" / "ご利用内容.yaml").write_text("お客様情報: {}\n", encoding="utf-8")
     bad = root / "domain-examples" / "scenarios" / "zz-bad.yaml"
     bad.write_text('call: {from: "20205", to: 20200}\n', encoding="utf-8")
-    assert main(["run", "--fixtures", str(root), "--reports", str(tmp_path / "r")]) == 2
+    assert (
+        main(["run", "--no-suite", "--fixtures", str(root), "--reports", str(tmp_path / "r")]) == 2
+    )
     captured = capsys.readouterr()
     assert "zz-bad.yaml › call › to: must be a quoted string" in captured.err
     assert "sample" in captured.err and "ご利用内容.yaml" in captured.err
     assert "3 timelines predicted" in captured.out  # the valid ones still ran
 
 
-def test_run_help_says_it_is_the_interim_job(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_help_names_its_reports(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["run", "--help"])
-    assert "INTERIM" in capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
+    assert "compliance.md" in out and "allure-report/index.html" in out and "not covered" in out
+
+
+SUITE = """
+import pytest
+
+@pytest.mark.manual_step("P2-S1-1")
+def test_portal_login():
+    assert True
+
+@pytest.mark.manual_step("P2-S1-3")
+def test_admin_login():
+    assert "ログイン" == "ログアウト"
+
+@pytest.mark.manual_step("P2-S1-4")
+@pytest.mark.peers
+def test_against_kamailio_is_not_part_of_the_conformance_run():
+    raise AssertionError("must be deselected")
+
+def test_without_a_step_is_not_part_of_the_conformance_run():
+    raise AssertionError("must be deselected")
+"""
+
+
+def test_run_executes_the_suite_and_writes_matrix_junit_and_allure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(FIXTURES.parents[1])  # the project folder: node_modules, allurerc.mjs
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_steps.py").write_text(SUITE, encoding="utf-8")
+    (suite / "pytest.ini").write_text("[pytest]\nmarkers =\n    peers: x\n", encoding="utf-8")
+    root = fixtures_with(tmp_path, "domain-examples")
+    reports = tmp_path / "reports"
+    code = main(["run", "--fixtures", str(root), "--reports", str(reports), "--suite", str(suite)])
+    assert code == 1  # one conformance test failed
+    matrix = json.loads((reports / "compliance.json").read_text(encoding="utf-8"))
+    verdicts = {s["id"]: s["verdict"] for s in matrix["steps"]}
+    assert (verdicts["P2-S1-1"], verdicts["P2-S1-3"], verdicts["P2-S1-4"]) == (
+        "pass",
+        "fail",
+        "not covered",
+    )
+    junit = (reports / "junit.xml").read_text(encoding="utf-8")
+    assert 'tests="2"' in junit and 'failures="1"' in junit
+    index = reports / "allure-report" / "index.html"
+    assert index.stat().st_size > 100_000  # the single-file report embeds its app and data
+    assert list((reports / "allure-results").glob("*-result.json"))
+    out = capsys.readouterr().out
+    assert "compliance matrix (fail: 1, n/a: 10, not covered:" in out
+    assert str(index) in out
+
+
+def test_run_refuses_a_missing_suite_folder(tmp_path: Path) -> None:
+    root = fixtures_with(tmp_path, "domain-examples")
+    args = ["run", "--fixtures", str(root), "--reports", str(tmp_path / "r")]
+    assert main([*args, "--suite", str(tmp_path / "nope")]) == 2
 
 
 def test_run_over_the_committed_fixtures_predicts_every_scenario(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     scenarios = sorted(FIXTURES.glob("*/scenarios/*.yaml"))
-    assert main(["run", "--fixtures", str(FIXTURES), "--reports", str(tmp_path)]) == 0
+    assert main(["run", "--no-suite", "--fixtures", str(FIXTURES), "--reports", str(tmp_path)]) == 0
     assert f"{len(scenarios)} timelines predicted" in capsys.readouterr().out
     written = sorted((tmp_path / "timelines").glob("*/*.json"))
     assert [(p.parent.name, p.stem) for p in written] == [

@@ -87,3 +87,16 @@ def test_db_of_another_tenant_is_refused(
     store.close()
     assert main(["serve", "--guide", str(SAMPLE_GUIDE), "--db", str(db)]) == EXIT_BAD_INPUT
     assert "holds the settings of tenant 'rich'" in capsys.readouterr().err
+
+
+def test_unwritable_ready_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "harness.cli", "serve", "--guide", str(SAMPLE_GUIDE),
+            "--ready-file", str(tmp_path / "missing-dir" / "ready.json"),
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--ready-file: cannot be written" in result.stderr
+    assert "Traceback" not in result.stderr

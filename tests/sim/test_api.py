@@ -182,7 +182,7 @@ def test_line_live_flag(sim: SimulatorHandle, browser: Browser) -> None:
     assert sim.settings()["外線着信設定"] == [{"外線番号": "0312345678", "着信先": "20201"}]
 
 
-@pytest.mark.manual_step("P.6 Step1")
+@pytest.mark.manual_step("P6-S1-mfa")
 def test_mfa_code_arrives_by_smtp_and_logs_in(sim: SimulatorHandle, browser: Browser) -> None:
     sim.set_mfa(True)
     login = browser.post(

@@ -224,3 +224,21 @@ def test_near_valid_absence_changes_keep_documents_valid(
     form |= dict(zip(names, reach, strict=True))
     no_server_error(site, "/SmartPBX/User/Absence", form)
     assert_documents_agree(store)
+
+
+@SLOW_OK
+@given(extension=st.one_of(st.sampled_from(["30301", "30302", "30303", "30309", ""]), st.text()))
+def test_other_extension_ids_are_refused_and_not_leaked(
+    site: Site, store: Store, extension: str
+) -> None:
+    if site.get("/SmartPBX/User/Top").status_code != 200:
+        site.login_user("30300")
+    passwords = store.routing_snapshot().voicemail_passwords
+    for path in ("/SmartPBX/User/Top", "/SmartPBX/User/Absence"):
+        response = site.get(path, params={"extension": extension})
+        if extension == "30300":
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 403
+        leaked = [e for e in ("30301", "30302", "30303") if passwords[e] in response.text]
+        assert not leaked and "30302" not in response.text.replace(extension, "")

@@ -18,7 +18,7 @@ def h1(html: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.manual_step("P.2 ①②")
+@pytest.mark.manual_step("P2-S1-1", "P2-S1-2")
 def test_business_portal_leads_to_the_settings_site_login(site: Site) -> None:
     assert site.get("/").headers["location"] == "/b-portal/login"
     page = site.get("/b-portal/login")
@@ -44,7 +44,7 @@ def test_business_portal_refuses_wrong_and_terminal_user_accounts(site: Site) ->
     assert site.get("/b-portal/").headers["location"] == "/b-portal/login"
 
 
-@pytest.mark.manual_step("P.2 ③④")
+@pytest.mark.manual_step("P2-S1-3", "P2-S1-4")
 def test_admin_login_lands_on_top_with_initial_settings(site: Site) -> None:
     page = site.get("/SmartPBX/Login")
     assert h1(page.text) == "Arcstar Smart PBX Web設定変更サイト"
@@ -54,7 +54,7 @@ def test_admin_login_lands_on_top_with_initial_settings(site: Site) -> None:
     assert ">アカウント設定</a>" in top.text and ">ログアウト</a>" in top.text
 
 
-@pytest.mark.manual_step("P.2 Step2 ①")
+@pytest.mark.manual_step("P2-S2-1")
 def test_extension_list_is_read_only(site: Site) -> None:
     site.login_admin()
     page = site.get("/SmartPBX/Init/Extensions")
@@ -64,7 +64,7 @@ def test_extension_list_is_read_only(site: Site) -> None:
     assert "<form" not in page.text.split("<main")[1]
 
 
-@pytest.mark.manual_step("P.2 Step2 ②")
+@pytest.mark.manual_step("P2-S2-2")
 def test_add_and_delete_a_group(site: Site, store: Store) -> None:
     site.login_admin()
     assert h1(site.get("/SmartPBX/Init/Groups").text) == "着信グループ設定"
@@ -86,7 +86,7 @@ def test_add_and_delete_a_group(site: Site, store: Store) -> None:
     assert store.routing_snapshot().group_by_pilot("30303") is None
 
 
-@pytest.mark.manual_step("P.2 Step2 ③")
+@pytest.mark.manual_step("P2-S2-3")
 def test_set_an_inbound_route(site: Site, store: Store) -> None:
     site.login_admin()
     table = site.get("/SmartPBX/Init/Inbound").text
@@ -99,7 +99,7 @@ def test_set_an_inbound_route(site: Site, store: Store) -> None:
     assert (route.destination, route.applied) == ("30301", True)
 
 
-@pytest.mark.manual_step("P.2 *1")
+@pytest.mark.manual_step("P2-S2-3-note1")
 def test_inbound_route_before_line_live_gives_connection_error_then_works(
     site: Site, store: Store
 ) -> None:
@@ -114,7 +114,7 @@ def test_inbound_route_before_line_live_gives_connection_error_then_works(
     assert store.routing_snapshot().inbound_routes["0633334444"].applied
 
 
-@pytest.mark.manual_step("P.2 Step2 ④")
+@pytest.mark.manual_step("P2-S2-4")
 def test_set_and_clear_an_outbound_caller_id(site: Site, store: Store) -> None:
     site.login_admin()
     page = site.get("/SmartPBX/Init/Outbound").text
@@ -134,7 +134,7 @@ def test_account_settings_switch_mfa(site: Site, store: Store) -> None:
     assert not store.mfa_enabled()
 
 
-@pytest.mark.manual_step("P.6 Step1")
+@pytest.mark.manual_step("P6-S1")
 def test_terminal_user_top_offers_absence_settings_only(site: Site) -> None:
     site.login_user("30300")
     top = site.get("/SmartPBX/User/Top").text
@@ -142,7 +142,7 @@ def test_terminal_user_top_offers_absence_settings_only(site: Site) -> None:
     assert "初期設定" not in top and "アカウント設定" not in top
 
 
-@pytest.mark.manual_step("P.6 Step2")
+@pytest.mark.manual_step("P6-S2-forward")
 def test_set_forwarding_and_see_it_refilled(site: Site, store: Store) -> None:
     site.login_user("30300")
     page = site.get("/SmartPBX/User/Absence").text
@@ -173,7 +173,7 @@ def test_set_forwarding_and_see_it_refilled(site: Site, store: Store) -> None:
     )
 
 
-@pytest.mark.manual_step("P.6 Step2")
+@pytest.mark.manual_step("P6-S2-reach", "P6-S2-unset")
 def test_set_single_number_reach_then_unset(site: Site, store: Store) -> None:
     site.login_user("30301")
     site.post(

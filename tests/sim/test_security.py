@@ -179,7 +179,7 @@ def _mfa_user(site: Site, store: Store, mailer: FakeMailer) -> None:
     assert mailer.sent[-1][0] == "user30300@example.co.jp"
 
 
-@pytest.mark.manual_step("P.6 Step1")
+@pytest.mark.manual_step("P6-S1-mfa")
 def test_mfa_first_login_registers_email_then_code(
     site: Site, store: Store, mailer: FakeMailer
 ) -> None:
@@ -263,3 +263,11 @@ def test_security_headers(site: Site, path: str) -> None:
     assert headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["cache-control"] == "no-store"
+
+
+def test_oversized_form_body_is_refused_unread(site: Site, store: Store) -> None:
+    site.login_user("30300")
+    before = store.settings_document()
+    body = {"enabled": "未設定", "junk": "x" * 1_100_000}
+    assert site.post("/SmartPBX/User/Absence", body).status_code == 400
+    assert store.settings_document() == before

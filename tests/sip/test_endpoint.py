@@ -170,3 +170,37 @@ def test_udp_and_tcp_share_one_port_number() -> None:
             await endpoint.close()
 
     run(scenario())
+
+
+def test_cancel_waits_for_a_provisional_then_the_invite_ends_487() -> None:
+    """§9.1: no CANCEL before a provisional response; the UAS answers 487 to the INVITE."""
+
+    async def scenario() -> None:
+        ringing: list[ServerTransaction] = []
+
+        def ring_then_wait(server: ServerTransaction) -> None:
+            ringing.append(server)
+
+            async def on_cancel() -> None:
+                await server.cancelled.wait()
+                server.reply(487, to_tag="uas")
+
+            asyncio.get_running_loop().create_task(on_cancel())
+
+        server = await Endpoint.open(on_request=ring_then_wait)
+        sent: list[TapRecord] = []
+        client = await Endpoint.open(taps=[sent.append])
+        try:
+            to = server.transport().local
+            invite = client.send_request(options(client, str(to), method="INVITE"), to)
+            invite.cancel()  # nothing received yet: held back
+            assert [r for r in sent if b"CANCEL" in r.data.split(b"\r\n", 1)[0]] == []
+            final = await invite.wait_final()  # the 100 Trying released the CANCEL
+            assert final.status == 487
+            assert invite.cancel_sent
+            assert ringing[0].cancelled.is_set()
+        finally:
+            await client.close()
+            await server.close()
+
+    run(scenario())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -314,3 +315,35 @@ def test_undiallable_numbers_are_refused_with_the_rule(
     with pytest.raises(InputError, match="発信先番号: digits"):
         caller.call(number)
     assert caller.timeline() == []
+
+
+def test_mark_separates_scenarios(phone_factory: PhoneFactory) -> None:
+    caller, callee = pair(phone_factory)
+    callee.set_busy()
+    caller.call("20201").wait_for("busy")
+    mark = callee.mark()
+    callee.set_busy(False)
+    callee.answer_after(0)
+    second = caller.call("20201")
+    second.wait_for("connected")
+    assert callee.wait_for("answer", since=mark).call_id == second.call_id
+    assert [e.kind.value for e in callee.timeline(since=mark)][:2] == ["ring", "answer"]
+    assert [e.kind.value for e in callee.timeline()][0] == "rejected"
+    second.hangup()
+
+
+def test_the_facade_serves_several_threads_at_once(phone_factory: PhoneFactory) -> None:
+    caller, callee = pair(phone_factory)
+    callee.set_busy()
+
+    def one_call(_: int) -> tuple[str, int | None]:
+        call = caller.call("20201")
+        call.wait_for("busy")
+        return call.call_id, call.final_status
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one_call, range(8)))
+    assert len({call_id for call_id, _ in results}) == 8
+    assert {status for _, status in results} == {486}
+    rejected = [e for e in callee.timeline() if e.kind.value == "rejected"]
+    assert len(rejected) == 8

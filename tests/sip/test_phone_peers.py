@@ -4,6 +4,7 @@ reaped by the test."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -13,6 +14,7 @@ from harness.guide.types import Guide
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.sip.app import ConnectionMode, FlexibleInterConnect, Network, Platform
 from harness.sip.endpoint import Endpoint
+from harness.sip.message import parse_message
 from harness.sip.peers.baresip import (
     CALL_CLOSED,
     CALL_ESTABLISHED,
@@ -25,7 +27,7 @@ from harness.sip.phone import CallState, Phone
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
 from harness.sip.sipp import Sipp, SippUser
-from harness.sip.transport import Address
+from harness.sip.transport import Address, Faults, TapRecord
 
 pytestmark = pytest.mark.peers
 
@@ -382,3 +384,47 @@ def test_fixing_the_password_in_the_account_settings_makes_the_phone_callable(
     account = replace(phone.profile.account, password="Password")
     phone.reconfigure(replace(phone.profile, account=account))
     assert phone.register() == "通話可能"
+
+
+@pytest.mark.slow
+def test_registration_and_call_through_kamailio_survive_20_percent_loss(
+    phone_factory: PhoneFactory, server: Kamailio
+) -> None:
+    faults = Faults.symmetric(loss=0.2, seed=3)
+    caller = make(phone_factory, "abcde20200", faults=faults)
+    callee = make(phone_factory, "abcde20201", faults=faults)
+    assert caller.register() == "通話可能"
+    assert callee.register() == "通話可能"
+    callee.answer_after(1)
+    call = caller.call("abcde20201")
+    call.wait_for("connected", timeout=40)
+    assert callee.wait_for("ring", timeout=40).caller_id == "abcde20200"
+    call.hangup(timeout=40)
+    callee.wait_for("hangup", timeout=40)
+    assert faults.dropped_outbound + faults.dropped_inbound > 0
+
+
+@pytest.mark.slow
+def test_registration_refreshes_keep_the_phone_callable_at_kamailio(
+    phone_factory: PhoneFactory, server: Kamailio, sip_runtime: Runtime
+) -> None:
+    """Kamailio's minimum expiry is 10 s: the phone refreshes after 5 s, with a higher CSeq
+    than its authorised REGISTER (the registrar drops out-of-order CSeqs of one Call-ID)."""
+    phone = make(phone_factory, "abcde20200", expires=10)
+    sent: list[TapRecord] = []
+    phone.virtual.endpoint.add_tap(lambda r: sent.append(r) if r.direction == "sent" else None)
+    assert phone.register() == "通話可能"
+    virtual = phone.virtual
+
+    async def refreshed() -> None:
+        await asyncio.wait_for(virtual.wait_until(lambda: virtual.registrations >= 2), 15)
+
+    sip_runtime.run(refreshed(), timeout=20)
+    cseqs = [parse_message(r.data).headers.cseq.number for r in sent]
+    assert len(cseqs) >= 4 and cseqs == sorted(set(cseqs))  # strictly increasing
+    assert virtual.last_register_status == 200
+    assert phone.status_text == "通話可能"
+    caller = make(phone_factory, "abcde20201")
+    caller.register()
+    phone.set_busy()
+    assert caller.call("abcde20200").wait_for("busy").status == 486  # still reachable

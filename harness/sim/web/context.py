@@ -37,6 +37,8 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 LOGIN_PATH = "/SmartPBX/Login"
 PORTAL_LOGIN_PATH = "/b-portal/login"
+MAX_FORM_BYTES = 1_000_000
+"""A larger form body is refused (400) unread."""
 MAX_FIELD_CHARS = 1000
 """Longer form values are refused as a whole (a person never types more)."""
 
@@ -179,6 +181,9 @@ def _refuse(request: Request, session: Session, status: int, message: str) -> Re
 
 
 async def _read_form(request: Request) -> tuple[dict[str, str], dict[str, list[str]]] | None:
+    length = request.headers.get("content-length", "0")
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        return None
     try:
         data: FormData = await request.form(max_files=0, max_fields=200)
     except Exception:  # noqa: BLE001 — any malformed body is the client's fault, answered 400
