@@ -9,7 +9,8 @@ Measures, at zero failures (``harness.sip.sipp_load`` ramps):
   代表番号,
 
 against the simulator subprocess (``smartpbx-harness serve`` on a generated tenant) and against
-Kamailio (``measure_kamailio_baseline``: its calls need no proxy digest), and prints both
+Kamailio (2 workers, same users; its configuration asks no proxy digest of callers, so its
+calls come from an outside caller to a SIPp UAS registered as one user), and prints both
 numbers and the ratio. ``--soak SECONDS`` then keeps ``--phones`` terminals registered
 (refreshing each once a minute) with steady calls and samples the simulator's RSS every
 ``--sample`` seconds, printing whether it grows.
@@ -28,12 +29,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
+from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp, SippResult, SippUser
 from harness.sip.sipp_load import (
     DEFAULT_CALL_RATES,
     DEFAULT_REGISTER_RATES,
     RateMeasurement,
-    measure_kamailio_baseline,
     measure_register_rate,
     ramp,
 )
@@ -111,15 +112,22 @@ def register_all(
 
 
 def calls_step(
-    sim: SimulatorHandle, *, rate: float, calls: int, seconds: float, workdir: Path
+    target: tuple[str, int],
+    *,
+    rate: float,
+    calls: int,
+    seconds: float,
+    workdir: Path,
+    service: str = PILOT,
+    caller: SippUser | None = None,
 ) -> Sipp:
-    assert sim.sip_port is not None
+    """One SIPp UAC run: ``uac_auth`` as ``caller`` (a tenant terminal), or plain ``uac``."""
     return Sipp(
-        "uac_auth",
-        remote=("127.0.0.1", sim.sip_port),
+        "uac" if caller is None else "uac_auth",
+        remote=target,
         domain=DOMAIN,
-        service=PILOT,
-        users=[user(CALLER)],
+        service=service,
+        users=[caller] if caller is not None else (),
         rate=rate,
         calls=calls,
         limit=max(50, round(rate)),
@@ -128,25 +136,83 @@ def calls_step(
     )
 
 
-def measure_sim_calls(
-    sim: SimulatorHandle, members: list[str], *, rates: Sequence[float], seconds: float, base: Path
+def measure_calls(
+    target: tuple[str, int],
+    callees: Sequence[SippUser],
+    *,
+    service: str,
+    caller: SippUser | None,
+    rates: Sequence[float],
+    seconds: float,
+    base: Path,
 ) -> tuple[RateMeasurement, Sipp]:
-    """The call ramp through the PBX; returns it and the UAS (still running, for the soak)."""
+    """The call ramp to a SIPp UAS registered as ``callees``; returns it and the UAS (still
+    running, for the soak; the caller closes it)."""
     uas = Sipp("uas", workdir=base / "uas", timeout_s=None).start()
-    registered = register_all(
-        sim, [user(m) for m in members], contact=f"{uas.host}:{uas.port}", workdir=base / "uas-reg"
-    )
+    registered = Sipp(
+        "register",
+        remote=target,
+        domain=DOMAIN,
+        users=callees,
+        contact=f"{uas.host}:{uas.port}",
+        calls=len(callees),
+        rate=200.0,
+        limit=50,
+        timeout_s=60,
+        workdir=base / "uas-register",
+    ).run()
     if not registered.ok:
         uas.close()
-        raise SystemExit(f"the UAS could not register its extensions: {registered.summary()}")
+        raise SystemExit(f"the UAS could not register: {registered.summary()}")
 
     def step(rate: float, calls: int) -> SippResult:
         return calls_step(
-            sim, rate=rate, calls=calls, seconds=seconds, workdir=base / f"calls-{rate:g}"
+            target,
+            rate=rate,
+            calls=calls,
+            seconds=seconds,
+            workdir=base / f"calls-{rate:g}",
+            service=service,
+            caller=caller,
         ).run()
 
-    measured = ramp("calls INVITE→407→200→ACK→BYE", step, rates=rates, seconds_per_step=seconds)
-    return measured, uas
+    what = "calls INVITE→200→ACK→BYE" + (" (with 407 digest)" if caller else "")
+    return ramp(what, step, rates=rates, seconds_per_step=seconds), uas
+
+
+def measure_kamailio(
+    users: Sequence[SippUser],
+    *,
+    register_rates: Sequence[float],
+    call_rates: Sequence[float],
+    seconds: float,
+    base: Path,
+) -> tuple[RateMeasurement, RateMeasurement]:
+    """Kamailio (2 workers) with the same users: registrations/s, and calls/s from an outside
+    caller (no proxy digest in its configuration) to a SIPp UAS registered as ``callee``."""
+    callee = SippUser(user="callee", password="callee-pw")
+    secrets = {u.user: u.password for u in [*users, callee]}
+    with Kamailio(sip_domain=DOMAIN, users=secrets, workdir=base / "kamailio") as kamailio:
+        target = (kamailio.host, kamailio.port)
+        registers = measure_register_rate(
+            target=target,
+            domain=DOMAIN,
+            users=users,
+            rates=register_rates,
+            seconds_per_step=seconds,
+            workdir=base,
+        )
+        calls, uas = measure_calls(
+            target,
+            [callee],
+            service=callee.user,
+            caller=None,
+            rates=call_rates,
+            seconds=seconds,
+            base=base / "calls",
+        )
+        uas.close()  # killed, not asked: SIPp's UAS may ignore SIGUSR1 with calls pending
+    return registers, calls
 
 
 def rss_kib(pid: int) -> int:
@@ -184,11 +250,12 @@ def soak(
         workdir=base / "soak-refresh",
     ).start()
     calls = calls_step(
-        sim,
+        ("127.0.0.1", sim.sip_port),
         rate=call_rate,
         calls=max(1, round(call_rate * seconds)),
         seconds=seconds,
         workdir=base / "soak-calls",
+        caller=user(CALLER),
     ).start()
     samples: list[tuple[float, int]] = []
     started = time.monotonic()
@@ -242,16 +309,14 @@ def main() -> None:
 
     kamailio = None
     if not args.skip_kamailio:
-        kamailio = measure_kamailio_baseline(
-            domain=DOMAIN,
-            users=load_users,
-            callee=SippUser(user="callee", password="callee-pw"),
-            workdir=base / "kamailio",
+        kamailio = measure_kamailio(
+            load_users,
             register_rates=args.register_rates,
             call_rates=args.call_rates,
-            seconds_per_step=args.seconds,
+            seconds=args.seconds,
+            base=base / "kamailio",
         )
-        print("Kamailio (2 workers)\n" + kamailio.summary(), flush=True)
+        print("Kamailio (2 workers)\n" + "\n".join(m.summary() for m in kamailio), flush=True)
 
     # SIPp (like Kamailio's challenge) speaks MD5 digest only: it gives up on a SHA-256 one.
     with start_simulator(
@@ -267,8 +332,14 @@ def main() -> None:
             workdir=base / "sim",
         )
         print("Simulator\n" + registers.summary(), flush=True)
-        calls, uas = measure_sim_calls(
-            sim, members, rates=args.call_rates, seconds=args.seconds, base=base / "sim"
+        calls, uas = measure_calls(
+            ("127.0.0.1", sim.sip_port),
+            [user(m) for m in members],
+            service=PILOT,
+            caller=user(CALLER),
+            rates=args.call_rates,
+            seconds=args.seconds,
+            base=base / "sim" / "calls",
         )
         try:
             print(calls.summary(), flush=True)
@@ -278,13 +349,13 @@ def main() -> None:
             )
             if kamailio is not None:
                 print(
-                    f"Kamailio:  {kamailio.register.best_rate:.0f} registrations/s, "
-                    f"{kamailio.calls.best_rate:.0f} calls/s at 0 failures"
+                    f"Kamailio:  {kamailio[0].best_rate:.0f} registrations/s, "
+                    f"{kamailio[1].best_rate:.0f} calls/s at 0 failures"
                 )
                 print(
                     "ratio simulator/Kamailio: "
-                    f"registrations {_ratio(registers.best_rate, kamailio.register.best_rate)}, "
-                    f"calls {_ratio(calls.best_rate, kamailio.calls.best_rate)}"
+                    f"registrations {_ratio(registers.best_rate, kamailio[0].best_rate)}, "
+                    f"calls {_ratio(calls.best_rate, kamailio[1].best_rate)}"
                 )
             if args.soak > 0:
                 soak(
