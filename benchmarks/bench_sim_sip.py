@@ -25,12 +25,13 @@ import argparse
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sip.peers.kamailio import Kamailio
-from harness.sip.sipp import Sipp, SippResult, SippUser
+from harness.sip.sipp import Sipp, SippResult, SippStats, SippUser
 from harness.sip.sipp_load import (
     DEFAULT_CALL_RATES,
     DEFAULT_REGISTER_RATES,
@@ -177,7 +178,43 @@ def measure_calls(
         ).run()
 
     what = "calls INVITE→200→ACK→BYE" + (" (with 407 digest)" if caller else "")
-    return ramp(what, step, rates=rates, seconds_per_step=seconds), uas
+    return ramp(what, overload_ends(step), rates=rates, seconds_per_step=seconds), uas
+
+
+def overload_ends(step: Callable[[float, int], SippResult]) -> Callable[[float, int], SippResult]:
+    """A step whose SIPp run does not finish in time (an overloaded target leaves calls
+    hanging) ends the ramp as a failed step instead of aborting the benchmark."""
+
+    def guarded(rate: float, calls: int) -> SippResult:
+        try:
+            return step(rate, calls)
+        except HarnessError as error:
+            print(f"  target {rate:6.0f}/s: SIPp did not finish ({str(error)[:80]}…)")
+            nowhere = Path("/dev/null")
+            stats = SippStats(
+                total_calls=calls,
+                successful_calls=0,
+                failed_calls=calls,
+                current_calls=0,
+                retransmissions=0,
+                elapsed_s=0.0,
+                call_rate=0.0,
+                response_time_1_ms=None,
+                response_time_2_ms=None,
+                call_length_ms=0.0,
+            )
+            return SippResult(
+                scenario="overloaded",
+                exit_status=1,
+                stats=stats,
+                wall_s=0.0,
+                workdir=nowhere,
+                stat_file=nowhere,
+                error_file=nowhere,
+                log_file=nowhere,
+            )
+
+    return guarded
 
 
 def measure_kamailio(
