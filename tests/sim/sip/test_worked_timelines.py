@@ -27,8 +27,8 @@ from tests.sim.sip.kit import FIXTURES, eventually, rows, subscriber, tenant_pho
 
 TENANT = FIXTURES / "domain-examples"
 SCENARIOS = sorted((TENANT / "scenarios").glob("*.yaml"))
-SCALE = 0.1  # 1 simulated second = 100 ms: the 60 s sequential timeline takes 6 s
-TOLERANCE = 2.0  # simulated seconds (200 ms real): loopback SIP plus a loaded 2-core machine
+SCALE = 0.2  # 1 simulated second = 200 ms: the 60 s sequential timeline takes 12 s
+TOLERANCE = 2.0  # simulated seconds (400 ms real): loopback SIP on a loaded 2-core machine
 Key = tuple[str, str, str | None]
 
 
