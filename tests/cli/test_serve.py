@@ -45,14 +45,16 @@ def test_bad_options_are_explained(
     assert message in capsys.readouterr().err
 
 
-def test_help_says_the_sip_port_is_reserved_for_the_sip_side() -> None:
+def test_help_names_the_sip_ports() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "harness.cli", "serve", "--help"],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert "--sip-port" in result.stdout and "reserved for the SIP side" in result.stdout
+    text = " ".join(result.stdout.split())  # argparse wraps the help lines
+    assert "--sip-port N SIP port of the tenant (registrar/PBX" in text
+    assert "--pstn-port P SIP port of the carrier side, where external numbers register" in text
 
 
 def test_serve_prints_urls_and_credentials_and_serves(tmp_path: Path) -> None:

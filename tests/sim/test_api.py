@@ -48,7 +48,14 @@ def browser(sim: SimulatorHandle) -> Any:
 
 def test_health_reports_the_ports(sim: SimulatorHandle) -> None:
     health = sim.health()
-    assert health == {"status": "ok", "http": sim.http_port, "smtp": sim.smtp_port, "sip": None}
+    assert health == {
+        "status": "ok",
+        "http": sim.http_port,
+        "smtp": sim.smtp_port,
+        "sip": sim.sip_port,
+        "pstn": sim.pstn_port,
+    }
+    assert isinstance(sim.sip_port, int) and isinstance(sim.pstn_port, int)
 
 
 def test_tenant_summary_has_no_passwords(sim: SimulatorHandle) -> None:
