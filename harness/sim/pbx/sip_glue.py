@@ -284,6 +284,16 @@ class _CallSession:
             endpoint=self.endpoint,
             cseq=0,
         )
+        self.service.loop.call_later(self.service.ack_timeout, self._ack_check)
+
+    def _ack_check(self) -> None:
+        """RFC 3261 §13.3.1.4: a 2xx retransmitted for 64*T1 without an ACK — the caller
+        is gone (e.g. a client that gave up): end the session with BYE on both sides, or the
+        connected leg's extension would stay busy for ever."""
+        if self.caller_dialog is not None and self.endpoint.awaiting_ack(self.server.request):
+            log.info("no ACK from the caller of %s: ending the call", self.call_id)
+            self.caller_dialog.bye()
+            self.caller_hung_up()
 
     def caller_hung_up(self) -> None:
         """BYE from our caller: end the other side too."""
@@ -396,6 +406,7 @@ class PbxSetup:
     registrar_params: RegistrarParams | None = None
     pbx_params: PbxParams | None = None
     pstn: PstnResolver | None = None  # external number → where its subscriber is
+    ack_timeout: float = 64 * 0.5  # 64*T1 with the RFC's T1 = 500 ms
 
 
 class PbxSipService:
@@ -416,6 +427,9 @@ class PbxSipService:
             params=setup.pbx_params,
         )
         self.pstn = setup.pstn
+        # How long a caller may leave our 2xx unacknowledged before the call is torn down
+        # (64*T1, §13.3.1.4); a parameter so tests need not wait 32 s.
+        self.ack_timeout = setup.ack_timeout
         # The carrier-side endpoint external legs leave from (carrier.py); None: this port.
         self.trunk: Endpoint | None = None
         self.sessions: dict[str, _CallSession] = {}

@@ -155,3 +155,23 @@ def test_invite_needs_digest_and_strangers_get_the_same_challenge() -> None:
             await close_all(member, stranger, callee)
 
     run(with_pbx(None, body))
+
+
+def test_a_caller_that_never_acks_the_2xx_is_hung_up_and_the_callee_freed() -> None:
+    """RFC 3261 §13.3.1.4: no ACK within 64*T1 (shortened here) → BYE on both sides, so the
+    answering extension is not left busy (SIPp aborting calls under load leaked members)."""
+
+    async def body(lab: Lab) -> None:
+        lab.service.ack_timeout = 0.3
+        caller, callee = await phones(lab, ("205", "ring"), ("201", "answer"))
+        try:
+            client = await caller.call("20201")
+            assert (await client.wait_final()).status == 200  # and never ACKed
+            await until(lambda: "bye" in callee.log, "BYE to the answered leg")
+            await until(lambda: "bye" in caller.log, "BYE to the silent caller")
+            await until(lambda: not lab.service.pbx.calls, "the call ended in the PBX")
+            assert (await caller.dial("20201")).status == 200  # 20201 is not busy any more
+        finally:
+            await close_all(caller, callee)
+
+    run(with_pbx({}, body))
