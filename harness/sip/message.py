@@ -305,48 +305,38 @@ _HEADER_INFO: dict[str, tuple[str, str, bool]] = {
 _HEADER_INFO.update({info[0]: info for info in list(_HEADER_INFO.values())})
 
 
-_HEADER_LINE_RE = re.compile(r"\r\n([^:\r\n]*):([^\r\n]*)")
-
-
-def _header_info(pair: tuple[str, str], pairs: list[tuple[str, str]]) -> tuple[str, str, bool]:
-    """The slow path of ``_parse_head``: LWS before the colon, or an unknown header."""
-    stripped = pair[0].rstrip(" \t")
+def _header_info(name: str, number: int) -> tuple[str, str, bool]:
+    """The slow path of ``_parse_head``: LWS before the colon, other case, or unknown."""
+    stripped = name.rstrip(" \t")
     info = _HEADER_INFO.get(stripped.lower())
     if info is not None:
         return info
     if not _TOKEN_FULL(stripped):
-        where = f"line {pairs.index(pair) + 2}"
-        raise SipParseError(f"invalid header name {stripped[:40]!r}", where)
+        raise SipParseError(f"invalid header name {stripped[:40]!r}", f"line {number}")
     return stripped, stripped.lower(), False
-
-
-def _diagnose_lines(lines: list[str]) -> None:
-    """Raise the precise error for a header section the fast pattern did not cover."""
-    for number, line in enumerate(lines, start=1):
-        if "\r" in line or "\n" in line:
-            raise SipParseError("bare CR or LF (lines must end with CRLF)", f"line {number}")
-        if number > 1 and ":" not in line:
-            raise SipParseError(f"header line without ':' {line[:40]!r}", f"line {number}")
-    raise SipParseError("malformed header section", "headers")  # pragma: no cover
 
 
 def _parse_head(head: str) -> tuple[str, str, str, Headers]:
     if "\r\n " in head or "\r\n\t" in head:
         head = _FOLD_RE.sub(" ", head)
-    first_eol = head.find("\r\n")
-    start_line = head if first_eol < 0 else head[:first_eol]
-    kind, a, b = _parse_start_line(start_line)
-    pairs = _HEADER_LINE_RE.findall(head, max(first_eol, 0)) if first_eol >= 0 else []
-    if len(pairs) != head.count("\n") or len(pairs) != head.count("\r"):
-        _diagnose_lines(head.split("\r\n"))
+    # Fast path: str.split and str.partition (C loops) instead of a findall regex, which
+    # costs twice as much on a typical INVITE; a bare CR or LF shows as a count mismatch.
+    lines = head.split("\r\n")
+    kind, a, b = _parse_start_line(lines[0])
+    eols = len(lines) - 1
+    if head.count("\n") != eols or head.count("\r") != eols:
+        number = next(n for n, line in enumerate(lines, 1) if "\r" in line or "\n" in line)
+        raise SipParseError("bare CR or LF (lines must end with CRLF)", f"line {number}")
     items: list[tuple[str, str]] = []
     index: dict[str, list[str]] = {}
     append = items.append
     info_of = _HEADER_INFO.get
-    for pair in pairs:
-        name, value = pair
-        info = info_of(name) or info_of(name.lower()) or _header_info(pair, pairs)
-        canon, key, is_list = info
+    for number, line in enumerate(lines[1:], 2):
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise SipParseError(f"header line without ':' {line[:40]!r}", f"line {number}")
+        # Most peers write canonical names ("Via", "Call-ID"): one dict hit, no lower().
+        canon, key, is_list = info_of(name) or _header_info(name, number)
         value = value.strip(" \t")
         if is_list and "," in value:
             elements = split_commas(value, canon)
