@@ -37,7 +37,7 @@ SIMPLE_PARAMS = rf"(?:;{TOKEN}(?:={SIMPLE_PARAM_VALUE})?)*"
 # hostname / IPv4address / IPv6reference (§25.1), tolerant of a trailing dot.
 HOST = r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+"
 # A port 0-65535 (leading zeros allowed), so a fast pattern needs no range check afterwards.
-PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[0-5]?[0-9]{1,4})"
+PORT = r"(?:[0-5]?[0-9]{1,4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 
 TOKEN_RE = re.compile(TOKEN)
 _TOKEN_FULL = TOKEN_RE.fullmatch
