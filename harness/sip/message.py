@@ -371,7 +371,7 @@ def _parse_head(
 
 
 # Plain Call-ID, Max-Forwards (0-255) and Content-Length values, checked in one match each.
-CALL_ID_PLAIN = re.compile(r"[^ \t]+")
+CALL_ID_PLAIN = re.compile(r"[^ \t\r\n]+")
 MAX_FORWARDS_PLAIN = re.compile(r"[0-9]{1,2}|[01][0-9]{2}|2[0-4][0-9]|25[0-5]")
 CONTENT_LENGTH_PLAIN = re.compile(r"[0-9]{1,9}")  # below 2**31, no range check
 _call_id_is_plain = CALL_ID_PLAIN.fullmatch

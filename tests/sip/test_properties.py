@@ -236,3 +236,31 @@ def test_plain_scalars_are_accepted_by_the_accessors(
     )
     assert h.call_id == call_id
     assert h.max_forwards == int(max_forwards) and h.content_length == int(content_length)
+
+
+# Values in the usual forms must take the fast path (else parsing silently gets slower).
+TYPICAL_PLAIN_VALUES = {
+    VIA_PLAIN: [
+        "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK74bf9;rport",
+        "SIP/2.0/TCP [2001:db8::1]:50600;branch=z9hG4bKx;received=192.0.2.1;rport=60000",
+        "SIP/2.0/TLS pbx.example.com;branch=z9hG4bK1",
+    ],
+    NAME_ADDR_PLAIN: [
+        '"Alice" <sip:20201@01234abc.smart-pbx.jp>;tag=9fxced76sl',
+        "<sip:20200@01234abc.smart-pbx.jp>",
+        "<sip:20201@192.0.2.10:5060;transport=udp>",
+        "Bob Smith <sips:bob@example.com:65535;transport=tls>;expires=3600",
+        "sip:alice@example.com;tag=1928301774",
+        '"山田 太郎" <sip:20201@[2001:db8::10]:5070;lr>;tag=a',
+    ],
+    CSEQ_PLAIN: ["1 INVITE", "314159 REGISTER"],
+    MAX_FORWARDS_PLAIN: ["0", "70", "255"],
+    CALL_ID_PLAIN: ["3848276298220188511@192.0.2.10"],
+}
+
+
+def test_typical_values_take_the_fast_path() -> None:
+    for pattern, values in TYPICAL_PLAIN_VALUES.items():
+        assert [v for v in values if pattern.fullmatch(v) is None] == [], pattern.pattern
+    assert NAME_ADDR_PLAIN.fullmatch("<sip:a@b:65536>") is None
+    assert MAX_FORWARDS_PLAIN.fullmatch("256") is None
