@@ -102,6 +102,9 @@ class CSeq:
     @staticmethod
     def parse(text: str, where: str = "CSeq") -> CSeq:
         """Parse a CSeq value; the number must fit in 32 bits (RFC 4475 §3.1.2.4)."""
+        plain = cseq_plain_match(text)
+        if plain is not None:  # the usual form in one match, a third of the general path
+            return CSeq(number=int(plain[1]), method=plain[2])
         parts = text.split()
         if len(parts) != 2:
             raise SipParseError(f"expected 'number METHOD', found {text[:40]!r}", where)
@@ -125,8 +128,8 @@ _VIA_RE = re.compile(
 # parser, which names the error.
 VIA_PLAIN = re.compile(rf"SIP/2\.0/{TOKEN} (?:{HOST})(?::{PORT})?{SIMPLE_PARAMS}")
 via_is_plain = VIA_PLAIN.fullmatch
-# ``4711 INVITE`` with at most 9 digits (so below 2**32, no range check); group 1 is the method.
-CSEQ_PLAIN = re.compile(rf"[0-9]{{1,9}} ({TOKEN})")
+# ``4711 INVITE`` with at most 9 digits (so below 2**32, no range check): number, method.
+CSEQ_PLAIN = re.compile(rf"([0-9]{{1,9}}) ({TOKEN})")
 cseq_plain_match = CSEQ_PLAIN.fullmatch
 
 
@@ -363,7 +366,7 @@ class Headers:
         """Every Via element, topmost first."""
         hit = self._cached("Via")
         if hit is _MISSING:
-            hit = self._cache["Via"] = tuple(Via.parse(v) for v in self._values("via"))
+            hit = self._cache["Via"] = tuple([_parse_via(v, "Via") for v in self._values("via")])
         assert isinstance(hit, tuple)
         return hit
 

@@ -411,7 +411,7 @@ def _validate(message: Message, index: dict[str, list[str]]) -> None:
         _ = h.call_id
     values = get("cseq")
     plain = cseq_plain_match(values[0]) if values and len(values) == 1 else None
-    cseq_method = plain[1] if plain is not None else h.cseq.method
+    cseq_method = plain[2] if plain is not None else h.cseq.method
     if isinstance(message, Request):
         if cseq_method != message.method:
             raise SipParseError(

@@ -220,7 +220,8 @@ def test_every_plain_name_addr_parses(text: str) -> None:
 @given(st.from_regex(CSEQ_PLAIN, fullmatch=True))
 def test_every_plain_cseq_parses_to_the_matched_method(text: str) -> None:
     match = CSEQ_PLAIN.fullmatch(text)
-    assert match is not None and CSeq.parse(text).method == match[1]
+    assert match is not None
+    assert CSeq.parse(text) == CSeq(number=int(text.split()[0]), method=match[2])
 
 
 @given(
