@@ -382,9 +382,10 @@ _content_length_is_plain = CONTENT_LENGTH_PLAIN.fullmatch
 def _validate(message: Message, index: dict[str, list[str]]) -> None:
     """Check what later layers rely on, so that errors surface here, named.
 
-    Fast path: Via, From, To, Contact and CSeq values in their usual form are checked with one
-    compiled pattern each (``via_is_plain``, ``name_addr_is_plain``, ``cseq_plain_match``),
-    which accept only values their full parser is known to accept; the typed value is then
+    Fast path: Via, From, To, Contact, Call-ID, CSeq and Max-Forwards values in their usual
+    form are checked with one compiled pattern each (``via_is_plain``, ``name_addr_is_plain``,
+    ``cseq_plain_match``…), which accept only values their full parser is known to accept
+    (Content-Length likewise in ``_parse``); the typed value is then
     built on first access (and cached). Building Via/NameAddr/Params objects for every message
     cost about half of the parse time, while most messages are only routed by a few of them.
     A value the pattern does not match (or a missing or repeated header) goes through the full
