@@ -259,13 +259,12 @@ class Planner:
             ring_time = group.ring_time if explicit else self.params.group_ring_time
             rung = tuple(leg for leg in legs if leg is not None)
             anyone = any(self.available(leg.endpoint) for leg in rung)
-            at_once = anyone or self.params.simultaneous_empty_ends_at_once
             return Stage(
                 label=f"一斉着信 {pilot}",
                 legs=rung,
                 duration=ring_time,
                 then=RELEASED if anyone else UNAVAILABLE,
-                all_failed=UNAVAILABLE if at_once else None,
+                all_failed=UNAVAILABLE if self.params.simultaneous_empty_ends_at_once else None,
             )
         ring_time = group.ring_time if explicit else self.params.member_ring_time
         legs *= self.params.sequential_rounds
