@@ -110,9 +110,10 @@ class Run:
                 if at < answer_at:
                     answer_at, answerer = at, endpoint
             reject_at, rejecter = math.inf, ""
-            for endpoint, at in self.rejecting.items():
-                if at < reject_at:
-                    reject_at, rejecter = at, endpoint
+            if self.rejecting:
+                for endpoint, at in self.rejecting.items():
+                    if at < reject_at:
+                        reject_at, rejecter = at, endpoint
             pickup_at = self.pickups[0].at if self.pickups else math.inf
             start_at = pending[0][0] if pending else math.inf
             t, what = min(
@@ -147,7 +148,8 @@ class Run:
         endpoint = leg.endpoint
         if not self.planner.available(endpoint) or endpoint in self.ringing:
             return
-        self.emit(t, EventKind.RING, endpoint, self.shown(leg))
+        shown = self.shown(leg) if self.short_caller_ids else leg.caller_id
+        self.emit(t, EventKind.RING, endpoint, shown)
         behaviour = self.scenario.behaviour(endpoint)
         answer_after = behaviour.answer_after
         self.ringing[endpoint] = math.inf if answer_after is None else t + answer_after
@@ -155,9 +157,8 @@ class Run:
             self.rejecting[endpoint] = t + behaviour.reject_after
 
     def shown(self, leg: Leg) -> str:
-        """Rule 7 (A, ``internal_caller_id``): the caller ID ``leg``'s endpoint sees."""
-        if not self.short_caller_ids:
-            return leg.caller_id
+        """Rule 7 (A, ``internal_caller_id=terminal_number_within_site``): the caller ID
+        ``leg``'s endpoint sees."""
         site = self.index.site_of.get(leg.caller_id)
         if site is None or self.index.site_of.get(leg.endpoint) != site:
             return leg.caller_id

@@ -78,9 +78,6 @@ class Planner:
         self.index = index
         self.scenario = scenario
         self.params = params
-        # A ringing leg can only fail when some endpoint rejects: only then is it worth
-        # planning what a rejection leads to (keeps the common case fast).
-        self.rejects = any(b.reject_after is not None for b in scenario.endpoints.values())
 
     # --- endpoints ------------------------------------------------------------------------
 
@@ -155,7 +152,8 @@ class Planner:
         if state is EndpointState.BUSY:  # (3) 話中
             return self.busy(extension, absence, caller_id, hops)
         # (4) X rings; a rejection (486) is X being busy: 話中's action from then on
-        rejected = self.busy(extension, absence, caller_id, hops) if self.rejects else BUSY
+        # (only planned when some endpoint rejects: keeps the common case fast)
+        rejected = self.busy(extension, absence, caller_id, hops) if self.scenario.rejects else BUSY
         if actions.no_answer is Action.NONE:
             return self.ring_until_caller_gives_up(f"内線 {extension}", leg, rejected)
         ring_time = absence.ring_time or self.params.default_no_answer_ring_time
@@ -232,19 +230,17 @@ class Planner:
         return self.external(dest.number, shown)
 
     def member_leg(self, member: str, caller_id: str) -> Leg | None:
-        """The leg a group member contributes: itself, rung plainly (rule 2, A); with
-        ``group_members_apply_absence`` its 無条件 転送先 instead, or nothing for 無条件
-        留守番電話 (None)."""
-        if self.params.group_members_apply_absence:
-            absence = self.index.absence.get(member)
-            if isinstance(absence, ForwardAbsence):
-                action = absence.actions.unconditional
-                if action is Action.VOICEMAIL:
+        """With ``group_members_apply_absence`` (rule 2, A), the leg a group member contributes:
+        itself, or its 無条件 転送先 instead, or nothing for 無条件 留守番電話 (None)."""
+        absence = self.index.absence.get(member)
+        if isinstance(absence, ForwardAbsence):
+            action = absence.actions.unconditional
+            if action is Action.VOICEMAIL:
+                return None
+            if action is Action.FORWARD:
+                if absence.forward_to is None:
                     return None
-                if action is Action.FORWARD:
-                    if absence.forward_to is None:
-                        return None
-                    return self.plain_leg(member, absence.forward_to, 0, caller_id)
+                return self.plain_leg(member, absence.forward_to, 0, caller_id)
         return Leg(endpoint=member, offset=0, caller_id=caller_id)
 
     def group(self, pilot: str, caller_id: str) -> Step:
@@ -254,7 +250,11 @@ class Planner:
         members = list(group.members)
         if self.params.pilot_rings_as_member and pilot not in members:
             members.insert(0, pilot)
-        legs = [self.member_leg(member, caller_id) for member in members]
+        legs: list[Leg | None]
+        if self.params.group_members_apply_absence:
+            legs = [self.member_leg(member, caller_id) for member in members]
+        else:
+            legs = [Leg(endpoint=member, offset=0, caller_id=caller_id) for member in members]
         if group.kind is GroupKind.SIMULTANEOUS:
             ring_time = group.ring_time if explicit else self.params.group_ring_time
             rung = tuple(leg for leg in legs if leg is not None)

@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -80,6 +81,11 @@ class Scenario:
 
     def behaviour(self, endpoint: str) -> EndpointBehaviour:
         return self.endpoints.get(endpoint, IDLE)
+
+    @cached_property
+    def rejects(self) -> bool:
+        """Some endpoint rings and then rejects (``reject_after``)."""
+        return any(b.reject_after is not None for b in self.endpoints.values())
 
 
 _NUMBER = re.compile(r"[0-9*#][0-9-]*")
