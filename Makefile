@@ -14,8 +14,8 @@ run: setup
 	$(VENV)/smartpbx-harness run --reports reports
 
 lint: setup
-	$(VENV)/ruff check harness tests benchmarks conftest.py
-	$(VENV)/ruff format --check harness tests benchmarks conftest.py
+	$(VENV)/ruff check harness tests benchmarks scripts conftest.py
+	$(VENV)/ruff format --check harness tests benchmarks scripts conftest.py
 
 typecheck: setup
 	$(VENV)/mypy harness

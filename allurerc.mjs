@@ -10,7 +10,7 @@ export default defineConfig({
       options: {
         singleFile: true,
         reportLanguage: "en",
-        groupBy: ["parentSuite", "suite", "subSuite"],
+        groupBy: ["feature", "story"],
       },
     },
   },

@@ -97,6 +97,7 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help=f"override a model assumption (repeatable); names: {names}",
+        help=f"override a model assumption (repeatable; docs/model.md says what each "
+        f"means and its alternative); names: {names}",
     )
     parser.set_defaults(handler=run)

@@ -8,9 +8,13 @@ from harness.model.numbering import scenario_problems
 from harness.model.params import (
     DEFAULT_PARAMS,
     ForwardedCallerId,
+    ForwardFallback,
+    InboundCallerId,
+    InternalCallerId,
     MissingCallerId,
     ModelParams,
     ReachEndFrom,
+    UnsetStateAction,
 )
 from harness.model.predict import predict
 from harness.model.scenario import (
@@ -30,7 +34,10 @@ __all__ = [
     "EndpointState",
     "Event",
     "EventKind",
+    "ForwardFallback",
     "ForwardedCallerId",
+    "InboundCallerId",
+    "InternalCallerId",
     "MissingCallerId",
     "ModelParams",
     "Outcome",
@@ -38,6 +45,7 @@ __all__ = [
     "ReachEndFrom",
     "Scenario",
     "Timeline",
+    "UnsetStateAction",
     "load_scenario",
     "parse_scenario",
     "predict",

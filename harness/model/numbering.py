@@ -110,10 +110,11 @@ def index_of(tenant: Tenant) -> TenantIndex:
 
 def strip_prefix(digits: str, params: ModelParams) -> tuple[str, bool | None]:
     """Rule 7: a leading 184 withholds (True), 186 presents (False), else None (default)."""
-    if digits.startswith(params.withhold_prefix) and len(digits) > len(params.withhold_prefix):
-        return digits[len(params.withhold_prefix) :], True
-    if digits.startswith(params.present_prefix) and len(digits) > len(params.present_prefix):
-        return digits[len(params.present_prefix) :], False
+    withhold, present = params.withhold_prefix, params.present_prefix
+    if withhold and digits.startswith(withhold) and len(digits) > len(withhold):
+        return digits[len(withhold) :], True
+    if present and digits.startswith(present) and len(digits) > len(present):
+        return digits[len(present) :], False
     return digits, None
 
 

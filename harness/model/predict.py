@@ -15,7 +15,7 @@ from __future__ import annotations
 from harness.guide import Tenant
 from harness.model.engine import Run
 from harness.model.numbering import Destination, Target, TenantIndex, index_of, strip_prefix
-from harness.model.params import DEFAULT_PARAMS, ModelParams
+from harness.model.params import DEFAULT_PARAMS, InboundCallerId, ModelParams
 from harness.model.plan import REFUSED, Planner, Step
 from harness.model.scenario import Scenario
 from harness.model.timeline import WITHHELD, Timeline
@@ -59,6 +59,8 @@ def inbound(index: TenantIndex, planner: Planner, number: str, caller_id: str) -
     route = index.inbound.get(number)
     if route is None:
         return REFUSED
+    if planner.params.inbound_caller_id is InboundCallerId.DIALLED_LINE:
+        caller_id = number
     dest = index.resolve(route, site=None, params=planner.params, dialled=False)
     if dest is None or dest.target is Target.EXTERNAL:
         return REFUSED

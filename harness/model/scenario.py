@@ -8,13 +8,17 @@ Scenario file (YAML), the format of issue 2 plus optional pickups::
     endpoints:            # per endpoint; default: registered, idle, never answers
       "20200": {state: unregistered}               # registered | unregistered | busy
       "09011112222": {answer_after: 4}             # seconds after it starts ringing
+      "20201": {reject_after: 3}                   # rings, then rejects busy (486) after 3 s
     pickups:              # optional: a pickup-group member dials the pickup code at t
       - {by: "20202", at: 7}                       # code: optional, default the model's *8
     caller_gives_up_after: 120                     # optional, default the model's (120)
 
 For an external endpoint, ``unregistered`` means unreachable (圏外 / not in service) and
-``busy`` means the line is busy. Numbers must be quoted strings: YAML reads ``0312345678``
-unquoted as an integer and drops the leading zero. Hyphens are allowed and stripped.
+``busy`` means the line is busy. ``reject_after`` (> 0): the endpoint rings, then rejects the
+call busy (486) that many seconds after it started ringing, unless it answered first; its leg
+stops then (docs/model.md says what that does under each rule). Numbers must be quoted
+strings: YAML reads ``0312345678`` unquoted as an integer and drops the leading zero. Hyphens
+are allowed and stripped.
 
 :func:`load_scenario` is the only function of ``harness.model`` that does I/O.
 """
@@ -25,6 +29,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -42,10 +47,12 @@ class EndpointState(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class EndpointBehaviour:
-    """How one endpoint behaves: its state, and when it answers once it rings (None: never)."""
+    """How one endpoint behaves: its state, when it answers once it rings (None: never), and
+    when it rejects busy once it rings (None: never)."""
 
     state: EndpointState = EndpointState.REGISTERED
     answer_after: float | None = None
+    reject_after: float | None = None
 
 
 IDLE = EndpointBehaviour()
@@ -75,8 +82,14 @@ class Scenario:
     def behaviour(self, endpoint: str) -> EndpointBehaviour:
         return self.endpoints.get(endpoint, IDLE)
 
+    @cached_property
+    def rejects(self) -> bool:
+        """Some endpoint rings and then rejects (``reject_after``)."""
+        return any(b.reject_after is not None for b in self.endpoints.values())
+
 
 _NUMBER = re.compile(r"[0-9*#][0-9-]*")
+_ENDPOINT_KEYS = ("state", "answer_after", "reject_after")
 _TOP_KEYS = ("description", "call", "endpoints", "pickups", "caller_gives_up_after")
 
 
@@ -195,13 +208,16 @@ def _endpoints(value: object, where: str, problems: list[Problem]) -> dict[str, 
         here = f"{where} › {raw_key}"
         key = _number(raw_key, f"{here} (key)", problems)
         if not isinstance(spec, dict):
-            problems.append(Problem(where=here, rule="must be a mapping {state, answer_after}"))
+            problems.append(
+                Problem(where=here, rule="must be a mapping {state, answer_after, reject_after}")
+            )
             continue
         for name in spec:
-            if name not in ("state", "answer_after"):
+            if name not in _ENDPOINT_KEYS:
                 problems.append(
                     Problem(
-                        where=f"{here} › {name}", rule="unknown key; valid: state, answer_after"
+                        where=f"{here} › {name}",
+                        rule="unknown key; valid: " + ", ".join(_ENDPOINT_KEYS),
                     )
                 )
         state = EndpointState.REGISTERED
@@ -221,9 +237,14 @@ def _endpoints(value: object, where: str, problems: list[Problem]) -> dict[str, 
             answer_after = _seconds(
                 answer_after, f"{here} › answer_after", problems, positive=False
             )
+        reject_after = spec.get("reject_after")
+        if reject_after is not None:
+            reject_after = _seconds(reject_after, f"{here} › reject_after", problems, positive=True)
         if key in result:
             problems.append(Problem(where=here, rule="the same endpoint is listed twice"))
-        result[key] = EndpointBehaviour(state=state, answer_after=answer_after)
+        result[key] = EndpointBehaviour(
+            state=state, answer_after=answer_after, reject_after=reject_after
+        )
     return result
 
 

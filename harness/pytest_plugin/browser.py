@@ -7,11 +7,14 @@ Modelled on pytest-playwright's fixture ladder and its ``ArtifactsRecorder`` (..
 - ``browser_options`` (session) from ``--chromium PATH`` and ``--headed``;
 - ``browser`` (session): Debian Chromium through :mod:`harness.web.browser`;
 - ``new_context`` (function): a factory of browser contexts that closes what it opened;
-- ``context`` and ``page`` (function): the first context of that factory and a page in it.
+- ``context`` and ``page`` (function): the first context of that factory and a page in it;
+- ``borrow_context`` (function): records this test's part of a context that a wider-scoped
+  fixture opened with :func:`open_shared_context` (e.g. one login shared by a module's tests).
 
-Every context records a Playwright trace. When the test fails (in set-up or in its body), the
-trace and a screenshot of every open page are kept under ``reports/artifacts/<test id>/`` and
-attached to Allure when allure-pytest is writing results; otherwise the trace is dropped.
+Every context records a Playwright trace (a shared context: one trace chunk per test). When
+the test fails (in set-up or in its body), the trace and a screenshot of every open page are
+kept under ``reports/artifacts/<test id>/`` and attached to Allure when allure-pytest is
+writing results; otherwise the trace is dropped.
 ``--browser-artifacts on`` keeps them for passing tests too, ``off`` records nothing.
 """
 
@@ -81,14 +84,25 @@ def pytest_runtest_makereport(
 
 
 class _Recorder:
-    """The browser contexts one test opened, and what to keep of them (STYLE.md §12)."""
+    """The browser contexts one test used, and what to keep of them (STYLE.md §12)."""
 
-    def __init__(self, config: pytest.Config, mode: str, target: Path) -> None:
+    def __init__(self, config: pytest.Config, mode: str, target: Path, title: str) -> None:
         self.config = config
         self.mode = mode
         self.target = target
+        self.title = title
         self.contexts: list[BrowserContext] = []
         self.kept: set[int] = set()
+        self.borrowed: set[int] = set()
+        """Indexes of contexts a wider-scoped fixture owns: traced in chunks, never closed."""
+
+    def borrow(self, context: BrowserContext) -> BrowserContext:
+        """Record this test's part of a context opened by :func:`open_shared_context`."""
+        if self.mode != "off":
+            context.tracing.start_chunk(title=self.title)
+        self.borrowed.add(len(self.contexts))
+        self.contexts.append(context)
+        return context
 
     def keep(self) -> None:
         """Screenshot every open page and save each trace, once; attach them to Allure."""
@@ -98,17 +112,22 @@ class _Recorder:
         for index, context in enumerate(self.contexts):
             if index not in self.kept:
                 self.kept.add(index)
-                saved += _save_evidence(context, self.target, index)
+                saved += _save_evidence(context, self.target, index, index in self.borrowed)
         _attach_to_allure(self.config, saved)
 
     def close(self) -> None:
-        """Close every context; traces not kept are dropped."""
+        """Close every context the test opened; traces (or chunks) not kept are dropped."""
         if self.mode == "on":
             self.keep()
         for index, context in enumerate(self.contexts):
+            shared = index in self.borrowed
             if self.mode != "off" and index not in self.kept:
-                context.tracing.stop()
-            context.close()
+                if shared:
+                    context.tracing.stop_chunk()
+                else:
+                    context.tracing.stop()
+            if not shared:
+                context.close()
 
 
 _recorder_key = pytest.StashKey[_Recorder]()
@@ -162,26 +181,13 @@ def new_context(
     Keyword arguments go to :meth:`playwright.sync_api.Browser.new_context` and override the
     defaults. Evidence is kept as described in the module docstring.
     """
-    mode = str(request.config.getoption("browser_artifacts"))
+    mode = _artifact_mode(request.config)
     target = browser_artifacts_root / artifact_dir_name(request.node.nodeid)
-    recorder = _Recorder(request.config, mode, target)
+    recorder = _Recorder(request.config, mode, target, request.node.nodeid)
     request.node.stash[_recorder_key] = recorder
 
     def factory(**options: Any) -> BrowserContext:
-        settings: dict[str, Any] = {
-            "locale": "ja-JP",
-            "timezone_id": "Asia/Tokyo",
-            "viewport": VIEWPORT,
-            **options,
-        }
-        context = browser.new_context(**settings)
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        if mode != "off":
-            # DOM snapshots only: screenshots in the trace cost a quarter of the suite's time,
-            # and a failure's own screenshot is taken separately.
-            context.tracing.start(
-                title=request.node.nodeid, screenshots=False, snapshots=True, sources=False
-            )
+        context = _open_context(browser, mode, request.node.nodeid, **options)
         recorder.contexts.append(context)
         return context
 
@@ -189,8 +195,59 @@ def new_context(
     recorder.close()
 
 
-def _save_evidence(context: BrowserContext, target: Path, index: int) -> list[Path]:
-    """Write a screenshot of each open page and the context's trace; the files written."""
+class BorrowContext(Protocol):
+    """Type of the ``borrow_context`` fixture: ``borrow_context(shared) -> shared``."""
+
+    def __call__(self, context: BrowserContext) -> BrowserContext: ...
+
+
+@pytest.fixture
+def borrow_context(new_context: NewContext, request: pytest.FixtureRequest) -> BorrowContext:
+    """Use a context opened by :func:`open_shared_context` in this test: the test's actions go
+    to a trace chunk of its own, kept with a screenshot when it fails; the context stays open
+    for the next test (its owner closes it)."""
+    recorder: _Recorder = request.node.stash[_recorder_key]
+    return recorder.borrow
+
+
+def open_shared_context(browser: Browser, config: pytest.Config, **options: Any) -> BrowserContext:
+    """A context for a module- or session-scoped fixture, e.g. one login its tests share.
+
+    Same defaults as ``new_context``; tracing is on but nothing is recorded until a test
+    borrows it (``borrow_context``). The caller closes it.
+    """
+    mode = _artifact_mode(config)
+    context = _open_context(browser, mode, "shared context", **options)
+    if mode != "off":
+        context.tracing.stop_chunk()  # what the owner does before a test borrows it is not kept
+    return context
+
+
+def _artifact_mode(config: pytest.Config) -> str:
+    return str(config.getoption("browser_artifacts"))
+
+
+def _open_context(browser: Browser, mode: str, title: str, **options: Any) -> BrowserContext:
+    settings: dict[str, Any] = {
+        "locale": "ja-JP",
+        "timezone_id": "Asia/Tokyo",
+        "viewport": VIEWPORT,
+        **options,
+    }
+    context = browser.new_context(**settings)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    if mode != "off":
+        # DOM snapshots only: screenshots in the trace cost a quarter of the suite's time,
+        # and a failure's own screenshot is taken separately.
+        context.tracing.start(title=title, screenshots=False, snapshots=True, sources=False)
+    return context
+
+
+def _save_evidence(
+    context: BrowserContext, target: Path, index: int, chunk: bool = False
+) -> list[Path]:
+    """Write a screenshot of each open page and the context's trace (with ``chunk``: the
+    current trace chunk, of a shared context); the files written."""
     target.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     for page_index, open_page in enumerate(context.pages):
@@ -201,7 +258,10 @@ def _save_evidence(context: BrowserContext, target: Path, index: int) -> list[Pa
             continue
         saved.append(shot)
     trace = target / f"context{index}-trace.zip"
-    context.tracing.stop(path=trace)
+    if chunk:
+        context.tracing.stop_chunk(path=trace)
+    else:
+        context.tracing.stop(path=trace)
     saved.append(trace)
     return saved
 

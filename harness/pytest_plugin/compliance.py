@@ -5,8 +5,9 @@ exercises (ids from ``harness/flows/manual_steps.yaml``; an unknown id stops col
 closest valid ids). Each test's outcome is classified like Allure does — an ``AssertionError``
 (including ``ConformanceFailure``) in the test body is *failed*, any other error, or an error in
 set-up/tear-down, is *broken* — and at the end of the session ``--compliance-dir DIR`` writes
-``compliance.json`` and ``compliance.md`` there. The step ids are also attached as Allure labels
-(``manual_step``) and JUnit properties when those reporters are active.
+``compliance.json``, ``compliance.md`` and ``compliance.html`` there. The step ids are also
+attached as Allure labels (``manual_step``, feature = page, story = step) and JUnit properties
+when those reporters are active.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from harness.flows.catalog import manual_steps, step_by_id
-from harness.report.compliance import CaseResult, Outcome, StepInfo, build_matrix
+from harness.report.compliance import CaseResult, Outcome, StepInfo, build_matrix, matrix_html
 
 _RESULTS = pytest.StashKey[dict[str, CaseResult]]()
 _STEPS = pytest.StashKey[tuple[str, ...]]()
@@ -30,7 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--compliance-dir",
         metavar="DIR",
         default=None,
-        help="write the compliance matrix (compliance.json, compliance.md) into DIR",
+        help="write the compliance matrix (compliance.json, .md, .html) into DIR",
     )
 
 
@@ -139,3 +140,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "compliance.json").write_text(matrix.to_json(), encoding="utf-8")
     (out / "compliance.md").write_text(matrix.to_markdown(), encoding="utf-8")
+    (out / "compliance.html").write_text(matrix_html(matrix), encoding="utf-8")

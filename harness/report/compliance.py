@@ -13,6 +13,7 @@ Skipped tests count as not run: a step whose only tests were skipped is ``not co
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -102,6 +103,53 @@ class Matrix:
                 f"{row.step.surface} | **{row.verdict}** | {tests} |"
             )
         return "\n".join(lines) + "\n"
+
+
+_VERDICT_COLOURS = {
+    "pass": "#1e7e34",
+    "fail": "#c0392b",
+    "broken": "#d68910",
+    "not covered": "#5d6d7e",
+    "n/a": "#95a5a6",
+}
+
+
+def matrix_html(matrix: Matrix) -> str:
+    """A self-contained HTML page of the matrix (no scripts, no external resources)."""
+    counts = ", ".join(f"{v}: {n}" for v, n in sorted(matrix.counts().items()))
+    rows = []
+    for row in matrix.rows:
+        colour = _VERDICT_COLOURS[row.verdict]
+        if row.verdict == "n/a":
+            tests = f"out of scope: {html.escape(row.step.reason or '')}"
+        else:
+            tests = (
+                "<br>".join(
+                    f"{html.escape(t.outcome)}: <code>{html.escape(t.nodeid)}</code>"
+                    + (f"<br><small>{html.escape(t.message)}</small>" if t.message else "")
+                    for t in row.tests
+                )
+                or "—"
+            )
+        rows.append(
+            f"<tr><td>{html.escape(row.step.id)}</td>"
+            f"<td>{html.escape(row.step.label)} {html.escape(row.step.text)}</td>"
+            f"<td>{html.escape(row.step.actor)}</td><td>{html.escape(row.step.surface)}</td>"
+            f'<td style="color:{colour};font-weight:bold">{row.verdict}</td>'
+            f"<td class=t>{tests}</td></tr>"
+        )
+    return (
+        '<!doctype html><html lang="ja"><meta charset="utf-8">'
+        "<title>Compliance matrix — ご利用までの流れ</title><style>"
+        "body{font-family:sans-serif;margin:24px;font-size:13px;color:#1d2733}"
+        "table{border-collapse:collapse}td,th{border:1px solid #c9d3df;padding:4px 6px;"
+        "vertical-align:top}th{background:#0d3c8c;color:#fff;text-align:left}"
+        "td.t{font-size:11px;color:#456}code{font-size:11px}</style>"
+        "<h1>Compliance matrix — ご利用までの流れ</h1>"
+        f"<p>Steps: {len(matrix.rows)} ({html.escape(counts)})</p>"
+        "<table><tr><th>step</th><th>manual</th><th>actor</th><th>surface</th>"
+        "<th>verdict</th><th>tests</th></tr>" + "".join(rows) + "</table></html>\n"
+    )
 
 
 def verdict_of(step: StepInfo, tests: Sequence[CaseResult]) -> Verdict:

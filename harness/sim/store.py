@@ -162,7 +162,8 @@ CREATE TABLE IF NOT EXISTS web_sessions (
     csrf_token TEXT NOT NULL,
     portal_login_id TEXT,
     login_id TEXT,
-    stage TEXT NOT NULL DEFAULT 'anonymous'
+    stage TEXT NOT NULL DEFAULT 'anonymous',
+    flash TEXT
 );
 CREATE TABLE IF NOT EXISTS registrations (
     id INTEGER PRIMARY KEY,
@@ -368,6 +369,9 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(web_sessions)")}
+        if "flash" not in columns:  # a store file written before flash messages existed
+            self._db.execute("ALTER TABLE web_sessions ADD COLUMN flash TEXT")
         # Soft state does not survive a restart: registrations are refreshed by phones, and
         # one-time codes are timed by a clock whose origin changed.
         with self._tx() as db:
@@ -976,7 +980,8 @@ class Store:
             if replaces is not None:
                 db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (_digest(replaces),))
             db.execute(
-                "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO web_sessions (token_hash, csrf_token, portal_login_id, login_id, "
+                "stage) VALUES (?, ?, ?, ?, ?)",
                 (_digest(token), csrf, portal_login_id, login_id, stage),
             )
         return Session(
@@ -999,6 +1004,28 @@ class Store:
             login_id=r["login_id"],
             stage=r["stage"],
         )
+
+    def set_flash(self, token: str, message: str) -> None:
+        """Keep ``message`` for the session's next page (POST-redirect-GET: the notice of a
+        POST is shown by the GET it redirects to)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE web_sessions SET flash = ? WHERE token_hash = ?", (message, _digest(token))
+            )
+
+    def take_flash(self, token: str) -> str | None:
+        """The session's pending flash message, removed as it is read (shown once)."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT flash FROM web_sessions WHERE token_hash = ?", (_digest(token),)
+            ).fetchone()
+            if row is None or row["flash"] is None:
+                return None
+            db.execute(
+                "UPDATE web_sessions SET flash = NULL WHERE token_hash = ?", (_digest(token),)
+            )
+            message: str = row["flash"]
+            return message
 
     def end_session(self, token: str) -> None:
         with self._tx() as db:

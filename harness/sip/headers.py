@@ -23,6 +23,10 @@ from functools import lru_cache
 
 from harness.sip.syntax import (
     EMPTY_PARAMS,
+    HOST,
+    PORT,
+    SIMPLE_PARAMS,
+    TOKEN,
     Params,
     SipParseError,
     parse_params,
@@ -98,6 +102,9 @@ class CSeq:
     @staticmethod
     def parse(text: str, where: str = "CSeq") -> CSeq:
         """Parse a CSeq value; the number must fit in 32 bits (RFC 4475 §3.1.2.4)."""
+        plain = cseq_plain_match(text)
+        if plain is not None:  # the usual form in one match, a third of the general path
+            return CSeq(number=int(plain[1]), method=plain[2])
         parts = text.split()
         if len(parts) != 2:
             raise SipParseError(f"expected 'number METHOD', found {text[:40]!r}", where)
@@ -112,6 +119,18 @@ _VIA_RE = re.compile(
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:[ \t]*:[ \t]*([0-9]{1,5}))?[ \t]*(;.*)?",
     re.S | re.I,
 )
+
+
+# Fast validation of one Via element in one match, building nothing: the usual
+# ``SIP/2.0/UDP host:port;branch=…;rport`` without LWS or quoted parameters. A subset of what
+# ``Via.parse`` accepts (version 2.0, port range in the pattern), which
+# tests/sip/test_properties.py checks on strings generated from it; other forms take the full
+# parser, which names the error.
+VIA_PLAIN = re.compile(rf"SIP/2\.0/{TOKEN} (?:{HOST})(?::{PORT})?{SIMPLE_PARAMS}")
+via_is_plain = VIA_PLAIN.fullmatch
+# ``4711 INVITE`` with at most 9 digits (so below 2**32, no range check): number, method.
+CSEQ_PLAIN = re.compile(rf"([0-9]{{1,9}}) ({TOKEN})")
+cseq_plain_match = CSEQ_PLAIN.fullmatch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -347,7 +366,7 @@ class Headers:
         """Every Via element, topmost first."""
         hit = self._cached("Via")
         if hit is _MISSING:
-            hit = self._cache["Via"] = tuple(Via.parse(v) for v in self._values("via"))
+            hit = self._cache["Via"] = tuple([_parse_via(v, "Via") for v in self._values("via")])
         assert isinstance(hit, tuple)
         return hit
 

@@ -94,3 +94,27 @@ def test_missing_guide_folder_is_refused(
         capsys, ["predict", "--guide", str(tmp_path / "nope"), "--scenario", str(FORWARD)]
     )
     assert "nope" in err
+
+
+def test_enum_and_boolean_params_and_a_rejecting_endpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """20203 forwards on 無応答 to 09011112222, which rings and rejects after 2 s: busy by
+    default; with forward_fallback=voicemail, 20203's voicemail (docs/model.md)."""
+    scenario = tmp_path / "reject.yaml"
+    scenario.write_text(
+        'call: {from: "20205", to: "20203"}\nendpoints:\n  "09011112222": {reject_after: 2}\n',
+        encoding="utf-8",
+    )
+    args = ["predict", "--guide", str(EXAMPLES), "--scenario", str(scenario), "--json"]
+    assert main(args) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert default["outcome"] == "busy" and default["events"][-1]["t"] == 17
+    assert main([*args, "--param", "forward_fallback=voicemail"]) == 0
+    fallback = json.loads(capsys.readouterr().out)
+    assert fallback["events"][-1] == {"t": 17, "kind": "voicemail", "endpoint": "20203"}
+    assert (
+        main([*args, "--param", "reach_rings_extension=false", "--param", "withhold_prefix=none"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == default  # neither applies to this call

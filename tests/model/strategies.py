@@ -6,13 +6,22 @@ may loop); scenarios pick callers and dialled digits that hit every destination 
 
 from __future__ import annotations
 
+import dataclasses
+from enum import StrEnum
 from typing import Any
 
 from hypothesis import strategies as st
 
 from harness.guide import ForwardAbsence, Settings, Tenant
 from harness.guide.strategies import tenants as guide_tenants
-from harness.model import EndpointBehaviour, EndpointState, Pickup, Scenario
+from harness.model import (
+    DEFAULT_PARAMS,
+    EndpointBehaviour,
+    EndpointState,
+    ModelParams,
+    Pickup,
+    Scenario,
+)
 from tests.model.tenants import guide
 
 LINES = ("0312345678", "0312345679")
@@ -117,6 +126,7 @@ def scenarios(draw: st.DrawFn, tenant: Tenant) -> Scenario:
         endpoints[number] = EndpointBehaviour(
             state=draw(st.sampled_from([EndpointState.REGISTERED] * 2 + list(EndpointState))),
             answer_after=draw(st.none() | st.integers(0, 40).map(float) | st.just(7.5)),
+            reject_after=draw(st.none() | st.none() | st.integers(1, 30).map(float)),
         )
     pickups = tuple(
         Pickup(by=by, at=float(at))
@@ -139,3 +149,27 @@ def tenants_and_scenarios(draw: st.DrawFn) -> tuple[Tenant, Scenario]:
     """Our small dense tenants, or the guide helper's valid tenants of any numbering."""
     tenant = draw(tenants() | guide_tenants(max_extensions=8))
     return tenant, draw(scenarios(tenant))
+
+
+@st.composite
+def model_params(draw: st.DrawFn) -> ModelParams:
+    """Any combination of the model's parameters: each field its default or an alternative
+    (enums: any value; booleans: either; numbers: a small range; prefixes: default or none)."""
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(ModelParams):
+        default = getattr(DEFAULT_PARAMS, field.name)
+        if isinstance(default, StrEnum):
+            changes[field.name] = draw(st.sampled_from(list(type(default))))
+        elif isinstance(default, bool):
+            changes[field.name] = draw(st.booleans())
+        elif field.name in ("sequential_rounds", "forward_hop_limit"):
+            changes[field.name] = draw(st.integers(1, default + 2))
+        elif field.name == "unanswered_ring_limit":
+            changes[field.name] = draw(st.none() | st.integers(5, 60).map(float))
+        elif field.name in ("withhold_prefix", "present_prefix"):
+            changes[field.name] = draw(st.sampled_from([default, None]))
+        elif field.name == "pickup_code":
+            changes[field.name] = draw(st.sampled_from(["*8", "*9"]))
+        else:  # seconds
+            changes[field.name] = float(draw(st.integers(5, 150)))
+    return dataclasses.replace(DEFAULT_PARAMS, **changes)

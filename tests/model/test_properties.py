@@ -9,41 +9,51 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-from hypothesis import assume, given
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from harness.guide import ForwardAbsence, RingGroup, SingleNumberReach, Tenant
 from harness.model import (
+    DEFAULT_PARAMS,
     WITHHELD,
     EndpointBehaviour,
     EndpointState,
     EventKind,
+    ForwardedCallerId,
+    InboundCallerId,
+    InternalCallerId,
+    ModelParams,
     Outcome,
+    ReachEndFrom,
     Scenario,
     Timeline,
     predict,
 )
 from harness.model.timeline import FINAL_KIND, KIND_RANK
-from tests.model.strategies import lines_of, scenarios, tenants, tenants_and_scenarios
+from tests.model.strategies import (
+    lines_of,
+    model_params,
+    scenarios,
+    tenants,
+    tenants_and_scenarios,
+)
 
 CASES = tenants_and_scenarios()
 
+# Each invariant is a check of one prediction under given parameters: the tests below run each
+# under the default parameters, and ``test_invariants_hold_under_any_parameters`` runs them all
+# under randomly drawn parameter combinations. Where an alternative reading legitimately
+# changes what an invariant says, the check takes ``params`` and states the general rule.
 
-@given(CASES)
-def test_times_never_go_backwards_and_stops_come_before_rings(
-    case: tuple[Tenant, Scenario],
-) -> None:
-    events = predict(*case).events
-    order = [(e.t, KIND_RANK[e.kind]) for e in events]  # stop < ring < answer < end of call
+
+def check_order(timeline: Timeline) -> None:
+    order = [(e.t, KIND_RANK[e.kind]) for e in timeline.events]  # stop < ring < answer < end
     assert order == sorted(order)
-    assert all(e.t >= 0 for e in events)
+    assert all(e.t >= 0 for e in timeline.events)
 
 
-@given(CASES)
-def test_outcome_matches_the_last_event_and_nothing_follows_it(
-    case: tuple[Tenant, Scenario],
-) -> None:
-    timeline = predict(*case)
+def check_outcome(timeline: Timeline) -> None:
     last = timeline.events[-1]
     assert last.kind is FINAL_KIND[timeline.outcome]
     ending = {
@@ -76,32 +86,132 @@ def ringing_intervals(timeline: Timeline) -> list[tuple[str, float, float]]:
     return intervals
 
 
-@given(CASES)
-def test_every_ring_has_a_matching_stop_or_answer(case: tuple[Tenant, Scenario]) -> None:
-    timeline = predict(*case)
+def check_rings_closed(timeline: Timeline) -> None:
     stops = [e for e in timeline.events if e.kind is EventKind.STOP]
     assert len(ringing_intervals(timeline)) >= len(stops)
 
 
-@given(CASES)
-def test_nothing_rings_at_or_after_the_answer(case: tuple[Tenant, Scenario]) -> None:
-    timeline = predict(*case)
+def check_nothing_after_answer(timeline: Timeline) -> None:
     if timeline.outcome is not Outcome.ANSWERED:
-        return  # covered by the outcome/last-event property
+        return  # covered by check_outcome
     answered_at = timeline.events[-1].t
-    answerer = timeline.answered_by
     for event in timeline.events:
         if event.kind is EventKind.RING and event.t >= answered_at:
-            assert event.endpoint == answerer and event.t == answered_at
+            assert event.endpoint == timeline.answered_by and event.t == answered_at
+
+
+def check_registered(scenario: Scenario, timeline: Timeline) -> None:
+    for event in timeline.events:
+        if event.kind in (EventKind.RING, EventKind.ANSWER):
+            assert event.endpoint != scenario.caller
+            assert scenario.behaviour(event.endpoint).state is EndpointState.REGISTERED
+
+
+def check_rejections(scenario: Scenario, timeline: Timeline) -> None:
+    """A ringing endpoint that rejects stops exactly ``reject_after`` after it started ringing
+    (unless something ended its ring earlier), and never answers after that."""
+    for endpoint, start, end in ringing_intervals(timeline):
+        reject_after = scenario.behaviour(endpoint).reject_after
+        if reject_after is not None:
+            assert end - start <= reject_after
+
+
+def check_give_up(scenario: Scenario, params: ModelParams, timeline: Timeline) -> None:
+    gives_up = scenario.caller_gives_up_after
+    limit = params.caller_gives_up_after if gives_up is None else gives_up
+    assert all(e.t <= limit for e in timeline.events)
+
+
+def check_caller_ids(
+    tenant: Tenant, scenario: Scenario, params: ModelParams, timeline: Timeline
+) -> None:
+    """Rule 7 (A) under ``params``: internal callers show their 内線番号 (or its bare 端末番号
+    within the 拠点, ``internal_caller_id``), external legs a 外線番号 of the tenant (or the
+    original caller, ``forwarded_external_caller_id``), callers from outside their number (or
+    the dialled line, ``inbound_caller_id``), 非通知 after the withhold prefix."""
+    terminals = {t.extension: t for t in tenant.guide.terminals}
+    extensions = set(terminals)
+    caller = terminals.get(scenario.caller)
+    shown_as = {scenario.caller}
+    short = InternalCallerId.TERMINAL_NUMBER_WITHIN_SITE
+    if caller is not None and params.internal_caller_id is short:
+        shown_as.add(caller.terminal_number)
+    withhold = params.withhold_prefix
+    withheld = bool(withhold) and scenario.dialled.startswith(withhold or "")
+    lines = set(lines_of(tenant))
+    original = params.forwarded_external_caller_id is ForwardedCallerId.ORIGINAL_CALLER
+    for event in timeline.events:
+        if event.kind is not EventKind.RING:
+            assert event.caller_id is None
+            continue
+        shown = event.caller_id
+        if event.endpoint not in extensions:
+            allowed = {WITHHELD} | lines | ({scenario.caller} if original else set())
+            assert shown in allowed
+        elif caller is not None:
+            # the caller's 内線番号 (or 端末番号), a looped-back 外線発信 number, or 非通知
+            assert shown in shown_as | {WITHHELD} | lines
+            present = params.present_prefix or ""
+            if not withheld and _without(scenario.dialled, present) in extensions:
+                same_site = terminals[event.endpoint].site_number == caller.site_number
+                if same_site:
+                    assert shown in shown_as
+                else:
+                    assert shown == scenario.caller
+        elif params.inbound_caller_id is InboundCallerId.DIALLED_LINE:
+            assert shown in lines
+        else:
+            assert shown == (WITHHELD if withheld else scenario.caller)
+
+
+def _without(digits: str, prefix: str) -> str:
+    return digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
+
+
+def check_ring_counts(params: ModelParams, timeline: Timeline) -> None:
+    rings = Counter(e.endpoint for e in timeline.events if e.kind is EventKind.RING)
+    # one endpoint rings at most once per 転送 hop (the hop limit + the first call), plus the
+    # rounds of one sequential group (≤ 4 members + a pilot) and two reach legs at the end
+    bound = max(10, params.forward_hop_limit + 1 + 5 * params.sequential_rounds + 2)
+    assert all(count <= bound for count in rings.values())
+
+
+@given(CASES)
+def test_times_never_go_backwards_and_stops_come_before_rings(
+    case: tuple[Tenant, Scenario],
+) -> None:
+    check_order(predict(*case))
+
+
+@given(CASES)
+def test_outcome_matches_the_last_event_and_nothing_follows_it(
+    case: tuple[Tenant, Scenario],
+) -> None:
+    check_outcome(predict(*case))
+
+
+@given(CASES)
+def test_every_ring_has_a_matching_stop_or_answer(case: tuple[Tenant, Scenario]) -> None:
+    check_rings_closed(predict(*case))
+
+
+@given(CASES)
+def test_nothing_rings_at_or_after_the_answer(case: tuple[Tenant, Scenario]) -> None:
+    check_nothing_after_answer(predict(*case))
 
 
 @given(CASES)
 def test_only_registered_endpoints_ring_and_answer(case: tuple[Tenant, Scenario]) -> None:
     tenant, scenario = case
-    for event in predict(tenant, scenario).events:
-        if event.kind in (EventKind.RING, EventKind.ANSWER):
-            assert event.endpoint != scenario.caller
-            assert scenario.behaviour(event.endpoint).state is EndpointState.REGISTERED
+    check_registered(scenario, predict(tenant, scenario))
+
+
+@given(CASES)
+def test_a_rejecting_endpoint_stops_ringing_when_it_rejects(
+    case: tuple[Tenant, Scenario],
+) -> None:
+    tenant, scenario = case
+    check_rejections(scenario, predict(tenant, scenario))
 
 
 @given(CASES)
@@ -111,9 +221,39 @@ def test_predict_is_deterministic(case: tuple[Tenant, Scenario]) -> None:
 
 @given(CASES)
 def test_the_caller_gives_up_when_the_scenario_says(case: tuple[Tenant, Scenario]) -> None:
-    _, scenario = case
-    limit = scenario.caller_gives_up_after or 120
-    assert all(e.t <= limit for e in predict(*case).events)
+    tenant, scenario = case
+    check_give_up(scenario, DEFAULT_PARAMS, predict(tenant, scenario))
+
+
+@given(CASES)
+def test_caller_id_rules(case: tuple[Tenant, Scenario]) -> None:
+    tenant, scenario = case
+    check_caller_ids(tenant, scenario, DEFAULT_PARAMS, predict(tenant, scenario))
+
+
+@given(CASES)
+def test_no_endpoint_rings_more_than_the_plan_allows(case: tuple[Tenant, Scenario]) -> None:
+    check_ring_counts(DEFAULT_PARAMS, predict(*case))
+
+
+# The parameters multiply the space of cases: four times the profile's examples.
+@settings(max_examples=4 * settings().max_examples)
+@given(CASES, model_params())
+def test_invariants_hold_under_any_parameters(
+    case: tuple[Tenant, Scenario], params: ModelParams
+) -> None:
+    tenant, scenario = case
+    timeline = predict(tenant, scenario, params)
+    check_order(timeline)
+    check_outcome(timeline)
+    check_rings_closed(timeline)
+    check_nothing_after_answer(timeline)
+    check_registered(scenario, timeline)
+    check_rejections(scenario, timeline)
+    check_give_up(scenario, params, timeline)
+    check_caller_ids(tenant, scenario, params, timeline)
+    check_ring_counts(params, timeline)
+    assert predict(tenant, scenario, params) == timeline
 
 
 @st.composite
@@ -169,31 +309,54 @@ def calls_to(draw: st.DrawFn, pick: str) -> tuple[Tenant, Scenario, str]:
     return tenant, scenario, x
 
 
-@given(calls_to("sequential"))
+#: The rule-specific invariants run under the default parameters and under any combination.
+PARAMS = pytest.mark.parametrize(
+    "param_strategy", [st.just(DEFAULT_PARAMS), model_params()], ids=["default", "any-params"]
+)
+
+
+@PARAMS
+@given(data=st.data())
 def test_a_sequential_group_never_rings_two_members_at_once(
-    case: tuple[Tenant, Scenario, str],
+    param_strategy: st.SearchStrategy[ModelParams], data: st.DataObject
 ) -> None:
-    tenant, scenario, _ = case
+    tenant, scenario, _ = data.draw(calls_to("sequential"))
+    params = data.draw(param_strategy)
+    # internal_pilot_starts_group=false: dialling the pilot rings the pilot's own extension
+    # (whose シングルナンバーリーチ may ring several legs): no group, nothing to check
+    assume(params.internal_pilot_starts_group)
     ringing = 0
-    for event in predict(tenant, scenario).events:
+    for event in predict(tenant, scenario, params).events:
         ringing += {EventKind.RING: 1, EventKind.STOP: -1}.get(event.kind, 0)
         assert ringing <= 1
 
 
-@given(calls_to("reach"))
-def test_no_reach_leg_rings_at_or_after_呼出終了時間(case: tuple[Tenant, Scenario, str]) -> None:
-    tenant, scenario, x = case
+@PARAMS
+@given(data=st.data())
+def test_no_reach_leg_rings_at_or_after_呼出終了時間(
+    param_strategy: st.SearchStrategy[ModelParams], data: st.DataObject
+) -> None:
+    tenant, scenario, x = data.draw(calls_to("reach"))
+    params = data.draw(param_strategy)
     reach = tenant.settings.absence[x]
     assert isinstance(reach, SingleNumberReach)
-    for event in predict(tenant, scenario).events:
-        assert event.t <= reach.reach_end
+    end = float(reach.reach_end)
+    if params.reach_end_from is ReachEndFrom.LAST_LEG_START:
+        # the end moves by the start of the last leg placed: at most the later 呼出開始時間
+        end += max(reach.reach_start_1 or 0, reach.reach_start_2 or 0)
+    for event in predict(tenant, scenario, params).events:
+        assert event.t <= end
         if event.kind is EventKind.RING:
-            assert event.t < reach.reach_end
+            assert event.t < end
 
 
-@given(calls_to("no_answer"))
-def test_無応答_acts_exactly_at_呼出時間(case: tuple[Tenant, Scenario, str]) -> None:
-    tenant, scenario, x = case
+@PARAMS
+@given(data=st.data())
+def test_無応答_acts_exactly_at_呼出時間(
+    param_strategy: st.SearchStrategy[ModelParams], data: st.DataObject
+) -> None:
+    tenant, scenario, x = data.draw(calls_to("no_answer"))
+    params = data.draw(param_strategy)
     absence = tenant.settings.absence[x]
     assert isinstance(absence, ForwardAbsence) and absence.ring_time is not None
     ring_time = absence.ring_time
@@ -207,7 +370,7 @@ def test_無応答_acts_exactly_at_呼出時間(case: tuple[Tenant, Scenario, st
         pickups=(),
         caller_gives_up_after=ring_time + 1 + (scenario.caller_gives_up_after or 0),
     )
-    events = predict(tenant, scenario).events
+    events = predict(tenant, scenario, params).events
     assert events[0].kind is EventKind.RING and events[0].endpoint == x and events[0].t == 0
     x_events = [(e.t, e.kind) for e in events if e.endpoint == x]
     assert x_events[:2] == [(0, EventKind.RING), (ring_time, EventKind.STOP)]
@@ -215,38 +378,3 @@ def test_無応答_acts_exactly_at_呼出時間(case: tuple[Tenant, Scenario, st
     at_ring_time = [e for e in events if e.t == ring_time]
     assert len(at_ring_time) >= 2 and at_ring_time[0].kind is EventKind.STOP
     assert all(e.t >= ring_time for e in events[1:])
-
-
-@given(CASES)
-def test_caller_id_rules(case: tuple[Tenant, Scenario]) -> None:
-    tenant, scenario = case
-    extensions = {t.extension for t in tenant.guide.terminals}
-    internal_caller = scenario.caller in extensions
-    withheld = scenario.dialled.startswith("184")
-    lines = set(lines_of(tenant))
-    for event in predict(tenant, scenario).events:
-        if event.kind is not EventKind.RING:
-            assert event.caller_id is None
-            continue
-        shown = event.caller_id
-        if event.endpoint not in extensions:
-            # external legs show a 外線番号 of the tenant (X's 外線発信 number) or 非通知
-            assert shown == WITHHELD or shown in lines
-        elif internal_caller:
-            # extensions see the caller's full 内線番号, a looped-back 外線発信 number, or 非通知
-            assert shown in {scenario.caller, WITHHELD} | lines
-            if not withheld and _without(scenario.dialled, "186") in extensions:
-                assert shown == scenario.caller
-        else:
-            assert shown == (WITHHELD if withheld else scenario.caller)
-
-
-def _without(digits: str, prefix: str) -> str:
-    return digits[len(prefix) :] if digits.startswith(prefix) else digits
-
-
-@given(CASES)
-def test_no_endpoint_rings_more_than_the_plan_allows(case: tuple[Tenant, Scenario]) -> None:
-    rings = Counter(e.endpoint for e in predict(*case).events if e.kind is EventKind.RING)
-    # at most 1 + 5 forwarding hops + a sequential group's members can ring one endpoint
-    assert all(count <= 10 for count in rings.values())

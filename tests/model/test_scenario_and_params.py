@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from harness.model import (
     DEFAULT_PARAMS,
     EndpointBehaviour,
     EndpointState,
+    ModelParams,
     Pickup,
     ReachEndFrom,
     load_scenario,
@@ -145,3 +148,38 @@ def test_bad_param_overrides_name_the_valid_choices() -> None:
     assert problems[1] == "--param group_ring_time: must be a number of seconds (found soon)"
     assert problems[2] == "--param reach_end_from: must be one of arrival, last_leg_start (found x)"
     assert problems[3] == "--param forward_hop_limit: must be a whole number ≥ 1 (found 0)"
+
+
+def alternative_text(name: str, default: object) -> tuple[str, object]:
+    """A ``--param`` text for a non-default value of the field, and the value it means."""
+    if isinstance(default, StrEnum):
+        other = [member for member in type(default) if member is not default][0]
+        return other.value, other
+    if isinstance(default, bool):
+        return str(not default).lower(), not default
+    if isinstance(default, int) and not isinstance(default, float):
+        return "3", 3
+    if default is None:
+        return "30", 30.0
+    if name in ("withhold_prefix", "present_prefix"):
+        return "none", None
+    if isinstance(default, str):
+        return "*9", "*9"
+    return "7.5", 7.5
+
+
+def test_every_parameter_can_be_set_by_name_from_text() -> None:
+    for field in dataclasses.fields(ModelParams):
+        default = getattr(DEFAULT_PARAMS, field.name)
+        text, value = alternative_text(field.name, default)
+        changed = DEFAULT_PARAMS.with_overrides({field.name: text})
+        assert getattr(changed, field.name) == value != default, field.name
+        assert dataclasses.replace(changed, **{field.name: default}) == DEFAULT_PARAMS
+
+
+def test_a_bad_enum_parameter_lists_its_values() -> None:
+    with pytest.raises(InputError) as caught:
+        DEFAULT_PARAMS.with_overrides({"forward_fallback": "mailbox"})
+    assert [str(p) for p in caught.value.problems] == [
+        "--param forward_fallback: must be one of none, voicemail (found mailbox)"
+    ]

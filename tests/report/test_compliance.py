@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from harness.report.compliance import CaseResult, StepInfo, build_matrix
+from harness.report.compliance import CaseResult, StepInfo, build_matrix, matrix_html
 
 
 def step(step_id: str, *, in_scope: bool = True) -> StepInfo:
@@ -65,3 +65,13 @@ def test_one_test_feeds_every_step_it_names_and_documents_agree() -> None:
     assert payload["steps"][1]["tests"][1]["nodeid"] == "t::two"
     markdown = matrix.to_markdown()
     assert "| B | P.9 B text of B | 端末ご利用者 | web | **fail** |" in markdown
+
+
+def test_html_page_escapes_and_colours_verdicts() -> None:
+    matrix = build_matrix(
+        [step("A<b>"), step("B", in_scope=False)], [result("t::<x>", "failed", "A<b>")]
+    )
+    page = matrix_html(matrix)
+    assert "A&lt;b&gt;" in page and "t::&lt;x&gt;" in page and "<b>" not in page
+    assert 'style="color:#c0392b;font-weight:bold">fail<' in page
+    assert "out of scope: app store" in page

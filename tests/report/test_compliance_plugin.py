@@ -54,6 +54,8 @@ def test_plugin_classifies_outcomes_like_allure_and_writes_the_matrix(
     assert verdicts["P3-S1-1"] == "n/a"
     assert verdicts["P2-S1-1"] == "not covered"
     assert "**fail**" in (out / "compliance.md").read_text(encoding="utf-8")
+    page = (out / "compliance.html").read_text(encoding="utf-8")
+    assert "AssertionError: assert 1 == 2" in page and "P3-S2-7" in page
 
 
 def test_unknown_step_id_stops_collection_with_a_suggestion(pytester: pytest.Pytester) -> None:

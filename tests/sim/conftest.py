@@ -13,6 +13,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import anyio.from_thread
@@ -100,9 +101,32 @@ class Site:
         assert response.headers["location"] == "/SmartPBX/User/Top", response.text
 
 
+class _DescribedControls(HTMLParser):
+    """Ids named by ``aria-describedby`` of the elements marked ``aria-invalid="true"``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.described: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("aria-invalid") == "true":
+            self.described.update((found.get("aria-describedby") or "").split())
+
+
 def field_errors(response: httpx.Response) -> dict[str, str]:
-    """Field name → the Japanese message shown beside it."""
-    return dict(_FIELD_ERROR.findall(response.text))
+    """Field name → the Japanese message shown beside it.
+
+    Each message must also be reachable the way assistive technology reads it (docs/web.md,
+    WAI-ARIA): some control or fieldset carries ``aria-invalid="true"`` and names the message
+    in ``aria-describedby``; a message without one fails the test that reads it.
+    """
+    errors = dict(_FIELD_ERROR.findall(response.text))
+    parser = _DescribedControls()
+    parser.feed(response.text)
+    unbound = sorted(name for name in errors if f"{name}-error" not in parser.described)
+    assert not unbound, f"field errors no aria-invalid control points at: {unbound}"
+    return errors
 
 
 @pytest.fixture

@@ -220,9 +220,50 @@ def test_mfa_code_expires_after_ten_simulated_minutes(
     expired = site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)})
     assert "有効期限が切れています" in field_errors(expired)["code"]
     resent = site.post("/SmartPBX/Mfa/Resend", {})
-    assert "再送信しました" in resent.text
+    assert resent.headers["location"] == "/SmartPBX/Mfa/Code"
     clock.advance(599)
     assert site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)}).status_code == 303
+
+
+def test_mfa_resend_redirects_to_the_code_screen_with_a_notice_shown_once(
+    site: Site, store: Store, mailer: FakeMailer
+) -> None:
+    _mfa_user(site, store, mailer)
+    first = _code(mailer)
+
+    resent = site.post("/SmartPBX/Mfa/Resend", {})
+
+    # POST-redirect-GET: the address bar ends on the code screen, a reload sends nothing.
+    assert resent.status_code == 303
+    assert resent.headers["location"] == "/SmartPBX/Mfa/Code"
+    assert len(mailer.sent) == 2
+    shown = site.get("/SmartPBX/Mfa/Code")
+    assert '<div class="alert alert-ok" role="status">再送信しました。</div>' in shown.text
+    assert "再送信しました。" not in site.get("/SmartPBX/Mfa/Code").text
+    assert len(mailer.sent) == 2
+    if _code(mailer) != first:  # the new code replaced the old one
+        replay = site.post("/SmartPBX/Mfa/Code", {"code": first})
+        assert "code" in field_errors(replay)
+    assert site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)}).status_code == 303
+
+
+def test_header_names_the_account_only_after_the_second_factor(
+    site: Site, store: Store, mailer: FakeMailer
+) -> None:
+    store.set_mfa(True)
+    site.login(*USERS["30300"])
+    register = site.get("/SmartPBX/Mfa/Register")
+    site.post("/SmartPBX/Mfa/Register", {"email": "user30300@example.co.jp"})
+    code = site.get("/SmartPBX/Mfa/Code")
+    for half_way in (register, code):
+        assert half_way.status_code == 200
+        # (the code screen names the e-mail address the user typed, not the account)
+        assert "端末ユーザ" not in half_way.text and "内線 30300" not in half_way.text
+        assert 'href="/SmartPBX/Logout"' in half_way.text  # the login can still be abandoned
+
+    site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)})
+
+    assert "端末ユーザ: user30300（内線 30300）" in site.get("/SmartPBX/User/Top").text
 
 
 def test_mfa_wrong_codes_lock_the_account(site: Site, store: Store, mailer: FakeMailer) -> None:

@@ -168,3 +168,22 @@ def test_lockout_after_threshold(tmp_path: Path) -> None:
 def test_sip_ha1_matches_rfc_8760_example_shape() -> None:
     assert sip_ha1("MD5", "a", "r", "p") == hashlib.md5(b"a:r:p").hexdigest()
     assert len(sip_ha1("SHA-256", "a", "r", "p")) == 64
+
+
+def test_flash_is_shown_once_and_added_to_an_older_store_file(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:  # web_sessions as written before flash messages
+        old.execute(
+            "CREATE TABLE web_sessions (token_hash TEXT PRIMARY KEY, csrf_token TEXT NOT NULL, "
+            "portal_login_id TEXT, login_id TEXT, stage TEXT NOT NULL DEFAULT 'anonymous')"
+        )
+    old.close()
+    store = Store(path)
+    try:
+        session = store.new_session()
+        assert store.take_flash(session.token) is None
+        store.set_flash(session.token, "再送信しました。")
+        assert store.take_flash(session.token) == "再送信しました。"
+        assert store.take_flash(session.token) is None
+    finally:
+        store.close()

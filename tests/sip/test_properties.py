@@ -4,6 +4,10 @@
   ``parse_message`` and from the ``StreamParser`` fed in random chunks.
 - Round trip: generated messages satisfy ``parse(serialize(m)) == m`` and their typed header
   values come back equal.
+- Fast validation: ``parse_message`` checks the usual forms of Via, From/To/Contact, CSeq,
+  Call-ID, Max-Forwards and Content-Length with one pattern each and builds the typed values
+  on first access. Strings generated from each pattern must be accepted by the full parser,
+  and after any successful parse (also of fuzzed input) those accessors must not raise.
 """
 
 from __future__ import annotations
@@ -13,12 +17,27 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.sip.headers import Via
-from harness.sip.message import Request, Response, StreamParser, parse_message, serialize
+from harness.sip.headers import CSEQ_PLAIN, VIA_PLAIN, CSeq, Headers, Via
+from harness.sip.message import (
+    CALL_ID_PLAIN,
+    CONTENT_LENGTH_PLAIN,
+    MAX_FORWARDS_PLAIN,
+    Request,
+    Response,
+    StreamParser,
+    parse_message,
+    serialize,
+)
 from harness.sip.syntax import Params, SipParseError
-from harness.sip.uri import NameAddr, SipUri
+from harness.sip.uri import NAME_ADDR_PLAIN, NameAddr, SipUri
 
 SEEDS = [p.read_bytes() for p in sorted((Path(__file__).parent / "rfc4475").glob("*.dat"))]
+
+
+def read_validated_values(h: Headers) -> None:
+    """Every accessor ``parse_message`` vouches for; any exception fails the test."""
+    _ = h.vias, h.via, h.from_, h.to, h.call_id, h.cseq, h.contacts, h.contact
+    _ = h.max_forwards, h.content_length
 
 
 def parse_or_refuse(data: bytes) -> None:
@@ -28,6 +47,7 @@ def parse_or_refuse(data: bytes) -> None:
     except SipParseError as exc:
         assert exc.what and exc.where
     else:
+        read_validated_values(message.headers)
         assert parse_message(serialize(message)) == message
 
 
@@ -180,3 +200,68 @@ def test_typed_values_survive_the_wire(request: Request) -> None:
 def test_uri_str_round_trip(uri: SipUri) -> None:
     assert SipUri.parse(str(uri)) == uri
     assert SipUri.parse(str(uri)).equivalent(uri)
+
+
+# --- fast validation patterns are subsets of the full parsers -------------------------------
+
+
+@given(st.from_regex(VIA_PLAIN, fullmatch=True))
+def test_every_plain_via_parses(text: str) -> None:
+    transport = text.split("/", 2)[2].split(" ", 1)[0]
+    assert Via.parse(text).transport == transport.upper()
+
+
+@given(st.from_regex(NAME_ADDR_PLAIN, fullmatch=True))
+def test_every_plain_name_addr_parses(text: str) -> None:
+    for where in ("From", "To", "Contact"):
+        assert isinstance(NameAddr.parse(text, where), NameAddr)
+
+
+@given(st.from_regex(CSEQ_PLAIN, fullmatch=True))
+def test_every_plain_cseq_parses_to_the_matched_method(text: str) -> None:
+    match = CSEQ_PLAIN.fullmatch(text)
+    assert match is not None
+    assert CSeq.parse(text) == CSeq(number=int(text.split()[0]), method=match[2])
+
+
+@given(
+    st.from_regex(CALL_ID_PLAIN, fullmatch=True),
+    st.from_regex(MAX_FORWARDS_PLAIN, fullmatch=True),
+    st.from_regex(CONTENT_LENGTH_PLAIN, fullmatch=True),
+)
+def test_plain_scalars_are_accepted_by_the_accessors(
+    call_id: str, max_forwards: str, content_length: str
+) -> None:
+    h = Headers(
+        [("Call-ID", call_id), ("Max-Forwards", max_forwards), ("Content-Length", content_length)]
+    )
+    assert h.call_id == call_id
+    assert h.max_forwards == int(max_forwards) and h.content_length == int(content_length)
+
+
+# Values in the usual forms must take the fast path (else parsing silently gets slower).
+TYPICAL_PLAIN_VALUES = {
+    VIA_PLAIN: [
+        "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK74bf9;rport",
+        "SIP/2.0/TCP [2001:db8::1]:50600;branch=z9hG4bKx;received=192.0.2.1;rport=60000",
+        "SIP/2.0/TLS pbx.example.com;branch=z9hG4bK1",
+    ],
+    NAME_ADDR_PLAIN: [
+        '"Alice" <sip:20201@01234abc.smart-pbx.jp>;tag=9fxced76sl',
+        "<sip:20200@01234abc.smart-pbx.jp>",
+        "<sip:20201@192.0.2.10:5060;transport=udp>",
+        "Bob Smith <sips:bob@example.com:65535;transport=tls>;expires=3600",
+        "sip:alice@example.com;tag=1928301774",
+        '"山田 太郎" <sip:20201@[2001:db8::10]:5070;lr>;tag=a',
+    ],
+    CSEQ_PLAIN: ["1 INVITE", "314159 REGISTER"],
+    MAX_FORWARDS_PLAIN: ["0", "70", "255"],
+    CALL_ID_PLAIN: ["3848276298220188511@192.0.2.10"],
+}
+
+
+def test_typical_values_take_the_fast_path() -> None:
+    for pattern, values in TYPICAL_PLAIN_VALUES.items():
+        assert [v for v in values if pattern.fullmatch(v) is None] == [], pattern.pattern
+    assert NAME_ADDR_PLAIN.fullmatch("<sip:a@b:65536>") is None
+    assert MAX_FORWARDS_PLAIN.fullmatch("256") is None

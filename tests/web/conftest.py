@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from harness.pytest_plugin.browser import NewContext
+from harness.pytest_plugin.browser import BorrowContext, open_shared_context
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.web.pages import AdminTopPage, Screen, SettingsLoginPage
 
@@ -95,16 +95,23 @@ def last_code(sim: SimulatorHandle, to: str) -> str:
     return found.group(1)
 
 
-def _logged_in_state(simulator: SimulatorHandle, browser: Browser, account: tuple[str, str]) -> Any:
-    """Cookies of a fresh login with ``account`` (Playwright storage state), for tests that
-    change nothing: they skip the login (argon2 + 3 pages) and keep their own traced context."""
-    context = browser.new_context()
+def _shared_login(
+    browser: Browser, config: pytest.Config, simulator: SimulatorHandle, account: tuple[str, str]
+) -> Iterator[BrowserContext]:
+    """A context logged in once with ``account``, for a module's tests that change nothing of
+    the login: they skip it (argon2 + 3 pages) and the cost of a new context and renderer."""
+    context = open_shared_context(browser, config)
     try:
         top = login(simulator, context.new_page(), account)
         assert not isinstance(top, SettingsLoginPage), top.messages()
-        return context.storage_state()
+        yield context
     finally:
         context.close()
+
+
+def _page_of(context: BrowserContext) -> Page:
+    """The shared context's page (a new one if an earlier test closed it)."""
+    return context.pages[0] if context.pages else context.new_page()
 
 
 @pytest.fixture(scope="module")
@@ -119,27 +126,31 @@ def module_simulator(simulator: SimulatorHandle) -> SimulatorHandle:
 
 
 @pytest.fixture(scope="module")
-def user_state(module_simulator: SimulatorHandle, browser: Browser) -> Any:
+def user_context(
+    module_simulator: SimulatorHandle, browser: Browser, pytestconfig: pytest.Config
+) -> Iterator[BrowserContext]:
     """20201's 端末ユーザ logged in once per module."""
-    return _logged_in_state(module_simulator, browser, USER_20201)
+    yield from _shared_login(browser, pytestconfig, module_simulator, USER_20201)
 
 
 @pytest.fixture(scope="module")
-def admin_state(module_simulator: SimulatorHandle, browser: Browser) -> Any:
+def admin_context(
+    module_simulator: SimulatorHandle, browser: Browser, pytestconfig: pytest.Config
+) -> Iterator[BrowserContext]:
     """The administrator logged in once per module."""
-    return _logged_in_state(module_simulator, browser, ADMIN)
+    yield from _shared_login(browser, pytestconfig, module_simulator, ADMIN)
 
 
 @pytest.fixture
-def user_page(new_context: NewContext, user_state: Any) -> Page:
-    """A page of this test's own context, already logged in as 20201's 端末ユーザ."""
-    return new_context(storage_state=user_state).new_page()
+def user_page(user_context: BrowserContext, borrow_context: BorrowContext) -> Page:
+    """The module's page logged in as 20201's 端末ユーザ; this test's steps traced apart."""
+    return _page_of(borrow_context(user_context))
 
 
 @pytest.fixture
-def admin_page(new_context: NewContext, admin_state: Any) -> Page:
-    """A page of this test's own context, already logged in as the administrator."""
-    return new_context(storage_state=admin_state).new_page()
+def admin_page(admin_context: BrowserContext, borrow_context: BorrowContext) -> Page:
+    """The module's page logged in as the administrator; this test's steps traced apart."""
+    return _page_of(borrow_context(admin_context))
 
 
 @pytest.fixture

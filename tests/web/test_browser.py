@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -124,17 +125,36 @@ def test_artifact_dir_name_is_a_single_readable_path_segment() -> None:
 INNER_TESTS = """
 import pytest
 
+from harness.pytest_plugin.browser import open_shared_context
+
 def test_passes(page):
     page.set_content("<h1>着信グループ設定</h1>")
 
 def test_fails(page):
     page.set_content("<h1>外線着信設定</h1>")
     assert page.get_by_role("heading").inner_text() == "外線発信設定"
+
+@pytest.fixture(scope="module")
+def shared(browser, pytestconfig):
+    context = open_shared_context(browser, pytestconfig)
+    context.new_page().set_content("<h1>ログイン</h1>")
+    yield context
+    context.close()
+
+def test_shared_passes(shared, borrow_context):
+    borrow_context(shared).pages[0].set_content("<h1>内線一覧表示</h1>")
+
+def test_shared_fails(shared, borrow_context):
+    page = borrow_context(shared).pages[0]
+    page.set_content("<h1>不在時動作設定</h1>")
+    assert page.get_by_role("heading").inner_text() == "トップ"
 """
 
 
 def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
-    """A child pytest runs a passing and a failing test: only the failure leaves evidence."""
+    """A child pytest runs passing and failing tests, in their own contexts and in a context
+    shared by the module: only the failures leave evidence, and the shared context's trace
+    holds the failed test's own steps only."""
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_TESTS), encoding="utf-8")
     result = subprocess.run(
         [
@@ -159,13 +179,20 @@ def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         check=False,
     )
-    assert "1 failed, 1 passed" in result.stdout, result.stdout + result.stderr
+    assert "2 failed, 2 passed" in result.stdout, result.stdout + result.stderr
     artifacts = tmp_path / "reports" / "artifacts"
     kept = sorted(p.name for p in artifacts.iterdir())
-    assert kept == ["test_inner.py__test_fails"]
-    files = sorted(p.name for p in (artifacts / kept[0]).iterdir())
-    assert files == ["context0-page0.png", "context0-trace.zip"]
-    assert (artifacts / kept[0] / "context0-page0.png").read_bytes().startswith(b"\x89PNG")
+    assert kept == ["test_inner.py__test_fails", "test_inner.py__test_shared_fails"]
+    for test in kept:
+        files = sorted(p.name for p in (artifacts / test).iterdir())
+        assert files == ["context0-page0.png", "context0-trace.zip"]
+        assert (artifacts / test / "context0-page0.png").read_bytes().startswith(b"\x89PNG")
+    with zipfile.ZipFile(artifacts / kept[1] / "context0-trace.zip") as trace:
+        steps = trace.read("trace.trace").decode("utf-8")
+    # Its own action is there; the other test's and the owner's are not (the page as the test
+    # found it is, in the DOM snapshot taken before its first step).
+    assert "<h1>不在時動作設定</h1>" in steps
+    assert "<h1>内線一覧表示</h1>" not in steps and "<h1>ログイン</h1>" not in steps
     results = [
         json.loads(path.read_text(encoding="utf-8"))
         for path in (tmp_path / "allure").glob("*-result.json")
@@ -175,4 +202,5 @@ def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
         "context0-page0.png",
         "context0-trace (npx playwright show-trace)",
     ]
-    assert attached["test_passes"] == []
+    assert attached["test_passes"] == attached["test_shared_passes"] == []
+    assert len(attached["test_shared_fails"]) == 2

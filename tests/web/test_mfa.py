@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from harness.pytest_plugin.browser import NewContext
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
@@ -43,12 +43,17 @@ def test_admin_enables_mfa_and_user_logs_in_with_the_mailed_code(
     user_page = new_context().new_page()
     register = login(sim, user_page, USER_20201)
     assert isinstance(register, MfaRegisterPage)
+    # Half-way through the login the header names no account, but offers ログアウト.
+    header = user_page.get_by_role("navigation", name="アカウント")
+    expect(header).to_have_text("ログアウト")
     code_page = register.register_email(EMAIL)
     assert isinstance(code_page, MfaCodePage)
     first_code = last_code(sim, EMAIL)
 
+    expect(header).to_have_text("ログアウト")
     top = code_page.enter_code(first_code)
     assert isinstance(top, UserTopPage)
+    expect(header).to_contain_text("端末ユーザ: aaaacccc（内線 20201）")
     assert top.extension() == "20201"
 
     # Every later login asks for a new code; the used one is refused, the new one works.
@@ -95,4 +100,6 @@ def test_expired_code_is_refused_and_a_fresh_one_works(new_context: NewContext) 
         # The same steps with a code inside its lifetime succeed: time made the difference.
         resent = refused.resend_code()
         assert isinstance(resent, MfaCodePage)
+        assert page.url == MfaCodePage.url(fast.base_url)  # POST-redirect-GET
+        assert resent.messages() == ["再送信しました。"]
         assert isinstance(resent.enter_code(last_code(fast, EMAIL)), UserTopPage)

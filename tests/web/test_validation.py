@@ -7,7 +7,7 @@ These tests change nothing, so they share one login per account for the module (
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.web.pages import (
@@ -65,6 +65,38 @@ def test_inbound_route_without_destination_is_refused(
 
     assert isinstance(result, InboundRouteForm)
     assert "着信先" in result.field_errors()
+    assert module_simulator.settings() == before
+
+
+def test_select_in_error_is_described_by_its_message(
+    module_simulator: SimulatorHandle, admin_page: Page
+) -> None:
+    groups = RingGroupPage.open(admin_page, module_simulator.base_url)
+    result = groups.add_group("順次着信", None, ["20201"], None)
+
+    assert isinstance(result, RingGroupAddForm)
+    pilot = admin_page.get_by_role("combobox", name="代表番号")
+    expect(pilot).to_have_attribute("aria-invalid", "true")
+    expect(pilot).to_have_accessible_description("代表番号を選択してください。")
+    members = admin_page.get_by_role("group", name="メンバー（呼出順）")
+    expect(members).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_radio_group_in_error_is_described_by_its_message(
+    module_simulator: SimulatorHandle, user_page: Page
+) -> None:
+    before = module_simulator.settings()
+    absence = AbsencePage.open(user_page, module_simulator.base_url)
+    # A value no radio offers (as a tampered or stale form would send) is refused by the server.
+    user_page.get_by_role("radio", name="設定", exact=True).evaluate("(r) => r.value = '常時'")
+
+    result = absence.set_absence_forwarding("09011112222", {"無応答": "転送"}, 15)
+
+    assert isinstance(result, AbsencePage)
+    group = user_page.get_by_role("radiogroup", name="不在時動作")
+    expect(group).to_have_attribute("aria-invalid", "true")
+    expect(group).to_have_accessible_description("不在時動作は未設定・設定から選択してください。")
+    assert result.field_errors() == {"不在時動作": "不在時動作は未設定・設定から選択してください。"}
     assert module_simulator.settings() == before
 
 

@@ -19,6 +19,7 @@ _CODE = re.compile(r"[0-9]{6}")
 BAD_LOGIN = "ログインIDまたはパスワードが正しくありません。"
 LOCKED = "アカウントがロックされています。お客様管理者にお問い合わせください。"
 MAIL_FAILED = "メールを送信できませんでした。時間をおいて再度お試しください。"
+RESENT = "再送信しました。"
 
 
 async def _check_login(ctx: Ctx) -> tuple[str | None, dict[str, str]]:
@@ -138,7 +139,8 @@ async def mfa_code(ctx: Ctx) -> Response:
     """多要素認証: the one-time code sent by e-mail (6 digits, 10 minutes, single use)."""
     assert ctx.account is not None
     if ctx.request.method == "GET":
-        return ctx.render("mfa_code.html", email=ctx.account.email)
+        notice = ctx.store.take_flash(ctx.session.token)
+        return ctx.render("mfa_code.html", email=ctx.account.email, notice=notice)
     code = ctx.field("code").strip()
     if not _CODE.fullmatch(code):
         errors = {"code": "ワンタイムパスワード（数字6桁）を入力してください。"}
@@ -155,11 +157,16 @@ async def mfa_code(ctx: Ctx) -> Response:
 
 @screen(Guard.MFA_CODE)
 async def mfa_resend(ctx: Ctx) -> Response:
-    """「再送信」: a new code (the previous one stops working)."""
+    """「再送信」: a new code (the previous one stops working), then back to the code screen.
+
+    POST-redirect-GET: the browser ends on /SmartPBX/Mfa/Code (a reload does not send another
+    code) and the code screen shows 「再送信しました。」 once.
+    """
     assert ctx.account is not None and ctx.account.email is not None
     if not await _send_code(ctx, ctx.account.login_id, ctx.account.email):
         return ctx.render("mfa_code.html", 503, errors={"form": MAIL_FAILED})
-    return ctx.render("mfa_code.html", email=ctx.account.email, notice="再送信しました。")
+    ctx.store.set_flash(ctx.session.token, RESENT)
+    return ctx.redirect("/SmartPBX/Mfa/Code")
 
 
 @screen(Guard.ANYONE)

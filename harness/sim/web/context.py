@@ -99,7 +99,10 @@ class Ctx:
         )
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> Response:
-        context.setdefault("account", self.account)
+        # The header names the account only once every login step is done: half-way through
+        # 多要素認証 the password alone has not proved who is at the keyboard.
+        context.setdefault("account", self.account if self.session.stage == "full" else None)
+        context["signing_in"] = self.session.stage in ("mfa_register", "mfa_code")
         context.setdefault("errors", {})
         context.setdefault("values", {})
         context["csrf_token"] = self.session.csrf_token

@@ -82,11 +82,12 @@ class Screen:
     def field_errors(self) -> dict[str, str]:
         """Error messages shown beside fields, as ``{field label: message}``.
 
-        A message is an ``role=alert`` element inside the form. Its field is the control that
-        names it in ``aria-describedby``; failing that (selects, radio groups and the メンバー
-        list carry no ``aria-describedby`` in the simulator), the ``<label>`` or ``<legend>`` of
-        the field box or fieldset around the message. Fields the browser's own constraint
-        validation refused (so the form was never sent) give the browser's message.
+        Read as assistive technology reads them (WAI-ARIA, docs/web.md): every field in error
+        (an input, a select, the fieldset of a radio group or of the メンバー list) carries
+        ``aria-invalid="true"`` and names its message in ``aria-describedby``; the key is that
+        field's accessible name (``aria-labelledby``, else its ``<label>``). Fields the browser's
+        own constraint validation refused (so the form was never sent) give the browser's
+        message.
         """
         pairs: list[list[str]] = self.page.evaluate(_FIELD_ERRORS)
         refused_by_browser: list[list[str]] = self.page.evaluate(_BROWSER_ERRORS)
@@ -122,16 +123,20 @@ class Screen:
             target.click()
 
 
-_FIELD_ERRORS = """() => Array.from(document.querySelectorAll('form [role=alert]')).map((msg) => {
+_FIELD_ERRORS = """() => {
   const text = (el) => (el ? el.innerText.trim() : '');
-  const control = msg.id ? document.querySelector(`[aria-describedby~="${msg.id}"]`) : null;
-  if (control && control.labels && control.labels.length) {
-    return [text(control.labels[0]), text(msg)];
-  }
-  const box = msg.parentElement.closest('fieldset, .field');
-  const label = box ? box.querySelector(':scope > label, :scope > legend') : null;
-  return [text(label) || msg.id.replace(/-error$/, ''), text(msg)];
-})"""
+  const byIds = (ids) => (ids || '').split(/\\s+/).map((id) => document.getElementById(id))
+    .filter((el) => el);
+  const name = (field) => {
+    const labelledBy = byIds(field.getAttribute('aria-labelledby'));
+    if (labelledBy.length) return labelledBy.map(text).join(' ');
+    return field.labels && field.labels.length ? text(field.labels[0]) : field.id;
+  };
+  return Array.from(document.querySelectorAll('form [aria-invalid="true"]')).flatMap((field) =>
+    byIds(field.getAttribute('aria-describedby'))
+      .filter((msg) => msg.getAttribute('role') === 'alert')
+      .map((msg) => [name(field), text(msg)]));
+}"""
 
 _FORM_IS_VALID = "(el) => !el.form || el.formNoValidate || el.form.checkValidity()"
 

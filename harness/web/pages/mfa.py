@@ -39,11 +39,12 @@ class MfaCodePage(Screen):
         self._click_and_wait(self.page.get_by_role("button", name="認証"))
         return current_screen(self.page)
 
-    def resend_code(self) -> MfaCodePage:
+    def resend_code(self) -> Screen:
         """Press 「再送信」: a new code is mailed and the previous one stops working.
 
-        The simulator answers the POST with the code screen itself (at /SmartPBX/Mfa/Resend,
-        not redirected), so the screen is this one whatever the address bar says.
+        The site redirects back to this screen, which then shows 「再送信しました。」
+        (:meth:`messages`). Returns the screen the browser landed on: this one, or the login
+        page when the half-done login had ended meanwhile.
         """
         self._click_and_wait(self.page.get_by_role("button", name="再送信"))
-        return MfaCodePage(self.page)
+        return current_screen(self.page)
