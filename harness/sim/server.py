@@ -124,7 +124,7 @@ class Simulator:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # proto must say TCP: asyncio sets TCP_NODELAY only on sockets whose proto is
         # IPPROTO_TCP, and without it every keep-alive response waits ~40 ms (Nagle + delayed
-        # ACK) — measured in benchmarks/sim_web.py.
+        # ACK) — measured in benchmarks/bench_sim_web.py.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

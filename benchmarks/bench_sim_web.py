@@ -1,6 +1,6 @@
 """The simulator's web side, measured over real HTTP against `serve` (a subprocess).
 
-.venv/bin/python benchmarks/sim_web.py [--seconds 2]
+.venv/bin/python benchmarks/bench_sim_web.py [--seconds 2]
 
 Prints: settings-site logins per second (argon2id verify, memory-hard by design), page views
 per second, settings changes per second through the 不在時動作設定 form (validate + one SQLite
