@@ -332,10 +332,12 @@ def _header_info(line: str, number: int) -> tuple[str, str, bool]:
 
 # Split list-header lines (Allow, Supported, Accept…) memoised by their raw text: a user
 # agent sends the same such lines in every request, and splitting one costs as much as the
-# rest of its line. Only successful splits are kept, so a bad line raises every time; the
-# memo is emptied when full, which bounds it whatever a peer sends.
+# rest of its line. Only successful splits of lines up to 512 characters are kept, so a bad
+# line raises every time; the memo is emptied when full, which bounds it (a few MB at most)
+# whatever a peer sends.
 _LIST_LINES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
 _LIST_LINES_MAX = 1024
+_LIST_LINE_MAX_CHARS = 512
 
 
 def _split_list_line(
@@ -344,9 +346,10 @@ def _split_list_line(
     """The ``(name, element)`` pairs and elements of a list header line with a comma."""
     elements = tuple(split_commas(value.strip(" \t"), canon))
     split = tuple([(canon, element) for element in elements]), elements
-    if len(_LIST_LINES) >= _LIST_LINES_MAX:
-        _LIST_LINES.clear()
-    _LIST_LINES[line] = split
+    if len(line) <= _LIST_LINE_MAX_CHARS:
+        if len(_LIST_LINES) >= _LIST_LINES_MAX:
+            _LIST_LINES.clear()
+        _LIST_LINES[line] = split
     return split
 
 

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 from harness.sip.headers import CSEQ_PLAIN, VIA_PLAIN, CSeq, Headers, Via
 from harness.sip.message import (
+    _LIST_LINE_MAX_CHARS,
     _LIST_LINES,
+    _LIST_LINES_MAX,
     CALL_ID_PLAIN,
     CONTENT_LENGTH_PLAIN,
     MAX_FORWARDS_PLAIN,
@@ -315,3 +317,16 @@ def test_memoised_list_lines_agree_with_split_commas(
             assert [v for n, v in headers if n == canon] == expected
     if isinstance(expected, str):  # a refused line is never memoised
         assert _LIST_LINES == {}
+
+
+def test_list_line_memo_is_bounded() -> None:
+    _LIST_LINES.clear()
+    for n in range(_LIST_LINES_MAX + 5):
+        parse_message(LIST_LINE_BASE + b"Allow: A%d, B\r\nContent-Length: 0\r\n\r\n" % n)
+        assert 0 < len(_LIST_LINES) <= _LIST_LINES_MAX
+    long_value = ", ".join(["INVITE"] * 80)
+    headers = parse_message(
+        LIST_LINE_BASE + f"Allow: {long_value}\r\nContent-Length: 0\r\n\r\n".encode()
+    ).headers
+    assert headers.get_all("Allow") == ["INVITE"] * 80
+    assert not any(len(line) > _LIST_LINE_MAX_CHARS for line in _LIST_LINES)
