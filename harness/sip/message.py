@@ -330,6 +330,29 @@ def _header_info(line: str, number: int) -> tuple[str, str, bool]:
     return stripped, stripped.lower(), False
 
 
+# Split list-header lines (Allow, Supported, Accept…) memoised by their raw text: a user
+# agent sends the same such lines in every request, and splitting one costs as much as the
+# rest of its line. Only successful splits of lines up to 512 characters are kept, so a bad
+# line raises every time; the memo is emptied when full, which bounds it (a few MB at most)
+# whatever a peer sends.
+_LIST_LINES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+_LIST_LINES_MAX = 1024
+_LIST_LINE_MAX_CHARS = 512
+
+
+def _split_list_line(
+    line: str, canon: str, value: str
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The ``(name, element)`` pairs and elements of a list header line with a comma."""
+    elements = tuple(split_commas(value.strip(" \t"), canon))
+    split = tuple([(canon, element) for element in elements]), elements
+    if len(line) <= _LIST_LINE_MAX_CHARS:
+        if len(_LIST_LINES) >= _LIST_LINES_MAX:
+            _LIST_LINES.clear()
+        _LIST_LINES[line] = split
+    return split
+
+
 def _parse_head(
     head: str,
 ) -> tuple[str, str, str, tuple[tuple[str, str], ...], dict[str, list[str]]]:
@@ -348,6 +371,7 @@ def _parse_head(
     index: dict[str, list[str]] = {}
     append = items.append
     info_of = _HEADER_INFO.get
+    list_line = _LIST_LINES.get
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         # Most peers write canonical names ("Via", "Call-ID"): one dict hit, no lower().
@@ -355,18 +379,22 @@ def _parse_head(
         if info is None or not colon:
             info = _header_info(line, lines.index(line) + 1)
         canon, key, is_list = info
-        value = value.strip(" \t")
         if is_list and "," in value:
-            elements = split_commas(value, canon)
-            items.extend([(canon, element) for element in elements])
-        else:
-            elements = [value]
-            append((canon, value))
+            split = list_line(line) or _split_list_line(line, canon, value)
+            items += split[0]
+            values = index.get(key)
+            if values is None:
+                index[key] = list(split[1])
+            else:
+                values += split[1]
+            continue
+        value = value.strip(" \t")
+        append((canon, value))
         values = index.get(key)
         if values is None:
-            index[key] = elements
+            index[key] = [value]
         else:
-            values.extend(elements)
+            values.append(value)
     return kind, a, b, tuple(items), index
 
 

@@ -4,6 +4,8 @@
   ``parse_message`` and from the ``StreamParser`` fed in random chunks.
 - Round trip: generated messages satisfy ``parse(serialize(m)) == m`` and their typed header
   values come back equal.
+- List lines: lines of list headers with a comma are split once and memoised by their text;
+  the first parse (memo filled) and the second (memo hit) agree with ``split_commas``.
 - Fast validation: ``parse_message`` checks the usual forms of Via, From/To/Contact, CSeq,
   Call-ID, Max-Forwards and Content-Length with one pattern each and builds the typed values
   on first access. Strings generated from each pattern must be accepted by the full parser,
@@ -19,6 +21,9 @@ from hypothesis import strategies as st
 
 from harness.sip.headers import CSEQ_PLAIN, VIA_PLAIN, CSeq, Headers, Via
 from harness.sip.message import (
+    _LIST_LINE_MAX_CHARS,
+    _LIST_LINES,
+    _LIST_LINES_MAX,
     CALL_ID_PLAIN,
     CONTENT_LENGTH_PLAIN,
     MAX_FORWARDS_PLAIN,
@@ -28,7 +33,7 @@ from harness.sip.message import (
     parse_message,
     serialize,
 )
-from harness.sip.syntax import Params, SipParseError
+from harness.sip.syntax import Params, SipParseError, split_commas
 from harness.sip.uri import NAME_ADDR_PLAIN, NameAddr, SipUri
 
 SEEDS = [p.read_bytes() for p in sorted((Path(__file__).parent / "rfc4475").glob("*.dat"))]
@@ -265,3 +270,63 @@ def test_typical_values_take_the_fast_path() -> None:
         assert [v for v in values if pattern.fullmatch(v) is None] == [], pattern.pattern
     assert NAME_ADDR_PLAIN.fullmatch("<sip:a@b:65536>") is None
     assert MAX_FORWARDS_PLAIN.fullmatch("256") is None
+
+
+# --- memoised list header lines ---------------------------------------------------------
+
+LIST_LINE_BASE = (
+    b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n"
+    b"From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c\r\n"
+    b"CSeq: 1 OPTIONS\r\n"
+)
+# Canonical, other case, compact form, LWS before the colon (the slow name path).
+LIST_LINE_NAMES = {
+    "Allow": "Allow",
+    "ALLOW": "Allow",
+    "k": "Supported",
+    "Supported \t": "Supported",
+    "Accept": "Accept",
+    "u": "Allow-Events",
+}
+
+
+@given(
+    st.sampled_from(sorted(LIST_LINE_NAMES)),
+    st.lists(st.text(alphabet=' \t"<>\\abXY-,', max_size=6), min_size=2, max_size=5),
+    st.sampled_from([",", ", ", " ,", ",\t"]),
+)
+def test_memoised_list_lines_agree_with_split_commas(
+    name: str, elements: list[str], separator: str
+) -> None:
+    canon = LIST_LINE_NAMES[name]
+    value = separator.join(elements).strip(" \t")
+    data = LIST_LINE_BASE + f"{name}: {value}\r\nContent-Length: 0\r\n\r\n".encode()
+    expected: object
+    try:
+        expected = split_commas(value, canon)
+    except SipParseError as exc:
+        expected = exc.what
+    _LIST_LINES.clear()
+    for _ in range(2):  # a miss that fills the memo, then a hit
+        try:
+            headers = parse_message(data).headers
+        except SipParseError as exc:
+            assert exc.what == expected
+        else:
+            assert headers.get_all(canon) == expected
+            assert [v for n, v in headers if n == canon] == expected
+    if isinstance(expected, str):  # a refused line is never memoised
+        assert _LIST_LINES == {}
+
+
+def test_list_line_memo_is_bounded() -> None:
+    _LIST_LINES.clear()
+    for n in range(_LIST_LINES_MAX + 5):
+        parse_message(LIST_LINE_BASE + b"Allow: A%d, B\r\nContent-Length: 0\r\n\r\n" % n)
+        assert 0 < len(_LIST_LINES) <= _LIST_LINES_MAX
+    long_value = ", ".join(["INVITE"] * 80)
+    headers = parse_message(
+        LIST_LINE_BASE + f"Allow: {long_value}\r\nContent-Length: 0\r\n\r\n".encode()
+    ).headers
+    assert headers.get_all("Allow") == ["INVITE"] * 80
+    assert not any(len(line) > _LIST_LINE_MAX_CHARS for line in _LIST_LINES)
