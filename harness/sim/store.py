@@ -32,7 +32,7 @@ import secrets
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -363,6 +363,7 @@ class Store:
         self.path = Path(path)
         self.lockout_threshold = lockout_threshold
         self._lock = threading.RLock()
+        self._reset_listeners: list[Callable[[], None]] = []
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -480,6 +481,7 @@ class Store:
             if previous is not None:
                 db.execute("UPDATE tenant SET version = ?", (previous["version"] + 1,))
             self._apply_settings(db, tenant.settings)
+        self._notify_reset()
 
     def tenant_summary(self) -> TenantSummary:
         row = self._tenant_row()
@@ -517,6 +519,17 @@ class Store:
             db.execute("UPDATE external_lines SET line_live = 1")
             db.execute("UPDATE tenant SET mfa_enabled = 0")
             self._apply_settings(db, settings)
+        self._notify_reset()
+
+    def on_reset(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every ``reset`` and ``load_tenant`` (from the calling
+        thread): holders of soft state derived from the store — the SIP side's registrar
+        bindings — drop it, as the store drops its registration rows."""
+        self._reset_listeners.append(listener)
+
+    def _notify_reset(self) -> None:
+        for listener in self._reset_listeners:
+            listener()
 
     # --- whole-document settings (provisioning API) --------------------------------------
 

@@ -72,6 +72,17 @@ class _StoreBacked(PbxSipService):
             # registrar's time under load; the API sees a binding within FLUSH_DELAY.
             self._flush_handle = self.loop.call_later(FLUSH_DELAY, self.flush)
 
+    def forget_registrations(self) -> None:
+        """The store was reset or given a new tenant: its registration rows are gone, and so
+        must be the bindings behind them (soft state), or a phone that vanished without
+        unregistering before the reset would reappear at the next REGISTER of its 端末ID."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._pending.clear()
+        old = self.registrar
+        self.registrar = Registrar(realm=old.realm, credentials=old.credentials, params=old.params)
+
     def flush(self) -> None:
         """Write the registrations changed since the last flush (one transaction)."""
         self._flush_handle = None
@@ -146,7 +157,14 @@ class StoreSipService:
             clock=context.clock,
             registrar_params=RegistrarParams(algorithms=self.algorithms),
         )
-        self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
+        sip = self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
+        loop = asyncio.get_running_loop()
+        # Resets come from the API handler (on this loop) or a worker thread (tenant loads).
+
+        def forget() -> None:
+            loop.call_soon_threadsafe(sip.forget_registrations)
+
+        context.store.on_reset(forget)
         self.carrier = Carrier(endpoint=trunk, pbx=self.sip)
         context.ports["sip"] = endpoint.transport().local.port
         context.ports["pstn"] = trunk.transport().local.port

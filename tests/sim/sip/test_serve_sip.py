@@ -3,12 +3,19 @@ provisioning API; the carrier side carries external calls with a carrier's calle
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
+from harness.sim.documents import read_tenant
+from harness.sip.app import FlexibleInterConnect, Network
 from harness.sip.observed import WITHHELD, PhoneEventKind
-from tests.sim.sip.kit import FIXTURES, eventually, rows, subscriber, tenant_phones
+from harness.sip.resolver import Resolver
+from harness.sip.transport import Address
+from tests.sim.sip.kit import FIXTURES, eventually, point_at, rows, subscriber, tenant_phones
+
+UNO = "192.0.2.10"  # resolved to loopback only
 
 SAMPLE = FIXTURES / "sample"
 
@@ -35,6 +42,44 @@ def test_registrations_appear_in_the_api(sim: SimulatorHandle, phone_factory: Ph
         lambda: {r["terminal_id"] for r in rows(sim, "/api/registrations")} == {"abcde20201"},
         "the unregistered terminal gone from /api/registrations",
     )
+
+
+def test_a_reset_forgets_the_bindings_of_phones_that_never_unregistered(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    guide = read_tenant(SAMPLE).guide
+    assert sim.sip_port is not None
+    # A Flexible InterConnect app registered through the UNO route, then moved to a Wi-Fi that
+    # is not registered: its internet route is dead, so it can never unregister its binding.
+    phone_factory.resolver = Resolver(
+        entries={
+            guide.customer.sip_domain: Address(host="127.0.0.1", port=1),
+            UNO: Address(host="127.0.0.1", port=sim.sip_port),
+        }
+    )
+    vanished = phone_factory.for_terminal(guide, guide.terminals[0], network=Network.wifi("office"))
+    fic = FlexibleInterConnect(uno_server=UNO, wifi_names=("office",))
+    vanished.reconfigure(replace(vanished.profile, flexible_interconnect=fic))
+    assert vanished.register() == "通話可能"
+    vanished.reconfigure(replace(vanished.profile, network=Network.wifi("cafe")))
+    assert vanished.register() == "通話不可"
+
+    sim.reset()
+    point_at(phone_factory, sim, guide)
+    again = phone_factory.for_terminal(guide, guide.terminals[0])
+    assert again.register() == "通話可能"
+
+    def contacts() -> list[str]:
+        return [r["contact"] for r in rows(sim, "/api/registrations")]
+
+    eventually(lambda: any(str(again.local.port) in c for c in contacts()), "the new binding")
+    assert not any(str(vanished.local.port) in c for c in contacts()), contacts()
+    again.unregister()
+
+    def gone() -> bool:
+        return "abcde20200" not in {r["terminal_id"] for r in rows(sim, "/api/registrations")}
+
+    eventually(gone, "no binding of abcde20200 after the reset and the new phone's unregister")
 
 
 def test_call_between_extensions_is_recorded(
