@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.sim.pbx.routing import ExternalOrigin
-from harness.sim.pbx.sip_glue import ALLOW, PbxSipService, bad_request
+from harness.sim.pbx.sip_glue import PbxSipService, bad_request, dispatch
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Response, new_tag
 from harness.sip.syntax import SipParseError
@@ -82,27 +82,7 @@ class Carrier:
             inbound.transport.send(response, inbound.remote)
 
     def on_request(self, server: ServerTransaction) -> None:
-        request = server.request
-        try:
-            if request.method == "REGISTER":
-                self._register(server)
-            elif request.method == "INVITE" and request.headers.to.tag is None:
-                self._invite(server)
-            elif request.method == "BYE":
-                self.pbx.bye(server)
-            elif request.method == "OPTIONS":
-                server.reply(200)
-            elif request.method == "INVITE":
-                server.reply(501, "Re-INVITE Not Implemented")
-            else:
-                server.respond(
-                    Response.for_request(
-                        request, 405, to_tag=new_tag(), headers=(("Allow", ALLOW),)
-                    )
-                )
-        except SipParseError as exc:
-            if server.final_status is None:
-                server.reply(400, f"Bad Request ({exc})"[:120])
+        dispatch(server, register=self._register, invite=self._invite, bye=self.pbx.bye)
 
     def _register(self, server: ServerTransaction) -> None:
         request = server.request

@@ -409,6 +409,38 @@ class PbxSetup:
     ack_timeout: float = 64 * 0.5  # 64*T1 with the RFC's T1 = 500 ms
 
 
+def dispatch(
+    server: ServerTransaction,
+    *,
+    register: Callable[[ServerTransaction], None],
+    invite: Callable[[ServerTransaction], None],
+    bye: Callable[[ServerTransaction], None],
+) -> None:
+    """Route a request outside a transaction we already answered, for the tenant's port and
+    the carrier side alike: REGISTER, a new INVITE and BYE to the handlers; OPTIONS 200;
+    re-INVITE 501; anything else 405 with Allow (RFC 3261 §8.2.1); a header that only fails
+    to parse when read gets 400 naming it."""
+    request = server.request
+    try:
+        if request.method == "REGISTER":
+            register(server)
+        elif request.method == "INVITE" and request.headers.to.tag is None:
+            invite(server)
+        elif request.method == "BYE":
+            bye(server)
+        elif request.method == "OPTIONS":
+            server.reply(200)
+        elif request.method == "INVITE":
+            server.reply(501, "Re-INVITE Not Implemented")
+        else:
+            server.respond(
+                Response.for_request(request, 405, to_tag=new_tag(), headers=(("Allow", ALLOW),))
+            )
+    except SipParseError as exc:
+        if server.final_status is None:
+            server.reply(400, f"Bad Request ({exc})"[:120])
+
+
 class PbxSipService:
     """Registrar + PBX of one tenant on one SIP endpoint (UDP, loopback)."""
 
@@ -557,28 +589,8 @@ class PbxSipService:
     # --- requests in --------------------------------------------------------------------------
 
     def on_request(self, server: ServerTransaction) -> None:
-        request = server.request
         self.refresh()
-        try:
-            if request.method == "REGISTER":
-                self._register(server)
-            elif request.method == "INVITE" and request.headers.to.tag is None:
-                self._invite(server)
-            elif request.method == "BYE":
-                self._bye(server)
-            elif request.method == "OPTIONS":
-                server.reply(200)
-            elif request.method == "INVITE":
-                server.reply(501, "Re-INVITE Not Implemented")
-            else:
-                server.respond(
-                    Response.for_request(
-                        request, 405, to_tag=new_tag(), headers=(("Allow", ALLOW),)
-                    )
-                )
-        except SipParseError as exc:
-            if server.final_status is None:
-                server.reply(400, f"Bad Request ({exc})"[:120])
+        dispatch(server, register=self._register, invite=self._invite, bye=self._bye)
 
     def _register(self, server: ServerTransaction) -> None:
         request = server.request
