@@ -28,12 +28,16 @@ from harness.clock import Clock, TimerHandle
 from harness.guide.types import Action, GroupKind
 from harness.sim.pbx.config import (
     ForwardConfig,
+    ForwardedCallerId,
+    ForwardFallback,
     GroupConfig,
+    InternalCallerId,
     PbxConfig,
     PbxParams,
     Presence,
     ReachConfig,
-    ReachLeg,
+    ReachEndFrom,
+    UnsetStateAction,
 )
 from harness.sim.pbx.routing import (
     CallerId,
@@ -45,6 +49,7 @@ from harness.sim.pbx.routing import (
     ToExternal,
     ToGroup,
     ToPickup,
+    outbound_caller_id,
     resolve_number,
     route_call,
     site_of,
@@ -177,6 +182,8 @@ class Call:
         self.recording_id: int | None = None
         self._stage: _Stage | None = None
         self._timers: list[TimerHandle] = []
+        # forward_fallback=voicemail: the mailbox of the latest 転送 (None: no fallback).
+        self._fallback_mailbox: str | None = None
 
     # --- events in ----------------------------------------------------------------------------
 
@@ -262,11 +269,57 @@ class Call:
     # --- actions used by the stages -----------------------------------------------------------
 
     def _ring(self, stage: _Stage, target: LegTarget, caller_id: CallerId) -> Leg:
+        caller_id = self._shown_to(target, caller_id)
         leg_id = self.driver.start_leg(target, caller_id)
         leg = Leg(id=leg_id, target=target, caller_id=caller_id, started_at=self.clock.now())
         self.legs[leg_id] = leg
         stage.legs.add(leg_id)
         return leg
+
+    def _shown_to(self, target: LegTarget, caller_id: CallerId) -> CallerId:
+        """Rule 7 (A, ``internal_caller_id=terminal_number_within_site``): an extension of the
+        calling extension's own 拠点 sees its bare 端末番号."""
+        if (
+            self.params.internal_caller_id is InternalCallerId.TERMINAL_NUMBER_WITHIN_SITE
+            and isinstance(target, ToExtension)
+            and caller_id.number is not None
+        ):
+            caller = self.config.extensions.get(caller_id.number)
+            callee = self.config.extensions.get(target.extension)
+            if caller is not None and callee is not None:
+                if caller.site_number == callee.site_number:
+                    return CallerId(number=caller.terminal_number)
+        return caller_id
+
+    def _forwarded_caller_id(self, extension: str) -> CallerId | None:
+        """Rule 7 (A): what a leg placed to an external number on behalf of ``extension`` (転送,
+        シングルナンバーリーチ) presents; None when it cannot be placed."""
+        if self.params.forwarded_external_caller_id is ForwardedCallerId.ORIGINAL_CALLER:
+            return self.caller_id
+        return outbound_caller_id(self.config, self.params, extension)
+
+    def _plain_target(self, extension: str, number: str) -> tuple[LegTarget, CallerId] | None:
+        """A leg rung plainly on behalf of ``extension`` (a 接続先, or a group member's 転送先):
+        an extension or pilot rings as the extension it is, with the caller's ID; an external
+        number with the forwarded caller ID. None: ``number`` cannot be rung."""
+        target = resolve_number(
+            self.config, self.params, number, site_number=site_of(self.config, extension)
+        )
+        if isinstance(target, ToGroup):
+            return ToExtension(extension=target.group.pilot or ""), self.caller_id
+        if isinstance(target, ToExtension):
+            return target, self.caller_id
+        if isinstance(target, ToExternal):
+            shown = self._forwarded_caller_id(extension)
+            return None if shown is None else (target, shown)
+        return None
+
+    def _ring_limit(self, stage: _Stage) -> None:
+        """Rule 4 (A, ``unanswered_ring_limit``): a leg with nothing else to end it is
+        released after that many seconds (by default it rings until the caller gives up)."""
+        limit = self.params.unanswered_ring_limit
+        if limit is not None:
+            self._later(stage, limit, lambda: self._release(ReleaseReason.NO_ANSWER))
 
     def _stop(self, leg: Leg) -> None:
         if leg.live:
@@ -305,26 +358,26 @@ class Call:
         forwarded_by: str | None,
     ) -> None:
         if isinstance(destination, ToExtension):
-            self._enter(_ExtensionStage(self, destination.extension, hops=hops))
+            plain = forwarded_by is not None and not self.params.forward_applies_target_settings
+            self._enter(_ExtensionStage(self, destination.extension, hops=hops, plain=plain))
         elif isinstance(destination, ToGroup):
             if destination.group.kind is GroupKind.SIMULTANEOUS:
                 self._enter(_SimultaneousStage(self, destination.group))
             else:
                 self._enter(_SequentialStage(self, destination.group))
         else:
-            caller_id = self.caller_id
+            caller_id: CallerId | None = self.caller_id
             if forwarded_by is not None:
-                # Rule 7: a forwarded leg to an external number carries the forwarding
-                # extension's 外線発信 number; without one it cannot be placed.
-                presented = self.config.outbound_caller_ids.get(forwarded_by)
-                if presented is None:
-                    self._release(ReleaseReason.NO_CALLER_ID)
-                    return
-                caller_id = CallerId(number=presented)
+                caller_id = self._forwarded_caller_id(forwarded_by)
+            if caller_id is None:
+                self._release(ReleaseReason.UNAVAILABLE)
+                return
             self._enter(_ExternalStage(self, destination.number, caller_id))
 
     def _forward(self, from_extension: str, forward_to: str | None, *, hops: int) -> None:
         """Rule 4's 転送 from ``from_extension``; ``hops`` forwards were already made."""
+        if self.params.forward_fallback is ForwardFallback.VOICEMAIL:
+            self._fallback_mailbox = from_extension
         if forward_to is None:
             self._release(ReleaseReason.UNAVAILABLE)
             return
@@ -338,7 +391,7 @@ class Call:
             site_number=site_of(self.config, from_extension),
         )
         if destination is None:
-            self._release(ReleaseReason.NOT_FOUND)
+            self._release(ReleaseReason.UNAVAILABLE)
             return
         self._enter_destination(destination, hops=hops + 1, forwarded_by=from_extension)
 
@@ -361,6 +414,10 @@ class Call:
         self.driver.to_voicemail(mailbox)
 
     def _release(self, reason: ReleaseReason) -> None:
+        if self._fallback_mailbox is not None:
+            # forward_fallback=voicemail: the forwarded part ended unanswered.
+            self._to_voicemail(self._fallback_mailbox)
+            return
         self._stop_all()
         self.release_reason = reason
         self._finish(CallState.RELEASED)
@@ -409,17 +466,21 @@ class _Stage:
 
 
 class _ExtensionStage(_Stage):
-    """Rule 4 (転送/留守番電話) for extension X, or rule 5 when X has シングルナンバーリーチ."""
+    """Rule 4 (転送/留守番電話) for extension X, or rule 5 when X has シングルナンバーリーチ.
 
-    def __init__(self, call: Call, extension: str, *, hops: int) -> None:
+    ``plain``: X rings with none of its own settings (a 転送先 with
+    ``forward_applies_target_settings`` off): busy / unavailable when it cannot ring."""
+
+    def __init__(self, call: Call, extension: str, *, hops: int, plain: bool = False) -> None:
         super().__init__(call)
         self.extension = extension
         self.hops = hops
-        self.forward: ForwardConfig | None = call.config.forwards.get(extension)
+        self.plain = plain
+        self.forward: ForwardConfig | None = None if plain else call.config.forwards.get(extension)
 
     def start(self) -> None:
         call = self.call
-        reach = call.config.reaches.get(self.extension)
+        reach = None if self.plain else call.config.reaches.get(self.extension)
         if reach is not None:
             call._enter(_ReachStage(call, self.extension, reach))
             return
@@ -434,8 +495,15 @@ class _ExtensionStage(_Stage):
             self.state_holds(LegFailure.BUSY)
         else:
             call._ring(self, ToExtension(extension=self.extension), call.caller_id)
-            if fwd is not None and fwd.no_answer is not Action.NONE and fwd.ring_time:
-                call._later(self, fwd.ring_time, lambda: self.act(fwd.no_answer))
+            if fwd is not None and fwd.no_answer is not Action.NONE:
+                no_answer = fwd.no_answer
+                call._later(self, self.ring_time(fwd), lambda: self.act(no_answer))
+            else:
+                call._ring_limit(self)
+
+    def ring_time(self, fwd: ForwardConfig) -> float:
+        """無応答's 呼出時間 (validation requires it; the default only keeps this total)."""
+        return fwd.ring_time or self.call.params.default_no_answer_ring_time
 
     def state_holds(self, why: LegFailure) -> None:
         """X turned out unregistered or busy (before or while ringing): 圏外 / 話中."""
@@ -448,10 +516,19 @@ class _ExtensionStage(_Stage):
             fallback = ReleaseReason.BUSY
         else:
             action, fallback = Action.NONE, ReleaseReason.UNAVAILABLE
-        if action is Action.NONE:
-            self.call._release(fallback)
-        else:
+        if action is not Action.NONE:
             self.act(action)
+        elif (
+            fwd is not None
+            and fwd.no_answer is not Action.NONE
+            and self.call.params.unset_state_action is UnsetStateAction.NO_ANSWER_ACTION
+        ):
+            # Rule 4 (A): the state falls through to 無応答 — X does not ring, yet 無応答's
+            # action comes after 呼出時間 as if it had rung unanswered.
+            no_answer = fwd.no_answer
+            self.call._later(self, self.ring_time(fwd), lambda: self.act(no_answer))
+        else:
+            self.call._release(fallback)
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
         self.state_holds(why)
@@ -468,7 +545,7 @@ class _ExtensionStage(_Stage):
 
 
 class _ExternalStage(_Stage):
-    """An external number: one leg, no timer, no fallback (rule 4: 転送 has no fallback)."""
+    """An external number: one leg, no fallback (rule 4: 転送 has none)."""
 
     def __init__(self, call: Call, number: str, caller_id: CallerId) -> None:
         super().__init__(call)
@@ -477,6 +554,7 @@ class _ExternalStage(_Stage):
 
     def start(self) -> None:
         self.call._ring(self, ToExternal(number=self.number), self.caller_id)
+        self.call._ring_limit(self)
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
         busy = why is LegFailure.BUSY
@@ -487,40 +565,92 @@ def _group_time(group: GroupConfig, default: float) -> float:
     return default if group.ring_time is None else group.ring_time
 
 
-class _SimultaneousStage(_Stage):
-    """Rule 2: every available member at t=0, first answer wins, the group ends at G."""
+MemberLeg = tuple[LegTarget, CallerId] | None
+
+
+class _GroupStage(_Stage):
+    """What rules 2 and 3 share: the legs a group's members contribute."""
 
     def __init__(self, call: Call, group: GroupConfig) -> None:
         super().__init__(call)
         self.group = group
+
+    def member_legs(self) -> list[MemberLeg]:
+        """One entry per member, in order. ``pilot_rings_as_member``: a pilot that is not a
+        member comes first. ``group_members_apply_absence``: a member whose 無条件 is 転送 is
+        replaced by its 転送先 rung plainly; 無条件 留守番電話 leaves it out (None)."""
+        call = self.call
+        members = list(self.group.members)
+        pilot = self.group.pilot
+        if call.params.pilot_rings_as_member and pilot is not None and pilot not in members:
+            members.insert(0, pilot)
+        legs: list[MemberLeg] = []
+        for member in members:
+            fwd = call.config.forwards.get(member)
+            plain: MemberLeg = (ToExtension(extension=member), call.caller_id)
+            if not call.params.group_members_apply_absence or fwd is None:
+                legs.append(plain)
+            elif fwd.unconditional is Action.VOICEMAIL:
+                legs.append(None)
+            elif fwd.unconditional is Action.FORWARD:
+                forward_to = fwd.forward_to
+                legs.append(None if forward_to is None else call._plain_target(member, forward_to))
+            else:
+                legs.append(plain)
+        return legs
+
+    def can_ring(self, leg: MemberLeg) -> bool:
+        """An extension must be available; an external number is tried (its leg may fail)."""
+        if leg is None:
+            return False
+        target = leg[0]
+        return not isinstance(target, ToExtension) or (
+            self.call.presence(target.extension) is Presence.AVAILABLE
+        )
+
+
+class _SimultaneousStage(_GroupStage):
+    """Rule 2: every available member at t=0, first answer wins, the group ends at G."""
 
     def start(self) -> None:
         call = self.call
-        available = [m for m in self.group.members if call.presence(m) is Presence.AVAILABLE]
-        if not available:
-            call._release(ReleaseReason.UNAVAILABLE)
-            return
-        for member in available:
-            call._ring(self, ToExtension(extension=member), call.caller_id)
+        self.rang = False
+        for leg in self.member_legs():
+            if leg is not None and self.can_ring(leg):
+                call._ring(self, *leg)
+                self.rang = True
         ring_time = _group_time(self.group, call.params.group_ring_time)
-        call._later(self, ring_time, lambda: call._release(ReleaseReason.NO_ANSWER))
+        call._later(self, ring_time, self.time_up)
+        if not self.rang:
+            self.all_failed()
+
+    def time_up(self) -> None:
+        self.call._release(ReleaseReason.NO_ANSWER if self.rang else ReleaseReason.UNAVAILABLE)
+
+    def all_failed(self) -> None:
+        # Rule 2 (A): at once; ``simultaneous_empty_ends_at_once`` off: silence until G.
+        if self.call.params.simultaneous_empty_ends_at_once:
+            self.call._release(ReleaseReason.UNAVAILABLE)
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
         if not self.live_legs():
-            self.call._release(ReleaseReason.UNAVAILABLE)
+            self.all_failed()
 
 
-class _SequentialStage(_Stage):
-    """Rule 3: members in order, each for T; unavailable skipped at once (or costs T)."""
+class _SequentialStage(_GroupStage):
+    """Rule 3: members in order, each for T (``sequential_rounds`` times through);
+    unavailable members skipped at once (or their T passes in silence)."""
 
     def __init__(self, call: Call, group: GroupConfig) -> None:
-        super().__init__(call)
-        self.group = group
+        super().__init__(call, group)
         self.next_index = 0
         self.slot: TimerHandle | None = None
         self.ring_time = _group_time(group, call.params.member_ring_time)
+        self.sequence: list[MemberLeg] = []
+        self.rang = False
 
     def start(self) -> None:
+        self.sequence = self.member_legs() * self.call.params.sequential_rounds
         self.advance()
 
     def advance(self, slot_start: float | None = None) -> None:
@@ -533,12 +663,13 @@ class _SequentialStage(_Stage):
             self.slot.cancel()
             self.slot = None
         start = call.clock.now() if slot_start is None else slot_start
-        costs_time = call.params.sequential_skip_costs_ring_time
-        while self.next_index < len(self.group.members):
-            member = self.group.members[self.next_index]
+        costs_time = call.params.skip_unavailable_costs_ring_time
+        while self.next_index < len(self.sequence):
+            member = self.sequence[self.next_index]
             self.next_index += 1
-            if call.presence(member) is Presence.AVAILABLE:
-                call._ring(self, ToExtension(extension=member), call.caller_id)
+            if member is not None and self.can_ring(member):
+                call._ring(self, *member)
+                self.rang = True
             elif not costs_time:
                 continue
             end = start + self.ring_time
@@ -546,11 +677,10 @@ class _SequentialStage(_Stage):
                 self, end - call.clock.now(), functools.partial(self.advance, end)
             )
             return
-        call._release(ReleaseReason.NO_ANSWER)
+        call._release(ReleaseReason.NO_ANSWER if self.rang else ReleaseReason.UNAVAILABLE)
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
-        if not self.call.params.sequential_skip_costs_ring_time:
-            self.advance()
+        self.advance()  # a member that fails while ringing: the next one at once
 
 
 class _ReachStage(_Stage):
@@ -564,40 +694,43 @@ class _ReachStage(_Stage):
 
     def start(self) -> None:
         call = self.call
-        if call.presence(self.extension) is Presence.AVAILABLE:
-            call._ring(self, ToExtension(extension=self.extension), call.caller_id)
-        for reach_leg in self.reach.legs:
-            if reach_leg.start >= self.reach.end:
+        placed = [
+            (reach_leg.start, leg)
+            for reach_leg in self.reach.legs
+            if (leg := call._plain_target(self.extension, reach_leg.number)) is not None
+        ]
+        end = self.reach.end
+        if call.params.reach_end_from is ReachEndFrom.LAST_LEG_START:
+            end += max((start for start, _ in placed), default=0.0)
+        if call.params.reach_rings_extension:
+            self.ring(ToExtension(extension=self.extension), call.caller_id)
+        for start, (target, caller_id) in placed:
+            if start >= end:
                 continue  # (A) a leg whose start ≥ end never rings
             self.pending += 1
-            call._later(self, reach_leg.start, functools.partial(self.ring_reach, reach_leg))
-        call._later(self, self.reach.end, self.end)
+            call._later(self, start, functools.partial(self.ring_later, target, caller_id))
+        call._later(self, end, self.end)
         self.end_if_all_failed()
 
-    def ring_reach(self, reach_leg: ReachLeg) -> None:
-        call = self.call
+    def ring(self, target: LegTarget, caller_id: CallerId) -> None:
+        if not isinstance(target, ToExtension) or (
+            self.call.presence(target.extension) is Presence.AVAILABLE
+        ):
+            self.call._ring(self, target, caller_id)
+
+    def ring_later(self, target: LegTarget, caller_id: CallerId) -> None:
         self.pending -= 1
-        target = resolve_number(
-            call.config,
-            call.params,
-            reach_leg.number,
-            site_number=site_of(call.config, self.extension),
-        )
-        if isinstance(target, ToGroup):
-            # A pilot named as 接続先 is rung as the extension it is (no group, no forwarding).
-            target = ToExtension(extension=target.group.pilot or "")
-        if isinstance(target, ToExternal):
-            presented = call.config.outbound_caller_ids.get(self.extension)
-            if presented is not None:
-                call._ring(self, target, CallerId(number=presented))
-        elif isinstance(target, ToExtension):
-            if call.presence(target.extension) is Presence.AVAILABLE:
-                call._ring(self, target, call.caller_id)
+        self.ring(target, caller_id)
         self.end_if_all_failed()
 
     def end_if_all_failed(self) -> None:
-        if self.pending == 0 and not self.live_legs():
-            self.end()
+        # Rule 5 (A, ``reach_early_end_when_all_failed``): every leg failed, none pending.
+        if self.pending or self.live_legs() or not self.call.params.reach_early_end_when_all_failed:
+            return
+        if self.reach.voicemail:
+            self.call._to_voicemail(self.extension)
+        else:
+            self.call._release(ReleaseReason.UNAVAILABLE)
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
         self.end_if_all_failed()

@@ -13,6 +13,7 @@ states, so a carrier can flip it when its deployment behaves otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from harness.errors import InputError, Problem
 from harness.guide.types import (
     Action,
     ForwardAbsence,
@@ -37,26 +39,153 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+class ForwardedCallerId(StrEnum):
+    """Which number a forwarded or シングルナンバーリーチ leg to an external number presents."""
+
+    FORWARDING_EXTENSION = "forwarding_extension"  # rule 7: the forwarding X's 外線発信 number
+    ORIGINAL_CALLER = "original_caller"  # the caller ID X was shown
+
+
+class MissingCallerId(StrEnum):
+    """What an external call from an extension without 外線発信設定 does (rule 7)."""
+
+    REFUSED = "refused"
+    WITHHELD = "withheld"  # it goes out 非通知
+
+
+class ReachEndFrom(StrEnum):
+    """What シングルナンバーリーチ's 呼出終了時間 is measured from (rule 5)."""
+
+    ARRIVAL = "arrival"
+    LAST_LEG_START = "last_leg_start"
+
+
+class ForwardFallback(StrEnum):
+    """What follows a 転送 whose 転送先 does not answer (rule 4)."""
+
+    NONE = "none"  # busy / unavailable / released reach the caller
+    VOICEMAIL = "voicemail"  # the forwarding extension's voicemail instead
+
+
+class UnsetStateAction(StrEnum):
+    """What 話中 / 圏外 whose 転送動作 is 設定しない does (rule 4)."""
+
+    BUSY_OR_UNAVAILABLE = "busy_or_unavailable"
+    NO_ANSWER_ACTION = "no_answer_action"  # silence for 呼出時間, then 無応答's action
+
+
+class InternalCallerId(StrEnum):
+    """The caller ID an extension sees on an internal call (rule 7)."""
+
+    FULL_EXTENSION = "full_extension"
+    TERMINAL_NUMBER_WITHIN_SITE = "terminal_number_within_site"
+
+
+class InboundCallerId(StrEnum):
+    """The caller ID an extension sees on a call from outside (rule 7)."""
+
+    CALLER = "caller"
+    DIALLED_LINE = "dialled_line"  # the tenant's 外線番号 the call came in on
+
+
 @dataclass(frozen=True, kw_only=True)
 class PbxParams:
-    """The (A) assumptions of DOMAIN.md "Call routing semantics", each with its default."""
+    """The (A) assumptions of DOMAIN.md "Call routing semantics", each with its default.
 
-    # Rule 2: an unanswered 一斉着信 group ends after G seconds when the group has no 呼出時間.
-    group_ring_time: float = 20.0
-    # Rule 3: per-member ring time T of a 順次着信 group without its own 呼出時間.
-    member_ring_time: float = 20.0
-    # Rule 3: False = an unavailable member is skipped at once; True = the other reading, a
-    # skipped member still costs T (and a member that fails while ringing keeps its slot).
-    sequential_skip_costs_ring_time: bool = False
-    # Rule 4: a 転送先 that is an extension applies its own settings, at most this many hops.
-    forward_hop_limit: int = 5
-    # Rule 8: the code a pickup-group member dials to answer another member's ringing call.
+    Names, values and defaults are those of the reference model's ``ModelParams`` (the two are
+    written independently; tests/test_param_parity.py keeps the fields from drifting). What
+    each alternative does: docs/pbx.md "Parameters". Times are seconds.
+    """
+
+    # Rule 1 / numbering.
+    internal_pilot_starts_group: bool = True  # False: a pilot dialled internally rings its X
+    bare_terminal_number_within_site: bool = True  # False: only the full 内線番号 reaches
+    own_number_loops_back: bool = True  # an own 外線番号 dialled comes back in as inbound
+    # Rule 2.
+    group_ring_time: float = 20.0  # G, when a 一斉着信 group has no 呼出時間
+    simultaneous_empty_ends_at_once: bool = True  # False: silence until G
+    group_members_apply_absence: bool = False  # True: members' 無条件 転送/留守番電話 apply
+    pilot_rings_as_member: bool = False  # True: a non-member pilot rings as first member
+    # Rule 3.
+    member_ring_time: float = 20.0  # T, when a 順次着信 group has no 呼出時間
+    skip_unavailable_costs_ring_time: bool = False  # True: an unavailable member's T passes
+    sequential_rounds: int = 1  # how many times the members are gone through
+    # Rule 4.
+    unanswered_ring_limit: float | None = None  # None: ring until the caller gives up
+    forward_hop_limit: int = 5  # 転送 hops; the next one makes the call unavailable
+    forward_applies_target_settings: bool = True  # False: a 転送先 extension rings plainly
+    forward_fallback: ForwardFallback = ForwardFallback.NONE
+    unset_state_action: UnsetStateAction = UnsetStateAction.BUSY_OR_UNAVAILABLE
+    default_no_answer_ring_time: float = 20.0  # 無応答 set without 呼出時間 (never validated)
+    # Rule 5.
+    reach_rings_extension: bool = True  # False: only the 接続先 ring
+    reach_end_from: ReachEndFrom = ReachEndFrom.ARRIVAL
+    reach_early_end_when_all_failed: bool = True  # False: wait for 呼出終了時間
+    # Rule 7.
+    internal_caller_id: InternalCallerId = InternalCallerId.FULL_EXTENSION
+    inbound_caller_id: InboundCallerId = InboundCallerId.CALLER
+    withhold_prefix: str | None = "184"  # None: no withholding prefix
+    present_prefix: str | None = "186"
+    external_call_without_caller_id: MissingCallerId = MissingCallerId.REFUSED
+    forwarded_external_caller_id: ForwardedCallerId = ForwardedCallerId.FORWARDING_EXTENSION
+    # Rule 8.
     pickup_code: str = "*8"
-    # Rule 7: prefixes that withhold / present the caller ID for this call.
-    withhold_prefix: str = "184"
-    present_prefix: str = "186"
-    # Rule 7: a number that is neither an extension nor a pilot is external when it starts so.
+    # Simulator only (not an (A)): a number that is neither an extension nor a pilot is
+    # external when it starts so.
     external_prefix: str = "0"
+
+    def with_overrides(self, overrides: Mapping[str, str]) -> PbxParams:
+        """A copy with ``NAME=VALUE`` strings applied; InputError names every bad one."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        changes: dict[str, object] = {}
+        problems: list[Problem] = []
+        for name, text in overrides.items():
+            if name not in fields:
+                rule = "unknown parameter; valid names: " + ", ".join(sorted(fields))
+                problems.append(Problem(where=f"--param {name}", rule=rule))
+                continue
+            try:
+                changes[name] = _parse_value(getattr(self, name), str(fields[name].type), text)
+            except ValueError as error:
+                problems.append(Problem(where=f"--param {name}", rule=str(error), value=text))
+        if problems:
+            raise InputError(problems, subject="PBX parameters")
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _parse_value(current: object, annotation: str, text: str) -> object:
+    """``text`` as a value of the field whose current value is ``current``."""
+    optional = "None" in annotation
+    if optional and text.lower() in ("none", "null", ""):
+        return None
+    if isinstance(current, StrEnum):
+        choices = [member.value for member in type(current)]
+        if text not in choices:
+            raise ValueError("must be one of " + ", ".join(choices))
+        return type(current)(text)
+    if isinstance(current, bool):
+        truth = {"true": True, "yes": True, "1": True, "on": True}
+        truth |= {"false": False, "no": False, "0": False, "off": False}
+        if text.lower() not in truth:
+            raise ValueError("must be true or false")
+        return truth[text.lower()]
+    if annotation.startswith("int"):
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError("must be a whole number ≥ 1")
+        return int(text)
+    if annotation.startswith("float"):
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise ValueError(
+                "must be a number of seconds" + (" or none" if optional else "")
+            ) from None
+        if not seconds >= 0 or seconds == float("inf"):
+            raise ValueError("must be a finite number of seconds ≥ 0")
+        return seconds
+    if not text:
+        raise ValueError("must not be empty" + (" (or none)" if optional else ""))
+    return text
 
 
 class Presence(StrEnum):

@@ -5,13 +5,16 @@ the callee will see — or a ``Refusal`` with the reason the caller is told. It 
 frozen ``PbxConfig`` and ``PbxParams``; the reactive part (ringing, timers) is ``call.Call``.
 
 Order of resolution for digits dialled by an extension (DOMAIN.md rule 1 and numbering):
-1. a 184 / 186 prefix is stripped and decides withholding for this call (rule 7);
-2. the pickup code (rule 8);
-3. a group's 代表番号 starts its group (a pilot is also an extension: the pilot wins);
-4. a full 内線番号 reaches that extension;
-5. a bare 端末番号 within the caller's own 拠点 (拠点番号 + digits) — again pilot first;
-6. anything else starting with the external prefix (0) is an external number;
-7. otherwise the number does not exist.
+1. a group's 代表番号 starts its group (a pilot is also an extension: the pilot wins);
+2. a full 内線番号 reaches that extension;
+3. a bare 端末番号 within the caller's own 拠点 (拠点番号 + digits) — again pilot first;
+4. otherwise a 184 / 186 prefix is stripped and decides withholding for this call (rule 7),
+   then the pickup code (rule 8), then 1–3 again;
+5. anything else starting with the external prefix (0) is an external number — one of the
+   tenant's own 外線番号 comes back in as an inbound call (``own_number_loops_back``);
+6. otherwise the number does not exist.
+
+Each step honours the (A) parameters of PbxParams that concern it (docs/pbx.md "Parameters").
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from harness.sim.pbx.config import GroupConfig, PbxConfig, PbxParams
+from harness.sim.pbx.config import (
+    GroupConfig,
+    InboundCallerId,
+    MissingCallerId,
+    PbxConfig,
+    PbxParams,
+)
 
 
 class ReleaseReason(StrEnum):
@@ -131,13 +140,24 @@ def resolve_internal(
 
 
 def resolve_number(
-    config: PbxConfig, params: PbxParams, number: str, *, site_number: str | None
+    config: PbxConfig,
+    params: PbxParams,
+    number: str,
+    *,
+    site_number: str | None,
+    external: bool = True,
 ) -> ToExtension | ToGroup | ToExternal | None:
-    """Like ``resolve_internal``, falling back to an external number (leading 0, rule 7)."""
-    internal = resolve_internal(config, number, site_number=site_number)
+    """Digits dialled by an extension (or named as its 転送先 / 接続先): a pilot or extension,
+    full or (``bare_terminal_number_within_site``) bare within ``site_number``; else, when
+    ``external``, an external number (leading 0, rule 7). With ``internal_pilot_starts_group``
+    off a pilot reached this way is just its extension."""
+    site = site_number if params.bare_terminal_number_within_site else None
+    internal = resolve_internal(config, number, site_number=site)
+    if isinstance(internal, ToGroup) and not params.internal_pilot_starts_group:
+        return ToExtension(extension=internal.group.pilot or "")
     if internal is not None:
         return internal
-    if number.startswith(params.external_prefix) and number.isdigit():
+    if external and number.startswith(params.external_prefix) and number.isdigit():
         return ToExternal(number=number)
     return None
 
@@ -147,39 +167,70 @@ def site_of(config: PbxConfig, extension: str) -> str | None:
     return None if ext is None else ext.site_number
 
 
+def strip_prefix(params: PbxParams, dialled: str) -> tuple[str, bool]:
+    """Rule 7: a leading withhold prefix (184) → (rest, True); present (186) → (rest, False).
+    A prefix alone is no call to it: the digits stay as they are."""
+    for prefix, withhold in ((params.withhold_prefix, True), (params.present_prefix, False)):
+        if prefix and dialled.startswith(prefix) and len(dialled) > len(prefix):
+            return dialled[len(prefix) :], withhold
+    return dialled, False
+
+
+def outbound_caller_id(config: PbxConfig, params: PbxParams, extension: str) -> CallerId | None:
+    """Rule 7: what an external call from ``extension`` presents — its 外線発信 number; without
+    one None (refused) or, with ``external_call_without_caller_id=withheld``, 非通知."""
+    presented = config.outbound_caller_ids.get(extension)
+    if presented is not None:
+        return CallerId(number=presented.replace("-", ""))
+    if params.external_call_without_caller_id is MissingCallerId.WITHHELD:
+        return WITHHELD
+    return None
+
+
+def inbound_route(
+    config: PbxConfig, params: PbxParams, number: str, caller_id: CallerId
+) -> Route | Refusal:
+    """A call to the tenant's 外線番号 ``number``: its 外線着信設定 (a pilot always starts its
+    group, S); the callee sees ``caller_id`` or, with ``inbound_caller_id=dialled_line``,
+    ``number``."""
+    target = config.inbound_routes.get(number)
+    resolved = None if target is None else resolve_internal(config, target, site_number=None)
+    if resolved is None:
+        return Refusal(reason=ReleaseReason.NOT_FOUND)
+    if params.inbound_caller_id is InboundCallerId.DIALLED_LINE:
+        caller_id = CallerId(number=number)
+    return Route(destination=resolved, caller_id=caller_id)
+
+
 def route_call(
     config: PbxConfig, params: PbxParams, *, origin: Origin, dialled: str
 ) -> Route | Refusal:
     """Rule 1 (destination), 7 (caller ID) and 8 (pickup) for a newly arrived call."""
     if isinstance(origin, ExternalOrigin):
-        target = config.inbound_routes.get(dialled)
-        resolved = None if target is None else resolve_internal(config, target, site_number=None)
-        if resolved is None:
-            return Refusal(reason=ReleaseReason.NOT_FOUND)
-        return Route(destination=resolved, caller_id=CallerId(number=origin.number))
+        return inbound_route(config, params, dialled, CallerId(number=origin.number))
 
+    site = site_of(config, origin.extension)
+    # An extension or pilot is never read as a prefix + number; other digits lose 184 / 186.
     withhold = False
-    if dialled.startswith(params.withhold_prefix):
-        withhold, dialled = True, dialled[len(params.withhold_prefix) :]
-    elif dialled.startswith(params.present_prefix):
-        dialled = dialled[len(params.present_prefix) :]
-
-    if dialled == params.pickup_code:
-        group = config.pickup_group_of(origin.extension)
-        if group is None:
-            return Refusal(reason=ReleaseReason.NO_PICKUP)
-        return Route(destination=ToPickup(group=group), caller_id=CallerId(number=None))
-
-    destination = resolve_number(
-        config, params, dialled, site_number=site_of(config, origin.extension)
-    )
+    destination = resolve_number(config, params, dialled, site_number=site, external=False)
+    if destination is None:
+        dialled, withhold = strip_prefix(params, dialled)
+        if dialled == params.pickup_code:
+            group = config.pickup_group_of(origin.extension)
+            if group is None:
+                return Refusal(reason=ReleaseReason.NO_PICKUP)
+            return Route(destination=ToPickup(group=group), caller_id=CallerId(number=None))
+        destination = resolve_number(config, params, dialled, site_number=site)
     if destination is None:
         return Refusal(reason=ReleaseReason.NOT_FOUND)
-    if isinstance(destination, ToExternal):
-        presented = config.outbound_caller_ids.get(origin.extension)
-        if presented is None:
-            return Refusal(reason=ReleaseReason.NO_CALLER_ID)
-        caller_id = CallerId(number=presented)
-    else:
-        caller_id = CallerId(number=origin.extension)
-    return Route(destination=destination, caller_id=WITHHELD if withhold else caller_id)
+    if not isinstance(destination, ToExternal):
+        caller_id = WITHHELD if withhold else CallerId(number=origin.extension)
+        return Route(destination=destination, caller_id=caller_id)
+    presented = outbound_caller_id(config, params, origin.extension)
+    if presented is None:
+        return Refusal(reason=ReleaseReason.NO_CALLER_ID)
+    caller_id = WITHHELD if withhold else presented
+    if params.own_number_loops_back and destination.number in config.inbound_routes:
+        # One of the tenant's own 外線番号: out to the PSTN and back in (rule 1/7).
+        return inbound_route(config, params, destination.number, caller_id)
+    return Route(destination=destination, caller_id=caller_id)
