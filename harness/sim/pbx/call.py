@@ -477,6 +477,7 @@ class _ExtensionStage(_Stage):
         self.hops = hops
         self.plain = plain
         self.forward: ForwardConfig | None = None if plain else call.config.forwards.get(extension)
+        self.no_answer_timer: TimerHandle | None = None
 
     def start(self) -> None:
         call = self.call
@@ -497,7 +498,9 @@ class _ExtensionStage(_Stage):
             call._ring(self, ToExtension(extension=self.extension), call.caller_id)
             if fwd is not None and fwd.no_answer is not Action.NONE:
                 no_answer = fwd.no_answer
-                call._later(self, self.ring_time(fwd), lambda: self.act(no_answer))
+                self.no_answer_timer = call._later(
+                    self, self.ring_time(fwd), lambda: self.act(no_answer)
+                )
             else:
                 call._ring_limit(self)
 
@@ -524,7 +527,10 @@ class _ExtensionStage(_Stage):
             and self.call.params.unset_state_action is UnsetStateAction.NO_ANSWER_ACTION
         ):
             # Rule 4 (A): the state falls through to 無応答 — X does not ring, yet 無応答's
-            # action comes after 呼出時間 as if it had rung unanswered.
+            # action comes after 呼出時間 as if it had rung unanswered (counted afresh when X
+            # rejected while ringing).
+            if self.no_answer_timer is not None:
+                self.no_answer_timer.cancel()
             no_answer = fwd.no_answer
             self.call._later(self, self.ring_time(fwd), lambda: self.act(no_answer))
         else:

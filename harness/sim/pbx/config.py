@@ -321,7 +321,8 @@ class PbxConfig:
                 kind=g.kind,
                 pilot=g.pilot,
                 members=tuple(g.members),
-                ring_time=float(g.ring_time),
+                # Left out of the document: PbxParams' G / T apply (rules 2, 3).
+                ring_time=_ring_time(g.kind, g.ring_time, "ring_time" in g.model_fields_set),
             )
             for g in settings.ring_groups
         )
@@ -381,7 +382,12 @@ class PbxConfig:
             extensions=_frozen({e: ExtensionConfig.of(t) for e, t in snapshot.terminals.items()}),
             groups=tuple(
                 GroupConfig(
-                    kind=g.kind, pilot=g.pilot, members=g.members, ring_time=float(g.ring_time)
+                    kind=g.kind,
+                    pilot=g.pilot,
+                    members=g.members,
+                    # The store always holds a 呼出時間 (the form has no "unset"): documents
+                    # loaded into it keep 20 where they left it out (docs/pbx.md "Parameters").
+                    ring_time=_ring_time(g.kind, g.ring_time, True),
                 )
                 for g in snapshot.groups
             ),
@@ -397,6 +403,12 @@ class PbxConfig:
             reaches=_frozen(reaches),
             external_numbers=frozenset(snapshot.external_lines),
         )
+
+
+def _ring_time(kind: GroupKind, ring_time: float, given: bool) -> float | None:
+    """A ring group's 呼出時間; None (PbxParams' G or T apply) when not given, and always for a
+    pickup group, which does not ring."""
+    return float(ring_time) if given and kind is not GroupKind.PICKUP else None
 
 
 def _reach_from_value(absence: AbsenceValue) -> ReachConfig:

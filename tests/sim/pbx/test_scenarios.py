@@ -34,6 +34,12 @@ def origin_of(scenario: dict[str, Any]) -> Origin:
     return ExternalOrigin(number=None if number == WITHHELD_LABEL else number)
 
 
+def _text(value: object) -> str:
+    return (
+        "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    )
+
+
 def run(scenario: dict[str, Any]) -> FakeDriver:
     clock = ManualClock()
     driver = FakeDriver(clock=clock)
@@ -45,7 +51,9 @@ def run(scenario: dict[str, Any]) -> FakeDriver:
             return Presence.UNREGISTERED
         return Presence.BUSY if extension in busy else Presence.AVAILABLE
 
-    params = dataclasses.replace(PbxParams(), **scenario.get("params", {}))
+    # As `serve --param NAME=VALUE` gives them (YAML's null / true / 7 read back as text).
+    overrides = scenario.get("params", {})
+    params = PbxParams().with_overrides({name: _text(value) for name, value in overrides.items()})
     call = Call(
         origin=origin_of(scenario),
         dialled=scenario["dial"],
@@ -97,3 +105,16 @@ def test_scenarios_cover_every_worked_timeline_and_rule() -> None:
     assert counts["例_"] == 3
     assert all(counts[p] >= 1 for p in prefixes), counts
     assert len({s["id"] for s in SCENARIOS}) == len(SCENARIOS) >= 50
+
+
+def test_every_parameter_has_both_readings() -> None:
+    """Each PbxParams field is flipped by a scenario of scenarios.yaml (its alternative reading)
+    and its name appears in a scenario run with the default (DOMAIN.md's reading)."""
+    flipped = {name for s in SCENARIOS for name in s.get("params", {})}
+    ids = {s["id"] for s in SCENARIOS}
+    simulator_only = {"external_prefix"}  # not an (A): how external digits are recognised
+    for field in dataclasses.fields(PbxParams):
+        if field.name in simulator_only:
+            continue
+        assert field.name in flipped, f"no scenario sets {field.name}"
+        assert any(i.startswith(f"param_{field.name}_") for i in ids), field.name
