@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli import EXIT_OK
-from harness.errors import InputError, Problem
+from harness.cli.options import name_values
+from harness.errors import InputError
 from harness.guide import Tenant, load_tenant
 from harness.model import (
     DEFAULT_PARAMS,
@@ -29,17 +30,7 @@ from harness.model import (
 
 def parse_params(pairs: list[str]) -> ModelParams:
     """``NAME=VALUE`` options over the model's defaults; every bad one is reported."""
-    overrides: dict[str, str] = {}
-    problems: list[Problem] = []
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            problems.append(Problem(where=f"--param {pair}", rule="must be NAME=VALUE"))
-        else:
-            overrides[name.strip()] = value.strip()
-    if problems:
-        raise InputError(problems, subject="model parameters")
-    return DEFAULT_PARAMS.with_overrides(overrides)
+    return DEFAULT_PARAMS.with_overrides(name_values(pairs, subject="model parameters"))
 
 
 def load_checked_scenario(tenant: Tenant, path: Path) -> Scenario:

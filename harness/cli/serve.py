@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import os
@@ -19,10 +20,12 @@ from typing import Any
 
 import uvloop
 
+from harness.cli.options import name_values
 from harness.clock import ScaledClock
 from harness.errors import InputError, Problem
 from harness.guide.types import Tenant
 from harness.sim.documents import read_tenant
+from harness.sim.pbx.config import PbxParams
 from harness.sim.pbx.registrar import Algorithm, RegistrarParams
 from harness.sim.pbx.service import StoreSipService
 from harness.sim.server import SERVICE_FACTORIES, Service, Simulator, check_loopback
@@ -113,6 +116,15 @@ def register(subparsers: Any) -> None:
         "stdlib loop queues tens of ms under load) or the standard library's asyncio",
     )
     parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="flip an (A) assumption of the PBX's call routing (repeatable; the same names and "
+        'values as `predict --param`; docs/pbx.md "Parameters"); names: '
+        + ", ".join(f.name for f in dataclasses.fields(PbxParams)),
+    )
+    parser.add_argument(
         "--ready-file",
         type=Path,
         default=None,
@@ -163,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
             [Problem(where="--lockout-after", rule="at least 1", value=str(args.lockout_after))],
             subject="serve",
         )
+    args.pbx_params = PbxParams().with_overrides(name_values(args.param, subject="PBX parameters"))
     tenant = read_tenant(args.guide)
     store = Store(args.db, lockout_threshold=args.lockout_after)
     source = str(args.guide.resolve())
@@ -193,7 +206,11 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
     clock = ScaledClock(args.time_scale)
     services: list[Service] = [
-        StoreSipService(pstn_port=args.pstn_port, algorithms=args.digest_algorithms)
+        StoreSipService(
+            pstn_port=args.pstn_port,
+            algorithms=args.digest_algorithms,
+            pbx_params=args.pbx_params,
+        )
     ]
     services += [factory() for factory in SERVICE_FACTORIES]
     simulator = Simulator(
@@ -255,6 +272,15 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
     return 0
 
 
+def _changed_params(params: PbxParams) -> str:
+    default = PbxParams()
+    return ", ".join(
+        f"{f.name}={getattr(params, f.name)}"
+        for f in dataclasses.fields(params)
+        if getattr(params, f.name) != getattr(default, f.name)
+    )
+
+
 def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> str:
     guide = tenant.guide
     base = simulator.base_url
@@ -269,6 +295,7 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
         f"  内線サーバアドレス      {guide.customer.sip_domain}"
         + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached)"),
         f"  time scale              {args.time_scale} real s per simulated s",
+        f"  PBX parameters          {_changed_params(args.pbx_params) or 'DOMAIN.md defaults'}",
         "",
         "  管理者アカウント",
         f"    ログインID {guide.admin_account.login_id}   "

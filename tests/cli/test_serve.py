@@ -102,3 +102,35 @@ def test_unwritable_ready_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--ready-file: cannot be written" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("no_such_thing=1", "unknown parameter; valid names: "),
+        ("forward_fallback=maybe", "must be one of none, voicemail"),
+        ("reach_end_from=later", "must be one of arrival, last_leg_start"),
+        ("sequential_rounds=0", "must be a whole number ≥ 1"),
+        ("group_ring_time=soon", "must be a number of seconds"),
+        ("unanswered_ring_limit=-3", "must be a finite number of seconds ≥ 0"),
+        ("simultaneous_empty_ends_at_once=perhaps", "must be true or false"),
+        ("pickup_code=", "must not be empty"),
+        ("member_ring_time", "must be NAME=VALUE"),
+    ],
+)
+def test_bad_param_is_explained(
+    param: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--guide", str(SAMPLE_GUIDE), "--param", param]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "PBX parameters" in err and message in err, err
+    if "unknown" in message:  # the valid names are listed
+        assert "forward_fallback" in err and "internal_caller_id" in err
+
+
+def test_every_bad_param_is_reported_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--param", "sequential_rounds=x", "--param", "bogus=1", "--param", "pickup_code=*9"]
+    assert main(["serve", "--guide", str(SAMPLE_GUIDE), *args]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "--param sequential_rounds" in err and "--param bogus" in err
+    assert "--param pickup_code" not in err

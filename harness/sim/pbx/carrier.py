@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.sim.pbx.routing import ExternalOrigin
+from harness.sim.pbx.routing import ExternalOrigin, strip_prefix
 from harness.sim.pbx.sip_glue import PbxSipService, bad_request, dispatch
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Response, new_tag
@@ -35,8 +35,6 @@ from harness.sip.uri import SipUri
 
 DEFAULT_EXPIRES = 3600
 MAX_EXPIRES = 7200
-WITHHOLD_PREFIX = "184"
-PRESENT_PREFIX = "186"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,10 +125,9 @@ class Carrier:
         dialled = request.uri.user_text if isinstance(request.uri, SipUri) else ""
         dialled = dialled or ""
         withheld = "id" in (h.get("Privacy") or "").lower()
-        if dialled.startswith(WITHHOLD_PREFIX):
-            dialled, withheld = dialled[len(WITHHOLD_PREFIX) :], True
-        elif dialled.startswith(PRESENT_PREFIX):
-            dialled, withheld = dialled[len(PRESENT_PREFIX) :], False
+        dialled, prefix = strip_prefix(self.pbx.pbx.params, dialled)  # 184 / 186
+        if prefix is not None:
+            withheld = prefix
         self.pbx.refresh()
         if dialled not in self.pbx.pbx.config.external_numbers:
             server.reply(404, "Not Found (not a 外線番号 of the tenant)")

@@ -167,13 +167,13 @@ def site_of(config: PbxConfig, extension: str) -> str | None:
     return None if ext is None else ext.site_number
 
 
-def strip_prefix(params: PbxParams, dialled: str) -> tuple[str, bool]:
-    """Rule 7: a leading withhold prefix (184) → (rest, True); present (186) → (rest, False).
-    A prefix alone is no call to it: the digits stay as they are."""
+def strip_prefix(params: PbxParams, dialled: str) -> tuple[str, bool | None]:
+    """Rule 7: a leading withhold prefix (184) → (rest, True); present (186) → (rest, False);
+    none → (dialled, None). A prefix alone is no call to it: the digits stay as they are."""
     for prefix, withhold in ((params.withhold_prefix, True), (params.present_prefix, False)):
         if prefix and dialled.startswith(prefix) and len(dialled) > len(prefix):
             return dialled[len(prefix) :], withhold
-    return dialled, False
+    return dialled, None
 
 
 def outbound_caller_id(config: PbxConfig, params: PbxParams, extension: str) -> CallerId | None:
@@ -211,7 +211,7 @@ def route_call(
 
     site = site_of(config, origin.extension)
     # An extension or pilot is never read as a prefix + number; other digits lose 184 / 186.
-    withhold = False
+    withhold: bool | None = False
     destination = resolve_number(config, params, dialled, site_number=site, external=False)
     if destination is None:
         dialled, withhold = strip_prefix(params, dialled)

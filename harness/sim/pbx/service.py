@@ -16,7 +16,7 @@ import time
 
 from harness.sim.pbx.call import target_number
 from harness.sim.pbx.carrier import Carrier
-from harness.sim.pbx.config import PbxConfig
+from harness.sim.pbx.config import PbxConfig, PbxParams
 from harness.sim.pbx.registrar import (
     Algorithm,
     Registrar,
@@ -137,9 +137,11 @@ class StoreSipService:
         *,
         pstn_port: int = 0,
         algorithms: tuple[Algorithm, ...] = RegistrarParams().algorithms,
+        pbx_params: PbxParams | None = None,
     ) -> None:
         self.pstn_port = pstn_port
         self.algorithms = algorithms
+        self.pbx_params = pbx_params
         self.sip: PbxSipService | None = None
         self.carrier: Carrier | None = None
 
@@ -156,6 +158,7 @@ class StoreSipService:
             credentials={},
             clock=context.clock,
             registrar_params=RegistrarParams(algorithms=self.algorithms),
+            pbx_params=self.pbx_params,
         )
         sip = self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
         loop = asyncio.get_running_loop()

@@ -196,3 +196,18 @@ def test_the_standard_library_loop_serves_the_same_call(
         ring.wait_ended()
         recorded = eventually(lambda: rows(other, "/api/calls"), "the call in /api/calls")
         assert [(c["caller"], c["outcome"]) for c in recorded] == [("20200", "ended")]
+
+
+def test_serve_param_takes_effect_over_sip(phone_factory: PhoneFactory, tmp_path: Path) -> None:
+    """``serve --param internal_caller_id=terminal_number_within_site``: a caller of the same
+    拠点 shows its bare 端末番号 (the default, 20200, is checked by
+    test_call_between_extensions_is_recorded)."""
+    flip = ("--param", "internal_caller_id=terminal_number_within_site")
+    with start_simulator(SAMPLE, extra_args=flip, workdir=tmp_path) as other:
+        assert "internal_caller_id=terminal_number_within_site" in other.log.read_text("utf-8")
+        phones = tenant_phones(phone_factory, other, SAMPLE)
+        call = phones["20200"].call("20201")
+        ring = phones["20201"].incoming()
+        assert ring.peer == "200"
+        call.hangup()
+        phones["20201"].wait_for(PhoneEventKind.STOP)
