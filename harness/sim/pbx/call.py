@@ -276,6 +276,10 @@ class Call:
         stage.legs.add(leg_id)
         return leg
 
+    def _ringing(self, target: LegTarget) -> bool:
+        """A live leg of this call rings ``target`` already (it is not rung twice)."""
+        return any(leg.live and leg.target == target for leg in self.legs.values())
+
     def _shown_to(self, target: LegTarget, caller_id: CallerId) -> CallerId:
         """Rule 7 (A, ``internal_caller_id=terminal_number_within_site``): an extension of the
         calling extension's own 拠点 sees its bare 端末番号."""
@@ -622,7 +626,7 @@ class _SimultaneousStage(_GroupStage):
         call = self.call
         self.rang = False
         for leg in self.member_legs():
-            if leg is not None and self.can_ring(leg):
+            if leg is not None and self.can_ring(leg) and not call._ringing(leg[0]):
                 call._ring(self, *leg)
                 self.rang = True
         ring_time = _group_time(self.group, call.params.group_ring_time)
@@ -719,10 +723,13 @@ class _ReachStage(_Stage):
         self.end_if_all_failed()
 
     def ring(self, target: LegTarget, caller_id: CallerId) -> None:
+        call = self.call
+        if call._ringing(target):
+            return
         if not isinstance(target, ToExtension) or (
-            self.call.presence(target.extension) is Presence.AVAILABLE
+            call.presence(target.extension) is Presence.AVAILABLE
         ):
-            self.call._ring(self, target, caller_id)
+            call._ring(self, target, caller_id)
 
     def ring_later(self, target: LegTarget, caller_id: CallerId) -> None:
         self.pending -= 1

@@ -14,6 +14,7 @@ from harness.clock import ManualClock
 from harness.sim.pbx.call import Call, LegFailure
 from harness.sim.pbx.config import PbxConfig, PbxParams, Presence
 from harness.sim.pbx.routing import ExternalOrigin, InternalOrigin, Origin
+from tests.sim.pbx.agreement import param_text
 from tests.sim.pbx.fakes import WITHHELD_LABEL, FakeDriver, tenant
 
 SCENARIOS: list[dict[str, Any]] = yaml.safe_load(
@@ -34,12 +35,6 @@ def origin_of(scenario: dict[str, Any]) -> Origin:
     return ExternalOrigin(number=None if number == WITHHELD_LABEL else number)
 
 
-def _text(value: object) -> str:
-    return (
-        "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    )
-
-
 def run(scenario: dict[str, Any]) -> FakeDriver:
     clock = ManualClock()
     driver = FakeDriver(clock=clock)
@@ -53,7 +48,9 @@ def run(scenario: dict[str, Any]) -> FakeDriver:
 
     # As `serve --param NAME=VALUE` gives them (YAML's null / true / 7 read back as text).
     overrides = scenario.get("params", {})
-    params = PbxParams().with_overrides({name: _text(value) for name, value in overrides.items()})
+    params = PbxParams().with_overrides(
+        {name: param_text(value) for name, value in overrides.items()}
+    )
     call = Call(
         origin=origin_of(scenario),
         dialled=scenario["dial"],
