@@ -105,8 +105,8 @@ def test_scenarios_cover_every_worked_timeline_and_rule() -> None:
 
 
 def test_every_parameter_has_both_readings() -> None:
-    """Each PbxParams field is flipped by a scenario of scenarios.yaml (its alternative reading)
-    and its name appears in a scenario run with the default (DOMAIN.md's reading)."""
+    """Each PbxParams field has a scenario pair in scenarios.yaml: ``param_<name>_既定`` run
+    with the defaults (DOMAIN.md's reading) and ``param_<name>_別解釈``, which sets it."""
     flipped = {name for s in SCENARIOS for name in s.get("params", {})}
     ids = {s["id"] for s in SCENARIOS}
     simulator_only = {"external_prefix"}  # not an (A): how external digits are recognised
@@ -114,4 +114,5 @@ def test_every_parameter_has_both_readings() -> None:
         if field.name in simulator_only:
             continue
         assert field.name in flipped, f"no scenario sets {field.name}"
-        assert any(i.startswith(f"param_{field.name}_") for i in ids), field.name
+        for reading in ("既定", "別解釈"):
+            assert f"param_{field.name}_{reading}" in ids, (field.name, reading)
