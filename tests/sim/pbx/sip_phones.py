@@ -11,7 +11,7 @@ from typing import Any
 from harness.clock import Clock, ManualClock, ScaledClock
 from harness.sim.pbx.config import PbxConfig
 from harness.sim.pbx.registrar import StoredCredential
-from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService
+from harness.sim.pbx.sip_glue import Contact, PbxSetup, PbxSipService
 from harness.sip.digest import answer_challenge
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id, new_tag
@@ -331,7 +331,7 @@ async def pstn_phones(lab: Lab, *specs: tuple[str, str, float], recorder: Record
         await Phone.open(lab, number, mode=mode, answer_after=delay, recorder=recorder, name=number)
         for number, mode, delay in specs
     ]
-    book = {phone.terminal_id: phone.endpoint.transport().local for phone in opened}
+    book = {phone.terminal_id: Contact.of(phone.uri) for phone in opened}
     lab.service.pstn = book.get
     return opened
 
