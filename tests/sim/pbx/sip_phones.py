@@ -109,6 +109,7 @@ class Phone:
     mode: str = "ring"  # ring | answer | busy
     answer_after: float = 0.0  # simulated seconds, on ``clock``
     incoming: list[ServerTransaction] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)  # every other request received
     log: list[str] = field(default_factory=list)
     recorder: Recorder | None = None
     name: str = ""  # label in the recorder (default: the 端末ID or external number)
@@ -234,6 +235,22 @@ class Phone:
         cseq = client.request.headers.cseq.number
         self.endpoint.send_ack(self._in_dialog("ACK", client, response, cseq), self.server)
 
+    async def in_dialog(
+        self,
+        method: str,
+        client: ClientTransaction,
+        response: Response,
+        cseq: int,
+        *,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Response:
+        """Send ``method`` inside the dialog ``client`` / ``response`` created (as its UAC)."""
+        request = self._in_dialog(method, client, response, cseq)
+        if body:
+            request = request.with_body(body, content_type)
+        return await self.endpoint.request(request, self.server)
+
     async def hang_up(self, client: ClientTransaction, response: Response) -> Response:
         bye = self._in_dialog("BYE", client, response, client.request.headers.cseq.number + 1)
         return await self.endpoint.request(bye, self.server)
@@ -242,6 +259,7 @@ class Phone:
         method = server.request.method
         if method != "INVITE":
             self.note(method.lower())
+            self.requests.append(server.request)
             server.reply(200)
             return
         self.note("ring")
