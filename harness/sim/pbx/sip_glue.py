@@ -5,21 +5,36 @@ owns a sipphone ``Endpoint`` (transactions, retransmissions, CANCEL matching), t
 ``Registrar`` and the reactive ``Pbx``. Incoming requests:
 
 - REGISTER → ``Registrar.handle`` (``now`` = real loop time: registrations are SIP soft state,
-  refreshed by phones in real seconds, never scaled);
+  refreshed by phones in real seconds, never scaled); each binding keeps the transport its
+  REGISTER came over;
 - INVITE outside a dialog from a terminal, proven by digest (407 challenge, same throttling
   as REGISTER), or to one of the tenant's 外線番号 from outside → ``Pbx.incoming`` with a
   ``_CallSession`` as the call's ``LegDriver``; CANCEL → ``caller_cancelled`` then 487;
 - BYE inside a dialog → relayed to the other side, ``hung_up``;
+- re-INVITE, UPDATE, INFO inside a dialog → relayed as a new transaction on the other side's
+  dialog with the body, the other side's final response (SDP answer included) relayed back,
+  each 2xx ACKed on its own dialog; 481 without a dialog, 491 while a re-INVITE is pending;
 - anything else outside a dialog: OPTIONS 200, the rest 405 (RFC 3261 §8.2.1).
 
 Each engine action becomes SIP on the spot (INVITE/CANCEL/BYE, final responses to the caller);
 each SIP outcome comes back to the engine from an asyncio task, never re-entrantly from inside
 an action, so the ``Call`` is always between two steps when it hears news.
 
-Known simplifications (documented in docs/pbx.md): a leg INVITEs the terminal's most recent
-contact (no forking over several contacts); media is not anchored — the caller's SDP offer is
-passed to the leg and the leg's answer back; external numbers are reached only when a PSTN
-resolver is given; UDP only; no re-INVITE (501).
+Forking (RFC 3261 §16.7, done here, not in the engine): a leg to an extension INVITEs every
+live contact of its terminal in parallel, over TCP when the contact was registered over TCP
+(or says ``;transport=tcp``). 180 from any contact is the leg ringing; the first 2xx wins and
+the other forks get CANCEL (BYE when a 2xx crosses); when every fork fails, ``leg_failure``
+says what the engine hears. The engine sees one leg per extension and never learns about
+contacts.
+
+``end_all_calls`` (a reset or a new tenant) ends every call in progress: BYE to answered
+parties, CANCEL to ringing legs, 487 to their callers.
+
+Known simplifications (documented in docs/pbx.md "Known limits"): media is not anchored — SDP
+offers and answers (initial and re-INVITE) pass through unchanged; forks are separate INVITEs
+with their own Call-IDs; a TCP contact is reached by a new connection to its Contact address
+(no RFC 5626 outbound); a CANCEL of a relayed re-INVITE is not relayed; external numbers are
+reached only when a PSTN resolver is given.
 """
 
 from __future__ import annotations
