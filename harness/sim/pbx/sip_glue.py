@@ -13,7 +13,8 @@ owns a sipphone ``Endpoint`` (transactions, retransmissions, CANCEL matching), t
 - BYE inside a dialog → relayed to the other side, ``hung_up``;
 - re-INVITE, UPDATE, INFO inside a dialog → relayed as a new transaction on the other side's
   dialog with the body, the other side's final response (SDP answer included) relayed back,
-  each 2xx ACKed on its own dialog; 481 without a dialog, 491 while a re-INVITE is pending;
+  each 2xx ACKed on its own dialog, a CANCEL of a relayed re-INVITE relayed too; 481
+  without a dialog, 491 while a re-INVITE is pending;
 - anything else outside a dialog: OPTIONS 200, the rest 405 (RFC 3261 §8.2.1).
 
 Each engine action becomes SIP on the spot (INVITE/CANCEL/BYE, final responses to the caller);
@@ -33,8 +34,7 @@ parties, CANCEL to ringing legs, 487 to their callers.
 Known simplifications (documented in docs/pbx.md "Known limits"): media is not anchored — SDP
 offers and answers (initial and re-INVITE) pass through unchanged; forks are separate INVITEs
 with their own Call-IDs; a TCP contact is reached by a new connection to its Contact address
-(no RFC 5626 outbound); a CANCEL of a relayed re-INVITE is not relayed; external numbers are
-reached only when a PSTN resolver is given.
+(no RFC 5626 outbound); external numbers are reached only when a PSTN resolver is given.
 """
 
 from __future__ import annotations
@@ -440,6 +440,12 @@ class _CallSession:
         if self.peer_session is not None:
             return self.peer_session.caller_dialog
         return "local"
+
+
+async def _relay_cancel(server: ServerTransaction, client: ClientTransaction) -> None:
+    """A CANCEL of a re-INVITE we relay goes on to the other side (its 487 then comes back)."""
+    await server.cancelled.wait()
+    client.cancel()
 
 
 def _int_param(value: str | None) -> int | None:
@@ -916,12 +922,16 @@ class PbxSipService:
             content_type=request.headers.get("Content-Type") if request.body else None,
             headers=carried,
         )
+        client = there.send(relayed)
+        watch: asyncio.Task[None] | None = None
         if is_invite:
             here.reinvite_pending = there.reinvite_pending = True
+            watch = self.spawn(_relay_cancel(server, client))
         try:
-            response = await there.send(relayed).wait_final()
+            response = await client.wait_final()
         finally:
-            if is_invite:
+            if watch is not None:
+                watch.cancel()
                 here.reinvite_pending = there.reinvite_pending = False
         success = 200 <= response.status < 300
         answer_contact = response.headers.contact

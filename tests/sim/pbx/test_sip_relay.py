@@ -1,6 +1,7 @@
 """Requests inside a call through the B2BUA, over real SIP on loopback: INFO and UPDATE are
 relayed to the other party with their body and answered with its response; a request for a
-dialog the PBX does not know gets 481; a second re-INVITE while one is pending gets 491; and
+dialog the PBX does not know gets 481; a second re-INVITE while one is pending gets 491, a
+CANCEL of a pending one is relayed; and
 the pure rule of what a leg whose every fork failed reports to the engine."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import pytest
 
 from harness.sim.pbx.call import LegFailure
 from harness.sim.pbx.sip_glue import Contact, leg_failure
+from harness.sip.dialog import cancel_for
 from harness.sip.endpoint import ClientTransaction
 from harness.sip.message import Request, Response, new_tag
 from harness.sip.uri import SipUri
@@ -80,6 +82,28 @@ def test_a_second_reinvite_while_one_is_pending_gets_491() -> None:
             await until(lambda: len(callee.incoming) == 2, "the re-INVITE relayed")
             second = await caller.in_dialog("INVITE", client, response, 3)
             assert second.status == 491  # RFC 3261 §14.2
+        finally:
+            await close_all(caller, callee)
+
+    run(with_pbx(None, body))
+
+
+def test_a_cancel_of_a_relayed_reinvite_is_relayed_too() -> None:
+    async def body(lab: Lab) -> None:
+        caller, callee, client, response = await _connected(lab)
+        callee.mode = "ring"  # the callee leaves the relayed re-INVITE pending
+        try:
+            reinvite = caller._in_dialog("INVITE", client, response, 2)
+            pending = caller.endpoint.send_request(reinvite, caller.server)
+            await until(lambda: len(callee.incoming) == 2, "the re-INVITE relayed")
+            cancel = await caller.endpoint.request(cancel_for(reinvite), caller.server)
+            assert cancel.status == 200
+            assert (await pending.wait_final()).status == 487  # the callee's answer, relayed
+            await until(lambda: "cancel" in callee.log, "the CANCEL relayed to the callee")
+            # The call itself goes on: a new re-INVITE is no longer refused with 491.
+            callee.mode = "answer"
+            again = await caller.in_dialog("INVITE", client, response, 3)
+            assert (again.status, again.body) == (200, b"v=0\r\no=abcde20201-answer\r\n")
         finally:
             await close_all(caller, callee)
 

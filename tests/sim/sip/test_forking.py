@@ -43,6 +43,19 @@ def test_both_devices_ring_the_first_answer_wins_and_the_other_is_cancelled(
     assert recorded[0]["detail"]["legs"] == [{"target": "20201", "state": "answered"}]
 
 
+def test_the_caller_hanging_up_cancels_every_ringing_device(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    phones = tenant_phones(phone_factory, sim, SAMPLE_FOLDER)
+    desk = device(phone_factory, sim, "20201", "20201-desk")
+    call = phones["20200"].call("20201")
+    rings = [phones["20201"].incoming(), desk.incoming()]
+    call.wait_for(K.RINGBACK)
+    call.hangup()  # CANCEL before anyone answers
+    assert call.wait_for(K.RELEASE).status == 487
+    assert [ring.wait_for(K.STOP).status for ring in rings] == [487, 487]
+
+
 def test_one_device_busy_and_the_other_answering_is_answered(
     sim: SimulatorHandle, phone_factory: PhoneFactory
 ) -> None:
