@@ -10,6 +10,7 @@ from typing import Any
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sip.observed import PhoneEventKind
+from harness.sip.phone import CallHandle
 from tests.sim.sip.kit import FIXTURES, device, eventually, rows, tenant_phones, vanish
 
 K = PhoneEventKind
@@ -22,14 +23,20 @@ def _with_absence(sim: SimulatorHandle, extension: str, absence: dict[str, Any])
     sim.put_settings(document)
 
 
-def test_both_devices_ring_the_first_answer_wins_and_the_other_is_cancelled(
+def _ring_both(
     sim: SimulatorHandle, phone_factory: PhoneFactory
-) -> None:
+) -> tuple[CallHandle, tuple[CallHandle, CallHandle]]:
+    """20200 calls 20201, registered from two devices; both ring (the phone, then the desk)."""
     phones = tenant_phones(phone_factory, sim, SAMPLE_FOLDER)
     desk = device(phone_factory, sim, "20201", "20201-desk")
     call = phones["20200"].call("20201")
-    mobile_ring = phones["20201"].incoming()
-    desk_ring = desk.incoming()
+    return call, (phones["20201"].incoming(), desk.incoming())
+
+
+def test_both_devices_ring_the_first_answer_wins_and_the_other_is_cancelled(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    call, (mobile_ring, desk_ring) = _ring_both(sim, phone_factory)
     assert mobile_ring.peer == desk_ring.peer == "20200"
     desk_ring.answer()
     assert call.wait_for(K.CONNECTED).status == 200
@@ -46,10 +53,7 @@ def test_both_devices_ring_the_first_answer_wins_and_the_other_is_cancelled(
 def test_the_caller_hanging_up_cancels_every_ringing_device(
     sim: SimulatorHandle, phone_factory: PhoneFactory
 ) -> None:
-    phones = tenant_phones(phone_factory, sim, SAMPLE_FOLDER)
-    desk = device(phone_factory, sim, "20201", "20201-desk")
-    call = phones["20200"].call("20201")
-    rings = [phones["20201"].incoming(), desk.incoming()]
+    call, rings = _ring_both(sim, phone_factory)
     call.wait_for(K.RINGBACK)
     call.hangup()  # CANCEL before anyone answers
     assert call.wait_for(K.RELEASE).status == 487
