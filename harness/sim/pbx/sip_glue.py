@@ -143,6 +143,7 @@ class _Dialog:
     transport: TransportName = "UDP"
     contact: NameAddr | None = None  # ours, for target-refresh requests
     cseq: int = 1
+    remote_cseq: int | None = None  # the last CSeq of a request from them (§12.2.2)
     reinvite_pending: bool = False  # §14.1: one INVITE at a time on a dialog (else 491)
 
     def request(
@@ -386,6 +387,7 @@ class _CallSession:
             transport=transport,
             contact=contact,
             cseq=0,
+            remote_cseq=request.headers.cseq.number,
         )
         self.service.loop.call_later(self.service.ack_timeout, self._ack_check)
 
@@ -877,8 +879,9 @@ class PbxSipService:
         """A re-INVITE (hold/resume, session refresh), UPDATE or INFO inside a call: relayed
         as a new transaction on the other side's dialog with its body, and the other side's
         final response (SDP answer included) relayed back (RFC 3261 §14, RFC 3311, RFC 6086).
-        No dialog: 481 (§12.2.2); an INVITE while one is pending on either dialog: 491
-        (§14.2); with voicemail the PBX is the other side and answers itself."""
+        No dialog: 481, a CSeq below the last one: 500 (§12.2.2); an INVITE while one is
+        pending on either dialog: 491 (§14.2); with voicemail the PBX is the other side and
+        answers itself."""
         request = server.request
         found = self._dialog_of(request)
         if found is None:
@@ -890,6 +893,11 @@ class PbxSipService:
         if there is None:
             server.reply(481)
             return
+        cseq = request.headers.cseq.number
+        if here.remote_cseq is not None and cseq < here.remote_cseq:
+            server.reply(500, "Server Internal Error (CSeq out of order)")  # §12.2.2
+            return
+        here.remote_cseq = cseq
         if is_invite and (here.reinvite_pending or (there != "local" and there.reinvite_pending)):
             server.reply(491)
             return

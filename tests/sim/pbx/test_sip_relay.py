@@ -1,5 +1,6 @@
 """Requests inside a call through the B2BUA, over real SIP on loopback: INFO and UPDATE are
-relayed to the other party with their body and answered with its response; a request for a
+relayed to the other party with their body and answered with its response (500 when out of
+order); a request for a
 dialog the PBX does not know gets 481; a second re-INVITE while one is pending gets 491, a
 CANCEL of a pending one is relayed; and
 the pure rule of what a leg whose every fork failed reports to the engine."""
@@ -43,6 +44,8 @@ def test_info_and_update_are_relayed_with_their_body() -> None:
             assert relayed.headers.call_id == callee.incoming[0].request.headers.call_id
             update = await caller.in_dialog("UPDATE", client, response, 3)
             assert update.status == 200
+            stale = await caller.in_dialog("INFO", client, response, 2)  # CSeq below 3
+            assert stale.status == 500  # RFC 3261 §12.2.2, and not relayed:
             assert [r.method for r in callee.requests] == ["INFO", "UPDATE"]
         finally:
             await close_all(caller, callee)

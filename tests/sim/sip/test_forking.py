@@ -10,7 +10,7 @@ from typing import Any
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sip.observed import PhoneEventKind
-from harness.sip.phone import CallHandle
+from harness.sip.phone import CallHandle, sdp_direction
 from tests.sim.sip.kit import FIXTURES, device, eventually, rows, tenant_phones, vanish
 
 K = PhoneEventKind
@@ -152,3 +152,11 @@ def test_a_phone_registered_over_tcp_gets_its_calls_over_tcp(
     second.wait_for(K.CONNECTED)
     second.hangup()
     assert again.wait_for(K.HANGUP).detail == "remote"
+    # As a caller: the PBX's answer, a relayed hold and the BYE reach it over its connection.
+    back = tcp.call("20200")
+    answered = phones["20200"].incoming()
+    answered.answer()
+    back.wait_for(K.CONNECTED)
+    assert answered.hold() == 200 and sdp_direction(back.remote_sdp) == "sendonly"
+    answered.hangup()
+    assert back.wait_for(K.HANGUP).detail == "remote"
