@@ -15,7 +15,7 @@ numbers and the ratio. ``--soak SECONDS`` then keeps ``--phones`` terminals regi
 (refreshing each once a minute) with steady calls and samples the simulator's RSS every
 ``--sample`` seconds, printing whether it grows.
 
-    .venv/bin/python benchmarks/bench_sim_sip.py [--seconds 2] [--soak 20] [--phones 1000]
+    .venv/bin/python benchmarks/bench_sim_sip.py [--seconds 5] [--soak 20] [--phones 1000]
         [--soak-calls 20] [--skip-kamailio]
 """
 
@@ -36,6 +36,7 @@ from harness.sip.sipp_load import (
     DEFAULT_CALL_RATES,
     DEFAULT_REGISTER_RATES,
     RateMeasurement,
+    cpu_seconds,
     measure_register_rate,
     ramp,
 )
@@ -146,6 +147,7 @@ def measure_calls(
     rates: Sequence[float],
     seconds: float,
     base: Path,
+    cpu_of: Callable[[], float],
 ) -> tuple[RateMeasurement, Sipp]:
     """The call ramp to a SIPp UAS registered as ``callees``; returns it and the UAS (still
     running, for the soak; the caller closes it)."""
@@ -178,7 +180,8 @@ def measure_calls(
         ).run()
 
     what = "calls INVITE→200→ACK→BYE" + (" (with 407 digest)" if caller else "")
-    return ramp(what, overload_ends(step), rates=rates, seconds_per_step=seconds), uas
+    measured = ramp(what, overload_ends(step), rates=rates, seconds_per_step=seconds, cpu_of=cpu_of)
+    return measured, uas
 
 
 def overload_ends(step: Callable[[float, int], SippResult]) -> Callable[[float, int], SippResult]:
@@ -231,6 +234,12 @@ def measure_kamailio(
     secrets = {u.user: u.password for u in [*users, callee]}
     with Kamailio(sip_domain=DOMAIN, users=secrets, workdir=base / "kamailio") as kamailio:
         target = (kamailio.host, kamailio.port)
+        pid = kamailio.pid
+        assert pid is not None
+
+        def cpu() -> float:
+            return cpu_seconds(pid)
+
         registers = measure_register_rate(
             target=target,
             domain=DOMAIN,
@@ -238,6 +247,7 @@ def measure_kamailio(
             rates=register_rates,
             seconds_per_step=seconds,
             workdir=base,
+            cpu_of=cpu,
         )
         calls, uas = measure_calls(
             target,
@@ -247,6 +257,7 @@ def measure_kamailio(
             rates=call_rates,
             seconds=seconds,
             base=base / "calls",
+            cpu_of=cpu,
         )
         uas.close()  # killed, not asked: SIPp's UAS may ignore SIGUSR1 with calls pending
     return registers, calls
@@ -326,7 +337,7 @@ def rates(text: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=2.0, help="seconds per ramp step")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per ramp step")
     parser.add_argument(
         "--register-rates", type=rates, default=list(DEFAULT_REGISTER_RATES), metavar="R,R,…"
     )
@@ -360,6 +371,11 @@ def main() -> None:
         base / "tenant", time_scale=1.0, workdir=base, extra_args=("--digest-algorithms", "MD5")
     ) as sim:
         assert sim.sip_port is not None
+        sim_pid = sim.process.pid
+
+        def sim_cpu() -> float:
+            return cpu_seconds(sim_pid)
+
         registers = measure_register_rate(
             target=("127.0.0.1", sim.sip_port),
             domain=DOMAIN,
@@ -367,6 +383,7 @@ def main() -> None:
             rates=args.register_rates,
             seconds_per_step=args.seconds,
             workdir=base / "sim",
+            cpu_of=sim_cpu,
         )
         print("Simulator\n" + registers.summary(), flush=True)
         calls, uas = measure_calls(
@@ -377,6 +394,7 @@ def main() -> None:
             rates=args.call_rates,
             seconds=args.seconds,
             base=base / "sim" / "calls",
+            cpu_of=sim_cpu,
         )
         try:
             print(calls.summary(), flush=True)

@@ -315,8 +315,8 @@ class SuccessRetransmission:
     """§13.3.1.4: the UAS core resends its 2xx to an INVITE until the ACK arrives.
 
     Over unreliable transports the 2xx is resent at T1, 2·T1… capped at T2; on every
-    transport the UAS gives up after 64·T1 (``TransactionTimeout(timer="2xx")``: the
-    dialog should be ended with a BYE).
+    transport the UAS gives up after 64·T1, or ``give_up_after`` seconds when given
+    (``TransactionTimeout(timer="2xx")``: the dialog should be ended with a BYE).
     """
 
     def __init__(
@@ -326,11 +326,13 @@ class SuccessRetransmission:
         reliable: bool,
         now: float,
         timers: TimerConfig = DEFAULT_TIMERS,
+        give_up_after: float | None = None,
     ) -> None:
         self.response = response
         self.reliable = reliable
         self.timers = timers
-        self._give_up: float | None = now + timers.timeout
+        wait = timers.timeout if give_up_after is None else give_up_after
+        self._give_up: float | None = now + wait
         self._interval = timers.t1
         self._resend: float | None = None if reliable else now + timers.t1
 

@@ -28,8 +28,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import itertools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from harness.sip.syntax import TOKEN_RE, SipParseError, quote, read_quoted
@@ -369,7 +370,17 @@ class DigestServer:
     algorithm: str = "MD5"
     qop: tuple[str, ...] = ("auth",)
     nonce_lifetime: float = 300.0
+    # Nonce counts remembered at most (RFC 7616 §3.3 replay protection): beyond this the
+    # oldest first-used nonce's count is dropped, and every nonce issued no later than it
+    # that is not remembered answers STALE — a fresh challenge, never a replay let through.
+    max_tracked: int = 65_536
     _last_nc: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
+    _forgotten_before: float = field(default=float("-inf"), repr=False)
+    # Salts: a counter from a random start — unique per server; the HMAC makes the nonce
+    # unguessable (one os.urandom call per challenge was a visible share of a 401).
+    _salts: Iterator[int] = field(
+        default_factory=lambda: itertools.count(secrets.randbits(48)), repr=False
+    )
 
     def __post_init__(self) -> None:
         _hash_for(self.algorithm)
@@ -381,7 +392,7 @@ class DigestServer:
     def new_nonce(self, now: float) -> str:
         """A nonce bound to ``now``, this realm and the secret."""
         stamp = f"{int(now * 1000)}"
-        salt = secrets.token_hex(6)
+        salt = f"{next(self._salts) & 0xFFFFFFFFFFFF:012x}"
         return f"{stamp}.{salt}.{self._mac(stamp, salt)}"
 
     def challenge(self, now: float, *, stale: bool = False) -> DigestChallenge:
@@ -442,10 +453,16 @@ class DigestServer:
             return DigestOutcome.STALE_NONCE
         if c.nc is not None:
             self._forget_expired(now)
-            _, last = self._last_nc.get(c.nonce, (issued, 0))
-            if c.nc <= last:
+            seen = self._last_nc.get(c.nonce)
+            if seen is None and issued <= self._forgotten_before:
+                return DigestOutcome.STALE_NONCE  # its count may have been forgotten
+            if seen is not None and c.nc <= seen[1]:
                 return DigestOutcome.REPLAYED
             self._last_nc[c.nonce] = (issued, c.nc)
+            if len(self._last_nc) > self.max_tracked:
+                oldest = next(iter(self._last_nc))
+                forgotten, _ = self._last_nc.pop(oldest)
+                self._forgotten_before = max(self._forgotten_before, forgotten)
         return DigestOutcome.ACCEPTED
 
     def _forget_expired(self, now: float) -> None:

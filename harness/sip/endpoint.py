@@ -22,6 +22,12 @@ asyncio loop, and the place where messages are matched to transactions:
 - a client transaction that times out yields a synthesised 408, a transport error (ICMP port
   unreachable, TCP connection refused) a synthesised 503 (§8.1.3.1): the TU always sees
   exactly one final response.
+- a transaction that only waits out its last timer (D, I, J, K, L or M: up to 64*T1 = 32 s)
+  is kept as a ``_Linger``: the bytes to repeat and where, nothing parsed. Those waits absorb
+  retransmissions and nothing else, and at a hundred calls a second thousands of finished
+  transactions wait at once: kept whole, each with its parsed messages and timer, they made
+  the heap — and every full garbage-collection pass, which stops the loop — grow with the
+  call rate (≈ 1 million objects and 0.9 s pauses at 150 calls/s). One sweep timer ends them.
 
 The state machines are the core's (``harness.sip.transaction``, ``harness.sip.dialog``'s
 ``SuccessRetransmission``); this module only feeds them and carries out their outputs.
@@ -34,7 +40,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple, TypeVar
 
 from harness.errors import HarnessError
 from harness.sip.dialog import SuccessRetransmission, cancel_for
@@ -47,6 +53,8 @@ from harness.sip.transaction import (
     Event,
     SendRequest,
     SendResponse,
+    State,
+    TimerConfig,
     TransactionKey,
     TransactionTerminated,
     TransactionTimeout,
@@ -73,8 +81,6 @@ log = logging.getLogger(__name__)
 TransportName = Literal["UDP", "TCP"]
 #: Tries at finding a port number free for both UDP and TCP.
 _SAME_PORT_ATTEMPTS = 10
-#: How long a UAC keeps the ACK of a 2xx to re-send it for retransmitted 2xx (64*T1).
-ACK_WAIT = DEFAULT_TIMERS.timeout
 
 
 class ClientTransaction:
@@ -148,6 +154,11 @@ class ServerTransaction:
         self.core = core
         self.cancelled = asyncio.Event()
         self.final_status: int | None = None
+        # Called if a 2xx sent to this INVITE was retransmitted for 64*T1 without an ACK
+        # (§13.3.1.4: the UAS should then end the session with BYE).
+        self.on_no_ack: Callable[[], None] | None = None
+        self.ack_wait: float | None = None  # that wait, when not 64*T1 (tests shorten it)
+        self.last_sent: bytes | None = None  # the latest response, as sent
 
     def respond(self, response: Response) -> None:
         """Send ``response``; a 2xx to INVITE is retransmitted until its ACK (§13.3.1.4)."""
@@ -184,12 +195,62 @@ class _Sent2xx:
     handle: asyncio.TimerHandle | None = None
 
 
-@dataclass(eq=False)
-class _SentAck:
-    data: bytes
-    to: Address
-    transport: Transport
+class _SentAck(NamedTuple):
+    """An ACK for a 2xx we sent, kept to answer retransmissions of that 2xx (§13.2.2.4)."""
+
     until: float
+    data: bytes
+    host: str
+    port: int
+    protocol: str
+
+
+class _Linger(NamedTuple):
+    """What is left of a transaction waiting out its last timer (§17.1.1.2, §17.1.2.2,
+    §17.2.1, §17.2.2; RFC 6026 §7.1): until ``until``, a retransmission gets ``resend`` again
+    (the final response of a non-INVITE server, the ACK of an INVITE client for a non-2xx)
+    or is absorbed; ``accepted`` (RFC 6026 ACCEPTED) passes ACKs (server) to the TU and ACKs
+    retransmitted 2xx (client) again."""
+
+    until: float
+    resend: bytes | None
+    host: str
+    port: int
+    protocol: str
+    accepted: bool
+
+
+# Both are *stored* as plain tuples of plain values (read back with ``_make``), keyed by
+# plain tuples: the garbage collector stops tracking exact tuples of untracked values after
+# their first pass (never NamedTuple instances), so thousands of them cost a full collection
+# nothing.
+_SentAckRow = tuple[float, bytes, str, int, str]
+_LingerRow = tuple[float, bytes | None, str, int, str, bool]
+_LingerKey = tuple[str, str, str]
+
+
+def _linger_key(key: TransactionKey) -> _LingerKey:
+    return (key.branch, key.sent_by, key.method)
+
+
+#: The states in which a transaction only absorbs retransmissions until a timer ends it.
+_CLIENT_WAITS = frozenset({State.COMPLETED, State.ACCEPTED})
+_SERVER_WAITS = frozenset({State.CONFIRMED, State.ACCEPTED})
+#: How often (at most) the sweep of lingering transactions runs, in seconds.
+_SWEEP_EVERY = 0.5
+
+
+_K = TypeVar("_K")
+
+
+def _expire(table: dict[_K, _LingerRow] | dict[_K, _SentAckRow], now: float) -> None:
+    """Pop entries from the front of an insertion-ordered table while their time is up
+    (``until`` first in each row)."""
+    while table:
+        key = next(iter(table))
+        if table[key][0] > now:
+            return
+        del table[key]
 
 
 def _reject_all(server: ServerTransaction) -> None:
@@ -203,8 +264,12 @@ class Endpoint:
     go to ``on_request`` (a ``ServerTransaction`` to answer), ACKs for 2xx to ``on_ack``.
     """
 
-    def __init__(self, *, on_request: RequestHandler | None = None) -> None:
+    def __init__(
+        self, *, on_request: RequestHandler | None = None, timers: TimerConfig = DEFAULT_TIMERS
+    ) -> None:
         self.on_request: RequestHandler = on_request or _reject_all
+        # T1, T2, T4 of every transaction (RFC values; tests may shorten them).
+        self.timers = timers
         self.on_ack: AckHandler | None = None
         # A server may answer what does not parse (400, RFC 3261 §21.4.1); default: drop it.
         self.on_unparseable: Callable[[Inbound, SipParseError], None] | None = None
@@ -214,7 +279,10 @@ class Endpoint:
         self._servers: dict[TransactionKey, ServerTransaction] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._sent_2xx: dict[tuple[str, int], _Sent2xx] = {}
-        self._acks: dict[tuple[str, int], _SentAck] = {}
+        self._acks: dict[tuple[str, int], _SentAckRow] = {}
+        self._client_lingers: dict[_LingerKey, _LingerRow] = {}
+        self._server_lingers: dict[_LingerKey, _LingerRow] = {}
+        self._sweep: asyncio.TimerHandle | None = None
         self.parse_errors = 0
         self._closed = False
 
@@ -228,19 +296,20 @@ class Endpoint:
         host: str = LOOPBACK,
         port: int = 0,
         faults: Faults | None = None,
+        timers: TimerConfig = DEFAULT_TIMERS,
         taps: Iterable[Tap] = (),
         allow_remote: bool = False,
     ) -> Endpoint:
         """Bind the asked transports on ``host:port``; port 0 picks a free port, the same
         number for UDP and TCP when both are asked (as SIP servers conventionally listen)."""
-        self = cls(on_request=on_request)
+        self = cls(on_request=on_request, timers=timers)
         for attempt in range(_SAME_PORT_ATTEMPTS):
             try:
                 await self._bind(host, port, udp=udp, tcp=tcp, faults=faults, remote=allow_remote)
                 break
             except HarnessError:
                 await self.close()
-                self = cls(on_request=on_request)
+                self = cls(on_request=on_request, timers=timers)
                 if port or attempt == _SAME_PORT_ATTEMPTS - 1:
                     raise
         for tap in taps:
@@ -299,6 +368,12 @@ class Endpoint:
             if sent.handle is not None:
                 sent.handle.cancel()
         self._sent_2xx.clear()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        self._client_lingers.clear()
+        self._server_lingers.clear()
+        self._acks.clear()
         for _, client in self._clients.values():
             if not client.final.done():
                 client.final.cancel()
@@ -315,7 +390,9 @@ class Endpoint:
         """Start a client transaction for ``request`` (its top Via from ``via()``)."""
         carrier = self.transport(transport)
         loop = asyncio.get_running_loop()
-        core = CoreClient(request, reliable=carrier.protocol == "TCP", now=loop.time())
+        core = CoreClient(
+            request, reliable=carrier.protocol == "TCP", now=loop.time(), timers=self.timers
+        )
         client = ClientTransaction(self, request, to, carrier)
         self._clients[core.key] = (core, client)
         self._client_events(core, client, core.start())
@@ -333,9 +410,11 @@ class Endpoint:
         carrier = self.transport(transport)
         data = serialize(ack)
         carrier.send(data, to)
-        until = asyncio.get_running_loop().time() + ACK_WAIT
+        until = asyncio.get_running_loop().time() + self.timers.timeout
         key = (ack.headers.call_id, ack.headers.cseq.number)
-        self._acks[key] = _SentAck(data=data, to=to, transport=carrier, until=until)
+        self._acks.pop(key, None)  # re-inserted last: the dict stays in ``until`` order
+        self._acks[key] = (until, data, to.host, to.port, carrier.protocol)
+        self._arm_sweep()
 
     def send_stateless(
         self, message: Request | Response, to: Address, *, transport: TransportName = "UDP"
@@ -361,12 +440,67 @@ class Endpoint:
                 entry = self._clients.get(core.key)
                 if entry is not None and entry[0] is core:
                     del self._clients[core.key]
+        if core.state in _CLIENT_WAITS and not core.terminated and not self._closed:
+            self._linger_client(core, client)
+            return
         self._arm(core, lambda now: self._client_events(core, client, core.on_timeout(now)))
 
+    def _linger_client(self, core: CoreClient, client: ClientTransaction) -> None:
+        """An INVITE client in COMPLETED (Timer D: re-ACK each repeated failure) or ACCEPTED
+        (Timer M: ACK each repeated 2xx), a non-INVITE client in COMPLETED (Timer K)."""
+        deadline = core.next_deadline()
+        if self._clients.get(core.key, (None,))[0] is core:
+            del self._clients[core.key]
+        self._disarm(core)
+        if deadline is None:
+            return
+        ack = None if core.ack is None else serialize(core.ack)
+        to = client.destination
+        accepted = core.state is State.ACCEPTED
+        row = (deadline, ack, to.host, to.port, client.transport.protocol, accepted)
+        self._client_lingers[_linger_key(core.key)] = row
+        self._arm_sweep()
+
+    def _resend(self, data: bytes, host: str, port: int, protocol: str) -> None:
+        transport = self.tcp if protocol == "TCP" else self.udp
+        if transport is not None:
+            transport.send(data, Address(host=host, port=port))
+
+    def _disarm(self, core: CoreClient | CoreServer) -> None:
+        handle = self._timers.pop(id(core), None)
+        if handle is not None:
+            handle.cancel()
+
+    def _arm_sweep(self) -> None:
+        if self._sweep is None and not self._closed:
+            self._sweep = asyncio.get_running_loop().call_later(_SWEEP_EVERY, self._sweep_now)
+
+    def _sweep_now(self) -> None:
+        """Forget lingering transactions and kept ACKs whose time is up. Each table is in
+        insertion order, which is ``until`` order per kind of wait: pop from the front while
+        expired (a short wait behind a long one ends at a later sweep — until then it only
+        absorbs, which it would have done anyway)."""
+        self._sweep = None
+        now = asyncio.get_running_loop().time()
+        _expire(self._client_lingers, now)
+        _expire(self._server_lingers, now)
+        _expire(self._acks, now)
+        if self._client_lingers or self._server_lingers or self._acks:
+            self._arm_sweep()
+
+    def _lingering(
+        self, table: dict[_LingerKey, _LingerRow], key: TransactionKey
+    ) -> _Linger | None:
+        row = table.get(_linger_key(key))
+        if row is None or row[0] <= asyncio.get_running_loop().time():
+            return None
+        return _Linger._make(row)
+
     def _ack_again(self, response: Response) -> None:
-        sent = self._acks.get((response.headers.call_id, response.headers.cseq.number))
-        if sent is not None and sent.until > asyncio.get_running_loop().time():
-            sent.transport.send(sent.data, sent.to)
+        row = self._acks.get((response.headers.call_id, response.headers.cseq.number))
+        if row is not None and row[0] > asyncio.get_running_loop().time():
+            sent = _SentAck._make(row)
+            self._resend(sent.data, sent.host, sent.port, sent.protocol)
 
     def _arm(self, core: CoreClient | CoreServer, fire: Callable[[float], None]) -> None:
         """(Re)schedule the one asyncio timer of ``core`` at its ``next_deadline()``."""
@@ -411,8 +545,17 @@ class Endpoint:
             self._receive_request(message, inbound.remote, inbound.transport)
 
     def _receive_response(self, response: Response) -> None:
-        entry = self._clients.get(client_key(response))
+        key = client_key(response)
+        entry = self._clients.get(key)
         if entry is None:
+            linger = self._lingering(self._client_lingers, key)
+            if linger is not None:
+                if linger.accepted:
+                    if 200 <= response.status < 300:
+                        self._ack_again(response)  # RFC 6026 ACCEPTED: ACK each 2xx again
+                elif linger.resend is not None and response.status >= 300:
+                    self._resend(linger.resend, linger.host, linger.port, linger.protocol)
+                return
             # A 2xx retransmitted after its transaction ended: ACK it again (§13.2.2.4).
             if 200 <= response.status < 300 and response.headers.cseq.method == "INVITE":
                 self._ack_again(response)
@@ -428,10 +571,21 @@ class Endpoint:
         if existing is not None:
             self._server_events(existing, existing.core.receive(request, now))
             return
+        linger = self._lingering(self._server_lingers, key)
+        if linger is not None:
+            if request.method == "ACK":
+                if linger.accepted:
+                    self._receive_2xx_ack(request, remote)  # an ACK reusing the branch
+            elif linger.resend is not None:  # §17.2.2: repeat the final response
+                self._resend(linger.resend, linger.host, linger.port, linger.protocol)
+            return
         if request.method == "ACK":
             self._receive_2xx_ack(request, remote)
             return
-        core = CoreServer(request, reliable=transport.protocol == "TCP", now=now, auto_trying=False)
+        reliable = transport.protocol == "TCP"
+        core = CoreServer(
+            request, reliable=reliable, now=now, auto_trying=False, timers=self.timers
+        )
         server = ServerTransaction(self, request, remote, transport, core)
         self._servers[key] = server
         if request.method == "CANCEL":
@@ -443,9 +597,12 @@ class Endpoint:
         self.on_request(server)
 
     def _receive_cancel(self, cancel: ServerTransaction) -> None:
-        invite = self._servers.get(cancel_target_key(cancel.request))
+        target = cancel_target_key(cancel.request)
+        invite = self._servers.get(target)
         if invite is None:
-            cancel.reply(481)
+            # An INVITE answered already still exists (its final response is final): 200,
+            # with no effect (§9.2); one never seen is 481.
+            cancel.reply(200 if self._lingering(self._server_lingers, target) else 481)
             return
         cancel.reply(200)
         if invite.final_status is None:
@@ -472,17 +629,43 @@ class Endpoint:
         core = server.core
         for event in events:
             if isinstance(event, SendResponse):
-                server.transport.send(serialize(event.response), server.remote)
+                server.last_sent = serialize(event.response)
+                server.transport.send(server.last_sent, server.remote)
             elif isinstance(event, DeliverRequest):  # an ACK reusing the INVITE's branch
                 self._receive_2xx_ack(event.request, server.remote)
             elif isinstance(event, TransactionTerminated):
                 if self._servers.get(core.key) is server:
                     del self._servers[core.key]
+        if not core.terminated and not self._closed:
+            if core.state in _SERVER_WAITS or (not core.invite and core.state is State.COMPLETED):
+                self._linger_server(server)
+                return
         self._arm(core, lambda now: self._server_events(server, core.on_timeout(now)))
+
+    def _linger_server(self, server: ServerTransaction) -> None:
+        """A non-INVITE server in COMPLETED (Timer J: repeat the final response), an INVITE
+        server in CONFIRMED (Timer I: absorb) or ACCEPTED (Timer L: ACKs to the TU)."""
+        core = server.core
+        deadline = core.next_deadline()
+        if self._servers.get(core.key) is server:
+            del self._servers[core.key]
+        self._disarm(core)
+        if deadline is None:
+            return
+        to = server.remote
+        resend = None if core.invite else server.last_sent
+        accepted = core.state is State.ACCEPTED
+        row = (deadline, resend, to.host, to.port, server.transport.protocol, accepted)
+        self._server_lingers[_linger_key(core.key)] = row
+        self._arm_sweep()
 
     def _retransmit_2xx(self, server: ServerTransaction, response: Response, now: float) -> None:
         machine = SuccessRetransmission(
-            response, reliable=server.transport.protocol == "TCP", now=now
+            response,
+            reliable=server.transport.protocol == "TCP",
+            now=now,
+            timers=self.timers,
+            give_up_after=server.ack_wait,
         )
         sent = _Sent2xx(
             machine=machine,
@@ -507,6 +690,8 @@ class Endpoint:
                     sent.transport.send(sent.data, sent.remote)
                 else:
                     log.info("no ACK for the 2xx of %s within 64*T1", key[0])
+                    if server.on_no_ack is not None:
+                        server.on_no_ack()
             arm()
 
         arm()

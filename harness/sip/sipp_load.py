@@ -19,6 +19,7 @@ the per-step numbers show (achieved far below target with no failures).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,8 @@ from typing import Any
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp, SippResult, SippUser
 
-DEFAULT_REGISTER_RATES = (250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0)
-DEFAULT_CALL_RATES = (50.0, 100.0, 150.0, 200.0, 300.0, 400.0, 600.0, 800.0)
+DEFAULT_REGISTER_RATES = (250.0, 500.0, 1000.0, 1250.0, 1500.0, 2000.0, 3000.0, 4000.0)
+DEFAULT_CALL_RATES = (50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 600.0, 800.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +39,13 @@ class LoadStep:
 
     target_rate: float
     result: SippResult
+    cpu_seconds: float | None = None  # CPU time the target used during the step, if measured
+
+    @property
+    def cpu_share(self) -> float | None:
+        """The target's CPU use over the step, as a share of one core (1.0 = one core busy)."""
+        wall = self.result.wall_s
+        return None if self.cpu_seconds is None or wall <= 0 else self.cpu_seconds / wall
 
     @property
     def achieved_rate(self) -> float:
@@ -61,16 +69,56 @@ class RateMeasurement:
         """Highest achieved rate (per second) of a step without failures; 0.0 if none."""
         return max((s.achieved_rate for s in self.steps if s.clean), default=0.0)
 
+    @property
+    def per_core(self) -> float | None:
+        """The best clean step's rate divided by the target's CPU share then: what one core
+        fully busy would sustain (an extrapolation, when the load generator is the limit)."""
+        clean = [s for s in self.steps if s.clean and s.cpu_share]
+        if not clean:
+            return None
+        best = max(clean, key=lambda s: s.achieved_rate)
+        assert best.cpu_share is not None
+        return best.achieved_rate / best.cpu_share
+
     def summary(self) -> str:
         lines = [f"{self.what}: best {self.best_rate:.0f}/s at 0 failures"]
+        if self.per_core is not None:
+            lines[0] += f" (≈ {self.per_core:.0f}/s per busy core, from its CPU use)"
         for step in self.steps:
             r = step.result
+            cpu = "" if step.cpu_share is None else f", target CPU {step.cpu_share:.0%} of a core"
             lines.append(
                 f"  target {step.target_rate:6.0f}/s → {step.achieved_rate:7.1f}/s "
                 f"({r.successful_calls} ok, {r.failed_calls} failed, "
-                f"{r.stats.retransmissions} retransmissions)"
+                f"{r.stats.retransmissions} retransmissions{cpu})"
             )
         return "\n".join(lines)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its live descendants (Linux /proc;
+    Kamailio's workers are children of its main process)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text(encoding="utf-8")
+        except OSError:
+            continue  # the process ended meanwhile
+        fields = text.rpartition(")")[2].split()  # after "pid (comm)": state ppid …
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    family = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    return sum(times.get(member, 0.0) for member in family)
 
 
 def ramp(
@@ -80,12 +128,17 @@ def ramp(
     rates: Sequence[float],
     seconds_per_step: float,
     saturation: float = 0.9,
+    cpu_of: Callable[[], float] | None = None,
 ) -> RateMeasurement:
-    """Run ``run_step(rate, calls)`` for each rate until a failure or saturation."""
+    """Run ``run_step(rate, calls)`` for each rate until a failure or saturation;
+    ``cpu_of`` (e.g. ``lambda: cpu_seconds(pid)``) measures the target's CPU per step."""
     steps: list[LoadStep] = []
     for rate in rates:
         calls = max(1, round(rate * seconds_per_step))
-        step = LoadStep(target_rate=rate, result=run_step(rate, calls))
+        before = None if cpu_of is None else cpu_of()
+        result = run_step(rate, calls)
+        used = None if cpu_of is None or before is None else cpu_of() - before
+        step = LoadStep(target_rate=rate, result=result, cpu_seconds=used)
         steps.append(step)
         if not step.clean or step.achieved_rate < saturation * rate:
             break
@@ -114,6 +167,7 @@ def measure_register_rate(
     rates: Sequence[float] = DEFAULT_REGISTER_RATES,
     seconds_per_step: float = 2.0,
     workdir: Path | None = None,
+    cpu_of: Callable[[], float] | None = None,
 ) -> RateMeasurement:
     """REGISTER-with-digest per second at ``target``, cycling through ``users`` (-inf file)."""
     base = workdir or Path(tempfile.mkdtemp(prefix="sipp-load-"))
@@ -130,7 +184,13 @@ def measure_register_rate(
             workdir=base / f"register-{rate:g}",
         )
 
-    return ramp("REGISTER with digest", step, rates=rates, seconds_per_step=seconds_per_step)
+    return ramp(
+        "REGISTER with digest",
+        step,
+        rates=rates,
+        seconds_per_step=seconds_per_step,
+        cpu_of=cpu_of,
+    )
 
 
 def measure_call_rate(

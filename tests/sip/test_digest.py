@@ -248,6 +248,35 @@ def test_server_detects_replayed_nonce_counts() -> None:
     )
 
 
+def test_a_bounded_nonce_table_never_lets_a_forgotten_nonce_be_replayed() -> None:
+    """Beyond ``max_tracked`` remembered counts the oldest is dropped; that nonce (and any
+    older one never seen) then answers STALE — a fresh challenge — never ACCEPTED again."""
+    s = DigestServer(secret=b"k" * 32, realm=REALM, max_tracked=3)
+    stored = ha1("abcde20200", REALM, "Password")
+    challenges = [s.challenge(now=float(t)) for t in range(5)]
+    never_used = challenges[0]
+    for t, challenge in enumerate(challenges[1:], start=10):
+        assert s.verify(answer(challenge), method="REGISTER", ha1=stored, now=float(t)).accepted
+    assert len(s._last_nc) == 3
+    evicted = challenges[1]  # first used, first forgotten
+    replay = s.verify(answer(evicted), method="REGISTER", ha1=stored, now=20.0)
+    assert replay is DigestOutcome.STALE_NONCE
+    older = s.verify(answer(never_used), method="REGISTER", ha1=stored, now=20.0)
+    assert older is DigestOutcome.STALE_NONCE
+    kept = challenges[4]
+    assert s.verify(answer(kept, nc=2), method="REGISTER", ha1=stored, now=20.0).accepted
+    assert s.verify(answer(kept, nc=2), method="REGISTER", ha1=stored, now=20.0) is (
+        DigestOutcome.REPLAYED
+    )
+    fresh = s.challenge(now=21.0)
+    assert s.verify(answer(fresh), method="REGISTER", ha1=stored, now=21.0).accepted
+
+
+def test_nonces_are_unique() -> None:
+    s = server()
+    assert len({s.new_nonce(5.0) for _ in range(10_000)}) == 10_000
+
+
 def test_server_refuses_foreign_and_malformed_credentials() -> None:
     s = server()
     stored = ha1("abcde20200", REALM, "Password")

@@ -141,6 +141,10 @@ class RegisterResponse:
     min_expires: int | None = None
 
 
+#: Source records kept before quiet ones are swept (see ``_forget_quiet_sources``).
+_MAX_SOURCES = 4096
+
+
 @dataclass
 class _SourceRecord:
     failures: deque[float] = field(default_factory=deque)
@@ -225,6 +229,8 @@ class Registrar:
         if verdict == "stale":
             return self._challenge(now, stale=True)
         if verdict == "fail":
+            if source not in self._sources and len(self._sources) >= _MAX_SOURCES:
+                self._forget_quiet_sources(now)
             record = self._sources.setdefault(source, _SourceRecord())
             record.failures.append(now)
             while record.failures and record.failures[0] <= now - self.params.failure_window:
@@ -237,6 +243,18 @@ class Registrar:
         return None
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _forget_quiet_sources(self, now: float) -> None:
+        """Drop the records of sources neither blocked nor with a failure in the window (on
+        loopback every client port is a source: the table must not grow with them)."""
+        horizon = now - self.params.failure_window
+        for source in [
+            source
+            for source, record in self._sources.items()
+            if record.blocked_until <= now
+            and (not record.failures or record.failures[-1] <= horizon)
+        ]:
+            del self._sources[source]
 
     def _challenge(self, now: float, *, stale: bool) -> RegisterResponse:
         return RegisterResponse(

@@ -373,6 +373,8 @@ class _CallSession:
             body=body,
             content_type=SDP if body else None,
         )
+        self.server.on_no_ack = self._no_ack
+        self.server.ack_wait = self.service.ack_timeout
         self.server.respond(response)
         caller_contact = request.headers.contact
         target = caller_contact.uri if caller_contact is not None else request.headers.from_.uri
@@ -389,13 +391,13 @@ class _CallSession:
             cseq=0,
             remote_cseq=request.headers.cseq.number,
         )
-        self.service.loop.call_later(self.service.ack_timeout, self._ack_check)
 
-    def _ack_check(self) -> None:
+    def _no_ack(self) -> None:
         """RFC 3261 §13.3.1.4: a 2xx retransmitted for 64*T1 without an ACK — the caller
         is gone (e.g. a client that gave up): end the session with BYE on both sides, or the
-        connected leg's extension would stay busy for ever."""
-        if self.caller_dialog is not None and self.endpoint.awaiting_ack(self.server.request):
+        connected leg's extension would stay busy for ever. (The endpoint calls this; a timer
+        of our own per answered call kept every call's objects alive for 32 s.)"""
+        if self.caller_dialog is not None:
             log.info("no ACK from the caller of %s: ending the call", self.call_id)
             self.caller_dialog.bye()
             self.caller_hung_up()
@@ -634,7 +636,10 @@ class PbxSipService:
             if self.sessions.pop(session.call_id, None) is not None:
                 self.finished(session)
             if session.cancel_watch is not None:
+                # Dropped, not only cancelled: the cancelled task's traceback holds the
+                # session's frame, a cycle only a full garbage collection would free.
                 session.cancel_watch.cancel()
+                session.cancel_watch = None
             self.caller_dialogs.pop(session.server.request.headers.call_id, None)
             for leg in session.legs.values():
                 for fork in leg.forks:

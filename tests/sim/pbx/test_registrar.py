@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from harness.sim.pbx.registrar import (
+    _MAX_SOURCES,
     Algorithm,
     ContactRequest,
     RegisterRequest,
@@ -259,3 +260,19 @@ def test_a_binding_keeps_the_transport_its_register_came_over() -> None:
     moved = ContactRequest(uri=udp.uri, transport="TCP")
     assert register(registrar, now=2.0, contacts=(moved,), call_id="again").status == 200
     assert {b.contact: b.transport for b in registrar.bindings(ID, 3.0)}[udp.uri] == "TCP"
+
+
+def test_the_source_table_is_bounded_and_keeps_what_still_counts() -> None:
+    """Every loopback client port is a source: quiet ones are swept past a bound, while a
+    blocked source and one with recent failures keep their record."""
+    registrar = make_registrar(failure_limit=3, failure_window=60, block_time=300)
+    for t in (0, 1, 2):
+        register(registrar, now=t, password="Wrong", source="10.0.0.1")  # blocked
+    register(registrar, now=200, password="Wrong", source="10.0.0.2")  # one recent failure
+    for n in range(_MAX_SOURCES):  # old failures from many ports
+        register(registrar, now=100, password="Wrong", source=f"127.0.0.1:{n}")
+    register(registrar, now=220, password="Wrong", source="127.0.0.1:new")  # the sweep
+    assert len(registrar._sources) == 3
+    assert registrar.is_blocked("10.0.0.1", 220)
+    register(registrar, now=221, password="Wrong", source="10.0.0.2")
+    assert register(registrar, now=222, password="Wrong", source="10.0.0.2").status == 503

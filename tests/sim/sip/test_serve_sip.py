@@ -4,10 +4,11 @@ provisioning API; the carrier side carries external calls with a carrier's calle
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from harness.pytest_plugin.phones import PhoneFactory
-from harness.pytest_plugin.sim import SimulatorHandle
+from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sim.documents import read_tenant
 from harness.sip.app import FlexibleInterConnect, Network
 from harness.sip.observed import WITHHELD, PhoneEventKind
@@ -178,3 +179,20 @@ def test_a_setting_saved_through_the_api_applies_to_the_next_call_and_voicemail_
     messages = eventually(lambda: rows(sim, "/api/voicemail"), "a message in /api/voicemail")
     assert [(m["extension"], m["caller_id"]) for m in messages] == [("20201", "20200")]
     assert len([e for e in phones["20201"].timeline() if e.kind is PhoneEventKind.RING]) == 1
+
+
+def test_the_standard_library_loop_serves_the_same_call(
+    phone_factory: PhoneFactory, tmp_path: Path
+) -> None:
+    """``serve --loop asyncio`` (uvloop is the default): a call goes through the same way."""
+    with start_simulator(SAMPLE, extra_args=("--loop", "asyncio"), workdir=tmp_path) as other:
+        assert list(other.process.args)[-2:] == ["--loop", "asyncio"]
+        phones = tenant_phones(phone_factory, other, SAMPLE)
+        call = phones["20200"].call("20201")
+        ring = phones["20201"].incoming()
+        ring.answer()
+        call.wait_for(PhoneEventKind.CONNECTED)
+        call.hangup()
+        ring.wait_ended()
+        recorded = eventually(lambda: rows(other, "/api/calls"), "the call in /api/calls")
+        assert [(c["caller"], c["outcome"]) for c in recorded] == [("20200", "ended")]

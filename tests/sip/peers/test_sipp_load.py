@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from harness.sip.sipp import SippResult, SippStats, SippUser
-from harness.sip.sipp_load import measure_kamailio_baseline, ramp
+from harness.sip.sipp_load import cpu_seconds, measure_kamailio_baseline, ramp
 
 
 def fake_result(*, ok: int, failed: int, seconds: float) -> SippResult:
@@ -50,6 +55,36 @@ def test_ramp_stops_at_the_first_failure_and_keeps_the_best_clean_rate() -> None
     assert asked == [(100.0, 100), (200.0, 200), (400.0, 400)]
     assert measured.best_rate == 200.0
     assert [s.clean for s in measured.steps] == [True, True, False]
+
+
+def test_ramp_reports_the_targets_cpu_share_and_the_rate_per_busy_core() -> None:
+    used = iter([0.0, 0.25, 0.25, 0.75])  # CPU seconds read before and after each step
+
+    def step(rate: float, calls: int) -> SippResult:
+        return fake_result(ok=calls, failed=0, seconds=1.0)
+
+    measured = ramp(
+        "test", step, rates=[100.0, 200.0], seconds_per_step=1.0, cpu_of=lambda: next(used)
+    )
+    assert [s.cpu_share for s in measured.steps] == [0.25, 0.5]
+    assert measured.per_core == 400.0  # 200/s at half a core
+    assert "target CPU 50% of a core" in measured.summary()
+    assert "≈ 400/s per busy core" in measured.summary()
+
+
+def test_cpu_seconds_counts_the_busy_child_of_an_idle_parent() -> None:
+    """A shell (idle) whose child spins: the parent's figure grows with the child's CPU."""
+    spin = f"{sys.executable} -c 'while True: pass'"
+    parent = subprocess.Popen(["/bin/sh", "-c", f"{spin}; exit 0"])
+    try:
+        deadline = time.monotonic() + 20
+        while cpu_seconds(parent.pid) < 0.2:
+            assert time.monotonic() < deadline, "the spinning child was never counted"
+            time.sleep(0.05)  # a polling period, not a synchronisation
+    finally:
+        for child in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split():
+            os.kill(int(child), signal.SIGKILL)
+        parent.wait(timeout=10)
 
 
 def test_ramp_stops_when_the_target_saturates() -> None:
