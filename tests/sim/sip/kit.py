@@ -92,7 +92,9 @@ def device(
     )
     phone.never_answer()
     phone.register()
-    assert phone.registration_state is RegistrationState.REGISTERED, phone.status_text
+    assert phone.registration_state is RegistrationState.REGISTERED, (
+        f"{phone.status_text}: {phone.virtual.last_error}"
+    )
     return phone
 
 
