@@ -30,6 +30,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
+from harness.sim.pbx.registrar import RegistrarParams
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp, SippResult, SippStats, SippUser
 from harness.sip.sipp_load import (
@@ -45,6 +46,7 @@ DOMAIN = "07777sip.smart-pbx.jp"
 SITE = "2"
 PILOT = "20000"
 CALLER = "29999"
+NONCE_LIFETIME = RegistrarParams().nonce_lifetime  # the nonce table fills this long
 MEMBERS = 60  # ≥ simultaneous calls at the highest call rate (each lasts a few ms)
 
 
@@ -329,6 +331,14 @@ def soak(
         f"RSS first third {early / 1024:.1f} MiB → last third {late / 1024:.1f} MiB "
         f"({growth:+.1%}): {verdict}"
     )
+    tail = samples[-third:]
+    if len(tail) >= 2 and tail[-1][0] > tail[0][0]:
+        slope = (tail[-1][1] - tail[0][1]) / 1024 / ((tail[-1][0] - tail[0][0]) / 60)
+        print(
+            f"RSS over the last third ({tail[0][0]:.0f}–{tail[-1][0]:.0f} s): "
+            f"{slope:+.2f} MiB/min (nonce counts live {NONCE_LIFETIME:.0f} s: soak longer "
+            "than that to see the level)"
+        )
 
 
 def rates(text: str) -> list[float]:
