@@ -239,6 +239,7 @@ ROUTES = [
     Route("/api/mfa", mfa, methods=["GET", "PUT"]),
     Route("/api/mail", mail),
     Route("/api/registrations", _rows("registrations")),
+    Route("/api/pstn/registrations", _rows("pstn_registrations")),
     Route("/api/calls", _rows("calls")),
     Route("/api/voicemail", _rows("voicemail_messages")),
 ]
@@ -292,6 +293,17 @@ def _build_openapi() -> dict[str, Any]:
             "terminal_users",
             "mfa_enabled",
         ],
+    )
+    schemas["PstnRegistration"] = obj(
+        {
+            "id": {"type": "integer"},
+            "number": {"type": "string", "description": "the external number (user part)"},
+            "contact": {"type": "string", "description": "where its calls go"},
+            "transport": {"enum": ["UDP", "TCP"]},
+            "source": {"type": "string", "description": "host:port the REGISTER came from"},
+            "expires_at": {"type": "number", "description": "Unix time"},
+        },
+        ["id", "number", "contact", "transport", "source", "expires_at"],
     )
     schemas["Mail"] = obj(
         {
@@ -425,6 +437,12 @@ def _build_openapi() -> dict[str, Any]:
                 "responses": {"200": ok({"type": "array", "items": refs("Mail")})},
             }
         },
+    }
+    paths["/api/pstn/registrations"] = {
+        "get": {
+            "summary": "External subscribers registered on the carrier-side (PSTN) listener",
+            "responses": {"200": ok({"type": "array", "items": refs("PstnRegistration")})},
+        }
     }
     for path, what in (
         ("/api/registrations", "SIP registrations (filled by the SIP side)"),

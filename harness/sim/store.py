@@ -174,6 +174,14 @@ CREATE TABLE IF NOT EXISTS registrations (
     expires_at REAL NOT NULL,
     UNIQUE (terminal_id, contact)
 );
+CREATE TABLE IF NOT EXISTS pstn_registrations (
+    id INTEGER PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    contact TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    source TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY,
     call_id TEXT NOT NULL,
@@ -206,6 +214,7 @@ _TENANT_TABLES = (
     "one_time_codes",
     "web_sessions",
     "registrations",
+    "pstn_registrations",
     "calls",
     "voicemail_messages",
     "voicemail_passwords",
@@ -379,6 +388,7 @@ class Store:
         # one-time codes are timed by a clock whose origin changed.
         with self._tx() as db:
             db.execute("DELETE FROM registrations")
+            db.execute("DELETE FROM pstn_registrations")
             db.execute("DELETE FROM one_time_codes")
 
     def close(self) -> None:
@@ -515,7 +525,13 @@ class Store:
         public = json.loads(row["document_json"])
         settings = Settings.model_validate(public["settings"])
         with self._tx() as db:
-            for table in ("one_time_codes", "web_sessions", "registrations", "calls"):
+            for table in (
+                "one_time_codes",
+                "web_sessions",
+                "registrations",
+                "pstn_registrations",
+                "calls",
+            ):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
             db.execute("DELETE FROM voicemail_messages")
             db.execute("UPDATE web_accounts SET email = NULL, failed_logins = 0")
@@ -1092,6 +1108,21 @@ class Store:
                     (terminal_id, contact),
                 )
 
+    def replace_pstn_registrations(
+        self, subscribers: Mapping[str, tuple[str, str, str, float] | None]
+    ) -> None:
+        """For each external number, its carrier-side binding ``(contact, transport, source,
+        expires_at)`` or None (gone) — one transaction for many REGISTERs."""
+        with self._tx() as db:
+            for number, row in subscribers.items():
+                db.execute("DELETE FROM pstn_registrations WHERE number = ?", (number,))
+                if row is not None:
+                    db.execute(
+                        "INSERT INTO pstn_registrations "
+                        "(number, contact, transport, source, expires_at) VALUES (?, ?, ?, ?, ?)",
+                        (number, *row),
+                    )
+
     def record_call(
         self,
         *,
@@ -1129,10 +1160,11 @@ class Store:
             )
 
     def list_rows(
-        self, table: Literal["registrations", "calls", "voicemail_messages"]
+        self,
+        table: Literal["registrations", "pstn_registrations", "calls", "voicemail_messages"],
     ) -> list[dict[str, Any]]:
         """Rows of a SIP-side table as plain dicts (provisioning API)."""
-        if table not in ("registrations", "calls", "voicemail_messages"):
+        if table not in ("registrations", "pstn_registrations", "calls", "voicemail_messages"):
             raise ValueError(f"not a SIP-side table: {table}")
         rows = [dict(r) for r in self._read(f"SELECT * FROM {table} ORDER BY id")]  # noqa: S608
         for row in rows:

@@ -22,6 +22,10 @@ server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
   ``ringback``; 2xx → ACK (``connected``); 486/600 → ``busy``; 403/404/484/603 → ``refused``;
   others → ``release``. ``hangup`` sends BYE, or CANCEL while the call is not answered yet
   (after the first provisional response, §9.1).
+- **in a call**: ``hold`` / ``resume`` send a re-INVITE with ``a=sendonly`` / ``a=sendrecv``
+  (RFC 3264 §8.4); a re-INVITE received is answered 200 with the mirrored direction
+  (sendonly → recvonly). Every SDP received (offer or answer) is kept as the call's
+  ``remote_sdp``.
 
 Every observation goes to the phone's timeline (``harness.sip.observed``) with
 ``clock.now()``. Registration refresh and transaction timers run in real seconds (protocol
@@ -98,12 +102,25 @@ class Behaviour:
     busy_when_in_call: bool = True
 
 
-def _sdp(session: int) -> bytes:
+SDP = "application/sdp"
+#: The direction an SDP answer takes to an offer's (RFC 3264 §6.1).
+_ANSWER_DIRECTION = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+
+
+def _sdp(session: int, direction: str = "sendrecv") -> bytes:
     """A minimal audio offer/answer (RFC 4566). No media is ever sent; port 9 (discard)."""
     return (
         f"v=0\r\no=- {session} {session} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
-        "t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+        f"t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na={direction}\r\n"
     ).encode()
+
+
+def sdp_direction(sdp: bytes) -> str:
+    """The media direction an SDP body states (``a=sendonly`` …; sendrecv when none)."""
+    for line in sdp.decode("utf-8", "replace").splitlines():
+        if line.strip() in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
+            return line.strip()[2:]
+    return "sendrecv"
 
 
 class Call:
@@ -126,6 +143,7 @@ class Call:
         self.answer_timer: TimerHandle | None = None
         self.give_up_timer: TimerHandle | None = None
         self.cancel_requested = False
+        self.remote_sdp = b""  # the last SDP the far end sent (offer or answer)
 
     def end(self) -> None:
         self.state = CallState.ENDED
@@ -431,6 +449,7 @@ class VirtualPhone:
         headers = request.headers
         call = Call(self, call_id=headers.call_id, direction="incoming", peer=_caller_id(request))
         call.invite_server = server
+        call.remote_sdp = request.body
         behaviour = self.behaviour
         in_call = any(c.state is CallState.CONNECTED for c in self.calls.values())
         if behaviour.busy or (behaviour.busy_when_in_call and in_call):
@@ -475,7 +494,7 @@ class VirtualPhone:
                 to_tag=call.local_tag,
                 contact=self.contact(),
                 body=_sdp(next(self._session)),
-                content_type="application/sdp",
+                content_type=SDP,
             )
         )
         call.final_status = 200
@@ -498,15 +517,40 @@ class VirtualPhone:
         if not call.dialog.receive_request(server.request):
             server.reply(500)  # out of order (§12.2.2)
             return
+        offer = server.request.body
+        if offer:
+            call.remote_sdp = offer
+        direction = _ANSWER_DIRECTION.get(sdp_direction(offer), "sendrecv")
         server.respond(
             Response.for_request(
                 server.request,
                 200,
                 contact=self.contact(),
-                body=_sdp(next(self._session)),
-                content_type="application/sdp",
+                body=_sdp(next(self._session), direction),
+                content_type=SDP,
             )
         )
+
+    async def reinvite(self, call_id: str | None = None, *, direction: str = "sendrecv") -> int:
+        """Send a re-INVITE offering ``direction`` on a connected call (``hold``: sendonly,
+        ``resume``: sendrecv; RFC 3264 §8.4) and ACK its 2xx; returns the final status. The
+        answer's SDP becomes the call's ``remote_sdp``."""
+        call = self._find(call_id, CallState.CONNECTED, "")
+        dialog = call.dialog
+        assert dialog is not None
+        request = dialog.create_request(
+            "INVITE", via=self._via(), body=_sdp(next(self._session), direction), content_type=SDP
+        )
+        server = self._registrar or self._server_address()
+        hop = self._next_hop(dialog, server)
+        response = await self.endpoint.request(request, hop, transport=self.transport_name)
+        dialog.receive_response(request, response)
+        if 200 <= response.status < 300:
+            if response.body:
+                call.remote_sdp = response.body
+            ack = dialog.ack(request, via=self._via())
+            self.endpoint.send_ack(ack, hop, transport=self.transport_name)
+        return response.status
 
     def _incoming_bye(self, server: ServerTransaction) -> None:
         call = self.calls.get(server.request.headers.call_id)
@@ -559,7 +603,7 @@ class VirtualPhone:
             contact=self.contact(),
             headers=self._extra_headers(),
             body=_sdp(next(self._session)),
-            content_type="application/sdp",
+            content_type=SDP,
         )
         self._record(K.DIAL, call, peer=number)
         self._spawn(self._run_invite(call, request, server))
@@ -595,6 +639,7 @@ class VirtualPhone:
     def _final(self, call: Call, request: Request, response: Response, server: Address) -> None:
         call.final_status = response.status
         if 200 <= response.status < 300:
+            call.remote_sdp = response.body
             dialog = call.dialog = Dialog.from_uac(request, response)
             ack = dialog.ack(request, via=self._via())
             self.endpoint.send_ack(
@@ -667,8 +712,9 @@ class VirtualPhone:
         await self._request(bye, self._next_hop(dialog, server))
 
     def _find(self, call_id: str | None, state: CallState, direction: str) -> Call:
+        """The oldest call in ``state`` (of ``direction`` unless empty; ``call_id`` if given)."""
         for call in self.calls.values():
-            if call.state is state and call.direction == direction:
+            if call.state is state and direction in ("", call.direction):
                 if call_id is None or call.call_id == call_id:
                     return call
         raise HarnessError(f"{self.name}: no {direction} call in state {state.value}")
@@ -783,6 +829,26 @@ class CallHandle:
             self._phone.virtual.answer(self.call_id)
 
         self._phone._run(answer(), timeout)
+
+    @property
+    def remote_sdp(self) -> bytes:
+        """The last SDP the far end sent on this call (its offer, answer or re-INVITE)."""
+        return self._call.remote_sdp
+
+    def hold(self, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """Put the far end on hold (re-INVITE with ``a=sendonly``); returns the final status."""
+        return self._reinvite("sendonly", timeout)
+
+    def resume(self, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """Take the call off hold (re-INVITE with ``a=sendrecv``); returns the final status."""
+        return self._reinvite("sendrecv", timeout)
+
+    def _reinvite(self, direction: str, timeout: float) -> int:
+        status = self._phone._run(
+            self._phone.virtual.reinvite(self.call_id, direction=direction), timeout
+        )
+        assert isinstance(status, int)
+        return status
 
 
 class Phone:

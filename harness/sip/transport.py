@@ -416,8 +416,9 @@ class _TcpConnection(asyncio.Protocol):
         self.closed = asyncio.Event()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Not isinstance-checked: uvloop's TCPTransport does not subclass asyncio.Transport
+        # (an assert here reset every TCP connection of a uvloop simulator).
+        self.transport = cast(asyncio.Transport, transport)
         self.remote = Address.of(transport.get_extra_info("peername"))
         self.local = Address.of(transport.get_extra_info("sockname"))
         self._owner._attach(self)

@@ -211,7 +211,7 @@ def test_mfa_code_arrives_by_smtp_and_logs_in(sim: SimulatorHandle, browser: Bro
 
 
 def test_sip_side_tables_are_empty_lists(sim: SimulatorHandle) -> None:
-    for path in ("/api/registrations", "/api/calls", "/api/voicemail"):
+    for path in ("/api/registrations", "/api/pstn/registrations", "/api/calls", "/api/voicemail"):
         assert sim.api("GET", path) == []
 
 
@@ -227,6 +227,7 @@ def test_openapi_document_lists_every_route(sim: SimulatorHandle) -> None:
         "/api/mfa",
         "/api/mail",
         "/api/registrations",
+        "/api/pstn/registrations",
         "/api/calls",
         "/api/voicemail",
     }

@@ -16,17 +16,22 @@ password, so the number registered IS the identity the carrier asserts for that 
   ID a carrier presents: ``P-Asserted-Identity`` = the caller's 外線発信 number, or
   ``From: Anonymous`` + ``Privacy: id`` for 184 (``PbxSipService.leg_invite``). An unregistered
   number fails the leg (the caller hears 480).
-- BYE goes to the PBX's dialogs, CANCEL is matched by the endpoint; OPTIONS 200; else 405.
+- BYE, re-INVITE, UPDATE and INFO go to the PBX's dialogs, CANCEL is matched by the
+  endpoint; OPTIONS 200; else 405.
+- A subscriber registered over TCP (or with ``;transport=tcp``) gets its calls over TCP.
 
-Bindings are soft state in memory, on real loop time like the tenant's registrar.
+Bindings are soft state in memory, on real loop time like the tenant's registrar; every
+change is reported to ``on_change`` (the service writes them where the provisioning API
+reads them: ``GET /api/pstn/registrations``), and ``forget`` drops them all (a reset).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.sim.pbx.routing import ExternalOrigin, strip_prefix
-from harness.sim.pbx.sip_glue import PbxSipService, bad_request, dispatch
+from harness.sim.pbx.sip_glue import Contact, PbxSipService, bad_request, dispatch
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Response, new_tag
 from harness.sip.syntax import SipParseError
@@ -42,8 +47,8 @@ class Subscriber:
     """One registered external line: where its calls go until when (loop time)."""
 
     number: str
-    contact: SipUri
-    address: Address
+    contact: Contact
+    source: Address  # where the REGISTER came from
     expires_at: float
 
 
@@ -54,6 +59,8 @@ class Carrier:
         self.endpoint = endpoint
         self.pbx = pbx
         self.subscribers: dict[str, Subscriber] = {}
+        # Called with the number and its subscriber (None: gone) after each change.
+        self.on_change: Callable[[str, Subscriber | None], None] | None = None
         endpoint.on_request = self.on_request
         endpoint.on_unparseable = self.on_unparseable
         pbx.trunk = endpoint
@@ -63,16 +70,24 @@ class Carrier:
     def address(self) -> Address:
         return self.endpoint.transport().local
 
-    def resolve(self, number: str) -> Address | None:
+    def resolve(self, number: str) -> Contact | None:
         """Where an external leg to ``number`` goes: its subscriber's contact, if registered."""
         subscriber = self.subscribers.get(number)
         if subscriber is None or subscriber.expires_at <= self.pbx.now():
             return None
-        return subscriber.address
+        return subscriber.contact
 
     def registered_numbers(self) -> list[str]:
         now = self.pbx.now()
         return sorted(n for n, s in self.subscribers.items() if s.expires_at > now)
+
+    def forget(self) -> None:
+        """Drop every subscriber (a reset or a new tenant: soft state goes with the store's)."""
+        self.subscribers.clear()
+
+    def _changed(self, number: str) -> None:
+        if self.on_change is not None:
+            self.on_change(number, self.subscribers.get(number))
 
     def on_unparseable(self, inbound: Inbound, error: SipParseError) -> None:
         response = bad_request(inbound.data, str(error))
@@ -80,7 +95,13 @@ class Carrier:
             inbound.transport.send(response, inbound.remote)
 
     def on_request(self, server: ServerTransaction) -> None:
-        dispatch(server, register=self._register, invite=self._invite, bye=self.pbx.bye)
+        dispatch(
+            server,
+            register=self._register,
+            invite=self._invite,
+            bye=self.pbx.bye,
+            in_dialog=self.pbx.in_dialog,
+        )
 
     def _register(self, server: ServerTransaction) -> None:
         request = server.request
@@ -90,6 +111,7 @@ class Carrier:
             server.reply(404, "Not Found (register a phone number as the user part)")
             return
         now = self.pbx.now()
+        before = self.subscribers.get(number)
         if h.contact_is_star:
             self.subscribers.pop(number, None)
         for contact in () if h.contact_is_star else h.contacts:
@@ -103,16 +125,20 @@ class Carrier:
             if expires == 0:
                 self.subscribers.pop(number, None)
                 continue
-            address = Address(host=uri.host_address, port=uri.port or 5060)
             self.subscribers[number] = Subscriber(
-                number=number, contact=uri, address=address, expires_at=now + expires
+                number=number,
+                contact=Contact.of(uri, registered_over=server.transport.protocol),
+                source=server.remote,
+                expires_at=now + expires,
             )
         extra: tuple[tuple[str, str], ...] = ()
         current = self.subscribers.get(number)
         if current is not None:
             remaining = max(0, int(current.expires_at - now))
-            extra = (("Contact", f"<{current.contact}>;expires={remaining}"),)
+            extra = (("Contact", f"<{current.contact.uri}>;expires={remaining}"),)
         server.respond(Response.for_request(request, 200, to_tag=new_tag(), headers=extra))
+        if current is not before:
+            self._changed(number)
 
     def _invite(self, server: ServerTransaction) -> None:
         request = server.request

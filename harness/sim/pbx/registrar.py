@@ -100,6 +100,7 @@ class ContactRequest:
 
     uri: str
     expires: int | None = None
+    transport: str = "UDP"  # what the REGISTER came over: requests to the contact use it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +125,7 @@ class Binding:
     call_id: str
     cseq: int
     registered_at: float
+    transport: str = "UDP"  # "TCP" when registered over TCP: INVITEs to it go over TCP
 
     def remaining(self, now: float) -> int:
         return max(0, int(round(self.expires_at - now)))
@@ -342,6 +344,7 @@ class Registrar:
                 call_id=request.call_id,
                 cseq=request.cseq,
                 registered_at=now if existing is None else existing.registered_at,
+                transport=contact.transport,
             )
         while len(current) > params.max_contacts:
             oldest = min(current.values(), key=lambda b: b.registered_at)

@@ -5,8 +5,10 @@ Started by the ``Simulator`` on its loop (``serve`` attaches it): it binds UDP a
 the loaded tenant (SIP domain and digest realm = 内線サーバアドレス), and before each request
 checks the store's settings version (one small read), re-reading the routing snapshot only
 when it changed — a setting saved on a page applies to the next call (DESIGN.md
-"Concurrency"). It writes what the provisioning API shows: registrations (soft state,
-wall-clock expiry), one row per finished call, one per voicemail message.
+"Concurrency"). It writes what the provisioning API shows: registrations and the carrier
+side's subscribers (soft state, wall-clock expiry), one row per finished call, one per
+voicemail message. A reset or a new tenant (``Store.on_reset``) drops the bindings and
+subscribers and ends every call in progress, so nothing of one test reaches the next.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 import time
 
 from harness.sim.pbx.call import target_number
-from harness.sim.pbx.carrier import Carrier
+from harness.sim.pbx.carrier import Carrier, Subscriber
 from harness.sim.pbx.config import PbxConfig, PbxParams
 from harness.sim.pbx.registrar import (
     Algorithm,
@@ -38,6 +40,7 @@ class _StoreBacked(PbxSipService):
         self.store = store
         self.version: int | None = None
         self._pending: dict[str, list[tuple[str, str, str, float]]] = {}
+        self._pending_pstn: dict[str, tuple[str, str, str, float] | None] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self.refresh()
 
@@ -67,6 +70,20 @@ class _StoreBacked(PbxSipService):
             (ext.extension, b.contact, source, wall + (b.expires_at - now))
             for b in self.registrar.bindings(terminal_id, now)
         ]
+        self._flush_soon()
+
+    def subscriber_changed(self, number: str, subscriber: Subscriber | None) -> None:
+        """The carrier side bound or dropped ``number``: write it with the next flush."""
+        row = None
+        if subscriber is not None:
+            expires_at = time.time() + (subscriber.expires_at - self.now())
+            source = f"{subscriber.source.host}:{subscriber.source.port}"
+            contact = subscriber.contact
+            row = (str(contact.uri), contact.transport, source, expires_at)
+        self._pending_pstn[number] = row
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
         if self._flush_handle is None:
             # Written in batches: one SQLite transaction per REGISTER was a third of the
             # registrar's time under load; the API sees a binding within FLUSH_DELAY.
@@ -80,6 +97,7 @@ class _StoreBacked(PbxSipService):
             self._flush_handle.cancel()
             self._flush_handle = None
         self._pending.clear()
+        self._pending_pstn.clear()
         old = self.registrar
         self.registrar = Registrar(realm=old.realm, credentials=old.credentials, params=old.params)
 
@@ -89,10 +107,13 @@ class _StoreBacked(PbxSipService):
         pending, self._pending = self._pending, {}
         if pending:
             self.store.replace_registrations(pending)
+        pstn, self._pending_pstn = self._pending_pstn, {}
+        if pstn:
+            self.store.replace_pstn_registrations(pstn)
 
     def finished(self, session: _CallSession) -> None:
         call = session.call
-        if call is None:
+        if call is None or session.discarded:  # ended by a reset: not the next test's call
             return
         origin = call.origin
         caller = (
@@ -161,14 +182,20 @@ class StoreSipService:
             pbx_params=self.pbx_params,
         )
         sip = self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
+        carrier = self.carrier = Carrier(endpoint=trunk, pbx=sip)
+        carrier.on_change = sip.subscriber_changed
         loop = asyncio.get_running_loop()
-        # Resets come from the API handler (on this loop) or a worker thread (tenant loads).
 
-        def forget() -> None:
-            loop.call_soon_threadsafe(sip.forget_registrations)
+        def forget_soft_state() -> None:
+            sip.end_all_calls()
+            sip.forget_registrations()
+            carrier.forget()
 
-        context.store.on_reset(forget)
-        self.carrier = Carrier(endpoint=trunk, pbx=self.sip)
+        def on_reset() -> None:
+            # From the API handler (on this loop) or a worker thread (tenant loads).
+            loop.call_soon_threadsafe(forget_soft_state)
+
+        context.store.on_reset(on_reset)
         context.ports["sip"] = endpoint.transport().local.port
         context.ports["pstn"] = trunk.transport().local.port
 

@@ -5,31 +5,47 @@ owns a sipphone ``Endpoint`` (transactions, retransmissions, CANCEL matching), t
 ``Registrar`` and the reactive ``Pbx``. Incoming requests:
 
 - REGISTER → ``Registrar.handle`` (``now`` = real loop time: registrations are SIP soft state,
-  refreshed by phones in real seconds, never scaled);
+  refreshed by phones in real seconds, never scaled); each binding keeps the transport its
+  REGISTER came over;
 - INVITE outside a dialog from a terminal, proven by digest (407 challenge, same throttling
   as REGISTER), or to one of the tenant's 外線番号 from outside → ``Pbx.incoming`` with a
   ``_CallSession`` as the call's ``LegDriver``; CANCEL → ``caller_cancelled`` then 487;
 - BYE inside a dialog → relayed to the other side, ``hung_up``;
+- re-INVITE, UPDATE, INFO inside a dialog → relayed as a new transaction on the other side's
+  dialog with the body, the other side's final response (SDP answer included) relayed back,
+  each 2xx ACKed on its own dialog, a CANCEL of a relayed re-INVITE relayed too; 481
+  without a dialog, 491 while a re-INVITE is pending;
 - anything else outside a dialog: OPTIONS 200, the rest 405 (RFC 3261 §8.2.1).
 
 Each engine action becomes SIP on the spot (INVITE/CANCEL/BYE, final responses to the caller);
 each SIP outcome comes back to the engine from an asyncio task, never re-entrantly from inside
 an action, so the ``Call`` is always between two steps when it hears news.
 
-Known simplifications (documented in docs/pbx.md): a leg INVITEs the terminal's most recent
-contact (no forking over several contacts); media is not anchored — the caller's SDP offer is
-passed to the leg and the leg's answer back; external numbers are reached only when a PSTN
-resolver is given; UDP only; no re-INVITE (501).
+Forking (RFC 3261 §16.7, done here, not in the engine): a leg to an extension INVITEs every
+live contact of its terminal in parallel, over TCP when the contact was registered over TCP
+(or says ``;transport=tcp``). 180 from any contact is the leg ringing; the first 2xx wins and
+the other forks get CANCEL (BYE when a 2xx crosses); when every fork fails, ``leg_failure``
+says what the engine hears. The engine sees one leg per extension and never learns about
+contacts.
+
+``end_all_calls`` (a reset or a new tenant) ends every call in progress: BYE to answered
+parties, CANCEL to ringing legs, 487 to their callers.
+
+Known simplifications (documented in docs/pbx.md "Known limits"): media is not anchored — SDP
+offers and answers (initial and re-INVITE) pass through unchanged; forks are separate INVITEs
+with their own Call-IDs; a TCP contact is reached by a new connection to its Contact address
+(no RFC 5626 outbound); external numbers are reached only when a PSTN resolver is given.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from harness.clock import Clock
 from harness.sim.pbx.call import Call, CallState, LegFailure, LegTarget
@@ -50,7 +66,7 @@ from harness.sim.pbx.routing import (
     ReleaseReason,
     ToExtension,
 )
-from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
+from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
 from harness.sip.message import Request, Response, new_call_id, new_tag
 from harness.sip.syntax import SipParseError
 from harness.sip.transport import Address, Inbound
@@ -59,7 +75,10 @@ from harness.sip.uri import NameAddr, SipUri
 log = logging.getLogger(__name__)
 
 SDP = "application/sdp"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+# In-dialog requests relayed to the other side of the B2BUA, and the headers they carry along.
+RELAYED = frozenset({"INVITE", "UPDATE", "INFO"})
+RELAYED_HEADERS = ("Content-Disposition", "Info-Package", "Session-Expires", "Min-SE")
 BUSY_STATUSES = frozenset({486, 600, 603})
 UNREACHABLE_STATUSES = frozenset({404, 408, 410, 480})
 # What the voicemail UAS answers with (media is not simulated, only the dialog).
@@ -68,16 +87,52 @@ VOICEMAIL_SDP = (
     b"t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=recvonly\r\n"
 )
 
-PstnResolver = Callable[[str], Address | None]
-
 
 def _address_of(uri: SipUri) -> Address:
     return Address(host=uri.host_address, port=uri.port or 5060)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Contact:
+    """Where requests to one registered contact go: its URI, its address and the transport
+    (TCP when the URI says ``;transport=tcp`` or the REGISTER came over TCP)."""
+
+    uri: SipUri
+    address: Address
+    transport: TransportName = "UDP"
+
+    @classmethod
+    def of(cls, uri: SipUri, *, registered_over: str = "UDP") -> Contact:
+        tcp = uri.transport == "tcp" or registered_over.upper() == "TCP"
+        return cls(uri=uri, address=_address_of(uri), transport="TCP" if tcp else "UDP")
+
+
+PstnResolver = Callable[[str], Contact | None]
+
+
+def leg_failure(responses: Sequence[Response]) -> LegFailure:
+    """What a leg whose every fork failed tells the engine (RFC 3261 §16.7 step 6, with the
+    PBX's own reading of the outcomes): UNREGISTERED when no contact could be reached (404,
+    408, 410, 480, or a transport error — a final response the endpoint made up itself, hence
+    without a To tag, §8.2.6.2); BUSY when every contact that was reached refused as busy
+    (486, 600, 603) — a stale contact of a phone that vanished does not hide that its user is
+    busy on another; ERROR otherwise."""
+    reached = [
+        r
+        for r in responses
+        if r.status not in UNREACHABLE_STATUSES and r.headers.to.tag is not None
+    ]
+    if not reached:
+        return LegFailure.UNREGISTERED
+    if all(r.status in BUSY_STATUSES for r in reached):
+        return LegFailure.BUSY
+    return LegFailure.ERROR
+
+
 @dataclass(eq=False)
 class _Dialog:
-    """Our side of one dialog, enough to send BYE on it (RFC 3261 §12.2.1.1)."""
+    """Our side of one dialog: enough to send BYE, a relayed re-INVITE/UPDATE/INFO and the
+    ACK of a 2xx on it (RFC 3261 §12.2.1.1)."""
 
     call_id: str
     local: NameAddr  # our From (with our tag)
@@ -85,33 +140,80 @@ class _Dialog:
     target: SipUri  # their Contact
     address: Address
     endpoint: Endpoint  # the side (tenant port or carrier port) this dialog lives on
+    transport: TransportName = "UDP"
+    contact: NameAddr | None = None  # ours, for target-refresh requests
     cseq: int = 1
+    remote_cseq: int | None = None  # the last CSeq of a request from them (§12.2.2)
+    reinvite_pending: bool = False  # §14.1: one INVITE at a time on a dialog (else 491)
 
-    def bye(self) -> None:
-        endpoint = self.endpoint
+    def request(
+        self,
+        method: str,
+        *,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Request:
+        """A new in-dialog request with the next CSeq."""
         self.cseq += 1
-        request = Request.build(
-            "BYE",
+        return Request.build(
+            method,
             self.target,
             from_=self.local,
             to=self.remote,
             call_id=self.call_id,
             cseq=self.cseq,
-            via=endpoint.via(),
+            via=self.endpoint.via(self.transport),
+            contact=self.contact if method in ("INVITE", "UPDATE") else None,
+            headers=headers,
+            body=body,
+            content_type=content_type,
         )
-        endpoint.send_request(request, self.address)
+
+    def send(self, request: Request) -> ClientTransaction:
+        return self.endpoint.send_request(request, self.address, transport=self.transport)
+
+    def ack(self, cseq: int) -> None:
+        """ACK a 2xx to our INVITE of CSeq ``cseq`` (§13.2.2.4)."""
+        ack = Request.build(
+            "ACK",
+            self.target,
+            from_=self.local,
+            to=self.remote,
+            call_id=self.call_id,
+            cseq=cseq,
+            via=self.endpoint.via(self.transport),
+        )
+        self.endpoint.send_ack(ack, self.address, transport=self.transport)
+
+    def bye(self) -> None:
+        self.send(self.request("BYE"))
+
+
+@dataclass(eq=False)
+class _Fork:
+    """One INVITE of a leg to one contact of the terminal (a client transaction of §16.7)."""
+
+    invite: Request
+    contact: Contact
+    endpoint: Endpoint
+    client: ClientTransaction
+    final: Response | None = None
 
 
 @dataclass(eq=False)
 class _Leg:
+    """What the engine sees as one leg: INVITEs to every live contact of its target, in
+    parallel. The first 2xx wins (``winner``); the others are cancelled, or hung up when
+    their 2xx crosses."""
+
     id: str
-    invite: Request
-    address: Address
-    endpoint: Endpoint
-    client: ClientTransaction | None  # None: nothing could be sent (no contact)
-    final: Response | None = None
-    dialog: _Dialog | None = None
+    forks: list[_Fork] = field(default_factory=list)
+    winner: _Fork | None = None
+    final: Response | None = None  # the winner's 2xx
+    dialog: _Dialog | None = None  # with the winner, until either side hangs up
     stopped: bool = False
+    ringing: bool = False
 
 
 @dataclass(eq=False)
@@ -130,47 +232,42 @@ class _CallSession:
     peer_leg: _Leg | None = None  # connected leg
     peer_session: _CallSession | None = None  # bridged caller (pickup)
     cancel_watch: asyncio.Task[None] | None = None
+    discarded: bool = False  # ended by a reset: leaves no record
 
     # --- LegDriver ----------------------------------------------------------------------------
 
     def start_leg(self, target: LegTarget, caller_id: CallerId) -> str:
         leg_id = f"{self.call_id}/leg{len(self.legs) + 1}"
-        address_and_uri = self.service.locate(target)
-        if address_and_uri is None:
+        leg = self.legs[leg_id] = _Leg(id=leg_id)
+        endpoint, contacts = self.service.locate(target)
+        for contact in contacts:
+            invite = self.service.leg_invite(
+                endpoint, contact, target, caller_id, self.server.request
+            )
+            client = endpoint.send_request(invite, contact.address, transport=contact.transport)
+            fork = _Fork(invite=invite, contact=contact, endpoint=endpoint, client=client)
+            leg.forks.append(fork)
+            client.on_provisional = functools.partial(self._provisional, leg)
+            self.service.spawn(self._await_final(leg, fork))
+        if not leg.forks:  # nothing could be sent
+            leg.stopped = True
             failure = (
                 LegFailure.UNREGISTERED if isinstance(target, ToExtension) else LegFailure.ERROR
             )
             self.service.soon(lambda: self._event(lambda c: c.leg_failed(leg_id, failure)))
-            # Nothing was sent; the entry lets stop_leg find the leg.
-            self.legs[leg_id] = _Leg(
-                id=leg_id,
-                invite=self.server.request,
-                address=self.server.remote,
-                endpoint=self.endpoint,
-                client=None,
-                stopped=True,
-            )
-            return leg_id
-        endpoint, address, uri = address_and_uri
-        invite = self.service.leg_invite(endpoint, uri, target, caller_id, self.server.request)
-        client = endpoint.send_request(invite, address)
-        leg = _Leg(id=leg_id, invite=invite, address=address, endpoint=endpoint, client=client)
-        self.legs[leg_id] = leg
-        client.on_provisional = lambda response: self._provisional(leg, response)
-        self.service.spawn(self._await_final(leg))
         return leg_id
 
     def stop_leg(self, leg: str) -> None:
         entry = self.legs[leg]
-        if entry.client is None:
-            return
         already = entry.stopped
         entry.stopped = True
         if entry.dialog is not None:
             entry.dialog.bye()
             entry.dialog = None
-        elif entry.final is None and not already:
-            entry.endpoint.send_request(_cancel_for(entry.invite), entry.address)
+        elif not already:
+            for fork in entry.forks:
+                if fork.final is None:
+                    fork.client.cancel()
 
     def connect(self, leg: str) -> None:
         entry = self.legs[leg]
@@ -199,83 +296,88 @@ class _CallSession:
             deliver(self.call)
 
     def _provisional(self, leg: _Leg, response: Response) -> None:
-        if response.status not in (180, 183) or leg.stopped:
+        """180/183 from any contact: the leg rings (once for the engine and the caller)."""
+        if response.status not in (180, 183) or leg.stopped or leg.ringing:
             return
+        leg.ringing = True
         self._event(lambda c: c.leg_ringing(leg.id))
         if not self.ringing_sent and self.server.final_status is None:
             self.ringing_sent = True
             self.server.reply(180, to_tag=self.caller_tag)
 
-    async def _await_final(self, leg: _Leg) -> None:
-        assert leg.client is not None
-        response = await leg.client.wait_final()
-        leg.final = response
-        endpoint = leg.endpoint
+    async def _await_final(self, leg: _Leg, fork: _Fork) -> None:
+        response = await fork.client.wait_final()
+        fork.final = response
         if 200 <= response.status < 300:
-            contact = response.headers.contact
-            target = contact.uri if contact is not None else leg.invite.uri
-            assert isinstance(target, SipUri)
-            leg.dialog = _Dialog(
-                call_id=leg.invite.headers.call_id,
-                local=leg.invite.headers.from_,
-                remote=response.headers.to,
-                target=target,
-                address=leg.address,
-                endpoint=endpoint,
-            )
-            ack = Request.build(
-                "ACK",
-                target,
-                from_=leg.invite.headers.from_,
-                to=response.headers.to,
-                call_id=leg.invite.headers.call_id,
-                cseq=leg.invite.headers.cseq.number,
-                via=endpoint.via(),
-            )
-            endpoint.send_ack(ack, leg.address)
-            if leg.stopped:  # answered after we gave up on it: hang it up at once
-                leg.dialog.bye()
-                leg.dialog = None
-                return
-            self.service.leg_dialogs[leg.dialog.call_id] = (self, leg)
-            self._event(lambda c: c.leg_answered(leg.id))
+            self._fork_answered(leg, fork, response)
             return
-        if leg.stopped:
+        if leg.stopped or leg.winner is not None:
             return
-        if response.status in BUSY_STATUSES:
-            failure = LegFailure.BUSY
-        elif response.status in UNREACHABLE_STATUSES:
-            failure = LegFailure.UNREGISTERED
-        else:
-            failure = LegFailure.ERROR
+        if any(f.final is None for f in leg.forks):
+            return  # others may still answer
         leg.stopped = True
+        failure = leg_failure([f.final for f in leg.forks if f.final is not None])
         self._event(lambda c: c.leg_failed(leg.id, failure))
+
+    def _fork_answered(self, leg: _Leg, fork: _Fork, response: Response) -> None:
+        """A 2xx from one contact: ACK it; the first one wins the leg, any other (a 2xx that
+        crossed our CANCEL, or a leg we gave up on) is hung up at once (§16.7, §15)."""
+        contact = response.headers.contact
+        target = contact.uri if contact is not None else fork.invite.uri
+        assert isinstance(target, SipUri)
+        dialog = _Dialog(
+            call_id=fork.invite.headers.call_id,
+            local=fork.invite.headers.from_,
+            remote=response.headers.to,
+            target=target,
+            address=fork.contact.address,
+            endpoint=fork.endpoint,
+            transport=fork.contact.transport,
+            contact=fork.invite.headers.contact,
+        )
+        dialog.ack(fork.invite.headers.cseq.number)
+        if leg.stopped or leg.winner is not None:
+            dialog.bye()
+            return
+        leg.winner, leg.final, leg.dialog = fork, response, dialog
+        self.service.leg_dialogs[dialog.call_id] = (self, leg)
+        for other in leg.forks:
+            if other is not fork and other.final is None:
+                other.client.cancel()
+        self._event(lambda c: c.leg_answered(leg.id))
 
     async def watch_cancel(self) -> None:
         await self.server.cancelled.wait()
+        self.abandon(487)
+
+    def abandon(self, status: int) -> None:
+        """The caller gave up before an answer (CANCEL), or a reset ends the call: stop the
+        legs and answer the caller ``status``."""
         if self.call is not None and self.call.state is CallState.RINGING:
             self.call.caller_cancelled()
         if self.server.final_status is None:
-            self.server.reply(487, to_tag=self.caller_tag)
+            self.server.reply(status, to_tag=self.caller_tag)
         self.service.forget(self)
 
     def _answer(self, body: bytes) -> None:
         request = self.server.request
         if self.server.final_status is not None:
             return
+        transport: TransportName = "TCP" if self.server.transport.protocol == "TCP" else "UDP"
+        contact = self.service.contact(self.endpoint, transport)
         response = Response.for_request(
             request,
             200,
             to_tag=self.caller_tag,
-            contact=self.service.contact(self.endpoint),
+            contact=contact,
             body=body,
             content_type=SDP if body else None,
         )
         self.server.on_no_ack = self._no_ack
         self.server.ack_wait = self.service.ack_timeout
         self.server.respond(response)
-        contact = request.headers.contact
-        target = contact.uri if contact is not None else request.headers.from_.uri
+        caller_contact = request.headers.contact
+        target = caller_contact.uri if caller_contact is not None else request.headers.from_.uri
         assert isinstance(target, SipUri)
         self.caller_dialog = _Dialog(
             call_id=request.headers.call_id,
@@ -284,7 +386,10 @@ class _CallSession:
             target=target,
             address=self.server.remote,
             endpoint=self.endpoint,
+            transport=transport,
+            contact=contact,
             cseq=0,
+            remote_cseq=request.headers.cseq.number,
         )
 
     def _no_ack(self) -> None:
@@ -297,6 +402,12 @@ class _CallSession:
             self.caller_dialog.bye()
             self.caller_hung_up()
 
+    def hang_up_all(self) -> None:
+        """End an answered call from the PBX's side (a reset): BYE to every party."""
+        if self.caller_dialog is not None:
+            self.caller_dialog.bye()
+        self.caller_hung_up()
+
     def caller_hung_up(self) -> None:
         """BYE from our caller: end the other side too."""
         self.caller_dialog = None
@@ -307,6 +418,7 @@ class _CallSession:
         if peer is not None and peer.caller_dialog is not None:
             peer.caller_dialog.bye()
             peer.caller_dialog = None
+            peer.discarded = peer.discarded or self.discarded
             peer._event(lambda c: c.hung_up())
             self.service.forget(peer)
         self._event(lambda c: c.hung_up())
@@ -320,6 +432,24 @@ class _CallSession:
             self.caller_dialog = None
         self._event(lambda c: c.hung_up())
         self.service.forget(self)
+
+    def other_side(self, dialog: _Dialog) -> _Dialog | None | Literal["local"]:
+        """The dialog a request on ``dialog`` is relayed to: the connected leg's for the
+        caller's, the caller's for a leg's; "local" when the PBX itself is the other side
+        (voicemail); None when that side is gone."""
+        if dialog is not self.caller_dialog:
+            return self.caller_dialog
+        if self.peer_leg is not None:
+            return self.peer_leg.dialog
+        if self.peer_session is not None:
+            return self.peer_session.caller_dialog
+        return "local"
+
+
+async def _relay_cancel(server: ServerTransaction, client: ClientTransaction) -> None:
+    """A CANCEL of a re-INVITE we relay goes on to the other side (its 487 then comes back)."""
+    await server.cancelled.wait()
+    client.cancel()
 
 
 def _int_param(value: str | None) -> int | None:
@@ -383,20 +513,6 @@ def bad_request(data: bytes, reason: str) -> bytes | None:
     return ("\r\n".join([status, *echoed, "Content-Length: 0", "", ""])).encode("utf-8")
 
 
-def _cancel_for(invite: Request) -> Request:
-    """CANCEL of a client INVITE (§9.1): same Request-URI, top Via, Call-ID, From, To, CSeq n."""
-    h = invite.headers
-    return Request.build(
-        "CANCEL",
-        invite.uri,
-        from_=h.from_,
-        to=h.to,
-        call_id=h.call_id,
-        cseq=h.cseq.number,
-        via=h.via,
-    )
-
-
 @dataclass(frozen=True, kw_only=True)
 class PbxSetup:
     """What one tenant's SIP service is built from."""
@@ -417,11 +533,12 @@ def dispatch(
     register: Callable[[ServerTransaction], None],
     invite: Callable[[ServerTransaction], None],
     bye: Callable[[ServerTransaction], None],
+    in_dialog: Callable[[ServerTransaction], None],
 ) -> None:
     """Route a request outside a transaction we already answered, for the tenant's port and
-    the carrier side alike: REGISTER, a new INVITE and BYE to the handlers; OPTIONS 200;
-    re-INVITE 501; anything else 405 with Allow (RFC 3261 §8.2.1); a header that only fails
-    to parse when read gets 400 naming it."""
+    the carrier side alike: REGISTER, a new INVITE and BYE to the handlers; re-INVITE, UPDATE
+    and INFO inside a dialog (To tag) to ``in_dialog``; OPTIONS 200; anything else 405 with
+    Allow (RFC 3261 §8.2.1); a header that only fails to parse when read gets 400 naming it."""
     request = server.request
     try:
         if request.method == "REGISTER":
@@ -432,8 +549,8 @@ def dispatch(
             bye(server)
         elif request.method == "OPTIONS":
             server.reply(200)
-        elif request.method == "INVITE":
-            server.reply(501, "Re-INVITE Not Implemented")
+        elif request.method in RELAYED and request.headers.to.tag is not None:
+            in_dialog(server)
         else:
             server.respond(
                 Response.for_request(request, 405, to_tag=new_tag(), headers=(("Allow", ALLOW),))
@@ -475,9 +592,9 @@ class PbxSipService:
         endpoint.on_unparseable = self.on_unparseable
 
     @classmethod
-    async def open(cls, setup: PbxSetup) -> PbxSipService:
-        """Bind a free loopback UDP port and serve."""
-        return cls(endpoint=await Endpoint.open(), setup=setup)
+    async def open(cls, setup: PbxSetup, *, tcp: bool = False) -> PbxSipService:
+        """Bind a free loopback UDP port (and TCP on the same number) and serve."""
+        return cls(endpoint=await Endpoint.open(tcp=tcp), setup=setup)
 
     @property
     def address(self) -> Address:
@@ -503,9 +620,14 @@ class PbxSipService:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def contact(self, endpoint: Endpoint | None = None) -> NameAddr:
-        local = (endpoint or self.endpoint).transport().local
-        return NameAddr(uri=SipUri(user="pbx", host=local.host, port=local.port))
+    def contact(
+        self, endpoint: Endpoint | None = None, transport: TransportName = "UDP"
+    ) -> NameAddr:
+        """Our Contact on ``endpoint`` (``;transport=tcp`` over TCP: the peer's in-dialog
+        requests must come back over TCP, RFC 3261 §18.1.1)."""
+        local = (endpoint or self.endpoint).transport(transport).local
+        uri = SipUri(user="pbx", host=local.host, port=local.port)
+        return NameAddr(uri=uri.with_params(transport="tcp") if transport == "TCP" else uri)
 
     def forget(self, session: _CallSession) -> None:
         if session.caller_dialog is None and all(
@@ -520,7 +642,18 @@ class PbxSipService:
                 session.cancel_watch = None
             self.caller_dialogs.pop(session.server.request.headers.call_id, None)
             for leg in session.legs.values():
-                self.leg_dialogs.pop(leg.invite.headers.call_id, None)
+                for fork in leg.forks:
+                    self.leg_dialogs.pop(fork.invite.headers.call_id, None)
+
+    def end_all_calls(self) -> None:
+        """A reset or a new tenant: end every call in progress, leaving no record — BYE to
+        the parties of answered calls, CANCEL to ringing legs and 487 to their callers."""
+        for session in list(self.sessions.values()):
+            session.discarded = True
+            if session.caller_dialog is not None:
+                session.hang_up_all()
+            else:
+                session.abandon(487)
 
     # --- hooks for a service that keeps records (see service.py) -------------------------------
 
@@ -537,29 +670,33 @@ class PbxSipService:
         ext = self.pbx.config.extensions.get(extension)
         return ext is not None and self.registrar.is_registered(ext.terminal_id, self.now())
 
-    def locate(self, target: LegTarget) -> tuple[Endpoint, Address, SipUri] | None:
-        """Where a leg's INVITE goes, and from which port: the terminal's newest contact from
-        the tenant port, or an external subscriber from the carrier port (``trunk``)."""
+    def locate(self, target: LegTarget) -> tuple[Endpoint, list[Contact]]:
+        """Where a leg's INVITEs go, and from which port: every live contact of the
+        terminal from the tenant port (forking), or the external subscriber from the carrier
+        port (``trunk``). A TCP contact is skipped when this port has no TCP."""
         if isinstance(target, ToExtension):
             ext = self.pbx.config.extensions.get(target.extension)
             bindings = [] if ext is None else self.registrar.bindings(ext.terminal_id, self.now())
-            if not bindings:
-                return None
-            try:
-                uri = SipUri.parse(bindings[-1].contact)
-            except SipParseError:
-                return None
-            return self.endpoint, _address_of(uri), uri
-        address = None if self.pstn is None else self.pstn(target.number)
-        if address is None:
-            return None
-        uri = SipUri(user=target.number, host=address.host, port=address.port)
-        return self.trunk or self.endpoint, address, uri
+            contacts: list[Contact] = []
+            for binding in bindings:
+                try:
+                    uri = SipUri.parse(binding.contact)
+                except SipParseError:
+                    continue
+                contact = Contact.of(uri, registered_over=binding.transport)
+                if contact.transport == "UDP" or self.endpoint.tcp is not None:
+                    contacts.append(contact)
+            return self.endpoint, contacts
+        trunk = self.trunk or self.endpoint
+        found = None if self.pstn is None else self.pstn(target.number)
+        if found is None or (found.transport == "TCP" and trunk.tcp is None):
+            return trunk, []
+        return trunk, [found]
 
     def leg_invite(
         self,
         endpoint: Endpoint,
-        uri: SipUri,
+        contact: Contact,
         target: LegTarget,
         caller_id: CallerId,
         original: Request,
@@ -579,13 +716,13 @@ class PbxSipService:
         body = original.body
         return Request.build(
             "INVITE",
-            uri,
+            contact.uri,
             from_=from_.with_tag(new_tag()),
             to=NameAddr(uri=SipUri(user=callee, host=self.sip_domain)),
             call_id=new_call_id(self.address.host),
             cseq=1,
-            via=endpoint.via(),
-            contact=self.contact(endpoint),
+            via=endpoint.via(contact.transport),
+            contact=self.contact(endpoint, contact.transport),
             headers=headers,
             body=body,
             content_type=SDP if body else None,
@@ -595,14 +732,23 @@ class PbxSipService:
 
     def on_request(self, server: ServerTransaction) -> None:
         self.refresh()
-        dispatch(server, register=self._register, invite=self._invite, bye=self._bye)
+        dispatch(
+            server,
+            register=self._register,
+            invite=self._invite,
+            bye=self._bye,
+            in_dialog=self.in_dialog,
+        )
 
     def _register(self, server: ServerTransaction) -> None:
         request = server.request
         h = request.headers
         to_user = h.to.uri.user_text if isinstance(h.to.uri, SipUri) else None
+        over = server.transport.protocol
         contacts = tuple(
-            ContactRequest(uri=str(c.uri), expires=_int_param(c.params.get("expires")))
+            ContactRequest(
+                uri=str(c.uri), expires=_int_param(c.params.get("expires")), transport=over
+            )
             for c in (() if h.contact_is_star else h.contacts)
         )
         result = self.registrar.handle(
@@ -721,3 +867,100 @@ class PbxSipService:
             entry[0].leg_hung_up(entry[1])
             return
         server.reply(481)
+
+    # --- requests inside a dialog: the B2BUA relays them ----------------------------------------
+
+    def _dialog_of(self, request: Request) -> tuple[_CallSession, _Dialog] | None:
+        call_id = request.headers.call_id
+        session = self.caller_dialogs.get(call_id)
+        if session is not None and session.caller_dialog is not None:
+            return session, session.caller_dialog
+        entry = self.leg_dialogs.get(call_id)
+        if entry is not None and entry[1].dialog is not None:
+            return entry[0], entry[1].dialog
+        return None
+
+    def in_dialog(self, server: ServerTransaction) -> None:
+        """A re-INVITE (hold/resume, session refresh), UPDATE or INFO inside a call: relayed
+        as a new transaction on the other side's dialog with its body, and the other side's
+        final response (SDP answer included) relayed back (RFC 3261 §14, RFC 3311, RFC 6086).
+        No dialog: 481, a CSeq below the last one: 500 (§12.2.2); an INVITE while one is
+        pending on either dialog: 491 (§14.2); with voicemail the PBX is the other side and
+        answers itself."""
+        request = server.request
+        found = self._dialog_of(request)
+        if found is None:
+            server.reply(481)
+            return
+        session, here = found
+        there = session.other_side(here)
+        is_invite = request.method == "INVITE"
+        if there is None:
+            server.reply(481)
+            return
+        cseq = request.headers.cseq.number
+        if here.remote_cseq is not None and cseq < here.remote_cseq:
+            server.reply(500, "Server Internal Error (CSeq out of order)")  # §12.2.2
+            return
+        here.remote_cseq = cseq
+        if is_invite and (here.reinvite_pending or (there != "local" and there.reinvite_pending)):
+            server.reply(491)
+            return
+        contact = request.headers.contact
+        if contact is not None and isinstance(contact.uri, SipUri):
+            here.target = contact.uri  # a target refresh (§12.2.2)
+        if there == "local":
+            body = VOICEMAIL_SDP if is_invite else b""
+            server.respond(
+                Response.for_request(
+                    request,
+                    200,
+                    contact=here.contact if is_invite else None,
+                    body=body,
+                    content_type=SDP if body else None,
+                )
+            )
+            return
+        self.spawn(self._relay(server, here, there))
+
+    async def _relay(self, server: ServerTransaction, here: _Dialog, there: _Dialog) -> None:
+        request = server.request
+        is_invite = request.method == "INVITE"
+        carried = tuple(
+            (name, value) for name in RELAYED_HEADERS if (value := request.headers.get(name))
+        )
+        relayed = there.request(
+            request.method,
+            body=request.body,
+            content_type=request.headers.get("Content-Type") if request.body else None,
+            headers=carried,
+        )
+        client = there.send(relayed)
+        watch: asyncio.Task[None] | None = None
+        if is_invite:
+            here.reinvite_pending = there.reinvite_pending = True
+            watch = self.spawn(_relay_cancel(server, client))
+        try:
+            response = await client.wait_final()
+        finally:
+            if watch is not None:
+                watch.cancel()
+                here.reinvite_pending = there.reinvite_pending = False
+        success = 200 <= response.status < 300
+        answer_contact = response.headers.contact
+        if success and answer_contact is not None and isinstance(answer_contact.uri, SipUri):
+            there.target = answer_contact.uri
+        if success and is_invite:
+            there.ack(relayed.headers.cseq.number)
+        if server.final_status is not None:
+            return
+        server.respond(
+            Response.for_request(
+                request,
+                response.status,
+                response.reason,
+                contact=here.contact if success and is_invite else None,
+                body=response.body,
+                content_type=response.headers.get("Content-Type") if response.body else None,
+            )
+        )

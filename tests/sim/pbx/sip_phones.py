@@ -11,7 +11,7 @@ from typing import Any
 from harness.clock import Clock, ManualClock, ScaledClock
 from harness.sim.pbx.config import PbxConfig
 from harness.sim.pbx.registrar import StoredCredential
-from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService
+from harness.sim.pbx.sip_glue import Contact, PbxSetup, PbxSipService
 from harness.sip.digest import answer_challenge
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id, new_tag
@@ -109,6 +109,7 @@ class Phone:
     mode: str = "ring"  # ring | answer | busy
     answer_after: float = 0.0  # simulated seconds, on ``clock``
     incoming: list[ServerTransaction] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)  # every other request received
     log: list[str] = field(default_factory=list)
     recorder: Recorder | None = None
     name: str = ""  # label in the recorder (default: the 端末ID or external number)
@@ -234,6 +235,22 @@ class Phone:
         cseq = client.request.headers.cseq.number
         self.endpoint.send_ack(self._in_dialog("ACK", client, response, cseq), self.server)
 
+    async def in_dialog(
+        self,
+        method: str,
+        client: ClientTransaction,
+        response: Response,
+        cseq: int,
+        *,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Response:
+        """Send ``method`` inside the dialog ``client`` / ``response`` created (as its UAC)."""
+        request = self._in_dialog(method, client, response, cseq)
+        if body:
+            request = request.with_body(body, content_type)
+        return await self.endpoint.request(request, self.server)
+
     async def hang_up(self, client: ClientTransaction, response: Response) -> Response:
         bye = self._in_dialog("BYE", client, response, client.request.headers.cseq.number + 1)
         return await self.endpoint.request(bye, self.server)
@@ -242,6 +259,7 @@ class Phone:
         method = server.request.method
         if method != "INVITE":
             self.note(method.lower())
+            self.requests.append(server.request)
             server.reply(200)
             return
         self.note("ring")
@@ -331,7 +349,7 @@ async def pstn_phones(lab: Lab, *specs: tuple[str, str, float], recorder: Record
         await Phone.open(lab, number, mode=mode, answer_after=delay, recorder=recorder, name=number)
         for number, mode, delay in specs
     ]
-    book = {phone.terminal_id: phone.endpoint.transport().local for phone in opened}
+    book = {phone.terminal_id: Contact.of(phone.uri) for phone in opened}
     lab.service.pstn = book.get
     return opened
 

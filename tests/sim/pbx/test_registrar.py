@@ -249,6 +249,19 @@ def test_block_status_is_a_parameter() -> None:
     assert (response.status, response.reason) == (403, "Forbidden")
 
 
+def test_a_binding_keeps_the_transport_its_register_came_over() -> None:
+    registrar = make_registrar()
+    tcp = ContactRequest(uri="sip:abcde20200@127.0.0.1:5071", transport="TCP")
+    udp = ContactRequest(uri="sip:abcde20200@127.0.0.1:5070")
+    assert register(registrar, now=0.0, contacts=(udp, tcp)).status == 200
+    bound = {b.contact: b.transport for b in registrar.bindings(ID, 1.0)}
+    assert bound == {udp.uri: "UDP", tcp.uri: "TCP"}
+    # A refresh over the other transport moves the contact to it.
+    moved = ContactRequest(uri=udp.uri, transport="TCP")
+    assert register(registrar, now=2.0, contacts=(moved,), call_id="again").status == 200
+    assert {b.contact: b.transport for b in registrar.bindings(ID, 3.0)}[udp.uri] == "TCP"
+
+
 def test_the_source_table_is_bounded_and_keeps_what_still_counts() -> None:
     """Every loopback client port is a source: quiet ones are swept past a bound, while a
     blocked source and one with recent failures keep their record."""

@@ -12,7 +12,7 @@ from harness.guide.types import Guide
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sim.documents import read_tenant
-from harness.sip.phone import Phone, RegistrationState
+from harness.sip.phone import Phone, RegistrationState, TransportName
 from harness.sip.resolver import Resolver
 from harness.sip.transport import Address
 
@@ -68,3 +68,37 @@ def subscriber(factory: PhoneFactory, sim: SimulatorHandle, number: str) -> Phon
 def rows(sim: SimulatorHandle, path: str) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = sim.api("GET", path)
     return result
+
+
+def device(
+    factory: PhoneFactory,
+    sim: SimulatorHandle,
+    extension: str,
+    name: str,
+    *,
+    transport: TransportName = "UDP",
+) -> Phone:
+    """One more phone of ``extension``'s terminal (same 端末ID and パスワード, its own contact),
+    registered — the registrar keeps every contact and calls ring them all."""
+    guide = read_tenant(Path(sim.guide)).guide
+    point_at(factory, sim, guide)
+    terminal = next(t for t in guide.terminals if t.extension == extension)
+    phone = factory.phone(
+        name,
+        user_id=terminal.terminal_id,
+        password=terminal.password,
+        sip_server=guide.customer.sip_domain,
+        transport=transport,
+    )
+    phone.never_answer()
+    phone.register()
+    assert phone.registration_state is RegistrationState.REGISTERED, (
+        f"{phone.status_text}: {phone.virtual.last_error}"
+    )
+    return phone
+
+
+def vanish(factory: PhoneFactory, phone: Phone) -> None:
+    """Close ``phone`` without unregistering (a crashed app): its binding stays behind."""
+    phone.runtime.run(phone.virtual.close(unregister=False), timeout=TIMEOUT)
+    factory.phones.remove(phone)
