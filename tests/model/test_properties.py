@@ -48,9 +48,22 @@ CASES = tenants_and_scenarios()
 
 
 def check_order(timeline: Timeline) -> None:
-    order = [(e.t, KIND_RANK[e.kind]) for e in timeline.events]  # stop < ring < answer < end
-    assert order == sorted(order)
-    assert all(e.t >= 0 for e in timeline.events)
+    """Time never goes backwards; at one t, stops come before rings before the answer/end
+    (DOMAIN.md: ``20 stop 200, ring 201``) — except the stop of a ring that began at that
+    same t: a leg answered (or rejected) at once by another endpoint of a 一斉着信 burst rang
+    for 0 s, and its stop can only follow its ring (SIP: INVITE, then CANCEL)."""
+    events = timeline.events
+    assert all(e.t >= 0 for e in events)
+    assert [e.t for e in events] == sorted(e.t for e in events)
+    for before, after in zip(events, events[1:], strict=False):
+        if before.t != after.t or KIND_RANK[before.kind] <= KIND_RANK[after.kind]:
+            continue
+        # Out of rank at one t: only the stop of a zero-length ring may follow rings.
+        assert after.kind is EventKind.STOP and before.kind in (EventKind.RING, EventKind.STOP)
+        assert any(
+            e.kind is EventKind.RING and e.endpoint == after.endpoint and e.t == after.t
+            for e in events
+        ), f"stop of {after.endpoint} after a ring at {after.t} without a zero-length ring"
 
 
 def check_outcome(timeline: Timeline) -> None:
@@ -95,9 +108,14 @@ def check_nothing_after_answer(timeline: Timeline) -> None:
     if timeline.outcome is not Outcome.ANSWERED:
         return  # covered by check_outcome
     answered_at = timeline.events[-1].t
+    stopped_then = {
+        e.endpoint for e in timeline.events if e.kind is EventKind.STOP and e.t == answered_at
+    }
     for event in timeline.events:
         if event.kind is EventKind.RING and event.t >= answered_at:
-            assert event.endpoint == timeline.answered_by and event.t == answered_at
+            assert event.t == answered_at  # nothing rings after the answer …
+            # … and at its instant only the answerer, or a leg of the same burst stopped then
+            assert event.endpoint == timeline.answered_by or event.endpoint in stopped_then
 
 
 def check_registered(scenario: Scenario, timeline: Timeline) -> None:
