@@ -102,3 +102,10 @@ def vanish(factory: PhoneFactory, phone: Phone) -> None:
     """Close ``phone`` without unregistering (a crashed app): its binding stays behind."""
     phone.runtime.run(phone.virtual.close(unregister=False), timeout=TIMEOUT)
     factory.phones.remove(phone)
+
+
+def with_absence(sim: SimulatorHandle, extension: str, absence: dict[str, Any]) -> None:
+    """Set one extension's 不在時動作設定 through the provisioning API (PUT /api/settings)."""
+    document = sim.settings()
+    document.setdefault("不在時動作設定", {})[extension] = absence
+    sim.put_settings(document)

@@ -5,22 +5,22 @@ every device that could be reached said busy, unreachable when none could be rea
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import CallHandle, sdp_direction
-from tests.sim.sip.kit import FIXTURES, device, eventually, rows, tenant_phones, vanish
+from tests.sim.sip.kit import (
+    FIXTURES,
+    device,
+    eventually,
+    rows,
+    tenant_phones,
+    vanish,
+    with_absence,
+)
 
 K = PhoneEventKind
 SAMPLE_FOLDER = FIXTURES / "sample"
-
-
-def _with_absence(sim: SimulatorHandle, extension: str, absence: dict[str, Any]) -> None:
-    document = sim.settings()
-    document.setdefault("不在時動作設定", {})[extension] = absence
-    sim.put_settings(document)
 
 
 def _ring_both(
@@ -94,7 +94,7 @@ def test_every_device_busy_follows_the_busy_forwarding_rule(
 ) -> None:
     phones = tenant_phones(phone_factory, sim, SAMPLE_FOLDER)
     desk = device(phone_factory, sim, "20201", "20201-desk")
-    _with_absence(sim, "20201", {"種別": "転送/留守番電話", "転送動作": {"話中": "留守番電話"}})
+    with_absence(sim, "20201", {"種別": "転送/留守番電話", "転送動作": {"話中": "留守番電話"}})
     phones["20201"].set_busy()
     desk.set_busy()
     call = phones["20200"].call("20201")
@@ -125,7 +125,7 @@ def test_no_device_reachable_is_unreachable_and_follows_the_out_of_area_rule(
         vanish(phone_factory, device(phone_factory, sim, "20201", name, transport="TCP"))
     plain = phones["20200"].call("20201")
     assert plain.wait_for(K.RELEASE).status == 480
-    _with_absence(sim, "20201", {"種別": "転送/留守番電話", "転送動作": {"圏外": "留守番電話"}})
+    with_absence(sim, "20201", {"種別": "転送/留守番電話", "転送動作": {"圏外": "留守番電話"}})
     forwarded = phones["20200"].call("20201")
     forwarded.wait_for(K.CONNECTED)  # 圏外 → voicemail
     forwarded.hangup()

@@ -14,7 +14,15 @@ from harness.sip.app import FlexibleInterConnect, Network
 from harness.sip.observed import WITHHELD, PhoneEventKind
 from harness.sip.resolver import Resolver
 from harness.sip.transport import Address
-from tests.sim.sip.kit import FIXTURES, eventually, point_at, rows, subscriber, tenant_phones
+from tests.sim.sip.kit import (
+    FIXTURES,
+    eventually,
+    point_at,
+    rows,
+    subscriber,
+    tenant_phones,
+    with_absence,
+)
 
 UNO = "192.0.2.10"  # resolved to loopback only
 
@@ -154,12 +162,6 @@ def test_the_carrier_refuses_unregistered_callers_and_foreign_numbers(
     assert outside.call("0312345678").wait_for(PhoneEventKind.REFUSED).status == 403
 
 
-def _with_absence(sim: SimulatorHandle, extension: str, absence: dict[str, Any]) -> None:
-    document = sim.settings()
-    document.setdefault("不在時動作設定", {})[extension] = absence
-    sim.put_settings(document)
-
-
 def test_a_setting_saved_through_the_api_applies_to_the_next_call_and_voicemail_is_listed(
     sim: SimulatorHandle, phone_factory: PhoneFactory
 ) -> None:
@@ -168,7 +170,7 @@ def test_a_setting_saved_through_the_api_applies_to_the_next_call_and_voicemail_
     phones["20201"].incoming()
     first.hangup()
     phones["20201"].wait_for(PhoneEventKind.STOP)
-    _with_absence(
+    with_absence(
         sim,
         "20201",
         {"種別": "転送/留守番電話", "転送動作": {"無条件": "留守番電話"}},
