@@ -216,10 +216,29 @@ async def mail(request: Request) -> Response:
     return JSONResponse(messages)
 
 
+#: Most rows one list request returns (``limit``'s upper bound).
+MAX_PAGE = 10_000
+
+
+def _query_int(request: Request, name: str, *, low: int, high: int) -> int | None:
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+        raise ApiError(
+            400,
+            f"query parameter {name!r} must be a whole number from {low} to {high}",
+            [Problem(where=name, rule=f"integer {low}–{high}", value=text[:40])],
+        )
+    return int(text)
+
+
 def _rows(table: Any) -> Any:
     @api_route
     async def rows(request: Request) -> Response:
-        return JSONResponse(_sim(request).store.list_rows(table))
+        after = _query_int(request, "after", low=0, high=2**62) or 0
+        limit = _query_int(request, "limit", low=1, high=MAX_PAGE)
+        return JSONResponse(_sim(request).store.list_rows(table, after=after, limit=limit))
 
     rows.__name__ = table
     return rows
@@ -438,10 +457,30 @@ def _build_openapi() -> dict[str, Any]:
             }
         },
     }
+    paging = [
+        {
+            "name": "after",
+            "in": "query",
+            "required": False,
+            "description": "only rows whose id is greater (the last id of the previous page)",
+            "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": f"at most this many rows (oldest first; 1–{MAX_PAGE})",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+        },
+    ]
     paths["/api/pstn/registrations"] = {
         "get": {
             "summary": "External subscribers registered on the carrier-side (PSTN) listener",
-            "responses": {"200": ok({"type": "array", "items": refs("PstnRegistration")})},
+            "parameters": paging,
+            "responses": {
+                "200": ok({"type": "array", "items": refs("PstnRegistration")}),
+                "400": err("after/limit is not a whole number in range"),
+            },
         }
     }
     for path, what in (
@@ -450,7 +489,14 @@ def _build_openapi() -> dict[str, Any]:
         ("/api/voicemail", "Voicemail messages (filled by the SIP side)"),
     ):
         paths[path] = {
-            "get": {"summary": what, "responses": {"200": ok({"type": "array", "items": row})}}
+            "get": {
+                "summary": what,
+                "parameters": paging,
+                "responses": {
+                    "200": ok({"type": "array", "items": row}),
+                    "400": err("after/limit is not a whole number in range"),
+                },
+            }
         }
     return {
         "openapi": "3.1.0",

@@ -1162,11 +1162,16 @@ class Store:
     def list_rows(
         self,
         table: Literal["registrations", "pstn_registrations", "calls", "voicemail_messages"],
+        *,
+        after: int = 0,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows of a SIP-side table as plain dicts (provisioning API)."""
+        """Rows of a SIP-side table as plain dicts (provisioning API), oldest first: those
+        with ``id > after``, at most ``limit`` (a long run's calls, page by page)."""
         if table not in ("registrations", "pstn_registrations", "calls", "voicemail_messages"):
             raise ValueError(f"not a SIP-side table: {table}")
-        rows = [dict(r) for r in self._read(f"SELECT * FROM {table} ORDER BY id")]  # noqa: S608
+        sql = f"SELECT * FROM {table} WHERE id > ? ORDER BY id LIMIT ?"  # noqa: S608
+        rows = [dict(r) for r in self._read(sql, (after, -1 if limit is None else limit))]
         for row in rows:
             if "detail_json" in row:
                 row["detail"] = json.loads(row.pop("detail_json"))

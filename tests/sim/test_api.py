@@ -261,3 +261,24 @@ def test_settings_survive_kill_9_and_restart(tmp_path: Path) -> None:
 def test_handle_api_errors_raise_harness_error(sim: SimulatorHandle) -> None:
     with pytest.raises(HarnessError, match="422"):
         sim.put_settings({"外線発信設定": "nope"})
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [("limit=0", "limit"), ("limit=10001", "limit"), ("limit=x", "limit"), ("after=-1", "after")],
+)
+def test_record_lists_refuse_bad_paging_with_a_clear_400(
+    sim: SimulatorHandle, query: str, name: str
+) -> None:
+    for path in ("/api/calls", "/api/registrations", "/api/voicemail", "/api/pstn/registrations"):
+        response = sim.client.get(f"{path}?{query}")
+        assert response.status_code == 400
+        body = response.json()
+        assert name in body["error"] and body["problems"][0]["where"] == name
+
+
+def test_record_lists_accept_paging(sim: SimulatorHandle) -> None:
+    assert sim.client.get("/api/calls?after=0&limit=10").json() == []
+    paths = sim.api("GET", "/api/openapi.json")["paths"]
+    names = [p["name"] for p in paths["/api/calls"]["get"]["parameters"]]
+    assert names == ["after", "limit"]

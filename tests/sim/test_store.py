@@ -187,3 +187,18 @@ def test_flash_is_shown_once_and_added_to_an_older_store_file(tmp_path: Path) ->
         assert store.take_flash(session.token) is None
     finally:
         store.close()
+
+
+def test_record_lists_page_by_id(store: Store) -> None:
+    for n in range(5):
+        store.record_call(
+            call_id=f"c{n}", started_at=float(n), caller="20200", callee="20201",
+            caller_id="20200", outcome="ended",
+        )  # fmt: skip
+    every = store.list_rows("calls")
+    assert [r["call_id"] for r in every] == [f"c{n}" for n in range(5)]
+    first = store.list_rows("calls", limit=2)
+    assert [r["call_id"] for r in first] == ["c0", "c1"]
+    rest = store.list_rows("calls", after=first[-1]["id"], limit=10)
+    assert [r["call_id"] for r in rest] == ["c2", "c3", "c4"]
+    assert store.list_rows("calls", after=rest[-1]["id"]) == []
