@@ -374,6 +374,7 @@ class Store:
         self._lock = threading.RLock()
         self._reset_listeners: list[Callable[[], None]] = []
         self._writes = 0  # committed write transactions of this store
+        self._epoch = 0  # bumped by every reset and tenant load (see ``epoch``)
         self._stamp: tuple[int, int | None] | None = None  # (writes, version) last read
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
@@ -440,6 +441,7 @@ class Store:
             (role, lid, ext, h) for (role, lid, ext, _), h in zip(accounts, hashes, strict=True)
         ]
         with self._tx() as db:
+            self._epoch += 1  # SIP-side writes captured before this are stale
             # The version keeps counting across reloads: a reader comparing versions (the SIP
             # side's settings_stamp) must see a new tenant as a change.
             previous = db.execute("SELECT version FROM tenant").fetchone()
@@ -525,6 +527,7 @@ class Store:
         public = json.loads(row["document_json"])
         settings = Settings.model_validate(public["settings"])
         with self._tx() as db:
+            self._epoch += 1  # SIP-side writes captured before this are stale
             for table in (
                 "one_time_codes",
                 "web_sessions",
@@ -539,6 +542,17 @@ class Store:
             db.execute("UPDATE tenant SET mfa_enabled = 0")
             self._apply_settings(db, settings)
         self._notify_reset()
+
+    @property
+    def epoch(self) -> int:
+        """Which reset or tenant load the store is at. The SIP side captures it with the
+        records it writes later (registrations in 50 ms batches, a call when it ends) and
+        passes it back: a write captured before a reset is dropped, where it would otherwise
+        land in the fresh tables if the reset came from another thread in between."""
+        return self._epoch
+
+    def _stale(self, epoch: int | None) -> bool:
+        return epoch is not None and epoch != self._epoch
 
     def on_reset(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every ``reset`` and ``load_tenant`` (from the calling
@@ -1084,11 +1098,17 @@ class Store:
             )
 
     def replace_registrations(
-        self, bindings: Mapping[str, Sequence[tuple[str, str, str, float]]]
+        self,
+        bindings: Mapping[str, Sequence[tuple[str, str, str, float]]],
+        *,
+        epoch: int | None = None,
     ) -> None:
         """For each 端末ID, its current bindings ``(extension, contact, source, expires_at)``
-        replace the listed ones (none: unregistered) — one transaction for many REGISTERs."""
+        replace the listed ones (none: unregistered) — one transaction for many REGISTERs;
+        nothing when ``epoch`` (captured with them) is not the store's any more."""
         with self._tx() as db:
+            if self._stale(epoch):
+                return
             for terminal_id, rows in bindings.items():
                 db.execute("DELETE FROM registrations WHERE terminal_id = ?", (terminal_id,))
                 db.executemany(
@@ -1109,11 +1129,17 @@ class Store:
                 )
 
     def replace_pstn_registrations(
-        self, subscribers: Mapping[str, tuple[str, str, str, float] | None]
+        self,
+        subscribers: Mapping[str, tuple[str, str, str, float] | None],
+        *,
+        epoch: int | None = None,
     ) -> None:
         """For each external number, its carrier-side binding ``(contact, transport, source,
-        expires_at)`` or None (gone) — one transaction for many REGISTERs."""
+        expires_at)`` or None (gone) — one transaction for many REGISTERs; nothing when
+        ``epoch`` is stale."""
         with self._tx() as db:
+            if self._stale(epoch):
+                return
             for number, row in subscribers.items():
                 db.execute("DELETE FROM pstn_registrations WHERE number = ?", (number,))
                 if row is not None:
@@ -1133,8 +1159,12 @@ class Store:
         caller_id: str | None,
         outcome: str,
         detail: Mapping[str, Any] | None = None,
+        epoch: int | None = None,
     ) -> None:
+        """One finished call; nothing when it began before the last reset (``epoch``)."""
         with self._tx() as db:
+            if self._stale(epoch):
+                return
             db.execute(
                 "INSERT INTO calls (call_id, started_at, caller, callee, caller_id, outcome, "
                 "detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -1150,9 +1180,18 @@ class Store:
             )
 
     def record_voicemail(
-        self, *, extension: str, caller_id: str | None, received_at: float, duration: float
+        self,
+        *,
+        extension: str,
+        caller_id: str | None,
+        received_at: float,
+        duration: float,
+        epoch: int | None = None,
     ) -> None:
+        """One voicemail message; nothing when its call began before the last reset."""
         with self._tx() as db:
+            if self._stale(epoch):
+                return
             db.execute(
                 "INSERT INTO voicemail_messages (extension, caller_id, received_at, duration) "
                 "VALUES (?, ?, ?, ?)",

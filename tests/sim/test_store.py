@@ -202,3 +202,27 @@ def test_record_lists_page_by_id(store: Store) -> None:
     rest = store.list_rows("calls", after=first[-1]["id"], limit=10)
     assert [r["call_id"] for r in rest] == ["c2", "c3", "c4"]
     assert store.list_rows("calls", after=rest[-1]["id"]) == []
+
+
+def test_sip_side_writes_captured_before_a_reset_are_dropped(store: Store) -> None:
+    """The SIP side batches registration rows and records calls when they end; a reset (or a
+    tenant load) from another thread in between must not see them land in its fresh tables."""
+    before = store.epoch
+    binding = [("20200", "sip:a@127.0.0.1:5999", "127.0.0.1", 9e9)]
+    store.reset()
+    assert store.epoch == before + 1
+    store.replace_registrations({"abcde20200": binding}, epoch=before)
+    store.replace_pstn_registrations(
+        {"09011112222": ("sip:x@127.0.0.1:6000", "UDP", "127.0.0.1:6000", 9e9)}, epoch=before
+    )
+    store.record_call(
+        call_id="old", started_at=0.0, caller="20200", callee="20201", caller_id="20200",
+        outcome="ended", epoch=before,
+    )  # fmt: skip
+    store.record_voicemail(
+        extension="20201", caller_id="20200", received_at=0.0, duration=1.0, epoch=before
+    )
+    for table in ("registrations", "pstn_registrations", "calls", "voicemail_messages"):
+        assert store.list_rows(table) == [], table  # type: ignore[arg-type]
+    store.replace_registrations({"abcde20200": binding}, epoch=store.epoch)
+    assert [r["terminal_id"] for r in store.list_rows("registrations")] == ["abcde20200"]

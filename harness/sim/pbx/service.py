@@ -42,6 +42,7 @@ class _StoreBacked(PbxSipService):
         self._pending: dict[str, list[tuple[str, str, str, float]]] = {}
         self._pending_pstn: dict[str, tuple[str, str, str, float] | None] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._pending_epoch = store.epoch  # the store's epoch when this batch began
         self.refresh()
 
     def refresh(self) -> None:
@@ -85,6 +86,7 @@ class _StoreBacked(PbxSipService):
 
     def _flush_soon(self) -> None:
         if self._flush_handle is None:
+            self._pending_epoch = self.store.epoch
             # Written in batches: one SQLite transaction per REGISTER was a third of the
             # registrar's time under load; the API sees a binding within FLUSH_DELAY.
             self._flush_handle = self.loop.call_later(FLUSH_DELAY, self.flush)
@@ -105,11 +107,15 @@ class _StoreBacked(PbxSipService):
         """Write the registrations changed since the last flush (one transaction)."""
         self._flush_handle = None
         pending, self._pending = self._pending, {}
+        epoch = self._pending_epoch
         if pending:
-            self.store.replace_registrations(pending)
+            self.store.replace_registrations(pending, epoch=epoch)
         pstn, self._pending_pstn = self._pending_pstn, {}
         if pstn:
-            self.store.replace_pstn_registrations(pstn)
+            self.store.replace_pstn_registrations(pstn, epoch=epoch)
+
+    def records_epoch(self) -> int:
+        return self.store.epoch
 
     def finished(self, session: _CallSession) -> None:
         call = session.call
@@ -134,6 +140,7 @@ class _StoreBacked(PbxSipService):
             caller_id=call.caller_id.number,
             outcome=outcome,
             detail={"legs": legs},
+            epoch=session.epoch,
         )
         if call.recording_id is not None:
             message = self.pbx.voicemail.get(call.recording_id)
@@ -142,6 +149,7 @@ class _StoreBacked(PbxSipService):
                 caller_id=message.caller_id,
                 received_at=message.started_at,
                 duration=message.duration or 0.0,
+                epoch=session.epoch,
             )
 
 

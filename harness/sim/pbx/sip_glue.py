@@ -233,6 +233,7 @@ class _CallSession:
     peer_session: _CallSession | None = None  # bridged caller (pickup)
     cancel_watch: asyncio.Task[None] | None = None
     discarded: bool = False  # ended by a reset: leaves no record
+    epoch: int = 0  # the store's epoch when the call began (service.py; 0 without a store)
 
     # --- LegDriver ----------------------------------------------------------------------------
 
@@ -663,6 +664,11 @@ class PbxSipService:
     def registered(self, terminal_id: str, source: str) -> None:
         """Called after a REGISTER was accepted (bindings changed or were listed)."""
 
+    def records_epoch(self) -> int:
+        """Stamped on what is recorded later (a service that keeps records: its store's
+        epoch, so a call begun before a reset leaves no record after it)."""
+        return 0
+
     def finished(self, session: _CallSession) -> None:
         """Called once when a call's SIP side is over."""
 
@@ -793,7 +799,13 @@ class PbxSipService:
         """Hand an INVITE that arrived on ``endpoint`` to the engine as a new call."""
         request = server.request
         call_id = f"sip-call-{next(self._ids)}"
-        session = _CallSession(service=self, server=server, endpoint=endpoint, call_id=call_id)
+        session = _CallSession(
+            service=self,
+            server=server,
+            endpoint=endpoint,
+            call_id=call_id,
+            epoch=self.records_epoch(),
+        )
         self.sessions[call_id] = session
         self.caller_dialogs[request.headers.call_id] = session
         session.cancel_watch = self.spawn(session.watch_cancel())
