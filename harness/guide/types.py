@@ -27,9 +27,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Strict,
     Tag,
     WithJsonSchema,
+    model_serializer,
 )
 
 
@@ -273,6 +275,17 @@ class RingGroup(_Doc):
         description="呼出時間: seconds, 5–60 (default 20): the whole group for 一斉着信, "
         "each member for 順次着信.",
     )
+
+    @model_serializer(mode="wrap")
+    def _left_out_stays_left_out(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A document that leaves 呼出時間 out leaves the length to the service (DOMAIN.md
+        (A): G / T), which is not the same as writing 20: written back (YAML, the simulator's
+        GET /api/settings) it stays left out."""
+        data = handler(self)
+        if "ring_time" not in self.model_fields_set and isinstance(data, dict):
+            data.pop("呼出時間", None)
+            data.pop("ring_time", None)
+        return data
 
 
 class InboundRoute(_Doc):

@@ -22,7 +22,7 @@ MAX_GROUPS = 200
 """着信グループ: up to 200 groups (S)."""
 GROUP_RING_TIME = (5, 60)
 """Group 呼出時間 (s): not published; 5–60 as in harness.guide (default 20)."""
-DEFAULT_GROUP_RING_TIME = 20
+DEFAULT_GROUP_RING_TIME = 20  # what the add form shows; left blank, the service default applies
 ABSENCE_RING_TIME = (5, 30)
 REACH_START = (1, 30)
 REACH_END = (5, 60)
@@ -111,7 +111,7 @@ class GroupValue:
     kind: GroupKind
     pilot: str | None
     members: tuple[str, ...]
-    ring_time: int
+    ring_time: int | None  # None: left out — the service's default applies (PbxParams G / T)
 
 
 def check_group(draft: GroupDraft, view: TenantView) -> tuple[GroupValue | None, FieldErrors]:
@@ -169,7 +169,7 @@ def check_group(draft: GroupDraft, view: TenantView) -> tuple[GroupValue | None,
         kind=kind,
         pilot=pilot,
         members=members,
-        ring_time=ring_time if ring_time is not None else DEFAULT_GROUP_RING_TIME,
+        ring_time=ring_time,
     )
     return value, errors
 

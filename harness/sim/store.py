@@ -113,7 +113,7 @@ CREATE TABLE IF NOT EXISTS ring_groups (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     pilot TEXT UNIQUE REFERENCES terminals (extension),
-    ring_time INTEGER NOT NULL
+    ring_time INTEGER  -- NULL: 呼出時間 left out, the service default applies
 );
 CREATE TABLE IF NOT EXISTS ring_group_members (
     group_id INTEGER NOT NULL REFERENCES ring_groups (id) ON DELETE CASCADE,
@@ -269,7 +269,7 @@ class GroupRecord:
     kind: GroupKind
     pilot: str | None
     members: tuple[str, ...]
-    ring_time: int
+    ring_time: int | None  # None: left out (the service default applies)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -385,6 +385,7 @@ class Store:
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(web_sessions)")}
         if "flash" not in columns:  # a store file written before flash messages existed
             self._db.execute("ALTER TABLE web_sessions ADD COLUMN flash TEXT")
+        self._migrate_group_ring_time()
         # Soft state does not survive a restart: registrations are refreshed by phones, and
         # one-time codes are timed by a clock whose origin changed.
         with self._tx() as db:
@@ -397,6 +398,28 @@ class Store:
             self._db.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()
+
+    def _migrate_group_ring_time(self) -> None:
+        """A store file written when a group's 呼出時間 was NOT NULL (always 20 when left
+        out): rebuild ``ring_groups`` with the column nullable, rows and ids kept (SQLite's
+        documented way to change a column: new table, copy, drop, rename — foreign keys off
+        meanwhile, so the members' rows stay)."""
+        info = {r["name"]: r for r in self._db.execute("PRAGMA table_info(ring_groups)")}
+        if not info["ring_time"]["notnull"]:
+            return
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "CREATE TABLE ring_groups_nullable (id INTEGER PRIMARY KEY, kind TEXT NOT "
+                    "NULL, pilot TEXT UNIQUE REFERENCES terminals (extension), ring_time INTEGER)"
+                )
+                db.execute("INSERT INTO ring_groups_nullable SELECT id, kind, pilot, ring_time "
+                           "FROM ring_groups")  # fmt: skip
+                db.execute("DROP TABLE ring_groups")
+                db.execute("ALTER TABLE ring_groups_nullable RENAME TO ring_groups")
+        finally:
+            self._db.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -581,7 +604,7 @@ class Store:
                 kind=group.kind.value,
                 pilot=group.pilot or "",
                 members=tuple(group.members),
-                ring_time=str(group.ring_time),
+                ring_time=str(group.ring_time) if "ring_time" in group.model_fields_set else "",
             )
             value, errors = rules.check_group(draft, self._view(db))
             _prefix(problems, errors, f"着信グループ › {i}")
@@ -612,7 +635,11 @@ class Store:
         """The current settings as a 設定 document (what PUT /api/settings accepts)."""
         snap = self.routing_snapshot()
         groups = [
-            RingGroup(kind=g.kind, pilot=g.pilot, members=list(g.members), ring_time=g.ring_time)
+            RingGroup(kind=g.kind, pilot=g.pilot, members=list(g.members))
+            if g.ring_time is None  # left out, as it was loaded or saved
+            else RingGroup(
+                kind=g.kind, pilot=g.pilot, members=list(g.members), ring_time=g.ring_time
+            )
             for g in snap.groups
         ]
         inbound = [

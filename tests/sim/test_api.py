@@ -89,8 +89,7 @@ def test_settings_made_on_the_web_are_visible_through_the_api(
             {
                 "種別": "順次着信",
                 "代表番号": "20200",
-                "メンバー": ["20201", "20200"],
-                "呼出時間": 20,
+                "メンバー": ["20201", "20200"],  # 呼出時間 left blank: left out (the default)
             }
         ],
         "外線着信設定": [{"外線番号": "0312345678", "着信先": "20200"}],

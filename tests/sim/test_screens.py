@@ -75,13 +75,18 @@ def test_add_and_delete_a_group(site: Site, store: Store) -> None:
     assert response.status_code == 303, field_errors(response)
     group = store.routing_snapshot().group_by_pilot("30303")
     assert group is not None
+    # 呼出時間 left blank: none is stored, the service's default (PbxParams G) applies
     assert (group.kind, group.members, group.ring_time) == (
         GroupKind.SIMULTANEOUS,
         ("30302", "30300"),
-        20,
+        None,
     )
     listing = site.get("/SmartPBX/Init/Groups?done=1").text
     assert "30302、30300" in listing and "設定しました。" in listing
+    assert "<td>既定</td>" in listing
+    document = store.settings_document()
+    left_out = next(g for g in document.ring_groups if g.pilot == "30303")
+    assert "ring_time" not in left_out.model_fields_set  # exported as left out, not as 20
     site.post(f"/SmartPBX/Init/Groups/{group.id}/Delete", {})
     assert store.routing_snapshot().group_by_pilot("30303") is None
 

@@ -37,7 +37,7 @@ def test_settings_document_is_loaded(store: Store) -> None:
     snap = store.routing_snapshot()
     assert [(g.kind, g.pilot, g.members, g.ring_time) for g in snap.groups] == [
         (GroupKind.SEQUENTIAL, "30300", ("30301", "30302"), 15),
-        (GroupKind.PICKUP, None, ("30301", "30303"), 20),
+        (GroupKind.PICKUP, None, ("30301", "30303"), None),  # 呼出時間 left out: kept so
     ]
     assert snap.inbound_routes["0311112222"].destination == "30300"
     assert snap.inbound_routes["0311112222"].applied
@@ -226,3 +226,29 @@ def test_sip_side_writes_captured_before_a_reset_are_dropped(store: Store) -> No
         assert store.list_rows(table) == [], table  # type: ignore[arg-type]
     store.replace_registrations({"abcde20200": binding}, epoch=store.epoch)
     assert [r["terminal_id"] for r in store.list_rows("registrations")] == ["abcde20200"]
+
+
+def test_a_store_file_from_before_left_out_ring_times_is_migrated(tmp_path: Path) -> None:
+    """Files written when 呼出時間 was NOT NULL open with the column nullable, rows kept."""
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE ring_groups (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, pilot TEXT "
+        "UNIQUE REFERENCES terminals (extension), ring_time INTEGER NOT NULL);"
+        "CREATE TABLE ring_group_members (group_id INTEGER NOT NULL REFERENCES ring_groups (id) "
+        "ON DELETE CASCADE, position INTEGER NOT NULL, extension TEXT NOT NULL REFERENCES "
+        "terminals (extension), PRIMARY KEY (group_id, position));"
+        "INSERT INTO ring_groups VALUES (7, '順次着信', '20200', 25);"
+        "INSERT INTO ring_group_members VALUES (7, 1, '20201');"
+    )
+    old.commit()
+    old.close()
+    Store(path).close()
+    db = sqlite3.connect(path)
+    try:
+        columns = {r[1]: r[3] for r in db.execute("PRAGMA table_info(ring_groups)")}
+        assert columns["ring_time"] == 0  # notnull off
+        assert db.execute("SELECT * FROM ring_groups").fetchall() == [(7, "順次着信", "20200", 25)]
+        assert db.execute("SELECT * FROM ring_group_members").fetchall() == [(7, 1, "20201")]
+    finally:
+        db.close()

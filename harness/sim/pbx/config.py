@@ -385,9 +385,8 @@ class PbxConfig:
                     kind=g.kind,
                     pilot=g.pilot,
                     members=g.members,
-                    # The store always holds a 呼出時間 (the form has no "unset"): documents
-                    # loaded into it keep 20 where they left it out (docs/pbx.md "Parameters").
-                    ring_time=_ring_time(g.kind, g.ring_time, True),
+                    # None where the document (or the form) left 呼出時間 out: G / T apply.
+                    ring_time=_ring_time(g.kind, g.ring_time or 0, g.ring_time is not None),
                 )
                 for g in snapshot.groups
             ),

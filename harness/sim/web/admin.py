@@ -6,7 +6,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from harness.guide.types import GroupKind, TerminalKind
-from harness.sim.rules import GroupDraft
+from harness.sim.rules import DEFAULT_GROUP_RING_TIME, GroupDraft
 from harness.sim.store import SettingsError
 from harness.sim.web.context import Ctx, Guard, error_page, screen
 
@@ -73,7 +73,7 @@ async def group_add(ctx: Ctx) -> Response:
             kinds=kinds,
             extensions=eligible,
             slots=slots,
-            values={"ring_time": "20"},
+            values={"ring_time": str(DEFAULT_GROUP_RING_TIME)},  # as the service shows it
             members=[],
         )
     members = tuple(ctx.field(f"member_{i}") for i in range(1, slots + 1))
