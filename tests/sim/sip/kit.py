@@ -12,6 +12,7 @@ from harness.guide.types import Guide
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sim.documents import read_tenant
+from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import Phone, RegistrationState, TransportName
 from harness.sip.resolver import Resolver
 from harness.sip.transport import Address
@@ -109,3 +110,14 @@ def with_absence(sim: SimulatorHandle, extension: str, absence: dict[str, Any]) 
     document = sim.settings()
     document.setdefault("不在時動作設定", {})[extension] = absence
     sim.put_settings(document)
+
+
+def answered_call(caller: Phone, callee: Phone, number: str) -> None:
+    """``caller`` dials ``number``; ``callee`` rings and answers; the caller hangs up; both
+    ends see the call end."""
+    call = caller.call(number)
+    ring = callee.incoming()
+    ring.answer()
+    call.wait_for(PhoneEventKind.CONNECTED)
+    call.hangup()
+    ring.wait_ended()

@@ -11,8 +11,7 @@ import pytest
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sip.message import Response, parse_message
-from harness.sip.observed import PhoneEventKind
-from tests.sim.sip.kit import FIXTURES, tenant_phones
+from tests.sim.sip.kit import FIXTURES, answered_call, tenant_phones
 
 DOMAIN = "01234abc.smart-pbx.jp"
 
@@ -131,9 +130,4 @@ def test_phones_are_served_after_malformed_traffic(
             assert sorted(udp.status_line()[8:11] for _ in range(3)) == ["400", "405", "481"]
         finally:
             udp.close()
-    call = phones["20200"].call("20201")
-    ring = phones["20201"].incoming()
-    ring.answer()
-    call.wait_for(PhoneEventKind.CONNECTED)
-    call.hangup()
-    ring.wait_ended()
+    answered_call(phones["20200"], phones["20201"], "20201")

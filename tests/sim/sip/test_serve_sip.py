@@ -16,6 +16,7 @@ from harness.sip.resolver import Resolver
 from harness.sip.transport import Address
 from tests.sim.sip.kit import (
     FIXTURES,
+    answered_call,
     eventually,
     point_at,
     rows,
@@ -190,12 +191,7 @@ def test_the_standard_library_loop_serves_the_same_call(
     with start_simulator(SAMPLE, extra_args=("--loop", "asyncio"), workdir=tmp_path) as other:
         assert list(other.process.args)[-2:] == ["--loop", "asyncio"]
         phones = tenant_phones(phone_factory, other, SAMPLE)
-        call = phones["20200"].call("20201")
-        ring = phones["20201"].incoming()
-        ring.answer()
-        call.wait_for(PhoneEventKind.CONNECTED)
-        call.hangup()
-        ring.wait_ended()
+        answered_call(phones["20200"], phones["20201"], "20201")
         recorded = eventually(lambda: rows(other, "/api/calls"), "the call in /api/calls")
         assert [(c["caller"], c["outcome"]) for c in recorded] == [("20200", "ended")]
 
