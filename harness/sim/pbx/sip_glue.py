@@ -232,7 +232,6 @@ class _CallSession:
     peer_leg: _Leg | None = None  # connected leg
     peer_session: _CallSession | None = None  # bridged caller (pickup)
     cancel_watch: asyncio.Task[None] | None = None
-    discarded: bool = False  # ended by a reset: leaves no record
     epoch: int = 0  # the store's epoch when the call began (service.py; 0 without a store)
 
     # --- LegDriver ----------------------------------------------------------------------------
@@ -419,7 +418,6 @@ class _CallSession:
         if peer is not None and peer.caller_dialog is not None:
             peer.caller_dialog.bye()
             peer.caller_dialog = None
-            peer.discarded = peer.discarded or self.discarded
             peer._event(lambda c: c.hung_up())
             self.service.forget(peer)
         self._event(lambda c: c.hung_up())
@@ -647,10 +645,10 @@ class PbxSipService:
                     self.leg_dialogs.pop(fork.invite.headers.call_id, None)
 
     def end_all_calls(self) -> None:
-        """A reset or a new tenant: end every call in progress, leaving no record — BYE to
-        the parties of answered calls, CANCEL to ringing legs and 487 to their callers."""
+        """A reset or a new tenant: end every call in progress — BYE to the parties of
+        answered calls, CANCEL to ringing legs and 487 to their callers. They leave no record:
+        they began in an older store epoch (``records_epoch``), which the store refuses."""
         for session in list(self.sessions.values()):
-            session.discarded = True
             if session.caller_dialog is not None:
                 session.hang_up_all()
             else:
