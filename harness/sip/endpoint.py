@@ -7,7 +7,9 @@ asyncio loop, and the place where messages are matched to transactions:
 - bytes from a transport are parsed (``parse_message``); a response is matched to its client
   transaction by top Via branch + CSeq method (§17.1.3), a request to its server transaction
   by branch + sent-by + method, ACK matching INVITE (§17.2.3) — the core's ``client_key`` /
-  ``server_key``. Unparseable datagrams are dropped (counted in ``parse_errors``).
+  ``server_key``. Unparseable messages — and those a transport refused as too large or
+  unframeable (``Inbound.error``) — are dropped (counted in ``parse_errors``) unless the TU
+  answers them (``on_unparseable``: a server's stateless 400/413, RFC 3261 §21.4.1).
 - transactions are driven with ``now = loop.time()`` (real seconds: transaction timers keep
   their RFC values, never scaled — DESIGN.md "Time"); after each input the endpoint re-arms
   one asyncio timer at the transaction's ``next_deadline()``.
@@ -66,6 +68,7 @@ from harness.sip.transaction import (
 from harness.sip.transaction import ClientTransaction as CoreClient
 from harness.sip.transaction import ServerTransaction as CoreServer
 from harness.sip.transport import (
+    DEFAULT_LIMITS,
     LOOPBACK,
     Address,
     Faults,
@@ -73,6 +76,7 @@ from harness.sip.transport import (
     Tap,
     TcpTransport,
     Transport,
+    TransportLimits,
     UdpTransport,
 )
 
@@ -299,13 +303,23 @@ class Endpoint:
         timers: TimerConfig = DEFAULT_TIMERS,
         taps: Iterable[Tap] = (),
         allow_remote: bool = False,
+        limits: TransportLimits = DEFAULT_LIMITS,
     ) -> Endpoint:
         """Bind the asked transports on ``host:port``; port 0 picks a free port, the same
-        number for UDP and TCP when both are asked (as SIP servers conventionally listen)."""
+        number for UDP and TCP when both are asked (as SIP servers conventionally listen).
+        ``limits``: message sizes, connections and timeouts the transports accept."""
         self = cls(on_request=on_request, timers=timers)
         for attempt in range(_SAME_PORT_ATTEMPTS):
             try:
-                await self._bind(host, port, udp=udp, tcp=tcp, faults=faults, remote=allow_remote)
+                await self._bind(
+                    host,
+                    port,
+                    udp=udp,
+                    tcp=tcp,
+                    faults=faults,
+                    remote=allow_remote,
+                    limits=limits,
+                )
                 break
             except HarnessError:
                 await self.close()
@@ -317,7 +331,15 @@ class Endpoint:
         return self
 
     async def _bind(
-        self, host: str, port: int, *, udp: bool, tcp: bool, faults: Faults | None, remote: bool
+        self,
+        host: str,
+        port: int,
+        *,
+        udp: bool,
+        tcp: bool,
+        faults: Faults | None,
+        remote: bool,
+        limits: TransportLimits,
     ) -> None:
         if udp:
             self.udp = await UdpTransport.open(
@@ -327,6 +349,7 @@ class Endpoint:
                 port=port,
                 faults=faults,
                 allow_remote=remote,
+                limits=limits,
             )
             port = self.udp.local.port
         if tcp:
@@ -336,6 +359,7 @@ class Endpoint:
                 host=host,
                 port=port,
                 allow_remote=remote,
+                limits=limits,
             )
 
     # -- set-up ------------------------------------------------------------------------------
@@ -531,13 +555,17 @@ class Endpoint:
     def _receive(self, inbound: Inbound) -> None:
         message = inbound.message
         if message is None:
-            try:
-                message = parse_message(inbound.data)
-            except SipParseError as exc:
+            error = inbound.error
+            if error is None:
+                try:
+                    message = parse_message(inbound.data)
+                except SipParseError as exc:
+                    error = exc
+            if message is None or error is not None:
                 self.parse_errors += 1
-                log.debug("dropping unparseable message from %s: %s", inbound.remote, exc)
-                if self.on_unparseable is not None:
-                    self.on_unparseable(inbound, exc)
+                log.debug("dropping unparseable message from %s: %s", inbound.remote, error)
+                if self.on_unparseable is not None and error is not None:
+                    self.on_unparseable(inbound, error)
                 return
         if isinstance(message, Response):
             self._receive_response(message)

@@ -6,6 +6,7 @@ API overview::
     msg, extra = split_message(data)         # also returns bytes after Content-Length
     data = serialize(msg)                    # == bytes(msg); parse_message(data) == msg
     parser = StreamParser(); parser.feed(chunk) -> [messages]   # TCP, Content-Length framing
+    check_datagram(datagram, SizeLimits(...))   # the same size caps for a UDP datagram
     req = Request.build("INVITE", uri, from_=…, to=…, call_id=…, cseq=1, via=…, body=sdp,
                         content_type="application/sdp")
     resp = Response.for_request(req, 180, to_tag="abc")   # §8.2.6 copies Via/From/To/…
@@ -60,6 +61,7 @@ REASON_PHRASES = {
     405: "Method Not Allowed",
     407: "Proxy Authentication Required",
     408: "Request Timeout",
+    413: "Request Entity Too Large",
     415: "Unsupported Media Type",
     420: "Bad Extension",
     423: "Interval Too Brief",
@@ -519,12 +521,93 @@ def split_message(data: bytes) -> tuple[Message, bytes]:
     return _guarded(bytes(data), stream=False)
 
 
-_CONTENT_LENGTH_RE = re.compile(
-    rb"\r\n(?:content-length|l)[ \t]*:[ \t]*([0-9]{1,10})[ \t]*\r", re.I
-)
+_CONTENT_LENGTH_RE = re.compile(rb"\r\n(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*\r", re.I)
+# Longer digit strings are above any body limit: never converted (int() of more than 4,300
+# digits raises, and a header section may hold 64 KiB of them).
+_LENGTH_DIGITS_MAX = 12
 
 
 _FOLD_BYTES_RE = re.compile(rb"\r\n[ \t]+")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SizeLimits:
+    """The largest message a peer may send, per part (header section, body), in bytes.
+
+    64 KiB each by default: what a datagram can carry at most (RFC 768, 65,535 bytes) and the
+    usual buffer of SIP servers (Kamailio's ``BUF_SIZE``), far above any honest message (an
+    INVITE with SDP is 1–3 KiB). A stream parser holds at most one header section plus one
+    body (plus a read chunk), whatever a peer sends: that is what bounds a connection's memory.
+    """
+
+    max_header_bytes: int = 65536  # start line + header fields + the empty line
+    max_body_bytes: int = 65536  # Content-Length, or a datagram's bytes after the headers
+
+    def __post_init__(self) -> None:
+        if self.max_header_bytes < 64 or self.max_body_bytes < 0:
+            raise ValueError(
+                "max_header_bytes is at least 64 and max_body_bytes at least 0, got "
+                f"{self.max_header_bytes!r} and {self.max_body_bytes!r}"
+            )
+
+
+DEFAULT_SIZE_LIMITS = SizeLimits()
+
+
+class FramingError(SipParseError):
+    """A message the framing refused, with ``data``: what of it was read (the whole message,
+    or its header section up to the limit, cut at a line end) so a server can still answer it
+    statelessly (400, 413) before closing the connection (RFC 3261 §21.4.1, §21.4.11).
+    ``oversize``: refused for a size limit rather than for its syntax."""
+
+    def __init__(
+        self, what: str, where: str, *, data: bytes, status: int = 400, oversize: bool = False
+    ) -> None:
+        super().__init__(what, where, status=status)
+        self.data = data
+        self.oversize = oversize
+
+
+def _head_lines(data: bytes | bytearray, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``data`` cut after their last CRLF (no half line)."""
+    cut = data.rfind(b"\r\n", 0, limit)
+    return bytes(data[: cut + 2]) if cut >= 0 else b""
+
+
+def check_datagram(data: bytes, limits: SizeLimits = DEFAULT_SIZE_LIMITS) -> None:
+    """Raise ``FramingError`` when a datagram's header section or body exceeds ``limits``
+    (the same caps as a stream's; §18.3 frames a datagram by its own length)."""
+    if len(data) <= limits.max_header_bytes and len(data) <= limits.max_body_bytes:
+        return  # cannot exceed either limit: the usual case costs two comparisons
+    end = data.find(b"\r\n\r\n", 0, limits.max_header_bytes + 1)
+    if end < 0 or end + 4 > limits.max_header_bytes:
+        if end < 0 and len(data) <= limits.max_header_bytes:
+            return  # no header end at all: the parser names that error
+        raise _header_too_large(data, limits)
+    body = len(data) - end - 4
+    if body > limits.max_body_bytes:
+        raise _body_too_large(data[: end + 4], body, limits)
+
+
+def _header_too_large(data: bytes | bytearray, limits: SizeLimits) -> FramingError:
+    return FramingError(
+        f"header section longer than {limits.max_header_bytes} bytes (the limit of this "
+        "server): send shorter header fields",
+        f"offset {limits.max_header_bytes}",
+        data=_head_lines(data, limits.max_header_bytes),
+        oversize=True,
+    )
+
+
+def _body_too_large(head: bytes, length: int | str, limits: SizeLimits) -> FramingError:
+    return FramingError(
+        f"body of {length} bytes is larger than the {limits.max_body_bytes} bytes this "
+        "server accepts",
+        "Content-Length",
+        data=head,
+        status=413,  # §21.4.11 Request Entity Too Large
+        oversize=True,
+    )
 
 
 class StreamParser:
@@ -532,14 +615,18 @@ class StreamParser:
 
     ``feed(chunk)`` returns every message completed by ``chunk``; partial data is kept.
     CRLF keep-alives between messages (RFC 5626 §3.5.1) are skipped. A message without
-    Content-Length has an empty body. After a ``SipParseError`` the stream is unusable
-    (the buffer is dropped): close the connection.
+    Content-Length has an empty body. A header section longer than ``limits.max_header_bytes``
+    or a Content-Length above ``limits.max_body_bytes`` is refused as soon as it is seen
+    (the body is never waited for), so the buffer stays below one header section plus one
+    body plus the chunk being fed. Every error is a ``FramingError`` carrying what was read
+    of the message; after one the stream is unusable (the buffer is dropped): answer it if
+    it can be answered, then close the connection.
     """
 
-    def __init__(self, *, max_header_bytes: int = 65536) -> None:
+    def __init__(self, *, limits: SizeLimits = DEFAULT_SIZE_LIMITS) -> None:
         self._buffer = bytearray()
         self._scan_from = 0
-        self._max_header_bytes = max_header_bytes
+        self._limits = limits
 
     @property
     def buffered(self) -> int:
@@ -556,13 +643,14 @@ class StreamParser:
                 if message is None:
                     return out
                 out.append(message)
-        except SipParseError:
+        except FramingError:
             self._buffer.clear()
             self._scan_from = 0
             raise
 
     def _next(self) -> Message | None:
         buf = self._buffer
+        limits = self._limits
         skip = 0
         while buf.startswith(b"\r\n", skip) or buf.startswith(b"\n", skip):
             skip += 2 if buf[skip] == 0x0D else 1
@@ -571,19 +659,19 @@ class StreamParser:
             self._scan_from = 0
         if not buf or buf == b"\r":
             return None
-        end = buf.find(b"\r\n\r\n", max(self._scan_from - 3, 0))
-        if end < 0:
-            self._scan_from = len(buf)
-            if len(buf) > self._max_header_bytes:
-                raise SipParseError(
-                    f"no end of header section within {self._max_header_bytes} bytes",
-                    f"offset {len(buf)}",
-                )
-            return None
+        end = buf.find(b"\r\n\r\n", max(self._scan_from - 3, 0), limits.max_header_bytes + 1)
+        if end < 0 or end + 4 > limits.max_header_bytes:
+            if end < 0 and len(buf) <= limits.max_header_bytes:
+                self._scan_from = len(buf)
+                return None
+            raise _header_too_large(buf, limits)
         head = bytes(buf[: end + 2])
         unfolded = _FOLD_BYTES_RE.sub(b" ", head)
         m = _CONTENT_LENGTH_RE.search(b"\r\n" + unfolded)
-        length = int(m.group(1)) if m else 0
+        digits = m.group(1) if m else b"0"
+        length = int(digits) if len(digits) <= _LENGTH_DIGITS_MAX else None
+        if length is None or length > limits.max_body_bytes:
+            raise _body_too_large(head + b"\r\n", digits.decode()[:20], limits)
         total = end + 4 + length
         if len(buf) < total:
             self._scan_from = end
@@ -591,4 +679,7 @@ class StreamParser:
         chunk = bytes(buf[:total])
         del buf[:total]
         self._scan_from = 0
-        return _guarded(chunk, stream=True)[0]
+        try:
+            return _guarded(chunk, stream=True)[0]
+        except SipParseError as exc:
+            raise FramingError(exc.what, exc.where, data=chunk, status=exc.status) from exc

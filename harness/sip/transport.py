@@ -14,6 +14,23 @@ loopback sockets and the asyncio loop. Two transports share one shape (``Transpo
   ``framer_factory``) and the transport delivers whole parsed messages; taps see the raw
   stream chunks as they arrive, so a pcap shows the real segmentation.
 
+Bounded input (``TransportLimits``; docs/sip.md "Limits"): whatever a peer sends, a transport
+holds a bounded amount of it, for a bounded time.
+
+- size: each message's header section and body are capped (``SizeLimits``, 64 KiB each), in a
+  datagram as on a stream. The framer refuses an oversize message as soon as its header
+  section shows it (a ``Content-Length: 9999999999`` is never waited for) and any unparseable
+  one; the transport then hands what it read to ``on_receive`` as an ``Inbound`` with
+  ``error`` set — so a server can answer 400 or 413 when the request can be answered (RFC 3261
+  §21.4.1, §21.4.11) — and closes the connection, since the stream cannot be re-framed.
+- connections: at most ``max_connections_per_source`` accepted connections per source
+  address and ``max_connections`` in all; one more is closed at once, before reading from it.
+- time: a connection is closed after ``idle_timeout`` without a byte either way (long enough
+  for a phone that only refreshes its registration), and after ``message_timeout`` with a
+  message begun and not finished — or, for one accepted, nothing complete received since it
+  opened — which ends a slowloris (a peer trickling bytes) long before ``idle_timeout``.
+  One sweep timer per transport checks both.
+
 Each transport delivers ``Inbound`` values to the ``on_receive`` callback and reports transport
 errors per destination to ``on_error``. Two knobs serve the tests:
 
@@ -40,7 +57,16 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, cast
 
 from harness.errors import HarnessError
-from harness.sip.message import Message, StreamParser, serialize
+from harness.sip.message import (
+    DEFAULT_SIZE_LIMITS,
+    FramingError,
+    Message,
+    SizeLimits,
+    StreamParser,
+    check_datagram,
+    serialize,
+)
+from harness.sip.syntax import SipParseError
 
 Protocol_ = Literal["UDP", "TCP"]
 Direction = Literal["sent", "received"]
@@ -48,6 +74,9 @@ Direction = Literal["sent", "received"]
 LOOPBACK = "127.0.0.1"
 # Linux: queue ICMP errors for unconnected UDP sockets (include/uapi/linux/in.h).
 _IP_RECVERR = 11
+# How long a connection refused after a message (400/413) discards what its peer still sends
+# before it is closed (see ``_TcpConnection.finish``).
+_LINGER = 2.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,13 +123,16 @@ class Inbound:
     """One SIP message received from ``remote``; reply through ``transport``.
 
     UDP delivers the datagram's bytes (``message`` None: the endpoint parses them); TCP
-    delivers the message its framer parsed, with ``data`` its serialised form.
+    delivers the message its framer parsed, with ``data`` its serialised form. ``error`` set:
+    the bytes were refused before parsing (too large, or a stream that does not frame), and
+    ``data`` is what was read of them (bounded); a TCP connection is closed right after.
     """
 
     data: bytes
     remote: Address
     transport: Transport
     message: Message | None = None
+    error: SipParseError | None = None
 
 
 ReceiveCallback = Callable[[Inbound], None]
@@ -114,6 +146,44 @@ class Framer(Protocol):
         """Add received bytes; return the complete messages now available, in order.
         Raises (``SipParseError``) on a broken stream: the connection is then closed."""
         ...
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of a message begun and not complete yet."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TransportLimits:
+    """What a transport accepts from peers (module docstring, docs/sip.md "Limits").
+
+    ``idle_timeout`` outlasts the registrar's longest registration (``max_expires`` 7,200 s)
+    so a phone that sends nothing but its REGISTER refreshes keeps its connection; RFC 5626
+    §3.5.1 CRLF keep-alives count as traffic. ``message_timeout`` is 64*T1 (32 s, the
+    lifetime of a transaction, RFC 3261 §17.1.1.2): a message that takes longer to arrive is
+    useless to the transaction that sent it anyway.
+    """
+
+    size: SizeLimits = DEFAULT_SIZE_LIMITS
+    max_connections_per_source: int = 64
+    max_connections: int = 1024
+    idle_timeout: float = 7500.0
+    message_timeout: float = 32.0
+
+    def __post_init__(self) -> None:
+        if self.max_connections_per_source < 1 or self.max_connections < 1:
+            raise ValueError(
+                "max_connections_per_source and max_connections are at least 1, got "
+                f"{self.max_connections_per_source!r} and {self.max_connections!r}"
+            )
+        if not (self.idle_timeout > 0 and self.message_timeout > 0):
+            raise ValueError(
+                "idle_timeout and message_timeout are seconds > 0, got "
+                f"{self.idle_timeout!r} and {self.message_timeout!r}"
+            )
+
+
+DEFAULT_LIMITS = TransportLimits()
 
 
 class Transport(Protocol):
@@ -275,9 +345,11 @@ class UdpTransport(_TransportBase, asyncio.DatagramProtocol):
         on_error: ErrorCallback | None = None,
         faults: Faults | None = None,
         allow_remote: bool = False,
+        limits: TransportLimits = DEFAULT_LIMITS,
     ) -> None:
         super().__init__(on_receive=on_receive, on_error=on_error, allow_remote=allow_remote)
         self.faults = faults
+        self._size = limits.size
         self._sock: socket.socket | None = None
         self._transport: asyncio.DatagramTransport | None = None
         self._local = Address(host=LOOPBACK, port=0)
@@ -294,6 +366,7 @@ class UdpTransport(_TransportBase, asyncio.DatagramProtocol):
         port: int = 0,
         faults: Faults | None = None,
         allow_remote: bool = False,
+        limits: TransportLimits = DEFAULT_LIMITS,
     ) -> UdpTransport:
         """Bind ``host:port`` (port 0: a free port) and start receiving."""
         check_local_host(host)
@@ -308,7 +381,11 @@ class UdpTransport(_TransportBase, asyncio.DatagramProtocol):
             sock.close()
             raise HarnessError(f"cannot bind UDP {host}:{port}: {exc}") from exc
         self = cls(
-            on_receive=on_receive, on_error=on_error, faults=faults, allow_remote=allow_remote
+            on_receive=on_receive,
+            on_error=on_error,
+            faults=faults,
+            allow_remote=allow_remote,
+            limits=limits,
         )
         self._sock = sock
         self._local = Address.of(sock.getsockname())
@@ -382,6 +459,11 @@ class UdpTransport(_TransportBase, asyncio.DatagramProtocol):
         if self._transport is None or self._transport.is_closing():
             return
         self._tap("received", "UDP", self._local, remote, data)
+        try:
+            check_datagram(data, self._size)
+        except FramingError as exc:
+            self._on_receive(Inbound(data=exc.data, remote=remote, transport=self, error=exc))
+            return
         self._on_receive(Inbound(data=data, remote=remote, transport=self))
 
     def _later(self, delay: float, action: Callable[[], None]) -> None:
@@ -405,15 +487,25 @@ class UdpTransport(_TransportBase, asyncio.DatagramProtocol):
 
 
 class _TcpConnection(asyncio.Protocol):
-    """One TCP connection of a ``TcpTransport``, framed by its own ``Framer``."""
+    """One TCP connection of a ``TcpTransport``, framed by its own ``Framer``.
 
-    def __init__(self, owner: TcpTransport, framer: Framer) -> None:
+    ``active`` is the loop time of the last byte either way (idle timeout); ``waiting`` the
+    time since which a message is awaited — the start of a partial message, or the opening of
+    an accepted connection that has delivered nothing yet — else None (message timeout).
+    """
+
+    def __init__(self, owner: TcpTransport, framer: Framer, *, accepted: bool) -> None:
         self._owner = owner
         self._framer = framer
+        self.accepted = accepted
         self.transport: asyncio.Transport | None = None
         self.remote = Address(host=LOOPBACK, port=0)
         self.local = Address(host=LOOPBACK, port=0)
         self.closed = asyncio.Event()
+        self.counted = False  # in the owner's per-source count
+        self.active = 0.0
+        self.waiting: float | None = None
+        self.draining = False  # finished: what still arrives is discarded
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not isinstance-checked: uvloop's TCPTransport does not subclass asyncio.Transport
@@ -421,6 +513,8 @@ class _TcpConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         self.remote = Address.of(transport.get_extra_info("peername"))
         self.local = Address.of(transport.get_extra_info("sockname"))
+        self.active = self._owner._now()
+        self.waiting = self.active if self.accepted else None
         self._owner._attach(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -428,18 +522,48 @@ class _TcpConnection(asyncio.Protocol):
         self.closed.set()
 
     def data_received(self, data: bytes) -> None:
-        self._owner._tap("received", "TCP", self.local, self.remote, data)
+        if self.draining:
+            return
+        owner = self._owner
+        owner._tap("received", "TCP", self.local, self.remote, data)
+        now = self.active = owner._now()
         try:
             messages = list(self._framer.feed(data))
         except Exception as exc:  # the framer refuses a broken stream: drop the connection
-            self._owner._stream_error(self, exc)
+            owner._stream_error(self, exc)
             return
+        if not self._framer.buffered:
+            self.waiting = None
+        elif messages or self.waiting is None:
+            self.waiting = now  # a new message has begun
         for message in messages:
-            self._owner._deliver(self, message)
+            owner._deliver(self, message)
 
     def write(self, data: bytes) -> None:
         assert self.transport is not None
+        if self.draining or self.transport.is_closing():
+            return
         self.transport.write(data)
+        self.active = self._owner._now()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()  # flushes what was written before the FIN
+
+    def finish(self) -> None:
+        """End the connection after an answer to a refused message: send what was written,
+        then FIN, and discard what the peer still sends until it closes or ``_LINGER``
+        passes. Closing at once with its unread bytes queued would send a RST, which can
+        destroy the 400/413 before the peer reads it (the "lingering close" of RFC 9112 §9.6).
+        """
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.draining = True
+        self.waiting = self._owner._now()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
+            self.close()
 
 
 class TcpTransport(_TransportBase):
@@ -447,36 +571,45 @@ class TcpTransport(_TransportBase):
 
     A message to an address with no connection opens one (RFC 3261 §18.1.1); requests and
     responses both reuse a connection whichever side opened it. Create with
-    ``await TcpTransport.open(...)``.
+    ``await TcpTransport.open(...)``. ``limits`` bound what peers can make it hold (module
+    docstring); the default framer is a ``StreamParser`` with ``limits.size``.
     """
 
     def __init__(
         self,
         *,
         on_receive: ReceiveCallback,
-        framer_factory: Callable[[], Framer] = StreamParser,
+        framer_factory: Callable[[], Framer] | None = None,
         on_error: ErrorCallback | None = None,
         allow_remote: bool = False,
+        limits: TransportLimits = DEFAULT_LIMITS,
     ) -> None:
         super().__init__(on_receive=on_receive, on_error=on_error, allow_remote=allow_remote)
-        self._framer_factory = framer_factory
+        self.limits = limits
+        self._framer_factory = framer_factory or functools.partial(StreamParser, limits=limits.size)
         self._server: asyncio.Server | None = None
         self._local = Address(host=LOOPBACK, port=0)
         self._connections: dict[Address, _TcpConnection] = {}
         self._connecting: dict[Address, asyncio.Task[None]] = {}
         self._queued: dict[Address, list[bytes]] = {}
         self._all: set[_TcpConnection] = set()
+        self._per_source: dict[str, int] = {}
+        self._accepted = 0
+        self._sweep: asyncio.TimerHandle | None = None
+        # Closed for a limit, by reason ("size", "per source", "total", "idle", "message").
+        self.refused: dict[str, int] = {}
 
     @classmethod
     async def open(
         cls,
         *,
         on_receive: ReceiveCallback,
-        framer_factory: Callable[[], Framer] = StreamParser,
+        framer_factory: Callable[[], Framer] | None = None,
         on_error: ErrorCallback | None = None,
         host: str = LOOPBACK,
         port: int = 0,
         allow_remote: bool = False,
+        limits: TransportLimits = DEFAULT_LIMITS,
     ) -> TcpTransport:
         """Listen on ``host:port`` (port 0: a free port)."""
         check_local_host(host)
@@ -485,10 +618,11 @@ class TcpTransport(_TransportBase):
             framer_factory=framer_factory,
             on_error=on_error,
             allow_remote=allow_remote,
+            limits=limits,
         )
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(self._new_connection, host, port)
+            self._server = await loop.create_server(self._accept, host, port)
         except OSError as exc:
             raise HarnessError(f"cannot listen on TCP {host}:{port}: {exc}") from exc
         self._local = Address.of(self._server.sockets[0].getsockname())
@@ -502,17 +636,74 @@ class TcpTransport(_TransportBase):
     def local(self) -> Address:
         return self._local
 
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def _accept(self) -> _TcpConnection:
+        return _TcpConnection(self, self._framer_factory(), accepted=True)
+
     def _new_connection(self) -> _TcpConnection:
-        return _TcpConnection(self, self._framer_factory())
+        return _TcpConnection(self, self._framer_factory(), accepted=False)
 
     def _attach(self, connection: _TcpConnection) -> None:
+        if connection.accepted:
+            # Refused before a byte is read: nothing to answer yet, so just close.
+            host = connection.remote.host
+            if self._per_source.get(host, 0) >= self.limits.max_connections_per_source:
+                self._refuse(connection, "per source")
+                return
+            if self._accepted >= self.limits.max_connections:
+                self._refuse(connection, "total")
+                return
+            self._per_source[host] = self._per_source.get(host, 0) + 1
+            self._accepted += 1
+            connection.counted = True
         self._all.add(connection)
         self._connections.setdefault(connection.remote, connection)
+        self._arm_sweep()
 
     def _detach(self, connection: _TcpConnection) -> None:
+        if connection.counted:
+            connection.counted = False
+            host = connection.remote.host
+            left = self._per_source[host] - 1
+            if left:
+                self._per_source[host] = left
+            else:
+                del self._per_source[host]
+            self._accepted -= 1
         self._all.discard(connection)
         if self._connections.get(connection.remote) is connection:
             del self._connections[connection.remote]
+
+    def _refuse(self, connection: _TcpConnection, reason: str) -> None:
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+        connection.close()
+
+    def _arm_sweep(self) -> None:
+        if self._sweep is None and self._all:
+            limits = self.limits
+            # A timeout is seen late by at most an eighth of itself (or one second).
+            every = min(limits.message_timeout, limits.idle_timeout, 8.0) / 8
+            self._sweep = asyncio.get_running_loop().call_later(every, self._sweep_now)
+
+    def _sweep_now(self) -> None:
+        """Close connections idle too long, and those waiting too long for a message."""
+        self._sweep = None
+        now = self._now()
+        idle_before = now - self.limits.idle_timeout
+        waiting_before = now - self.limits.message_timeout
+        lingered_before = now - _LINGER
+        for connection in list(self._all):
+            if connection.draining:
+                if connection.waiting is not None and connection.waiting < lingered_before:
+                    connection.close()
+            elif connection.active < idle_before:
+                self._refuse(connection, "idle")
+            elif connection.waiting is not None and connection.waiting < waiting_before:
+                self._refuse(connection, "message")
+        self._arm_sweep()
 
     def _deliver(self, connection: _TcpConnection, message: Message) -> None:
         self._on_receive(
@@ -525,8 +716,16 @@ class TcpTransport(_TransportBase):
         )
 
     def _stream_error(self, connection: _TcpConnection, exc: Exception) -> None:
-        if connection.transport is not None:
-            connection.transport.close()
+        """The stream cannot be framed any more: let the receiver answer what it read (a 400
+        or 413 goes out on this connection), then close it (RFC 3261 §21.4.1, §21.4.11)."""
+        if isinstance(exc, FramingError):
+            if exc.oversize:
+                self.refused["size"] = self.refused.get("size", 0) + 1
+            inbound = Inbound(data=exc.data, remote=connection.remote, transport=self, error=exc)
+            self._on_receive(inbound)
+        if self._connections.get(connection.remote) is connection:
+            del self._connections[connection.remote]  # nothing more is sent on it
+        connection.finish()
         self._error(connection.remote, OSError(f"unparseable SIP stream: {exc}"))
 
     def send(self, data: bytes, to: Address) -> None:
@@ -560,11 +759,13 @@ class TcpTransport(_TransportBase):
     async def close(self) -> None:
         for task in list(self._connecting.values()):
             task.cancel()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         if self._server is not None:
             self._server.close()
         for connection in list(self._all):
-            if connection.transport is not None:
-                connection.transport.close()
+            connection.close()
         for connection in list(self._all):
             await connection.closed.wait()
         if self._server is not None:

@@ -90,7 +90,7 @@ class Carrier:
             self.on_change(number, self.subscribers.get(number))
 
     def on_unparseable(self, inbound: Inbound, error: SipParseError) -> None:
-        response = bad_request(inbound.data, str(error))
+        response = bad_request(inbound.data, str(error), error.status)
         if response is not None:
             inbound.transport.send(response, inbound.remote)
 

@@ -67,7 +67,7 @@ from harness.sim.pbx.routing import (
     ToExtension,
 )
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
-from harness.sip.message import Request, Response, new_call_id, new_tag
+from harness.sip.message import REASON_PHRASES, Request, Response, new_call_id, new_tag
 from harness.sip.syntax import SipParseError
 from harness.sip.transport import Address, Inbound
 from harness.sip.uri import NameAddr, SipUri
@@ -481,8 +481,9 @@ def _throttle_key(remote: Address) -> str:
 _ECHOED = frozenset({"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"})
 
 
-def bad_request(data: bytes, reason: str) -> bytes | None:
-    """A stateless 400 for a request the parser refused, echoing what it can (§8.2.6.2).
+def bad_request(data: bytes, reason: str, status: int = 400) -> bytes | None:
+    """A stateless 400 (or ``status``: 413 for a body too large, §21.4.11) for a request the
+    parser refused, echoing what it can (§8.2.6.2).
 
     None when there is nobody to answer: the bytes are no request line (garbage, or a broken
     response — responses are never answered) or carry no Via to answer along.
@@ -508,8 +509,8 @@ def bad_request(data: bytes, reason: str) -> bytes | None:
     if not any(line.split(":", 1)[0].lower() in ("via", "v") for line in echoed):
         return None
     phrase = "".join(c for c in reason if c.isascii() and c.isprintable())[:100]
-    status = f"SIP/2.0 400 Bad Request ({phrase})"
-    return ("\r\n".join([status, *echoed, "Content-Length: 0", "", ""])).encode("utf-8")
+    line = f"SIP/2.0 {status} {REASON_PHRASES.get(status, 'Bad Request')} ({phrase})"
+    return ("\r\n".join([line, *echoed, "Content-Length: 0", "", ""])).encode("utf-8")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -856,7 +857,7 @@ class PbxSipService:
 
     def on_unparseable(self, inbound: Inbound, error: SipParseError) -> None:
         """400 to a request that does not parse, when it says where to answer (§21.4.1)."""
-        response = bad_request(inbound.data, str(error))
+        response = bad_request(inbound.data, str(error), error.status)
         if response is not None:
             inbound.transport.send(response, inbound.remote)
 
