@@ -537,8 +537,10 @@ def dispatch(
 ) -> None:
     """Route a request outside a transaction we already answered, for the tenant's port and
     the carrier side alike: REGISTER, a new INVITE and BYE to the handlers; re-INVITE, UPDATE
-    and INFO inside a dialog (To tag) to ``in_dialog``; OPTIONS 200; anything else 405 with
-    Allow (RFC 3261 §8.2.1); a header that only fails to parse when read gets 400 naming it."""
+    and INFO inside a dialog (To tag) to ``in_dialog``, outside any 481 (RFC 3311 §5 and RFC
+    6086 §4 define them within a dialog only; §21.4.19), so ``ALLOW`` may list them; OPTIONS 200;
+    anything else 405 with Allow (RFC 3261 §8.2.1); a header that only fails to parse when
+    read gets 400 naming it."""
     request = server.request
     try:
         if request.method == "REGISTER":
@@ -551,6 +553,8 @@ def dispatch(
             server.reply(200)
         elif request.method in RELAYED and request.headers.to.tag is not None:
             in_dialog(server)
+        elif request.method in RELAYED:
+            server.reply(481, to_tag=new_tag())
         else:
             server.respond(
                 Response.for_request(request, 405, to_tag=new_tag(), headers=(("Allow", ALLOW),))

@@ -7,6 +7,9 @@
 - one connection more than the per-source cap is closed, the others are served;
 - a request over TCP that does not parse is answered 400 before the close (RFC 3261
   §21.4.1), bytes that are no request are just closed on;
+- INFO and UPDATE outside any dialog get 481 (RFC 3311 §5 and RFC 6086 §4 define them within
+  a dialog only; RFC 3261 §21.4.19), so ``Allow`` listing them tells the truth: nothing it
+  lists is answered 405 (before: INFO and UPDATE were).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pytest
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sip.message import Response, parse_message
 from harness.sip.transport import DEFAULT_LIMITS
+from tests.sim.sip.kit import eventually
 from tests.sim.sip.test_malformed import DOMAIN, RawUdp
 
 MIB = 1024 * 1024
@@ -207,3 +211,34 @@ def test_bytes_that_are_no_request_over_tcp_are_closed_on_without_answer(port: i
         assert read_to_eof(sock) == b""
     finally:
         sock.close()
+
+
+@pytest.fixture(params=["sip", "pstn"], ids=["内線側", "キャリア側"])
+def raw(request: pytest.FixtureRequest, sim: SimulatorHandle) -> Iterator[RawUdp]:
+    value = sim.sip_port if request.param == "sip" else sim.pstn_port
+    assert value is not None
+    udp = RawUdp(value)
+    yield udp
+    udp.close()
+
+
+@pytest.mark.parametrize("method", ["INFO", "UPDATE"])
+def test_info_and_update_outside_a_dialog_get_481(raw: RawUdp, method: str) -> None:
+    raw.send(raw.request(method, branch=f"no-dialog-{method}"))
+    answer = raw.answer()
+    assert (answer.status, answer.headers.cseq.method) == (481, method)
+
+
+def test_no_method_listed_in_allow_is_answered_405(raw: RawUdp) -> None:
+    raw.send(raw.request("FROBNICATE", branch="allow-list"))
+    answer = raw.answer()
+    assert answer.status == 405
+    allowed = {m.strip() for v in answer.headers.get_all("Allow") for m in v.split(",")}
+    # INVITE and ACK start or end calls (an INVITE's answer needs an ACK): covered by the
+    # call tests; every other method listed is tried outside any dialog here.
+    probed = sorted(allowed - {"INVITE", "ACK"})
+    assert {"CANCEL", "BYE", "OPTIONS", "REGISTER", "UPDATE", "INFO"} <= set(probed)
+    for method in probed:
+        raw.send(raw.request(method, branch=f"allow-{method}"))
+        status = eventually(lambda: raw.answer().status, f"an answer to {method}")
+        assert status != 405, f"{method} is in Allow but was answered 405"
