@@ -9,13 +9,17 @@ more than the cap, cut at a line end.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.sip.message import (
     FramingError,
     Request,
+    Response,
     SizeLimits,
     StreamParser,
     check_datagram,
@@ -195,3 +199,28 @@ def test_limits_are_checked() -> None:
         SizeLimits(max_header_bytes=10)
     with pytest.raises(ValueError, match="max_body_bytes at least 0"):
         SizeLimits(max_body_bytes=-1)
+
+
+@given(
+    case=st.sampled_from(ACCEPTED + REFUSED),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+)
+def test_any_chunking_gives_the_same_verdict_within_the_bound(
+    case: Accepted | Refused, cuts: list[int]
+) -> None:
+    """However TCP segments the bytes, a message within the limits frames to itself and one
+    over a limit is refused with the same status, the buffer never holding more than one
+    header section, one body and the chunk just fed."""
+    parser = StreamParser(limits=LIMITS)
+    bounds = sorted({0, len(case.data), *(c for c in cuts if c < len(case.data))})
+    got: list[Request | Response] = []
+    try:
+        for a, b in itertools.pairwise(bounds):
+            got += parser.feed(case.data[a:b])
+            assert parser.buffered <= LIMITS.max_header_bytes + LIMITS.max_body_bytes + (b - a)
+    except FramingError as error:
+        assert isinstance(case, Refused), f"{case.id} refused: {error}"
+        check_refusal(error, case)
+    else:
+        assert isinstance(case, Accepted), f"{case.id} was not refused"
+        assert got == [parsed(case.data)]
