@@ -75,7 +75,8 @@ LOOPBACK = "127.0.0.1"
 # Linux: queue ICMP errors for unconnected UDP sockets (include/uapi/linux/in.h).
 _IP_RECVERR = 11
 # How long a connection refused after a message (400/413) discards what its peer still sends
-# before it is closed (see ``_TcpConnection.finish``).
+# before it is closed (see ``_TcpConnection.finish``), and how long a closing connection may
+# wait for a peer that does not read what is left to send before it is aborted.
 _LINGER = 2.0
 
 
@@ -506,6 +507,7 @@ class _TcpConnection(asyncio.Protocol):
         self.active = 0.0
         self.waiting: float | None = None
         self.draining = False  # finished: what still arrives is discarded
+        self.closing_since: float | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not isinstance-checked: uvloop's TCPTransport does not subclass asyncio.Transport
@@ -548,7 +550,12 @@ class _TcpConnection(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
+            self.closing_since = self._owner._now()
             self.transport.close()  # flushes what was written before the FIN
+
+    @property
+    def open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
 
     def finish(self) -> None:
         """End the connection after an answer to a refused message: send what was written,
@@ -678,8 +685,9 @@ class TcpTransport(_TransportBase):
             del self._connections[connection.remote]
 
     def _refuse(self, connection: _TcpConnection, reason: str) -> None:
-        self.refused[reason] = self.refused.get(reason, 0) + 1
-        connection.close()
+        if connection.open:
+            self.refused[reason] = self.refused.get(reason, 0) + 1
+            connection.close()
 
     def _arm_sweep(self) -> None:
         if self._sweep is None and self._all:
@@ -689,14 +697,19 @@ class TcpTransport(_TransportBase):
             self._sweep = asyncio.get_running_loop().call_later(every, self._sweep_now)
 
     def _sweep_now(self) -> None:
-        """Close connections idle too long, and those waiting too long for a message."""
+        """Close connections idle too long, and those waiting too long for a message; abort
+        those whose close waits on a peer that does not read (a full send buffer would keep
+        them open for ever)."""
         self._sweep = None
         now = self._now()
         idle_before = now - self.limits.idle_timeout
         waiting_before = now - self.limits.message_timeout
         lingered_before = now - _LINGER
         for connection in list(self._all):
-            if connection.draining:
+            if connection.closing_since is not None:
+                if connection.closing_since < lingered_before and connection.transport:
+                    connection.transport.abort()
+            elif connection.draining:
                 if connection.waiting is not None and connection.waiting < lingered_before:
                     connection.close()
             elif connection.active < idle_before:
@@ -766,7 +779,14 @@ class TcpTransport(_TransportBase):
             self._server.close()
         for connection in list(self._all):
             connection.close()
+        # What is left to send is flushed, unless a peer does not read it: then abort.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_LINGER):
+                for connection in list(self._all):
+                    await connection.closed.wait()
         for connection in list(self._all):
+            if connection.transport is not None:
+                connection.transport.abort()
             await connection.closed.wait()
         if self._server is not None:
             await self._server.wait_closed()

@@ -231,6 +231,24 @@ def test_a_slowloris_is_closed_after_the_message_timeout_an_honest_idle_one_is_n
     run(scenario)
 
 
+def test_a_peer_that_never_reads_cannot_keep_a_closed_connection_open() -> None:
+    async def scenario() -> None:
+        async with serving(TransportLimits(idle_timeout=0.3)) as server:
+            _, writer = await server.connect()
+            writer.write(complete())
+            await server.inbox.wait_count(1)
+            # 32 MiB the peer never reads: the close after the idle timeout cannot flush them,
+            # and the connection is aborted instead of staying open for ever.
+            inbound = server.inbox.items[0]
+            inbound.transport.send(b"x" * (32 * 1024 * 1024), inbound.remote)
+            async with asyncio.timeout(DEADLINE):
+                while server.transport._all:
+                    await asyncio.sleep(0.05)  # a poll step, bounded by the deadline
+            assert server.transport.refused == {"idle": 1}
+
+    run(scenario)
+
+
 def test_an_oversize_datagram_is_handed_over_as_refused() -> None:
     async def scenario() -> None:
         inbox = Inbox()
