@@ -586,7 +586,7 @@ def check_datagram(data: bytes, limits: SizeLimits = DEFAULT_SIZE_LIMITS) -> Non
         raise _header_too_large(data, limits)
     body = len(data) - end - 4
     if body > limits.max_body_bytes:
-        raise _body_too_large(data[: end + 4], body, limits)
+        raise _body_too_large(data[: end + 4], f"{body} bytes", limits)
 
 
 def _header_too_large(data: bytes | bytearray, limits: SizeLimits) -> FramingError:
@@ -599,10 +599,9 @@ def _header_too_large(data: bytes | bytearray, limits: SizeLimits) -> FramingErr
     )
 
 
-def _body_too_large(head: bytes, length: int | str, limits: SizeLimits) -> FramingError:
+def _body_too_large(head: bytes, size: str, limits: SizeLimits) -> FramingError:
     return FramingError(
-        f"body of {length} bytes is larger than the {limits.max_body_bytes} bytes this "
-        "server accepts",
+        f"body of {size} is larger than the {limits.max_body_bytes} bytes this server accepts",
         "Content-Length",
         data=head,
         status=413,  # §21.4.11 Request Entity Too Large
@@ -671,7 +670,12 @@ class StreamParser:
         digits = m.group(1) if m else b"0"
         length = int(digits) if len(digits) <= _LENGTH_DIGITS_MAX else None
         if length is None or length > limits.max_body_bytes:
-            raise _body_too_large(head + b"\r\n", digits.decode()[:20], limits)
+            size = (
+                f"{length} bytes"
+                if length is not None
+                else f"a {len(digits)}-digit number of bytes"
+            )
+            raise _body_too_large(head + b"\r\n", size, limits)
         total = end + 4 + length
         if len(buf) < total:
             self._scan_from = end

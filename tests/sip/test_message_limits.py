@@ -101,7 +101,7 @@ REFUSED = [
         id="Content-Length of 40 digits",
         data=message(length="9" * 40),
         status=413,
-        what="body of 99999999999999999999 bytes",
+        what="body of a 40-digit number of bytes",
     ),
 ]
 
