@@ -23,6 +23,7 @@ from harness.sip.phone.agent import (
     Behaviour,
     Call,
     CallState,
+    TimelineEntry,
     TransportName,
     VirtualPhone,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "CallState",
     "Phone",
     "RegistrationState",
+    "TimelineEntry",
     "TransportName",
     "VirtualPhone",
     "sdp_direction",

@@ -102,6 +102,14 @@ class Behaviour:
     busy_when_in_call: bool = True
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimelineEntry:
+    """An event of a phone's timeline and its index there (what ``wait_for`` found)."""
+
+    index: int
+    event: PhoneEvent
+
+
 class Call:
     """One call of a ``VirtualPhone`` (loop-side state; read through ``CallHandle``)."""
 
@@ -259,14 +267,14 @@ class VirtualPhone:
         *,
         start: int = 0,
         call_id: str | None = None,
-    ) -> tuple[int, PhoneEvent]:
+    ) -> TimelineEntry:
         """The first event of ``kind`` at index ≥ ``start`` (of ``call_id`` if given), waiting
-        for it; returns its index and the event. Bound it with ``asyncio.wait_for``."""
+        for it, with its index. Bound it with ``asyncio.wait_for``."""
         while True:
             for index in range(start, len(self.events)):
                 event = self.events[index]
                 if event.kind is kind and call_id in (None, event.call_id):
-                    return index, event
+                    return TimelineEntry(index=index, event=event)
             await self._changed()
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:

@@ -20,6 +20,7 @@ from harness.sip.phone.agent import (
     DEFAULT_EXPIRES,
     Call,
     CallState,
+    TimelineEntry,
     TransportName,
     VirtualPhone,
 )
@@ -263,7 +264,7 @@ class Phone:
     def _wait(
         self, kind: PhoneEventKind, timeout: float, *, call_id: str | None, start: int
     ) -> PhoneEvent:
-        async def wait() -> tuple[int, PhoneEvent]:
+        async def wait() -> TimelineEntry:
             return await asyncio.wait_for(
                 self.virtual.wait_for(kind, start=start, call_id=call_id), timeout
             )
@@ -275,12 +276,10 @@ class Phone:
             raise TimeoutError(
                 f"phone {self.name}: no {kind.value!r} event within {timeout} s (timeline: {seen})"
             ) from None
-        assert isinstance(result, tuple)
-        index, event = result
-        assert isinstance(event, PhoneEvent)
+        assert isinstance(result, TimelineEntry)
         if call_id is None:
-            self._cursor[kind] = index + 1
-        return event
+            self._cursor[kind] = result.index + 1
+        return result.event
 
     def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Unregister (best effort) and close the phone's socket."""
