@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh Debian machine (root):
 #   make run   — set up, then run the main job (conformance suite against the embedded simulator,
 #                reports written to reports/)
-#   make test  — set up, then ruff, mypy --strict on harness/, and the project's tests
+#   make test  — set up, then ruff, the import contracts (lint-imports), mypy --strict on
+#                harness/, and the project's tests
 .PHONY: setup run test lint typecheck pytest bench clean
 
 VENV := .venv/bin
@@ -16,6 +17,9 @@ run: setup
 lint: setup
 	$(VENV)/ruff check harness tests benchmarks scripts conftest.py
 	$(VENV)/ruff format --check harness tests benchmarks scripts conftest.py
+	# DESIGN.md's package rules as contracts (pyproject.toml [tool.importlinter]); no cache
+	# directory: the whole graph takes well under a second.
+	$(VENV)/lint-imports --no-cache --no-logo
 
 typecheck: setup
 	$(VENV)/mypy harness

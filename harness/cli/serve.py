@@ -28,7 +28,7 @@ from harness.sim.documents import read_tenant
 from harness.sim.pbx.config import PbxParams
 from harness.sim.pbx.registrar import Algorithm, RegistrarParams
 from harness.sim.pbx.service import StoreSipService
-from harness.sim.server import SERVICE_FACTORIES, Service, Simulator, check_loopback
+from harness.sim.server import Service, Simulator, check_loopback
 from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, Store
 
 
@@ -212,7 +212,6 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
             pbx_params=args.pbx_params,
         )
     ]
-    services += [factory() for factory in SERVICE_FACTORIES]
     simulator = Simulator(
         store,
         clock,

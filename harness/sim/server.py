@@ -5,8 +5,8 @@ and the provisioning API), the SMTP sink for one-time codes and every attached `
 SIP side: registrar, PBX, PSTN side, voicemail), all over one ``Store`` and one ``Clock`` — so
 a setting saved on a page is what the next call sees.
 
-Attaching the SIP side: pass objects following the ``Service`` protocol in ``services`` (or add
-a factory to ``SERVICE_FACTORIES``, which ``serve`` uses). Each is started after the web site
+Attaching the SIP side: pass objects following the ``Service`` protocol in ``services`` (as
+``serve`` does with ``harness.sim.pbx.service``). Each is started after the web site
 and the mail sink are listening, with a ``ServiceContext`` (store, clock, host and the port it
 should bind, ``sip_port``), and stopped in reverse order before them. A service reports the
 port it bound in ``context.ports`` (key ``"sip"``), which /api/health and the ready file show.
@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -50,10 +50,6 @@ class Service(Protocol):
     async def start(self, context: ServiceContext) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-SERVICE_FACTORIES: list[Callable[[], Service]] = []
-"""Services ``serve`` attaches to every simulator (the SIP side adds its factory here)."""
 
 
 def check_loopback(host: str) -> None:

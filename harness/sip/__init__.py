@@ -11,6 +11,9 @@ The core never touches a socket, a clock or a thread (../shared/STYLE.md §1, li
 - ``digest`` — RFC 7616/8760 digest authentication, client and server side.
 - ``transaction`` — RFC 3261 §17 client/server transactions, one state table per kind.
 - ``dialog`` — RFC 3261 §12 dialogs, in-dialog requests, CANCEL and ACK helpers.
+- ``sdp`` — the phones' RFC 3264 offers and answers; ``app``, ``observed`` — the phones' pure
+  rules (app profiles and status texts, timeline events).
 
-See ``docs/sip.md`` for an overview with examples.
+``make lint`` holds the core to that (import contract ``sip-core-sans-io`` in pyproject.toml,
+which lists the core and the I/O modules). See ``docs/sip.md`` for an overview with examples.
 """

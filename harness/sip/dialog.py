@@ -37,6 +37,7 @@ from harness.sip.uri import NameAddr, SipUri, Uri
 
 __all__ = [
     "Dialog",
+    "DialogId",
     "DialogState",
     "SuccessRetransmission",
     "ack_for_failure",
@@ -45,6 +46,15 @@ __all__ = [
 
 # Methods whose requests (and 2xx responses) refresh the remote target (§12.2, RFC 3311…).
 TARGET_REFRESH = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DialogId:
+    """A dialog's identity (§12): the Call-ID and the two tags, ours first. Hashable."""
+
+    call_id: str
+    local_tag: str
+    remote_tag: str
 
 
 class DialogState(enum.Enum):
@@ -85,9 +95,9 @@ class Dialog:
         return self.remote.tag or ""
 
     @property
-    def id(self) -> tuple[str, str, str]:
-        """``(Call-ID, local tag, remote tag)`` (§12)."""
-        return (self.call_id, self.local_tag, self.remote_tag)
+    def id(self) -> DialogId:
+        """Call-ID, local tag and remote tag (§12)."""
+        return DialogId(call_id=self.call_id, local_tag=self.local_tag, remote_tag=self.remote_tag)
 
     @staticmethod
     def _state_for(response: Response) -> DialogState:

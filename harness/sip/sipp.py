@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from harness.errors import HarnessError, InputError, Problem
-from harness.sip.peers._net import bound_addresses, free_port
+from harness.sip.peers._net import BoundSocket, bound_addresses, free_port
 from harness.sip.peers._process import LOOPBACK, ManagedProcess, Peer, require_binary, tail
 
 SIPP_BINARY = "/usr/bin/sipp"
@@ -416,7 +416,8 @@ class Sipp(Peer):
     def _wait_bound(self, ready_timeout: float) -> None:
         assert self._process is not None and self._process.pid is not None
         deadline = time.monotonic() + ready_timeout
-        socket = (self.transport, self.host, self.port)  # a UDP socket or a TCP listener
+        # A UDP socket or a TCP listener.
+        socket = BoundSocket(protocol=self.transport, host=self.host, port=self.port)
         while socket not in bound_addresses(self._process.pid):
             if not self._process.running():
                 self._finish()  # raises with SIPp's words

@@ -6,6 +6,7 @@ import pytest
 
 from harness.sip.dialog import (
     Dialog,
+    DialogId,
     DialogState,
     SuccessRetransmission,
     ack_for_failure,
@@ -64,8 +65,8 @@ def test_uac_and_uas_dialogs_mirror_each_other() -> None:
     ok = answer(req)
     uas = Dialog.from_uas(req, ok)
     uac = Dialog.from_uac(req, as_seen_by_alice(ok))
-    assert uac.id == ("call-7@10.0.0.1", "alice1", "bob1")
-    assert uas.id == ("call-7@10.0.0.1", "bob1", "alice1")
+    assert uac.id == DialogId(call_id="call-7@10.0.0.1", local_tag="alice1", remote_tag="bob1")
+    assert uas.id == DialogId(call_id="call-7@10.0.0.1", local_tag="bob1", remote_tag="alice1")
     assert uac.state is DialogState.CONFIRMED and uas.state is DialogState.CONFIRMED
     assert [str(r.uri) for r in uac.route_set] == ["sip:p1.example.jp;lr", "sip:p2.example.jp;lr"]
     assert [str(r.uri) for r in uas.route_set] == ["sip:p2.example.jp;lr", "sip:p1.example.jp;lr"]

@@ -16,7 +16,8 @@ from harness.pytest_plugin.phones import PhoneFactory
 from harness.sip.app import Platform
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id
-from harness.sip.phone import CallState, Phone
+from harness.sip.observed import PhoneEventKind
+from harness.sip.phone import CallState, Phone, TimelineEntry
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
 from harness.sip.transport import Address, Faults
@@ -347,3 +348,17 @@ def test_the_facade_serves_several_threads_at_once(phone_factory: PhoneFactory) 
     assert {status for _, status in results} == {486}
     rejected = [e for e in callee.timeline() if e.kind.value == "rejected"]
     assert len(rejected) == 8
+
+
+def test_the_agent_finds_an_event_with_its_timeline_index(phone_factory: PhoneFactory) -> None:
+    # VirtualPhone.wait_for answers a TimelineEntry (STYLE.md §3), not an (index, event) tuple.
+    caller, callee = pair(phone_factory)
+    callee.answer_after(0)
+    caller.call("20201").wait_for("connected")
+
+    found = caller.runtime.run(caller.virtual.wait_for(PhoneEventKind.CONNECTED), timeout=5)
+
+    assert isinstance(found, TimelineEntry)
+    assert found.event.kind is PhoneEventKind.CONNECTED
+    assert caller.timeline()[found.index] == found.event
+    assert caller.timeline()[found.index - 1].kind is PhoneEventKind.RINGBACK

@@ -13,6 +13,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.sip.peers._process import LOOPBACK, group_members
@@ -127,16 +128,26 @@ def _inodes(pid: int) -> set[str]:
     return found
 
 
-def bound_addresses(pid: int) -> set[tuple[str, str, int]]:
-    """(proto, ip, port) of every IPv4/IPv6 UDP socket and listening TCP socket held by the
-    process group led by ``pid`` (the drivers start each peer as a group leader)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoundSocket:
+    """A socket a peer holds: ``protocol`` as /proc/net names it (``udp``, ``tcp``, ``udp6``,
+    ``tcp6``), the local IP literal and port. Hashable, so a set of them compares."""
+
+    protocol: str
+    host: str
+    port: int
+
+
+def bound_addresses(pid: int) -> set[BoundSocket]:
+    """Every IPv4/IPv6 UDP socket and listening TCP socket held by the process group led by
+    ``pid`` (the drivers start each peer as a group leader)."""
     inodes: set[str] = set()
-    for member, _ in group_members(pid):
+    for member in group_members(pid):
         try:
-            inodes |= _inodes(member)
+            inodes |= _inodes(member.pid)
         except OSError:
             continue  # a worker that just ended
-    result: set[tuple[str, str, int]] = set()
+    result: set[BoundSocket] = set()
     for proto in ("udp", "tcp", "udp6", "tcp6"):
         lines = Path(f"/proc/net/{proto}").read_text(encoding="ascii").splitlines()[1:]
         for line in lines:
@@ -150,5 +161,5 @@ def bound_addresses(pid: int) -> set[tuple[str, str, int]]:
             else:
                 words = [struct.pack("<I", int(hex_ip[i : i + 8], 16)) for i in range(0, 32, 8)]
                 ip = socket.inet_ntop(socket.AF_INET6, b"".join(words))
-            result.add((proto, ip, int(hex_port, 16)))
+            result.add(BoundSocket(protocol=proto, host=ip, port=int(hex_port, 16)))
     return result

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -32,8 +33,17 @@ def require_binary(path: str, *, package: str) -> str:
     return found
 
 
-def group_members(pgid: int) -> list[tuple[int, str]]:
-    """(pid, state) of every process in process group ``pgid``, read from /proc (Linux)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupMember:
+    """One process of a process group: its pid and its state letter (``R``, ``S``, ``Z`` …,
+    proc(5) ``/proc/PID/stat`` field 3)."""
+
+    pid: int
+    state: str
+
+
+def group_members(pgid: int) -> list[GroupMember]:
+    """Every process in process group ``pgid``, read from /proc (Linux)."""
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -45,7 +55,7 @@ def group_members(pgid: int) -> list[tuple[int, str]]:
         # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[2]) == pgid:
-            members.append((int(entry.name), fields[0]))
+            members.append(GroupMember(pid=int(entry.name), state=fields[0]))
     return members
 
 
@@ -146,7 +156,7 @@ class ManagedProcess:
     @staticmethod
     def _group_alive(pgid: int) -> bool:
         """Whether a process of the group still runs (zombies waiting for init do not count)."""
-        return any(state != "Z" for _, state in group_members(pgid))
+        return any(member.state != "Z" for member in group_members(pgid))
 
     @staticmethod
     def _signal_group(pgid: int, sig: int) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 import harness.sip.peers.baresip as baresip_module
 from harness.errors import HarnessError
-from harness.sip.peers._net import bound_addresses
+from harness.sip.peers._net import BoundSocket, bound_addresses
 from harness.sip.peers.baresip import (
     CALL_CLOSED,
     CALL_ESTABLISHED,
@@ -128,13 +128,13 @@ def test_sip_and_control_sockets_are_on_loopback(baresip: BaresipFactory) -> Non
 
     bound = bound_addresses(bob.pid)
 
-    assert ("udp", "127.0.0.1", bob.port) in bound
-    assert ("tcp", "127.0.0.1", bob.port) in bound
-    assert ("tcp", "127.0.0.1", bob.ctrl_port) in bound
-    assert {ip for proto, ip, _ in bound if proto.startswith("tcp")} == {"127.0.0.1"}
+    assert BoundSocket(protocol="udp", host="127.0.0.1", port=bob.port) in bound
+    assert BoundSocket(protocol="tcp", host="127.0.0.1", port=bob.port) in bound
+    assert BoundSocket(protocol="tcp", host="127.0.0.1", port=bob.ctrl_port) in bound
+    assert {s.host for s in bound if s.protocol.startswith("tcp")} == {"127.0.0.1"}
     # Known exception (docs/peers.md): libre's DNS client keeps one unconnected UDP socket per
     # address family on the wildcard address; nothing else may be off loopback.
-    off_loopback = [(proto, ip) for proto, ip, _ in bound if ip != "127.0.0.1"]
+    off_loopback = [(s.protocol, s.host) for s in bound if s.host != "127.0.0.1"]
     assert sorted(off_loopback) in ([], [("udp", "0.0.0.0")], [("udp", "0.0.0.0"), ("udp6", "::")])
 
 

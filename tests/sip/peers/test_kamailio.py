@@ -17,7 +17,7 @@ import pytest
 
 import harness.sip.peers.kamailio as kamailio_module
 from harness.errors import HarnessError, InputError
-from harness.sip.peers._net import bound_addresses, wait_for_options
+from harness.sip.peers._net import BoundSocket, bound_addresses, wait_for_options
 from harness.sip.peers._process import group_members
 from harness.sip.peers.kamailio import (
     DigestAlgorithm,
@@ -47,8 +47,8 @@ def test_answers_options_and_listens_on_loopback_only(
     ]
     assert server.pid is not None
     assert bound_addresses(server.pid) == {
-        ("udp", "127.0.0.1", server.port),
-        ("tcp", "127.0.0.1", server.port),
+        BoundSocket(protocol="udp", host="127.0.0.1", port=server.port),
+        BoundSocket(protocol="tcp", host="127.0.0.1", port=server.port),
     }
 
 
@@ -83,7 +83,7 @@ def test_stop_reaps_every_kamailio_process(tmp_path: Path) -> None:
 
     assert not server.running()
     # No worker of the group runs any more (a zombie waiting for init to reap it is gone).
-    assert [member for member in group_members(pid) if member[1] != "Z"] == []
+    assert [member for member in group_members(pid) if member.state != "Z"] == []
 
 
 def test_missing_binary_names_the_package(tmp_path: Path) -> None:

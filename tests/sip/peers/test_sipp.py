@@ -10,7 +10,7 @@ import pytest
 
 import harness.sip.sipp as sipp_module
 from harness.errors import HarnessError, InputError
-from harness.sip.peers._net import bound_addresses
+from harness.sip.peers._net import BoundSocket, bound_addresses
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.sipp import Sipp, SippResult, SippUser, injection_csv, parse_stat_csv
 from tests.sip.peers._squatter import first_port_taken
@@ -184,8 +184,8 @@ def test_everything_sipp_binds_is_on_loopback(sipp: SippFactory) -> None:
         assert pid is not None
         bound = bound_addresses(pid)
 
-    assert ("udp", "127.0.0.1", uas.port) in bound
-    assert {ip for _, ip, _ in bound} == {"127.0.0.1"}
+    assert BoundSocket(protocol="udp", host="127.0.0.1", port=uas.port) in bound
+    assert {socket.host for socket in bound} == {"127.0.0.1"}
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Virtual phones: the Smart PBX apps of the manual, speaking real SIP on loopback.
+"""The virtual phone's user agent: the Smart PBX app of the manual on the asyncio loop.
 
 Theory of operation. A ``VirtualPhone`` is a transaction user on its own ``Endpoint`` (one
 UDP or TCP socket on a free loopback port). It is configured exactly as a person configures
@@ -29,10 +29,9 @@ server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
 
 Every observation goes to the phone's timeline (``harness.sip.observed``) with
 ``clock.now()``. Registration refresh and transaction timers run in real seconds (protocol
-timers); only the answer delay is a service timer.
-
-``Phone`` is the synchronous, thread-safe facade for tests and flows: every method submits a
-coroutine to the ``Runtime`` loop and waits for it.
+timers); only the answer delay is a service timer. The session descriptions come from
+``harness.sip.sdp``; tests and flows drive a phone through the synchronous facade
+(``harness.sip.phone.facade``).
 """
 
 from __future__ import annotations
@@ -57,7 +56,8 @@ from harness.sip.headers import Via
 from harness.sip.message import Request, Response, new_call_id, new_tag
 from harness.sip.observed import PhoneEvent, PhoneEventKind, shown_caller_id
 from harness.sip.resolver import ResolveError, Resolver, parse_server
-from harness.sip.runtime import Runtime
+from harness.sip.sdp import CONTENT_TYPE as SDP
+from harness.sip.sdp import answer_direction, session_description
 from harness.sip.syntax import SipParseError
 from harness.sip.transport import Address, Faults, Tap
 from harness.sip.uri import NameAddr, SipUri
@@ -102,25 +102,12 @@ class Behaviour:
     busy_when_in_call: bool = True
 
 
-SDP = "application/sdp"
-#: The direction an SDP answer takes to an offer's (RFC 3264 §6.1).
-_ANSWER_DIRECTION = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimelineEntry:
+    """An event of a phone's timeline and its index there (what ``wait_for`` found)."""
 
-
-def _sdp(session: int, direction: str = "sendrecv") -> bytes:
-    """A minimal audio offer/answer (RFC 4566). No media is ever sent; port 9 (discard)."""
-    return (
-        f"v=0\r\no=- {session} {session} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
-        f"t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na={direction}\r\n"
-    ).encode()
-
-
-def sdp_direction(sdp: bytes) -> str:
-    """The media direction an SDP body states (``a=sendonly`` …; sendrecv when none)."""
-    for line in sdp.decode("utf-8", "replace").splitlines():
-        if line.strip() in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
-            return line.strip()[2:]
-    return "sendrecv"
+    index: int
+    event: PhoneEvent
 
 
 class Call:
@@ -280,14 +267,14 @@ class VirtualPhone:
         *,
         start: int = 0,
         call_id: str | None = None,
-    ) -> tuple[int, PhoneEvent]:
+    ) -> TimelineEntry:
         """The first event of ``kind`` at index ≥ ``start`` (of ``call_id`` if given), waiting
-        for it; returns its index and the event. Bound it with ``asyncio.wait_for``."""
+        for it, with its index. Bound it with ``asyncio.wait_for``."""
         while True:
             for index in range(start, len(self.events)):
                 event = self.events[index]
                 if event.kind is kind and call_id in (None, event.call_id):
-                    return index, event
+                    return TimelineEntry(index=index, event=event)
             await self._changed()
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
@@ -493,7 +480,7 @@ class VirtualPhone:
                 200,
                 to_tag=call.local_tag,
                 contact=self.contact(),
-                body=_sdp(next(self._session)),
+                body=session_description(next(self._session)),
                 content_type=SDP,
             )
         )
@@ -520,13 +507,13 @@ class VirtualPhone:
         offer = server.request.body
         if offer:
             call.remote_sdp = offer
-        direction = _ANSWER_DIRECTION.get(sdp_direction(offer), "sendrecv")
+        direction = answer_direction(offer)
         server.respond(
             Response.for_request(
                 server.request,
                 200,
                 contact=self.contact(),
-                body=_sdp(next(self._session), direction),
+                body=session_description(next(self._session), direction),
                 content_type=SDP,
             )
         )
@@ -539,7 +526,10 @@ class VirtualPhone:
         dialog = call.dialog
         assert dialog is not None
         request = dialog.create_request(
-            "INVITE", via=self._via(), body=_sdp(next(self._session), direction), content_type=SDP
+            "INVITE",
+            via=self._via(),
+            body=session_description(next(self._session), direction),
+            content_type=SDP,
         )
         server = self._registrar or self._server_address()
         hop = self._next_hop(dialog, server)
@@ -602,7 +592,7 @@ class VirtualPhone:
             via=self.endpoint.via(self.transport_name),
             contact=self.contact(),
             headers=self._extra_headers(),
-            body=_sdp(next(self._session)),
+            body=session_description(next(self._session)),
             content_type=SDP,
         )
         self._record(K.DIAL, call, peer=number)
@@ -775,266 +765,3 @@ def _granted_expires(response: Response, contact: str, asked: int) -> int:
                 return int(value)
     header = response.headers.expires
     return header if header is not None else asked
-
-
-# -- synchronous facade ---------------------------------------------------------------------------
-
-#: Real seconds a facade call waits by default (loopback is fast; scaled service timers too).
-DEFAULT_TIMEOUT = 10.0
-
-
-class CallHandle:
-    """One call seen from a test: wait for its events, hang it up. Thread-safe."""
-
-    def __init__(self, phone: Phone, call: Call) -> None:
-        self._phone = phone
-        self._call = call
-
-    @property
-    def call_id(self) -> str:
-        return self._call.call_id
-
-    @property
-    def state(self) -> CallState:
-        return self._call.state
-
-    @property
-    def final_status(self) -> int | None:
-        """The final SIP status of the INVITE (sent or received), once there is one."""
-        return self._call.final_status
-
-    @property
-    def peer(self) -> str:
-        """The caller ID shown (incoming) or the digits dialled (outgoing)."""
-        return self._call.peer
-
-    def events(self) -> list[PhoneEvent]:
-        return [e for e in self._phone.timeline() if e.call_id == self.call_id]
-
-    def wait_for(self, kind: PhoneEventKind | str, timeout: float = DEFAULT_TIMEOUT) -> PhoneEvent:
-        """The first event of ``kind`` of this call (waiting up to ``timeout`` real seconds)."""
-        return self._phone._wait(PhoneEventKind(kind), timeout, call_id=self.call_id, start=0)
-
-    def wait_ended(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._phone._run(self._call.ended.wait(), timeout)
-
-    def hangup(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """BYE when connected, CANCEL when still ringing out, 603 when ringing here."""
-        self._phone._run(self._phone.virtual.hangup(self.call_id), timeout)
-
-    def answer(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Answer this (incoming, ringing) call now."""
-
-        async def answer() -> None:
-            self._phone.virtual.answer(self.call_id)
-
-        self._phone._run(answer(), timeout)
-
-    @property
-    def remote_sdp(self) -> bytes:
-        """The last SDP the far end sent on this call (its offer, answer or re-INVITE)."""
-        return self._call.remote_sdp
-
-    def hold(self, timeout: float = DEFAULT_TIMEOUT) -> int:
-        """Put the far end on hold (re-INVITE with ``a=sendonly``); returns the final status."""
-        return self._reinvite("sendonly", timeout)
-
-    def resume(self, timeout: float = DEFAULT_TIMEOUT) -> int:
-        """Take the call off hold (re-INVITE with ``a=sendrecv``); returns the final status."""
-        return self._reinvite("sendrecv", timeout)
-
-    def _reinvite(self, direction: str, timeout: float) -> int:
-        status = self._phone._run(
-            self._phone.virtual.reinvite(self.call_id, direction=direction), timeout
-        )
-        assert isinstance(status, int)
-        return status
-
-
-class Phone:
-    """Synchronous, thread-safe facade of a ``VirtualPhone`` running on a ``Runtime``.
-
-    Every method runs a coroutine on the runtime loop and waits (``timeout`` real seconds).
-    ``wait_for(kind)`` consumes events: successive calls with the same kind return successive
-    events of that kind (pass ``since=0`` to search from the start of the timeline).
-    """
-
-    def __init__(self, virtual: VirtualPhone, runtime: Runtime) -> None:
-        self.virtual = virtual
-        self.runtime = runtime
-        self._cursor: dict[PhoneEventKind, int] = {}
-
-    @classmethod
-    def open(
-        cls,
-        runtime: Runtime,
-        *,
-        name: str,
-        profile: AppProfile,
-        resolver: Resolver,
-        clock: Clock,
-        transport: TransportName = "UDP",
-        expires: int = DEFAULT_EXPIRES,
-        faults: Faults | None = None,
-        taps: Iterable[Tap] = (),
-    ) -> Phone:
-        virtual = runtime.run(
-            VirtualPhone.open(
-                name=name,
-                profile=profile,
-                resolver=resolver,
-                clock=clock,
-                transport=transport,
-                expires=expires,
-                faults=faults,
-                taps=taps,
-            )
-        )
-        return cls(virtual, runtime)
-
-    def _run(self, coro: object, timeout: float | None) -> object:
-        assert asyncio.iscoroutine(coro)
-        return self.runtime.run(coro, timeout=timeout)
-
-    # -- identity and status ---------------------------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        return self.virtual.name
-
-    @property
-    def profile(self) -> AppProfile:
-        return self.virtual.profile
-
-    @property
-    def local(self) -> Address:
-        return self.virtual.local
-
-    @property
-    def registration_state(self) -> RegistrationState:
-        return self.virtual.state
-
-    @property
-    def status_text(self) -> str:
-        """What the app shows now (通話可能, 認証に失敗しました, 通話不可, …)."""
-        return self.virtual.status_text
-
-    @property
-    def status_icon(self) -> str | None:
-        return self.profile.status_icon(self.virtual.state)
-
-    # -- registration ----------------------------------------------------------------------------
-
-    def register(self, timeout: float = 40.0) -> str:
-        """REGISTER (answering the digest challenge); returns the status text shown.
-
-        The default timeout covers Timer F (32 s) for a server that never answers."""
-        self._run(self.virtual.register(), timeout)
-        return self.status_text
-
-    def unregister(self, timeout: float = DEFAULT_TIMEOUT) -> str:
-        self._run(self.virtual.unregister(), timeout)
-        return self.status_text
-
-    def reconfigure(self, profile: AppProfile) -> None:
-        """Change the app's settings (アカウント設定 / Flexible InterConnect / network), as a
-        person does in the app; takes effect at the next ``register``."""
-        self.virtual.profile = profile
-
-    # -- behaviour -------------------------------------------------------------------------------
-
-    def answer_after(self, seconds: float) -> None:
-        """Answer incoming calls after ``seconds`` simulated seconds of ringing."""
-        if seconds < 0:
-            raise ValueError(f"answer_after needs seconds >= 0, got {seconds!r}")
-        self.virtual.behaviour.answer_after = seconds
-        self.virtual.behaviour.busy = False
-
-    def never_answer(self) -> None:
-        self.virtual.behaviour.answer_after = None
-        self.virtual.behaviour.busy = False
-
-    def set_busy(self, busy: bool = True) -> None:
-        """Refuse incoming calls with 486 Busy Here (True) or ring again (False)."""
-        self.virtual.behaviour.busy = busy
-
-    # -- calls -----------------------------------------------------------------------------------
-
-    def call(
-        self,
-        number: str,
-        timeout: float = DEFAULT_TIMEOUT,
-        *,
-        give_up_after: float | None = None,
-    ) -> CallHandle:
-        """Dial ``number``; returns at once with the call (see its events). The caller gives
-        up (CANCEL) after ``give_up_after`` simulated seconds without an answer."""
-        call = self._run(self.virtual.call(number, give_up_after=give_up_after), timeout)
-        assert isinstance(call, Call)
-        return CallHandle(self, call)
-
-    def hangup(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Hang up the newest live call (BYE, CANCEL or 603 by its state)."""
-        self._run(self.virtual.hangup(), timeout)
-
-    def incoming(self, timeout: float = DEFAULT_TIMEOUT) -> CallHandle:
-        """Wait for the next ``ring`` and return that call."""
-        event = self.wait_for(PhoneEventKind.RING, timeout)
-        return CallHandle(self, self.virtual.calls[event.call_id])
-
-    # -- observations ----------------------------------------------------------------------------
-
-    def timeline(self, since: int = 0) -> list[PhoneEvent]:
-        """A copy of the events so far, in order, from index ``since`` (see ``mark``)."""
-
-        async def copy() -> list[PhoneEvent]:
-            return self.virtual.events[since:]
-
-        result = self._run(copy(), DEFAULT_TIMEOUT)
-        assert isinstance(result, list)
-        return result
-
-    def mark(self) -> int:
-        """The timeline's current length: pass it as ``since`` to ``timeline`` / ``wait_for``
-        to look only at what happens from now on (one scenario of several in a test)."""
-        return len(self.virtual.events)
-
-    def wait_for(
-        self,
-        kind: PhoneEventKind | str,
-        timeout: float = DEFAULT_TIMEOUT,
-        *,
-        since: int | None = None,
-    ) -> PhoneEvent:
-        """The next not yet returned event of ``kind`` (``since``: a timeline index to search
-        from instead), waiting up to ``timeout`` real seconds; ``TimeoutError`` otherwise."""
-        kind = PhoneEventKind(kind)
-        start = self._cursor.get(kind, 0) if since is None else since
-        return self._wait(kind, timeout, call_id=None, start=start)
-
-    def _wait(
-        self, kind: PhoneEventKind, timeout: float, *, call_id: str | None, start: int
-    ) -> PhoneEvent:
-        async def wait() -> tuple[int, PhoneEvent]:
-            return await asyncio.wait_for(
-                self.virtual.wait_for(kind, start=start, call_id=call_id), timeout
-            )
-
-        try:
-            result = self._run(wait(), timeout + 5.0)
-        except TimeoutError:
-            seen = ", ".join(f"{e.t:.2f} {e.kind}" for e in self.virtual.events) or "nothing"
-            raise TimeoutError(
-                f"phone {self.name}: no {kind.value!r} event within {timeout} s (timeline: {seen})"
-            ) from None
-        assert isinstance(result, tuple)
-        index, event = result
-        assert isinstance(event, PhoneEvent)
-        if call_id is None:
-            self._cursor[kind] = index + 1
-        return event
-
-    def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Unregister (best effort) and close the phone's socket."""
-        if self.runtime.running:
-            self._run(self.virtual.close(), timeout)
