@@ -198,6 +198,8 @@ def field_rule_id(owner: type[BaseModel] | None, key: str, kind: str) -> str:
     (``field.ForwardAbsence.ring_time.range``); docs/guide-format.md lists the checks."""
     if kind == "absence_kind":  # the tagged union itself, before either variant is known
         return "field.Absence.kind.choice"
+    if kind == "extra_forbidden":
+        return f"field.{owner.__name__ if owner is not None else 'Document'}.unknown_key"
     names = {
         info.alias or name: name for name, info in (owner.model_fields if owner else {}).items()
     }

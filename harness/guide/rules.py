@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from harness.errors import Problem
@@ -617,3 +617,14 @@ RULES: tuple[Rule, ...] = (
 def check(draft: Draft) -> list[Problem]:
     """Every problem found by every rule, in ``RULES`` order."""
     return [problem for rule in RULES for problem in rule(draft)]
+
+
+STRUCTURE_RULE = "document.structure"
+"""The id of the rules every document shares before any table's own (readable YAML, a
+mapping of the known tables, each table a list of rows, no key given twice): the loader
+words each one; they have one id because no other surface words them differently."""
+
+
+def identified(problems: Iterable[Problem]) -> list[Problem]:
+    """``problems`` with ``STRUCTURE_RULE`` as the id of those that have none."""
+    return [p if p.rule_id else replace(p, rule_id=STRUCTURE_RULE) for p in problems]

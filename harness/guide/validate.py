@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from harness.errors import Problem
 from harness.guide.load import GUIDE_FILE, SETTINGS_FILE, _document, _read_settings
 from harness.guide.problems import Place
-from harness.guide.rules import Draft, Row, check
+from harness.guide.rules import Draft, Row, check, identified
 from harness.guide.source import Mapping, Sequence, Source
 from harness.guide.types import ExternalLine, Settings, Terminal
 
@@ -89,7 +89,7 @@ def check_settings(
     place = _document(source, Settings, problems, required=False)
     if place is not None:
         _read_settings(place, draft, problems)
-    problems += check(draft)
+    problems = identified([*problems, *check(draft)])
     if problems:
         return SettingsCheck(settings=None, problems=tuple(problems))
     settings = Settings.model_validate(

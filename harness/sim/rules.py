@@ -382,16 +382,25 @@ def check_group(draft: GroupDraft, view: TenantView) -> GroupCheck:
 # --- 外線着信設定 / 外線発信設定 ------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Change:
+    """A 設定 document with some rows changed, and where the changed rows are in it."""
+
+    document: dict[str, Any]
+    places: list[str]
+
+
 def _replace_rows(
     view: TenantView, table: str, key: str, value: str, rows: list[dict[str, Any]]
-) -> tuple[dict[str, Any], list[str]]:
+) -> _Change:
     """The document with ``table``'s rows whose ``key`` is ``value`` replaced by ``rows``
-    (appended last), and the places of the new rows."""
+    (appended last)."""
     document = view.document()
     kept = [r for r in document.get(table, []) if r.get(key) != value]
     document[table] = kept + rows
-    places = [f"{SETTINGS_FILE} › {table} › row {len(kept) + i}" for i in range(1, len(rows) + 1)]
-    return document, places
+    count = len(rows)
+    places = [f"{SETTINGS_FILE} › {table} › row {len(kept) + i}" for i in range(1, count + 1)]
+    return _Change(document=document, places=places)
 
 
 def check_inbound(
@@ -405,9 +414,9 @@ def check_inbound(
         row: dict[str, Any] = {"外線番号": external_number}
         _text(destination, row, "着信先")
         rows.append(row)
-    document, places = _replace_rows(view, "外線着信設定", "外線番号", external_number, rows)
+    change = _replace_rows(view, "外線着信設定", "外線番号", external_number, rows)
     errors = FieldErrors()
-    _word(_verdict(view, document, places), errors)
+    _word(_verdict(view, change.document, change.places), errors)
     return errors
 
 
@@ -419,12 +428,12 @@ def check_outbound(
     chosen = (caller_ids,) if isinstance(caller_ids, str) else caller_ids
     given = [c.strip() for c in chosen if c.strip()]
     rows = [{"内線番号": extension, "発信者番号": c} for c in given]
-    document, places = _replace_rows(view, "外線発信設定", "内線番号", extension, rows)
+    change = _replace_rows(view, "外線発信設定", "内線番号", extension, rows)
     errors = FieldErrors()
     if not rows and extension not in view.extensions:
         # 設定しない writes no row, so no document rule sees the extension: name it here.
         errors.add(*_EXTENSION_UNKNOWN, "outbound.extension_exists")
-    _word(_verdict(view, document, places), errors)
+    _word(_verdict(view, change.document, change.places), errors)
     return errors
 
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from harness.guide.types import GroupKind, RingGroup, Settings, Terminal, TerminalKind
-from harness.sim.rules import MAX_GROUPS, GroupDraft, TenantView, check_group
+from harness.sim.rules import MAX_GROUPS, MESSAGES, GroupDraft, TenantView, check_group
 from harness.sim.store import Store
+from tests.guide.test_rule_ids import rule_ids
 
 from .conftest import Site, field_errors, field_rule_ids
 
@@ -307,3 +308,13 @@ def test_account_setting_rule(site: Site, store: Store) -> None:
     errors = field_errors(site.post("/SmartPBX/Account", {"mfa": "maybe"}))
     assert "有効・無効" in errors["mfa"]
     assert not store.mfa_enabled()
+
+
+SETTINGS_TABLES = ("group", "inbound", "outbound", "absence")
+
+
+def test_every_settings_rule_has_a_message() -> None:
+    # A settings rule the page cannot word would refuse with the generic message only.
+    settings_ids = [i for i in rule_ids() if i.split(".")[0] in SETTINGS_TABLES]
+    missing = [i for i in settings_ids if i not in MESSAGES]
+    assert not missing, f"harness/sim/rules.py MESSAGES has no message for {missing}"
