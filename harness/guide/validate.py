@@ -20,11 +20,19 @@ from pydantic import BaseModel
 from harness.errors import Problem
 from harness.guide.load import GUIDE_FILE, SETTINGS_FILE, _document, _read_settings
 from harness.guide.problems import Place
-from harness.guide.rules import Draft, Row, check, identified
+from harness.guide.rules import STRUCTURE_RULE, Draft, Row, check, identified
 from harness.guide.source import Mapping, Sequence, Source
 from harness.guide.types import ExternalLine, Settings, Terminal
 
-__all__ = ["GUIDE_FILE", "SETTINGS_FILE", "SettingsCheck", "as_source", "bounds", "check_settings"]
+__all__ = [
+    "GUIDE_FILE",
+    "MAX_DEPTH",
+    "SETTINGS_FILE",
+    "SettingsCheck",
+    "as_source",
+    "bounds",
+    "check_settings",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,13 +47,43 @@ class SettingsCheck:
         return not self.problems
 
 
+MAX_DEPTH = 16
+"""Deepest nesting of a 設定 document taken in (the deepest real one has 4 levels:
+不在時動作設定 › 内線番号 › 転送動作 › 無応答); deeper data is refused before it is walked, so no
+check recurses without bound."""
+
+
 def as_source(data: Any, *, label: str = SETTINGS_FILE) -> Source:
     """Data decoded from JSON (dicts, lists, scalars) as a document ``check_settings`` reads.
 
     The loader's places know YAML lines; decoded JSON has none, so every line is unknown (0)
     and problems name file › table › row › field without a line.
     """
+    if _depth(data) > MAX_DEPTH:
+        problem = Problem(
+            where=label,
+            rule=f"is nested more than {MAX_DEPTH} levels deep; a 設定 document has tables of "
+            "rows of fields (at most 4 levels): send the document itself",
+            rule_id=STRUCTURE_RULE,
+        )
+        return Source(label=label, data=None, problems=[problem])
     return Source(label=label, data=_wrap(data))
+
+
+def _depth(data: Any) -> int:
+    """How deeply ``data`` nests (a scalar: 0), found without recursion, stopping early."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(data, 0)]
+    while pending:
+        value, level = pending.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(value, dict):
+            pending += [(item, level + 1) for item in value.values()]
+        elif isinstance(value, list):
+            pending += [(item, level + 1) for item in value]
+    return deepest
 
 
 def _wrap(value: Any) -> Any:

@@ -69,6 +69,8 @@ async def _json_object(request: Request) -> dict[str, Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, f"request body is not valid JSON: {error}") from error
+    except RecursionError as error:  # the decoder's own depth guard, not a server fault
+        raise ApiError(400, "request body is nested too deeply to be a document") from error
     if not isinstance(data, dict):
         raise ApiError(422, "request body must be a JSON object")
     return data

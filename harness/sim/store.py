@@ -704,8 +704,9 @@ class Store:
             errors = rules.check_outbound(extension, caller_id, self._view(db))
             if errors:
                 raise SettingsError(errors, subject="外線発信設定")
-            given = [c for c in ((caller_id,) if isinstance(caller_id, str) else caller_id)]
-            self._write_outbound(db, extension, next((c for c in given if c.strip()), ""))
+            sent = (caller_id,) if isinstance(caller_id, str) else caller_id
+            # Checked: at most one value is not empty (none: 設定しない, the row is removed).
+            self._write_outbound(db, extension, next((c for c in sent if c.strip()), ""))
             self._bump(db)
 
     def set_absence(self, extension: str, draft: AbsenceDraft) -> AbsenceValue | None:

@@ -204,6 +204,8 @@ def test_put_settings_refuses_what_check_refuses_with_its_message(
         ("PUT", "/api/settings", b"{not json", 400),
         ("PUT", "/api/settings", b"[1, 2]", 422),
         ("PUT", "/api/settings", b'{"\\u7740\\u4fe1\\u30b0\\u30eb\\u30fc\\u30d7": 5}', 422),
+        ("PUT", "/api/settings", b'{"a": ' + b"[" * 800 + b"]" * 800 + b"}", 422),
+        ("PUT", "/api/settings", b"[" * 100_000 + b"]" * 100_000, 400),
         ("POST", "/api/tenant", b"{}", 422),
         ("POST", "/api/tenant", b'{"path": "/nonexistent/folder"}', 422),
         ("POST", "/api/tenant", b'{"path": "/dev/null"}', 422),
