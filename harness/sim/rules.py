@@ -268,6 +268,8 @@ def _word(problems: list[Problem], errors: FieldErrors) -> None:
             problem.rule_id or "",
             ("form", "入力内容に誤りがあります（{rule}）。"),
         )
+        if WHOLE_NUMBER_RULE in errors.rule_ids.get(name, []):
+            continue  # not a number: left out of the row, so "required" would only echo it
         errors.add(
             name,
             message.format(value=(problem.value or "")[:40], rule=problem.rule),

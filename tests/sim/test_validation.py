@@ -104,6 +104,8 @@ def test_absence_rule(
     errors = field_errors(response)
     assert response.status_code == 200
     assert field in errors and message in errors[field], errors
+    # One message per broken rule: a number that is no number is not also "missing".
+    assert len(field_rule_ids(response)[field]) == 1, field_rule_ids(response)
     assert "設定しました。" not in response.text
     for name in ("forward_to", "reach_number_1", "ring_time", "reach_end"):
         if form.get(name) and len(form[name]) < 40 and '"' not in form[name]:
