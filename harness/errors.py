@@ -30,11 +30,15 @@ class Problem:
 
     ``where`` is a human path such as ``ご利用内容.yaml › 内線番号情報1 › row 2 (No 2) › 端末ID``;
     ``rule`` states what is required; ``value`` is what was found, when there is one.
+    ``rule_id`` names the broken rule stably (``inbound.routed_once``; docs/guide-format.md
+    lists them) so that other surfaces — the settings site's Japanese messages, the
+    provisioning API — can refer to the rule without parsing its English text.
     """
 
     where: str
     rule: str
     value: str | None = None
+    rule_id: str | None = None
 
     def __str__(self) -> str:
         found = f" (found {self.value})" if self.value is not None else ""

@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from harness.errors import InputError, Problem
 from harness.guide.problems import Place, describe_all, keys_of, show, unknown_key_rule
-from harness.guide.rules import Draft, Row, check
+from harness.guide.rules import Draft, Row, check, identified
 from harness.guide.source import Mapping, Source, parse_yaml, read_yaml
 from harness.guide.types import (
     ABSENCE_CLASSES,
@@ -87,7 +87,7 @@ def build_tenant(name: str, guide: Source, settings: Source | None, *, subject: 
         settings_place = _document(settings, Settings, problems, required=False)
         if settings_place is not None:
             _read_settings(settings_place, draft, problems)
-    problems += check(draft)
+    problems = identified([*problems, *check(draft)])
     # Report ご利用内容.yaml before 設定.yaml (stable: each file keeps its own order).
     problems.sort(key=lambda p: p.where.startswith(SETTINGS_FILE))
     if problems or draft.customer is None or draft.admin_account is None:

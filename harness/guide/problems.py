@@ -178,6 +178,35 @@ def _constraint(kind: str, ctx: dict[str, Any]) -> str | None:
     return None
 
 
+_CHECKS = {
+    "missing": "missing",
+    "less_than_equal": "range",
+    "greater_than_equal": "range",
+    "string_too_long": "length",
+    "string_too_short": "length",
+    "too_short": "length",
+    "string_pattern_mismatch": "pattern",
+    "enum": "choice",
+    "literal_error": "choice",
+    "absence_kind": "choice",
+    "extra_forbidden": "unknown_key",
+}
+
+
+def field_rule_id(owner: type[BaseModel] | None, key: str, kind: str) -> str:
+    """The stable id of a field's own rule: ``field.<Model>.<field>.<check>`` in English
+    (``field.ForwardAbsence.ring_time.range``); docs/guide-format.md lists the checks."""
+    if kind == "absence_kind":  # the tagged union itself, before either variant is known
+        return "field.Absence.kind.choice"
+    if kind == "extra_forbidden":
+        return f"field.{owner.__name__ if owner is not None else 'Document'}.unknown_key"
+    names = {
+        info.alias or name: name for name, info in (owner.model_fields if owner else {}).items()
+    }
+    model = owner.__name__ if owner is not None else "Document"
+    return f"field.{model}.{names.get(key, 'entry')}.{_CHECKS.get(kind, 'type')}"
+
+
 def describe(error: ErrorDetails, model: type[BaseModel], place: Place) -> Problem:
     """One pydantic error of a row or block validated as ``model`` at ``place``."""
     loc = tuple(error["loc"])
@@ -226,7 +255,8 @@ def describe(error: ErrorDetails, model: type[BaseModel], place: Place) -> Probl
     else:
         reason = _constraint(kind, error.get("ctx") or {}) or str(error["msg"])
         rule = f"{reason}. Rule: {field_rule}" if field_rule else reason
-    return Problem(where=place.where(*loc), rule=rule, value=value)
+    rule_id = field_rule_id(owner or model, name, kind)
+    return Problem(where=place.where(*loc), rule=rule, value=value, rule_id=rule_id)
 
 
 def describe_all(errors: list[ErrorDetails], model: type[BaseModel], place: Place) -> list[Problem]:

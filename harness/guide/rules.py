@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from harness.errors import Problem
@@ -118,6 +118,12 @@ def terminal_numbers_have_one_length(draft: Draft) -> Iterator[Problem]:
     yield from _one_length(draft, "端末番号", lambda t: t.terminal_number)
 
 
+_LENGTH_IDS = {
+    "拠点番号": "guide.site_number_one_length",
+    "端末番号": "guide.terminal_number_one_length",
+}
+
+
 def _one_length(draft: Draft, key: str, get: Callable[[Terminal], str]) -> Iterator[Problem]:
     if not draft.terminals:
         return
@@ -129,6 +135,7 @@ def _one_length(draft: Draft, key: str, get: Callable[[Terminal], str]) -> Itera
                 rule=f"every {key} of a contract has the same number of digits; most rows have "
                 f"{common}, this one {len(get(row.item))}: correct the number",
                 value=get(row.item),
+                rule_id=_LENGTH_IDS[key],
             )
 
 
@@ -141,6 +148,7 @@ def row_numbers_are_unique(draft: Draft) -> Iterator[Problem]:
                 rule=f"No must be unique within {table}; {no} is also used by "
                 f"{first.parts[-1]}: renumber the rows",
                 value=no,
+                rule_id="guide.row_no_unique",
             )
 
 
@@ -152,6 +160,7 @@ def extensions_are_unique(draft: Draft) -> Iterator[Problem]:
             rule=f"内線番号 {ext} (拠点番号 + 端末番号) is already listed in {_first_label(first)}:"
             " each extension appears once",
             value=ext,
+            rule_id="guide.extension_unique",
         )
 
 
@@ -162,6 +171,7 @@ def terminal_ids_are_unique(draft: Draft) -> Iterator[Problem]:
             where=later.at("端末ID"),
             rule=f"端末ID must be unique; {_first_label(first)} has the same one",
             value=tid,
+            rule_id="guide.terminal_id_unique",
         )
 
 
@@ -177,6 +187,7 @@ def login_ids_are_unique(draft: Draft) -> Iterator[Problem]:
             rule=f"ログインID must be unique among all web accounts; "
             f"{SEP.join(first.place.parts[1:])} has the same one",
             value=login,
+            rule_id="guide.login_id_unique",
         )
 
 
@@ -190,6 +201,7 @@ def terminal_users_name_existing_extensions(draft: Draft) -> Iterator[Problem]:
                 rule=f"内線番号 {row.item.extension} (拠点番号 + 端末番号) is not in "
                 "内線番号情報1: a web account belongs to an existing extension",
                 value=row.item.extension,
+                rule_id="guide.web_account_extension_exists",
             )
 
 
@@ -202,6 +214,7 @@ def one_web_account_per_extension(draft: Draft) -> Iterator[Problem]:
             rule=f"extension {ext} already has a web account in {_first_label(first)}: "
             "one 端末ユーザ per extension",
             value=ext,
+            rule_id="guide.one_web_account_per_extension",
         )
 
 
@@ -221,6 +234,7 @@ def web_passwords_have_letters_and_digits(draft: Draft) -> Iterator[Problem]:
                 where=row.at("パスワード"),
                 rule="a web パスワード needs at least one letter and one digit (8–40 characters)",
                 value=password,
+                rule_id="guide.web_password_letters_and_digits",
             )
 
 
@@ -232,6 +246,7 @@ def external_numbers_are_unique(draft: Draft) -> Iterator[Problem]:
             where=later.at("外線番号"),
             rule=f"外線番号 must be unique; {_first_label(first)} has the same one",
             value=number,
+            rule_id="guide.external_number_unique",
         )
 
 
@@ -246,6 +261,7 @@ def at_most_200_groups(draft: Draft) -> Iterator[Problem]:
             where=extra.place.where(),
             rule=f"at most {GROUP_LIMIT} 着信グループ are allowed; "
             f"found {len(draft.ring_groups)}: remove or merge groups",
+            rule_id="group.at_most_200",
         )
 
 
@@ -258,11 +274,13 @@ def pilot_matches_group_kind(draft: Draft) -> Iterator[Problem]:
                 where=row.at("代表番号"),
                 rule="a コールピックアップ group has no 代表番号: remove it",
                 value=group.pilot,
+                rule_id="group.pickup_has_no_pilot",
             )
         elif group.kind is not GroupKind.PICKUP and group.pilot is None:
             yield Problem(
                 where=row.at("代表番号"),
                 rule=f"a {group.kind} group needs a 代表番号 (an existing 内線番号): add it",
+                rule_id="group.pilot_required",
             )
 
 
@@ -276,6 +294,7 @@ def pilot_is_an_extension(draft: Draft) -> Iterator[Problem]:
                 where=row.at("代表番号"),
                 rule="代表番号 must be an existing 内線番号 of 内線番号情報1",
                 value=pilot,
+                rule_id="group.pilot_exists",
             )
 
 
@@ -289,6 +308,7 @@ def members_are_extensions(draft: Draft) -> Iterator[Problem]:
                     where=row.at("メンバー", index),
                     rule="a メンバー must be an existing 内線番号 of 内線番号情報1",
                     value=member,
+                    rule_id="group.member_exists",
                 )
 
 
@@ -302,6 +322,7 @@ def members_are_not_repeated(draft: Draft) -> Iterator[Problem]:
                     where=row.at("メンバー", index),
                     rule="this メンバー is already listed in the same group: list each once",
                     value=member,
+                    rule_id="group.member_once",
                 )
             seen.add(member)
 
@@ -315,6 +336,7 @@ def pickup_group_has_two_members(draft: Draft) -> Iterator[Problem]:
                 where=row.at("メンバー"),
                 rule="a コールピックアップ group needs at least two メンバー "
                 "(members pick up each other's calls)",
+                rule_id="group.pickup_two_members",
             )
 
 
@@ -327,6 +349,7 @@ def pilot_of_one_group(draft: Draft) -> Iterator[Problem]:
             rule=f"{pilot} is already the 代表番号 of {_first_label(first)}: "
             "an extension is 代表番号 of at most one group",
             value=pilot,
+            rule_id="group.pilot_of_one_group",
         )
 
 
@@ -343,6 +366,7 @@ def member_of_one_pickup_group(draft: Draft) -> Iterator[Problem]:
                     rule=f"{member} is already a member of the コールピックアップ group "
                     f"{_first_label(first[member])}: an extension joins at most one pickup group",
                     value=member,
+                    rule_id="group.one_pickup_group",
                 )
             first.setdefault(member, row)
 
@@ -356,6 +380,7 @@ def gateways_stay_out_of_groups(draft: Draft) -> Iterator[Problem]:
                 where=row.at("代表番号"),
                 rule="a VoIP-GW extension cannot be a 代表番号: choose another extension",
                 value=row.item.pilot,
+                rule_id="group.gateway_not_pilot",
             )
         for index, member in enumerate(row.item.members):
             if member in gateways:
@@ -363,6 +388,7 @@ def gateways_stay_out_of_groups(draft: Draft) -> Iterator[Problem]:
                     where=row.at("メンバー", index),
                     rule="a VoIP-GW extension cannot be a group メンバー: remove it",
                     value=member,
+                    rule_id="group.gateway_not_member",
                 )
 
 
@@ -378,6 +404,7 @@ def inbound_number_is_a_line(draft: Draft) -> Iterator[Problem]:
                 where=row.at("外線番号"),
                 rule="外線番号 must be a number of 外線番号情報 in ご利用内容.yaml",
                 value=row.item.external_number,
+                rule_id="inbound.line_exists",
             )
 
 
@@ -390,6 +417,7 @@ def inbound_number_routed_once(draft: Draft) -> Iterator[Problem]:
             rule=f"外線番号 {number} is already routed in {_first_label(first)}: "
             "one 着信先 per external number",
             value=number,
+            rule_id="inbound.routed_once",
         )
 
 
@@ -405,6 +433,7 @@ def inbound_destination_exists(draft: Draft) -> Iterator[Problem]:
                 rule="着信先 must be an existing 内線番号 or the 代表番号 of a 順次着信/一斉着信 "
                 "group (a コールピックアップ group cannot receive calls)",
                 value=destination,
+                rule_id="inbound.destination_exists",
             )
 
 
@@ -417,6 +446,7 @@ def outbound_extension_exists(draft: Draft) -> Iterator[Problem]:
                 where=row.at("内線番号"),
                 rule="内線番号 must be an existing extension of 内線番号情報1",
                 value=row.item.extension,
+                rule_id="outbound.extension_exists",
             )
 
 
@@ -429,6 +459,7 @@ def outbound_once_per_extension(draft: Draft) -> Iterator[Problem]:
             rule=f"extension {ext} already has a 発信者番号 in {_first_label(first)}: "
             "one 外線発信設定 per extension",
             value=ext,
+            rule_id="outbound.once_per_extension",
         )
 
 
@@ -441,6 +472,7 @@ def caller_id_is_a_line(draft: Draft) -> Iterator[Problem]:
                 where=row.at("発信者番号"),
                 rule="発信者番号 must be a number of 外線番号情報 in ご利用内容.yaml",
                 value=row.item.caller_id,
+                rule_id="outbound.caller_id_is_a_line",
             )
 
 
@@ -456,6 +488,7 @@ def absence_for_existing_extension(draft: Draft) -> Iterator[Problem]:
                 where=row.place.where(),
                 rule="不在時動作設定 keys must be existing 内線番号 of 内線番号情報1",
                 value=ext,
+                rule_id="absence.extension_exists",
             )
 
 
@@ -467,6 +500,7 @@ def gateways_have_no_absence(draft: Draft) -> Iterator[Problem]:
                 where=row.place.where(),
                 rule="a VoIP-GW extension has no 不在時動作: remove this entry",
                 value=ext,
+                rule_id="absence.not_for_gateway",
             )
 
 
@@ -478,6 +512,7 @@ def forward_to_is_not_self(draft: Draft) -> Iterator[Problem]:
                 where=row.at("転送先電話番号"),
                 rule="転送先電話番号 cannot be the extension itself: choose another number",
                 value=row.item.forward_to,
+                rule_id="absence.forward_to_not_self",
             )
 
 
@@ -494,6 +529,7 @@ def forward_to_given_when_forwarding(draft: Draft) -> Iterator[Problem]:
                 where=row.at("転送先電話番号"),
                 rule="転送先電話番号 is required because a 転送動作 is 転送: add the number, or "
                 "change that 転送動作",
+                rule_id="absence.forward_to_required",
             )
 
 
@@ -509,6 +545,7 @@ def ring_time_given_when_no_answer_acts(draft: Draft) -> Iterator[Problem]:
                 where=row.at("呼出時間"),
                 rule=f"呼出時間 (5–30 s) is required because 無応答 is {item.actions.no_answer}: "
                 "add it",
+                rule_id="absence.ring_time_required",
             )
         elif not acts and item.ring_time is not None:
             yield Problem(
@@ -516,6 +553,7 @@ def ring_time_given_when_no_answer_acts(draft: Draft) -> Iterator[Problem]:
                 rule="呼出時間 applies only when 無応答 is 転送 or 留守番電話, and 無応答 is "
                 "設定しない: remove 呼出時間 or set 無応答",
                 value=str(item.ring_time),
+                rule_id="absence.ring_time_unused",
             )
 
 
@@ -529,6 +567,7 @@ def reach_start_2_given_with_number_2(draft: Draft) -> Iterator[Problem]:
             yield Problem(
                 where=row.at("呼出開始時間2"),
                 rule="呼出開始時間2 (1–30 s) is required because 接続先番号2 is given: add it",
+                rule_id="absence.reach_start_2_required",
             )
         elif item.reach_number_2 is None and item.reach_start_2 is not None:
             yield Problem(
@@ -536,6 +575,7 @@ def reach_start_2_given_with_number_2(draft: Draft) -> Iterator[Problem]:
                 rule="呼出開始時間2 is given but 接続先番号2 is not: add 接続先番号2 or remove "
                 "呼出開始時間2",
                 value=str(item.reach_start_2),
+                rule_id="absence.reach_start_2_unused",
             )
 
 
@@ -577,3 +617,14 @@ RULES: tuple[Rule, ...] = (
 def check(draft: Draft) -> list[Problem]:
     """Every problem found by every rule, in ``RULES`` order."""
     return [problem for rule in RULES for problem in rule(draft)]
+
+
+STRUCTURE_RULE = "document.structure"
+"""The id of the rules every document shares before any table's own (readable YAML, a
+mapping of the known tables, each table a list of rows, no key given twice): the loader
+words each one; they have one id because no other surface words them differently."""
+
+
+def identified(problems: Iterable[Problem]) -> list[Problem]:
+    """``problems`` with ``STRUCTURE_RULE`` as the id of those that have none."""
+    return [p if p.rule_id else replace(p, rule_id=STRUCTURE_RULE) for p in problems]

@@ -70,10 +70,13 @@ def _strip_hyphens(number: str) -> str:
     return number.replace("-", "")
 
 
+PHONE_NUMBER_MAX = 32
+"""Most characters of a 転送先電話番号 / 接続先番号, hyphens included (DOMAIN.md)."""
+
 PhoneNumber = Annotated[
     str,
     Strict(),
-    Field(max_length=32, pattern=r"^-*[0-9][0-9-]*$"),
+    Field(max_length=PHONE_NUMBER_MAX, pattern=r"^-*[0-9][0-9-]*$"),
     AfterValidator(_strip_hyphens),
 ]
 """転送先電話番号 / 接続先番号: digits and hyphens, ≤ 32 characters; stored without hyphens."""
@@ -236,6 +239,9 @@ class Guide(_Doc):
 GROUP_LIMIT = 200
 """Most 着信グループ a tenant may have (DOMAIN.md 初期設定, S)."""
 
+DEFAULT_GROUP_RING_TIME = 20
+"""The group 呼出時間 the service applies when a group leaves it out (DOMAIN.md G / T)."""
+
 GROUP_RING_TIME_RANGE = (5, 60)
 """Allowed group 呼出時間 in seconds. The public material gives no range; 5–60 is this
 harness's choice: the lower bound matches the per-extension 呼出時間, the upper bound the
@@ -268,7 +274,7 @@ class RingGroup(_Doc):
         description="メンバー: a list of existing 内線番号 (quoted), each at most once.",
     )
     ring_time: Int = Field(
-        default=20,
+        default=DEFAULT_GROUP_RING_TIME,
         alias="呼出時間",
         ge=GROUP_RING_TIME_RANGE[0],
         le=GROUP_RING_TIME_RANGE[1],

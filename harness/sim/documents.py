@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from harness.errors import InputError, Problem
 from harness.guide import load_tenant
 from harness.guide.types import Tenant
@@ -40,12 +38,3 @@ def read_tenant(path: str | Path) -> Tenant:
             subject="tenant",
         )
     return load_tenant(folder)
-
-
-def validation_problems(error: ValidationError, *, where: str) -> list[Problem]:
-    """pydantic errors → located Problems (``where › loc › …: msg``)."""
-    problems = []
-    for item in error.errors():
-        loc = " › ".join(str(part) for part in item["loc"])
-        problems.append(Problem(where=f"{where} › {loc}" if loc else where, rule=item["msg"]))
-    return problems

@@ -1,13 +1,21 @@
-"""Validation of one settings change, by the rules of ../shared/DOMAIN.md.
+"""The settings site's form layer: form strings in, the guide's verdict out, in Japanese.
 
-Pure functions: raw values as submitted (strings from a form, or the 設定 document's values
-turned into strings) and the tenant's current state in, typed values or Japanese messages out.
-The store calls them inside the change's transaction, so the state they see is the state the
-change is written over; the web layer and the provisioning API share them, so a rule holds the
-same way on both surfaces.
+The rules themselves live once, in ``harness.guide`` (``types`` for each field, ``rules``
+across rows, ``validate.check_settings`` for a whole 設定 document). A change made on a form
+is checked the way ``smartpbx-harness check`` checks a document:
 
-Messages are Japanese (they are shown beside the field on the settings site) and say what is
-allowed, so the person can fix the value.
+1. *parse*: the submitted strings become the values of a 設定 document row — text stripped,
+   an empty field left out, seconds as whole numbers (a string that is no whole number is
+   the one rule of this layer: a form sends text, a document sends numbers);
+2. *check*: the row replaces what it changes in the tenant's current settings, and the whole
+   resulting document goes through ``check_settings`` against the tenant's guide;
+3. *word*: each problem found in the changed row is shown beside its field with the Japanese
+   message of its ``rule_id`` (``MESSAGES``); a rule without a message here still refuses
+   the change, with a generic message naming it (``test_every_rule_has_a_message`` keeps
+   that from happening).
+
+The store calls these functions inside the change's transaction, so the state they see is the
+state the change is written over.
 """
 
 from __future__ import annotations
@@ -15,82 +23,302 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from harness.guide.types import Action, GroupKind, TerminalKind
+from pydantic import BaseModel, TypeAdapter
 
-MAX_GROUPS = 200
-"""着信グループ: up to 200 groups (S)."""
-GROUP_RING_TIME = (5, 60)
-"""Group 呼出時間 (s): not published; 5–60 as in harness.guide (default 20)."""
-DEFAULT_GROUP_RING_TIME = 20  # what the add form shows; left blank, the service default applies
-ABSENCE_RING_TIME = (5, 30)
-REACH_START = (1, 30)
-REACH_END = (5, 60)
-PHONE_NUMBER_MAX = 32
+from harness.errors import Problem
+from harness.guide.types import (
+    DEFAULT_GROUP_RING_TIME,
+    FORWARD_KIND,
+    GROUP_LIMIT,
+    PHONE_NUMBER_MAX,
+    REACH_KIND,
+    REACH_KIND_MISSPELT,
+    Absence,
+    Action,
+    ExternalLine,
+    ForwardAbsence,
+    GroupKind,
+    RingGroup,
+    Settings,
+    SingleNumberReach,
+    Terminal,
+    TerminalKind,
+)
+from harness.guide.validate import SETTINGS_FILE, as_source, bounds, check_settings
 
-FORWARD_KIND = "転送/留守番電話"
-REACH_KIND = "シングルナンバーリーチ"
-REACH_KIND_MISSPELT = "シングルナンバーリッチ"
+__all__ = [
+    "ABSENCE_OFF",
+    "ABSENCE_ON",
+    "ACTION_STATES",
+    "DEFAULT_GROUP_RING_TIME",
+    "FORWARD_KIND",
+    "MAX_GROUPS",
+    "MESSAGES",
+    "REACH_KIND",
+    "AbsenceCheck",
+    "AbsenceDraft",
+    "AbsenceValue",
+    "FieldErrors",
+    "GroupCheck",
+    "GroupDraft",
+    "GroupValue",
+    "TenantView",
+    "check_absence",
+    "check_group",
+    "check_inbound",
+    "check_outbound",
+]
+
+MAX_GROUPS = GROUP_LIMIT
+"""着信グループ: up to 200 groups (S); the guide's ``GROUP_LIMIT``."""
+
 ABSENCE_OFF = "未設定"
 ABSENCE_ON = "設定"
 
-_PHONE = re.compile(r"[0-9-]+")
-_INT = re.compile(r"[0-9]{1,4}")
+ACTION_STATES = (
+    ("unconditional", "無条件"),
+    ("busy", "話中"),
+    ("unreachable", "圏外"),
+    ("no_answer", "無応答"),
+)
+"""The 転送動作 states: form field name, label."""
+
+_ABSENCE = TypeAdapter[Absence](Absence)
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,4}")  # ASCII digits only: "１５" is refused, not read as 15
+WHOLE_NUMBER_RULE = "form.whole_number"
+"""The form layer's own rule: a seconds field holds a whole number (a document holds one)."""
+ENABLED_RULE = "form.absence_enabled"
+"""The form layer's own rule: 不在時動作 is 未設定 or 設定 (a document omits 未設定 entries)."""
 
 
 class FieldErrors(dict[str, str]):
-    """Field name → Japanese message; empty when the change is valid."""
+    """Field name → Japanese message(s); empty when the change is valid.
 
-    def add(self, name: str, message: str) -> None:
-        self.setdefault(name, message)
+    ``rule_ids`` keeps, per field, the ids of the rules behind its message (shown on the
+    page as ``data-rule-ids``, so a test can hold the site to the document's verdict).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rule_ids: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str, rule_id: str | None = None) -> None:
+        """Add ``message`` to the field's text (several rules can break on one field)."""
+        text = self.get(name, "")
+        if message not in text:
+            self[name] = text + message
+        if rule_id is not None and rule_id not in self.rule_ids.setdefault(name, []):
+            self.rule_ids[name].append(rule_id)
 
 
 @dataclass(frozen=True, kw_only=True)
 class TenantView:
-    """What the rules need to know of the tenant's current state."""
+    """The tenant's state a change is checked against: its guide's rows and its settings."""
 
-    extensions: Mapping[str, TerminalKind]
-    """内線番号 → 端末種別."""
-    external_numbers: frozenset[str]
-    pilots: Mapping[str, int] = field(default_factory=dict)
-    """代表番号 → group id (順次着信 / 一斉着信)."""
-    pickup_members: Mapping[str, int] = field(default_factory=dict)
-    """内線番号 → id of the コールピックアップ group it belongs to."""
-    group_count: int = 0
+    terminals: tuple[Terminal, ...]
+    external_lines: tuple[ExternalLine, ...]
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def extensions(self) -> Mapping[str, TerminalKind]:
+        """内線番号 → 端末種別."""
+        return {t.extension: t.terminal_kind for t in self.terminals}
+
+    def document(self) -> dict[str, Any]:
+        """The current settings as 設定 document data (Japanese keys), to change a row of."""
+        data: dict[str, Any] = self.settings.model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+        return data
 
 
-# --- small parsers ----------------------------------------------------------------------------
+# --- messages ----------------------------------------------------------------------------------
 
 
-def parse_seconds(
-    raw: str, *, label: str, bounds: tuple[int, int], required: bool, errors: FieldErrors, name: str
-) -> int | None:
-    """A whole number of seconds within ``bounds``; None when empty and not required."""
+def _seconds_messages(model: type[Any], name: str, label: str, form_field: str) -> dict[str, Any]:
+    low, high = bounds(model, name)
+    key = f"field.{model.__name__}.{name}"
+    return {
+        f"{key}.missing": (form_field, f"{label}を入力してください（{low}〜{high}秒）。"),
+        f"{key}.range": (form_field, f"{label}は{low}〜{high}の整数（秒）で入力してください。"),
+        f"{key}.type": (form_field, f"{label}は{low}〜{high}の整数（秒）で入力してください。"),
+    }
+
+
+def _phone_messages(model: type[Any], name: str, label: str, form_field: str) -> dict[str, Any]:
+    key = f"field.{model.__name__}.{name}"
+    wrong = (form_field, f"{label}は数字とハイフンで{PHONE_NUMBER_MAX}文字以内で入力してください。")
+    return {
+        f"{key}.missing": (form_field, f"{label}を入力してください。"),
+        f"{key}.pattern": wrong,
+        f"{key}.length": wrong,
+        f"{key}.type": wrong,
+    }
+
+
+_GROUP_KIND = ("kind", "種別は順次着信・一斉着信・コールピックアップから選択してください。")
+_PILOT_UNKNOWN = ("pilot", "代表番号はご利用中の内線番号から選択してください。")
+_MEMBER_UNKNOWN = ("members", "メンバー「{value}」はご利用中の内線番号ではありません。")
+_MEMBERS_NONE = ("members", "メンバーを1件以上入力してください。")
+_LINE_UNKNOWN = ("external_number", "外線番号がご利用内容にありません。")
+_DESTINATION = ("destination", "着信先は内線番号または着信グループの代表番号から選択してください。")
+_EXTENSION_UNKNOWN = ("extension", "内線番号がご利用内容にありません。")
+_CALLER_ID = ("caller_id", "発信者番号はご契約の外線番号から選択してください。")
+_ABSENCE_KIND = (
+    "kind",
+    "転送/留守番電話設定・シングルナンバーリーチ設定のどちらかを選択してください。",
+)
+_ACTIONS = {
+    f"field.ForwardActions.{name}.choice": (
+        name,
+        f"転送動作（{label}）は転送・留守番電話・設定しないから選択してください。",
+    )
+    for name, label in ACTION_STATES
+}
+_RING_LOW, _RING_HIGH = bounds(ForwardAbsence, "ring_time")
+_START_LOW, _START_HIGH = bounds(SingleNumberReach, "reach_start_2")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # 着信グループ
+    "field.RingGroup.kind.choice": _GROUP_KIND,
+    "field.RingGroup.kind.missing": _GROUP_KIND,
+    "group.at_most_200": ("kind", f"着信グループは{GROUP_LIMIT}件まで登録できます。"),
+    "group.pickup_has_no_pilot": ("pilot", "コールピックアップには代表番号を設定できません。"),
+    "group.pilot_required": ("pilot", "代表番号を選択してください。"),
+    "group.pilot_exists": _PILOT_UNKNOWN,
+    "field.RingGroup.pilot.pattern": _PILOT_UNKNOWN,
+    "group.gateway_not_pilot": ("pilot", "VoIP-GWの内線番号は代表番号にできません。"),
+    "group.pilot_of_one_group": ("pilot", "この内線番号は既に別の着信グループの代表番号です。"),
+    "field.RingGroup.members.missing": _MEMBERS_NONE,
+    "field.RingGroup.members.length": _MEMBERS_NONE,
+    "group.member_exists": _MEMBER_UNKNOWN,
+    "field.RingGroup.members.pattern": _MEMBER_UNKNOWN,
+    "group.gateway_not_member": ("members", "VoIP-GWの内線番号「{value}」はメンバーにできません。"),
+    "group.one_pickup_group": (
+        "members",
+        "内線番号「{value}」は既に別のコールピックアップグループのメンバーです。",
+    ),
+    "group.member_once": (
+        "members",
+        "同じ内線番号をメンバーに重複して指定することはできません。",
+    ),
+    # members pick up each other's calls: one member alone has nobody to pick up from
+    "group.pickup_two_members": (
+        "members",
+        "コールピックアップのメンバーは2件以上入力してください。",
+    ),
+    **_seconds_messages(RingGroup, "ring_time", "呼出時間", "ring_time"),
+    # 外線着信設定
+    "inbound.line_exists": _LINE_UNKNOWN,
+    "field.InboundRoute.external_number.pattern": _LINE_UNKNOWN,
+    "field.InboundRoute.destination.missing": ("destination", "着信先を選択してください。"),
+    "inbound.destination_exists": _DESTINATION,
+    "field.InboundRoute.destination.pattern": _DESTINATION,
+    "inbound.routed_once": ("destination", "着信先は1つだけ選択してください。"),
+    # 外線発信設定
+    "outbound.extension_exists": _EXTENSION_UNKNOWN,
+    "field.OutboundCallerId.extension.pattern": _EXTENSION_UNKNOWN,
+    "outbound.caller_id_is_a_line": _CALLER_ID,
+    "field.OutboundCallerId.caller_id.pattern": _CALLER_ID,
+    "outbound.once_per_extension": ("caller_id", "発信者番号は1つだけ選択してください。"),
+    # 不在時動作設定
+    "absence.extension_exists": _EXTENSION_UNKNOWN,
+    "absence.not_for_gateway": ("enabled", "VoIP-GWの内線番号には不在時動作を設定できません。"),
+    "field.Absence.kind.choice": _ABSENCE_KIND,
+    **_ACTIONS,
+    "absence.forward_to_required": ("forward_to", "転送先電話番号を入力してください。"),
+    **_phone_messages(ForwardAbsence, "forward_to", "転送先電話番号", "forward_to"),
+    "absence.forward_to_not_self": (
+        "forward_to",
+        "転送先電話番号に自分の内線番号は設定できません。",
+    ),
+    "absence.ring_time_required": (
+        "ring_time",
+        f"呼出時間を入力してください（{_RING_LOW}〜{_RING_HIGH}秒）。",
+    ),
+    "absence.ring_time_unused": (
+        "ring_time",
+        "呼出時間は無応答が転送・留守番電話の場合のみ設定できます。",
+    ),
+    **_seconds_messages(ForwardAbsence, "ring_time", "呼出時間", "ring_time"),
+    **_phone_messages(SingleNumberReach, "reach_number_1", "接続先番号1", "reach_number_1"),
+    **_phone_messages(SingleNumberReach, "reach_number_2", "接続先番号2", "reach_number_2"),
+    **_seconds_messages(SingleNumberReach, "reach_start_1", "呼出開始時間1", "reach_start_1"),
+    **_seconds_messages(SingleNumberReach, "reach_start_2", "呼出開始時間2", "reach_start_2"),
+    "absence.reach_start_2_required": (
+        "reach_start_2",
+        f"呼出開始時間2を入力してください（{_START_LOW}〜{_START_HIGH}秒）。",
+    ),
+    "absence.reach_start_2_unused": (
+        "reach_start_2",
+        "呼出開始時間2は接続先番号2を入力した場合のみ設定できます。",
+    ),
+    **_seconds_messages(SingleNumberReach, "reach_end", "呼出終了時間", "reach_end"),
+}
+"""Rule id → (form field, Japanese message shown beside it); ``{value}`` is what was found.
+
+docs/web.md lists the mapping; the rules' English wording is in docs/guide-format.md."""
+
+
+def _word(problems: list[Problem], errors: FieldErrors) -> None:
+    for problem in problems:
+        name, message = MESSAGES.get(
+            problem.rule_id or "",
+            ("form", "入力内容に誤りがあります（{rule}）。"),
+        )
+        if WHOLE_NUMBER_RULE in errors.rule_ids.get(name, []):
+            continue  # not a number: left out of the row, so "required" would only echo it
+        errors.add(
+            name,
+            message.format(value=(problem.value or "")[:40], rule=problem.rule),
+            problem.rule_id,
+        )
+
+
+def _within(where: str, place: str) -> bool:
+    return where == place or where.startswith(place + " ")
+
+
+def _verdict(view: TenantView, document: dict[str, Any], places: list[str]) -> list[Problem]:
+    """The guide's problems of ``document`` that lie in the changed ``places``.
+
+    Problems elsewhere were in the settings before this change (the store only holds
+    settings the guide accepted, so there are none) and are not this form's to show.
+    """
+    verdict = check_settings(
+        as_source(document), terminals=view.terminals, external_lines=view.external_lines
+    )
+    return [p for p in verdict.problems if any(_within(p.where, at) for at in places)]
+
+
+def _seconds(
+    raw: str,
+    row: dict[str, Any],
+    key: str,
+    errors: FieldErrors,
+    *,
+    model: type[BaseModel],
+    name: str,
+    label: str,
+) -> None:
+    """A seconds field: left out when empty, a whole number when given (its range is the
+    guide's rule, checked with the rest of the row)."""
     text = raw.strip()
-    low, high = bounds
     if not text:
-        if required:
-            errors.add(name, f"{label}を入力してください（{low}〜{high}秒）。")
-        return None
-    if not _INT.fullmatch(text) or not low <= int(text) <= high:
-        errors.add(name, f"{label}は{low}〜{high}の整数（秒）で入力してください。")
-        return None
-    return int(text)
+        return
+    if _WHOLE_NUMBER.fullmatch(text):
+        row[key] = int(text)
+        return
+    low, high = bounds(model, name)
+    errors.add(name, f"{label}は{low}〜{high}の整数（秒）で入力してください。", WHOLE_NUMBER_RULE)
 
 
-def parse_phone_number(
-    raw: str, *, label: str, required: bool, errors: FieldErrors, name: str
-) -> str | None:
-    """Digits and hyphens, at most 32 characters; hyphens are dropped (DOMAIN.md)."""
+def _text(raw: str, row: dict[str, Any], key: str) -> None:
     text = raw.strip()
-    if not text:
-        if required:
-            errors.add(name, f"{label}を入力してください。")
-        return None
-    if len(text) > PHONE_NUMBER_MAX or not _PHONE.fullmatch(text) or not text.strip("-"):
-        errors.add(name, f"{label}は数字とハイフンで{PHONE_NUMBER_MAX}文字以内で入力してください。")
-        return None
-    return text.replace("-", "")
+    if text:
+        row[key] = text
 
 
 # --- 着信グループ -------------------------------------------------------------------------------
@@ -114,92 +342,100 @@ class GroupValue:
     ring_time: int | None  # None: left out — the service's default applies (PbxParams G / T)
 
 
-def check_group(draft: GroupDraft, view: TenantView) -> tuple[GroupValue | None, FieldErrors]:
-    """着信グループ rules: kind, pilot (not for pickup, one group per pilot), members."""
+@dataclass(frozen=True, kw_only=True)
+class GroupCheck:
+    """The verdict on a 着信グループ「追加」: the group to save, or the messages to show."""
+
+    value: GroupValue | None
+    errors: FieldErrors
+
+
+def check_group(draft: GroupDraft, view: TenantView) -> GroupCheck:
+    """着信グループ「追加」: the new group is appended to the tenant's groups and checked."""
     errors = FieldErrors()
-    kinds = {k.value: k for k in GroupKind}
-    kind = kinds.get(draft.kind.strip())
-    if kind is None:
-        errors.add("kind", "種別は順次着信・一斉着信・コールピックアップから選択してください。")
-    if view.group_count >= MAX_GROUPS:
-        errors.add("kind", f"着信グループは{MAX_GROUPS}件まで登録できます。")
-    pilot: str | None = draft.pilot.strip() or None
-    if kind is GroupKind.PICKUP:
-        if pilot is not None:
-            errors.add("pilot", "コールピックアップには代表番号を設定できません。")
-        pilot = None
-    elif kind is not None:
-        if pilot is None:
-            errors.add("pilot", "代表番号を選択してください。")
-        elif pilot not in view.extensions:
-            errors.add("pilot", "代表番号はご利用中の内線番号から選択してください。")
-        elif view.extensions[pilot] is TerminalKind.VOIP_GW:
-            errors.add("pilot", "VoIP-GWの内線番号は代表番号にできません。")
-        elif pilot in view.pilots:
-            errors.add("pilot", "この内線番号は既に別の着信グループの代表番号です。")
-    members = tuple(m.strip() for m in draft.members if m.strip())
-    if not members:
-        errors.add("members", "メンバーを1件以上入力してください。")
-    for member in members:
-        if member not in view.extensions:
-            errors.add("members", f"メンバー「{member[:40]}」はご利用中の内線番号ではありません。")
-        elif view.extensions[member] is TerminalKind.VOIP_GW:
-            errors.add("members", f"VoIP-GWの内線番号「{member}」はメンバーにできません。")
-        elif kind is GroupKind.PICKUP and member in view.pickup_members:
-            errors.add(
-                "members",
-                f"内線番号「{member}」は既に別のコールピックアップグループのメンバーです。",
-            )
-    if len(set(members)) != len(members):
-        errors.add("members", "同じ内線番号をメンバーに重複して指定することはできません。")
-    if kind is GroupKind.PICKUP and 0 < len(set(members)) < 2:
-        # members pick up each other's calls: one member alone has nobody to pick up from
-        errors.add("members", "コールピックアップのメンバーは2件以上入力してください。")
-    ring_time = parse_seconds(
+    row: dict[str, Any] = {"メンバー": [m.strip() for m in draft.members if m.strip()]}
+    _text(draft.kind, row, "種別")
+    _text(draft.pilot, row, "代表番号")
+    _seconds(
         draft.ring_time,
-        label="呼出時間",
-        bounds=GROUP_RING_TIME,
-        required=False,
-        errors=errors,
+        row,
+        "呼出時間",
+        errors,
+        model=RingGroup,
         name="ring_time",
+        label="呼出時間",
     )
-    if errors or kind is None:
-        return None, errors
+    document = view.document()
+    groups = document.setdefault("着信グループ", [])
+    groups.append(row)
+    _word(_verdict(view, document, [f"{SETTINGS_FILE} › 着信グループ › row {len(groups)}"]), errors)
+    if errors:
+        return GroupCheck(value=None, errors=errors)
+    group = RingGroup.model_validate(row)
     value = GroupValue(
-        kind=kind,
-        pilot=pilot,
-        members=members,
-        ring_time=ring_time,
+        kind=group.kind,
+        pilot=group.pilot,
+        members=tuple(group.members),
+        ring_time=group.ring_time if "ring_time" in group.model_fields_set else None,
     )
-    return value, errors
+    return GroupCheck(value=value, errors=errors)
 
 
 # --- 外線着信設定 / 外線発信設定 ------------------------------------------------------------------
 
 
-def check_inbound(external_number: str, destination: str, view: TenantView) -> FieldErrors:
-    """外線着信設定: the 外線番号 exists; 着信先 is an extension or a group's 代表番号."""
+@dataclass(frozen=True, kw_only=True)
+class _Change:
+    """A 設定 document with some rows changed, and where the changed rows are in it."""
+
+    document: dict[str, Any]
+    places: list[str]
+
+
+def _replace_rows(
+    view: TenantView, table: str, key: str, value: str, rows: list[dict[str, Any]]
+) -> _Change:
+    """The document with ``table``'s rows whose ``key`` is ``value`` replaced by ``rows``
+    (appended last)."""
+    document = view.document()
+    kept = [r for r in document.get(table, []) if r.get(key) != value]
+    document[table] = kept + rows
+    count = len(rows)
+    places = [f"{SETTINGS_FILE} › {table} › row {len(kept) + i}" for i in range(1, count + 1)]
+    return _Change(document=document, places=places)
+
+
+def check_inbound(
+    external_number: str, destinations: str | tuple[str, ...], view: TenantView
+) -> FieldErrors:
+    """外線着信設定「設定」: ``external_number``'s 着信先 becomes ``destinations`` (one, as the
+    page sends it; a request naming several is refused as a document with two rows is)."""
+    chosen = (destinations,) if isinstance(destinations, str) else destinations
+    rows: list[dict[str, Any]] = []
+    for destination in chosen or ("",):
+        row: dict[str, Any] = {"外線番号": external_number}
+        _text(destination, row, "着信先")
+        rows.append(row)
+    change = _replace_rows(view, "外線着信設定", "外線番号", external_number, rows)
     errors = FieldErrors()
-    if external_number not in view.external_numbers:
-        errors.add("external_number", "外線番号がご利用内容にありません。")
-    target = destination.strip()
-    if not target:
-        errors.add("destination", "着信先を選択してください。")
-    elif target not in view.extensions and target not in view.pilots:
-        errors.add(
-            "destination", "着信先は内線番号または着信グループの代表番号から選択してください。"
-        )
+    _word(_verdict(view, change.document, change.places), errors)
     return errors
 
 
-def check_outbound(extension: str, caller_id: str, view: TenantView) -> FieldErrors:
-    """外線発信設定: an existing extension; 発信者番号 empty (none) or one of the 外線番号."""
+def check_outbound(
+    extension: str, caller_ids: str | tuple[str, ...], view: TenantView
+) -> FieldErrors:
+    """外線発信設定「設定」: ``extension``'s 発信者番号 becomes ``caller_ids`` (empty: 設定しない,
+    the row is removed; several are refused as a document with two rows is)."""
+    chosen = (caller_ids,) if isinstance(caller_ids, str) else caller_ids
+    given = [c.strip() for c in chosen if c.strip()]
+    rows = [{"内線番号": extension, "発信者番号": c} for c in given]
+    change = _replace_rows(view, "外線発信設定", "内線番号", extension, rows)
     errors = FieldErrors()
-    if extension not in view.extensions:
-        errors.add("extension", "内線番号がご利用内容にありません。")
-    number = caller_id.strip()
-    if number and number not in view.external_numbers:
-        errors.add("caller_id", "発信者番号はご契約の外線番号から選択してください。")
+    if not rows and extension not in view.extensions:
+        # 設定しない writes no row, so no document rule sees the extension: name it here.
+        errors.add(*_EXTENSION_UNKNOWN, "outbound.extension_exists")
+    _word(_verdict(view, change.document, change.places), errors)
     return errors
 
 
@@ -245,143 +481,83 @@ class AbsenceValue:
     voicemail: bool = False
 
 
-ACTION_STATES = (
-    ("unconditional", "無条件"),
-    ("busy", "話中"),
-    ("unreachable", "圏外"),
-    ("no_answer", "無応答"),
-)
+@dataclass(frozen=True, kw_only=True)
+class AbsenceCheck:
+    """The verdict on a 不在時動作設定「設定」: what to save (None: 未設定) or the messages."""
+
+    value: AbsenceValue | None
+    errors: FieldErrors
 
 
-def check_absence(
-    extension: str, draft: AbsenceDraft, view: TenantView
-) -> tuple[AbsenceValue | None, FieldErrors]:
-    """不在時動作設定 rules of DOMAIN.md; returns (None, {}) for a valid 未設定."""
+def _absence_row(draft: AbsenceDraft, errors: FieldErrors) -> dict[str, Any]:
+    kind = REACH_KIND if draft.kind == REACH_KIND_MISSPELT else draft.kind.strip()
+    row: dict[str, Any] = {}
+    _text(kind, row, "種別")
+    if kind == REACH_KIND:
+        _text(draft.reach_number_1, row, "接続先番号1")
+        for key, name, raw in (
+            ("呼出開始時間1", "reach_start_1", draft.reach_start_1),
+            ("呼出開始時間2", "reach_start_2", draft.reach_start_2),
+            ("呼出終了時間", "reach_end", draft.reach_end),
+        ):
+            _seconds(raw, row, key, errors, model=SingleNumberReach, name=name, label=key)
+        _text(draft.reach_number_2, row, "接続先番号2")
+        row["留守番電話"] = draft.voicemail
+    else:  # 転送/留守番電話, or a 種別 the guide refuses (its message names the choices)
+        _text(draft.forward_to, row, "転送先電話番号")
+        row["転送動作"] = {label: getattr(draft, name) for name, label in ACTION_STATES}
+        _seconds(
+            draft.ring_time,
+            row,
+            "呼出時間",
+            errors,
+            model=ForwardAbsence,
+            name="ring_time",
+            label="呼出時間",
+        )
+    return row
+
+
+def check_absence(extension: str, draft: AbsenceDraft, view: TenantView) -> AbsenceCheck:
+    """不在時動作設定「設定」 of ``extension``: its entry replaced (未設定: removed), checked."""
     errors = FieldErrors()
-    kind = view.extensions.get(extension)
-    if kind is None:
-        errors.add("extension", "内線番号がご利用内容にありません。")
-        return None, errors
     if draft.enabled not in (ABSENCE_OFF, ABSENCE_ON):
-        errors.add("enabled", "不在時動作は未設定・設定から選択してください。")
-        return None, errors
+        errors.add("enabled", "不在時動作は未設定・設定から選択してください。", ENABLED_RULE)
+        return AbsenceCheck(value=None, errors=errors)
+    document = view.document()
+    entries = document.setdefault("不在時動作設定", {})
+    entries.pop(extension, None)
     if draft.enabled == ABSENCE_OFF:
-        return None, errors
-    if kind is TerminalKind.VOIP_GW:
-        errors.add("enabled", "VoIP-GWの内線番号には不在時動作を設定できません。")
-        return None, errors
-    chosen = REACH_KIND if draft.kind == REACH_KIND_MISSPELT else draft.kind
-    if chosen == FORWARD_KIND:
-        return _check_forward(extension, draft, errors)
-    if chosen == REACH_KIND:
-        return _check_reach(draft, errors)
-    errors.add(
-        "kind", "転送/留守番電話設定・シングルナンバーリーチ設定のどちらかを選択してください。"
-    )
-    return None, errors
-
-
-def _check_forward(
-    extension: str, draft: AbsenceDraft, errors: FieldErrors
-) -> tuple[AbsenceValue | None, FieldErrors]:
-    actions: dict[str, Action] = {}
-    by_value = {a.value: a for a in Action}
-    for name, label in ACTION_STATES:
-        action = by_value.get(getattr(draft, name))
-        if action is None:
-            errors.add(
-                name, f"転送動作（{label}）は転送・留守番電話・設定しないから選択してください。"
-            )
-        else:
-            actions[name] = action
-    any_forward = Action.FORWARD in actions.values()
-    forward_to = parse_phone_number(
-        draft.forward_to,
-        label="転送先電話番号",
-        required=any_forward,
-        errors=errors,
-        name="forward_to",
-    )
-    if forward_to is not None and forward_to == extension:
-        errors.add("forward_to", "転送先電話番号に自分の内線番号は設定できません。")
-    no_answer = actions.get("no_answer", Action.NONE)
-    ring_time = parse_seconds(
-        draft.ring_time,
-        label="呼出時間",
-        bounds=ABSENCE_RING_TIME,
-        required=no_answer is not Action.NONE,
-        errors=errors,
-        name="ring_time",
-    )
+        if extension not in view.extensions:
+            errors.add(*_EXTENSION_UNKNOWN, "absence.extension_exists")
+        return AbsenceCheck(value=None, errors=errors)
+    row = _absence_row(draft, errors)
+    entries[extension] = row
+    _word(_verdict(view, document, [f"{SETTINGS_FILE} › 不在時動作設定 › {extension}"]), errors)
     if errors:
-        return None, errors
-    value = AbsenceValue(
-        kind=FORWARD_KIND,
-        forward_to=forward_to,
-        unconditional=actions["unconditional"],
-        busy=actions["busy"],
-        unreachable=actions["unreachable"],
-        no_answer=no_answer,
-        # 呼出時間 only means something when 無応答 acts; a leftover value is not kept, so the
-        # saved settings read back as a 設定 document harness.guide accepts.
-        ring_time=ring_time if no_answer is not Action.NONE else None,
-    )
-    return value, errors
+        return AbsenceCheck(value=None, errors=errors)
+    # The entry passed its field checks above: validating it alone gives its typed form.
+    return AbsenceCheck(value=absence_value(_ABSENCE.validate_python(row)), errors=errors)
 
 
-def _check_reach(
-    draft: AbsenceDraft, errors: FieldErrors
-) -> tuple[AbsenceValue | None, FieldErrors]:
-    number_1 = parse_phone_number(
-        draft.reach_number_1,
-        label="接続先番号1",
-        required=True,
-        errors=errors,
-        name="reach_number_1",
-    )
-    start_1 = parse_seconds(
-        draft.reach_start_1,
-        label="呼出開始時間1",
-        bounds=REACH_START,
-        required=True,
-        errors=errors,
-        name="reach_start_1",
-    )
-    number_2 = parse_phone_number(
-        draft.reach_number_2,
-        label="接続先番号2",
-        required=False,
-        errors=errors,
-        name="reach_number_2",
-    )
-    number_2_given = bool(draft.reach_number_2.strip())
-    start_2 = parse_seconds(
-        draft.reach_start_2,
-        label="呼出開始時間2",
-        bounds=REACH_START,
-        required=number_2_given,
-        errors=errors,
-        name="reach_start_2",
-    )
-    if draft.reach_start_2.strip() and not number_2_given:
-        errors.add("reach_start_2", "呼出開始時間2は接続先番号2を入力した場合のみ設定できます。")
-    end = parse_seconds(
-        draft.reach_end,
-        label="呼出終了時間",
-        bounds=REACH_END,
-        required=True,
-        errors=errors,
-        name="reach_end",
-    )
-    if errors:
-        return None, errors
-    value = AbsenceValue(
+def absence_value(absence: ForwardAbsence | SingleNumberReach) -> AbsenceValue:
+    """A 設定 document's 不在時動作 entry as the store keeps it."""
+    if isinstance(absence, ForwardAbsence):
+        return AbsenceValue(
+            kind=FORWARD_KIND,
+            forward_to=absence.forward_to,
+            unconditional=absence.actions.unconditional,
+            busy=absence.actions.busy,
+            unreachable=absence.actions.unreachable,
+            no_answer=absence.actions.no_answer,
+            ring_time=absence.ring_time,
+        )
+    return AbsenceValue(
         kind=REACH_KIND,
-        reach_number_1=number_1,
-        reach_start_1=start_1,
-        reach_number_2=number_2,
-        reach_start_2=start_2,
-        reach_end=end,
-        voicemail=draft.voicemail,
+        reach_number_1=absence.reach_number_1,
+        reach_start_1=absence.reach_start_1,
+        reach_number_2=absence.reach_number_2,
+        reach_start_2=absence.reach_start_2,
+        reach_end=absence.reach_end,
+        voicemail=absence.voicemail,
     )
-    return value, errors

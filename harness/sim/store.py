@@ -3,9 +3,11 @@
 Theory of operation
 -------------------
 - One SQLite file (or a temporary one) in WAL mode; every change is ONE function here that
-  validates by ../shared/DOMAIN.md's rules (``harness.sim.rules``) and writes in ONE
+  validates by the guide's rules (``harness.guide.validate.check_settings``, through the form
+  layer ``harness.sim.rules`` for a change made on a page) and writes in ONE
   ``BEGIN IMMEDIATE … COMMIT`` transaction: on any error nothing is saved and a
-  ``SettingsError`` names each bad field in Japanese. A committed change survives ``kill -9``:
+  ``SettingsError`` names each problem (a page's fields in Japanese, a document's rows as
+  ``check`` does). A committed change survives ``kill -9``:
   in WAL mode a commit is in the OS's hands once ``COMMIT`` returns (``synchronous=NORMAL``
   only gives up durability against power loss, which a simulator does not need).
 - Secrets are never stored in the clear: SIP terminals keep only their digest HA1 (MD5 and
@@ -46,6 +48,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from harness.errors import HarnessError, InputError, Problem
 from harness.guide.types import (
     Action,
+    ExternalLine,
     ForwardAbsence,
     ForwardActions,
     GroupKind,
@@ -55,10 +58,12 @@ from harness.guide.types import (
     Settings,
     SingleNumberReach,
     Tenant,
+    Terminal,
     TerminalKind,
 )
+from harness.guide.validate import SETTINGS_FILE, as_source, check_settings
 from harness.sim import rules
-from harness.sim.rules import AbsenceDraft, AbsenceValue, FieldErrors, GroupDraft, TenantView
+from harness.sim.rules import AbsenceDraft, AbsenceValue, GroupDraft, TenantView
 
 OTP_LIFETIME = 600.0
 """A one-time code is valid 10 simulated minutes (DOMAIN.md, A)."""
@@ -226,14 +231,31 @@ _TENANT_TABLES = (
 
 
 class SettingsError(InputError):
-    """A change broke a rule: nothing was saved. ``fields`` maps field name → Japanese message."""
+    """A change broke a rule: nothing was saved.
 
-    def __init__(self, fields: Mapping[str, str], *, subject: str = "settings") -> None:
-        self.fields = dict(fields)
-        super().__init__(
-            [Problem(where=name, rule=message) for name, message in self.fields.items()],
-            subject=subject,
+    From a page, ``fields`` maps field name → Japanese message (a ``rules.FieldErrors``, whose
+    ``rule_ids`` name the rules). From a 設定 document, ``problems`` are the guide's, worded
+    and located as ``smartpbx-harness check`` prints them, and ``fields`` maps each location
+    to its rule.
+    """
+
+    def __init__(
+        self,
+        fields: Mapping[str, str] | None = None,
+        *,
+        subject: str = "settings",
+        problems: Sequence[Problem] | None = None,
+    ) -> None:
+        if problems is None:
+            ids = getattr(fields, "rule_ids", {})
+            problems = [
+                Problem(where=name, rule=message, rule_id=" ".join(ids.get(name, [])) or None)
+                for name, message in (fields or {}).items()
+            ]
+        self.fields: Mapping[str, str] = (
+            fields if fields is not None else {p.where: p.rule for p in problems}
         )
+        super().__init__(list(problems), subject=subject)
 
 
 class NoTenantError(HarnessError):
@@ -589,106 +611,65 @@ class Store:
 
     # --- whole-document settings (provisioning API) --------------------------------------
 
-    def replace_settings(self, settings: Settings) -> None:
-        """Replace every setting by the 設定 document ``settings``, all or nothing."""
+    def replace_settings(self, settings: Settings | Mapping[str, Any]) -> None:
+        """Replace every setting by the 設定 document ``settings``, all or nothing.
+
+        ``settings`` is typed or as decoded from JSON (``PUT /api/settings``); either way it
+        is checked as ``smartpbx-harness check`` checks 設定.yaml, and a SettingsError carries
+        the same problems (with their ``rule_id``) when it breaks a rule.
+        """
         with self._tx() as db:
             self._tenant_row()
             self._apply_settings(db, settings)
 
-    def _apply_settings(self, db: sqlite3.Connection, settings: Settings) -> None:
+    def _apply_settings(
+        self, db: sqlite3.Connection, settings: Settings | Mapping[str, Any]
+    ) -> None:
+        """Check ``settings`` against the tenant's guide, then write it over the old ones."""
+        data = (
+            settings.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if isinstance(settings, Settings)
+            else settings
+        )
+        view = self._view(db)
+        checked = check_settings(
+            as_source(data), terminals=view.terminals, external_lines=view.external_lines
+        )
+        if checked.settings is None:
+            raise SettingsError(subject=SETTINGS_FILE, problems=checked.problems)
         for table in _SETTINGS_TABLES:
             db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
-        problems: dict[str, str] = {}
-        for i, group in enumerate(settings.ring_groups, start=1):
-            draft = GroupDraft(
-                kind=group.kind.value,
-                pilot=group.pilot or "",
-                members=tuple(group.members),
-                ring_time=str(group.ring_time) if "ring_time" in group.model_fields_set else "",
+        for group in checked.settings.ring_groups:
+            self._insert_group(
+                db,
+                rules.GroupValue(
+                    kind=group.kind,
+                    pilot=group.pilot,
+                    members=tuple(group.members),
+                    ring_time=group.ring_time if "ring_time" in group.model_fields_set else None,
+                ),
             )
-            value, errors = rules.check_group(draft, self._view(db))
-            _prefix(problems, errors, f"着信グループ › {i}")
-            if value is not None:
-                self._insert_group(db, value)
-        for i, route in enumerate(settings.inbound_routes, start=1):
-            errors = rules.check_inbound(route.external_number, route.destination, self._view(db))
-            _prefix(problems, errors, f"外線着信設定 › {i}")
-            if not errors:
-                self._write_inbound(db, route.external_number, route.destination)
-        for i, caller in enumerate(settings.outbound_caller_ids, start=1):
-            errors = rules.check_outbound(caller.extension, caller.caller_id, self._view(db))
-            _prefix(problems, errors, f"外線発信設定 › {i}")
-            if not errors:
-                self._write_outbound(db, caller.extension, caller.caller_id)
-        for extension, absence in settings.absence.items():
-            absence_value, errors = rules.check_absence(
-                extension, _absence_draft(absence), self._view(db)
-            )
-            _prefix(problems, errors, f"不在時動作設定 › {extension}")
-            if not errors:
-                self._write_absence(db, extension, absence_value)
-        if problems:
-            raise SettingsError(problems, subject="設定")
+        for route in checked.settings.inbound_routes:
+            self._write_inbound(db, route.external_number, route.destination)
+        for caller in checked.settings.outbound_caller_ids:
+            self._write_outbound(db, caller.extension, caller.caller_id)
+        for extension, absence in checked.settings.absence.items():
+            self._write_absence(db, extension, rules.absence_value(absence))
         db.execute("UPDATE tenant SET version = version + 1")
 
     def settings_document(self) -> Settings:
         """The current settings as a 設定 document (what PUT /api/settings accepts)."""
-        snap = self.routing_snapshot()
-        groups = [
-            RingGroup(kind=g.kind, pilot=g.pilot, members=list(g.members))
-            if g.ring_time is None  # left out, as it was loaded or saved
-            else RingGroup(
-                kind=g.kind, pilot=g.pilot, members=list(g.members), ring_time=g.ring_time
-            )
-            for g in snap.groups
-        ]
-        inbound = [
-            InboundRoute(external_number=r.external_number, destination=r.destination)
-            for r in snap.inbound_routes.values()
-        ]
-        outbound = [
-            OutboundCallerId(extension=e, caller_id=c) for e, c in snap.outbound_caller_ids.items()
-        ]
-        absence: dict[str, ForwardAbsence | SingleNumberReach] = {}
-        for extension, a in snap.absence.items():
-            if a.kind == rules.FORWARD_KIND:
-                absence[extension] = ForwardAbsence(
-                    kind="転送/留守番電話",
-                    forward_to=a.forward_to,
-                    actions=ForwardActions(
-                        unconditional=a.unconditional,
-                        busy=a.busy,
-                        unreachable=a.unreachable,
-                        no_answer=a.no_answer,
-                    ),
-                    ring_time=a.ring_time,
-                )
-            else:
-                absence[extension] = SingleNumberReach(
-                    kind="シングルナンバーリーチ",
-                    reach_number_1=a.reach_number_1 or "",
-                    reach_start_1=a.reach_start_1 or 0,
-                    reach_number_2=a.reach_number_2,
-                    reach_start_2=a.reach_start_2,
-                    reach_end=a.reach_end or 0,
-                    voicemail=a.voicemail,
-                )
-        return Settings(
-            ring_groups=groups,
-            inbound_routes=inbound,
-            outbound_caller_ids=outbound,
-            absence=absence,
-        )
+        return _settings_of(self.routing_snapshot())
 
     # --- one change each (settings site) -------------------------------------------------
 
     def add_group(self, draft: GroupDraft) -> int:
         """着信グループ「追加」: returns the new group's id."""
         with self._tx() as db:
-            value, errors = rules.check_group(draft, self._view(db))
-            if errors or value is None:
-                raise SettingsError(errors, subject="着信グループ")
-            group_id = self._insert_group(db, value)
+            checked = rules.check_group(draft, self._view(db))
+            if checked.value is None:
+                raise SettingsError(checked.errors, subject="着信グループ")
+            group_id = self._insert_group(db, checked.value)
             self._bump(db)
             return group_id
 
@@ -700,38 +681,43 @@ class Store:
                 raise SettingsError({"group": "指定された着信グループはありません。"})
             self._bump(db)
 
-    def set_inbound_route(self, external_number: str, destination: str) -> bool:
+    def set_inbound_route(self, external_number: str, destination: str | tuple[str, ...]) -> bool:
         """外線着信設定「設定」. Returns False for 接続エラー: the line is not 開通 yet.
 
-        The manual (P.2 *1): a setting made before 開通 fails with a connection error and is
-        fixed by pressing 設定 again after 開通. The route is kept, marked not applied.
+        ``destination`` is what the form sent (several values are refused, as a document
+        with two 着信先 for one 外線番号 is). The manual (P.2 *1): a setting made before 開通
+        fails with a connection error and is fixed by pressing 設定 again after 開通. The
+        route is kept, marked not applied.
         """
         with self._tx() as db:
             errors = rules.check_inbound(external_number, destination, self._view(db))
             if errors:
                 raise SettingsError(errors, subject="外線着信設定")
-            applied = self._write_inbound(db, external_number, destination)
+            (chosen,) = (destination,) if isinstance(destination, str) else destination
+            applied = self._write_inbound(db, external_number, chosen.strip())
             self._bump(db)
             return applied
 
-    def set_outbound_caller_id(self, extension: str, caller_id: str) -> None:
+    def set_outbound_caller_id(self, extension: str, caller_id: str | tuple[str, ...]) -> None:
         """外線発信設定「設定」; an empty ``caller_id`` removes it (設定しない)."""
         with self._tx() as db:
             errors = rules.check_outbound(extension, caller_id, self._view(db))
             if errors:
                 raise SettingsError(errors, subject="外線発信設定")
-            self._write_outbound(db, extension, caller_id)
+            sent = (caller_id,) if isinstance(caller_id, str) else caller_id
+            # Checked: at most one value is not empty (none: 設定しない, the row is removed).
+            self._write_outbound(db, extension, next((c for c in sent if c.strip()), ""))
             self._bump(db)
 
     def set_absence(self, extension: str, draft: AbsenceDraft) -> AbsenceValue | None:
         """不在時動作設定「設定」 for ``extension``; returns what was saved (None: 未設定)."""
         with self._tx() as db:
-            value, errors = rules.check_absence(extension, draft, self._view(db))
-            if errors:
-                raise SettingsError(errors, subject="不在時動作設定")
-            self._write_absence(db, extension, value)
+            checked = rules.check_absence(extension, draft, self._view(db))
+            if checked.errors:
+                raise SettingsError(checked.errors, subject="不在時動作設定")
+            self._write_absence(db, extension, checked.value)
             self._bump(db)
-            return value
+            return checked.value
 
     def set_line_live(self, external_number: str, live: bool) -> None:
         """開通 flag of an external line (provisioning API)."""
@@ -757,34 +743,27 @@ class Store:
     # --- helpers that run inside a transaction -------------------------------------------
 
     def _view(self, db: sqlite3.Connection) -> TenantView:
+        """The guide's rows and the current settings, as the form layer checks a change."""
         kinds = {k.value: k for k in TerminalKind}
-        extensions = {
-            r["extension"]: kinds[r["terminal_kind"]]
-            for r in db.execute("SELECT extension, terminal_kind FROM terminals")
-        }
-        lines = frozenset(
-            r["external_number"] for r in db.execute("SELECT external_number FROM external_lines")
-        )
-        pilots = {
-            r["pilot"]: r["id"]
-            for r in db.execute("SELECT id, pilot FROM ring_groups WHERE pilot IS NOT NULL")
-        }
-        pickup = {
-            r["extension"]: r["group_id"]
-            for r in db.execute(
-                "SELECT m.extension, m.group_id FROM ring_group_members m "
-                "JOIN ring_groups g ON g.id = m.group_id WHERE g.kind = ?",
-                (GroupKind.PICKUP.value,),
+        terminals = tuple(
+            # The store keeps no SIP password (only its HA1s) and no rule reads one: the
+            # terminal is rebuilt without validation, the rest as the guide loaded it.
+            Terminal.model_construct(
+                no=r["no"],
+                site_number=r["site_number"],
+                terminal_number=r["terminal_number"],
+                terminal_id=r["terminal_id"],
+                password="",
+                terminal_kind=kinds[r["terminal_kind"]],
             )
-        }
-        count = db.execute("SELECT COUNT(*) FROM ring_groups").fetchone()[0]
-        return TenantView(
-            extensions=extensions,
-            external_numbers=lines,
-            pilots=pilots,
-            pickup_members=pickup,
-            group_count=count,
+            for r in db.execute("SELECT * FROM terminals ORDER BY no")
         )
+        lines = tuple(
+            ExternalLine(no=r["no"], external_number=r["external_number"], kind=r["kind"])
+            for r in db.execute("SELECT * FROM external_lines ORDER BY no")
+        )
+        settings = _settings_of(self._snapshot()) if self.has_tenant() else Settings()
+        return TenantView(terminals=terminals, external_lines=lines, settings=settings)
 
     @staticmethod
     def _bump(db: sqlite3.Connection) -> None:
@@ -810,8 +789,10 @@ class Store:
             "SELECT line_live FROM external_lines WHERE external_number = ?", (external_number,)
         ).fetchone()
         applied = bool(live and live["line_live"])
+        # One 着信先 per 外線番号 (checked before): a form's change replaces the old one.
+        db.execute("DELETE FROM inbound_routes WHERE external_number = ?", (external_number,))
         db.execute(
-            "INSERT OR REPLACE INTO inbound_routes VALUES (?, ?, ?)",
+            "INSERT INTO inbound_routes VALUES (?, ?, ?)",
             (external_number, destination.strip(), int(applied)),
         )
         return applied
@@ -1254,58 +1235,50 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _prefix(problems: dict[str, str], errors: FieldErrors, where: str) -> None:
-    labels = {
-        "kind": "種別",
-        "pilot": "代表番号",
-        "members": "メンバー",
-        "ring_time": "呼出時間",
-        "external_number": "外線番号",
-        "destination": "着信先",
-        "extension": "内線番号",
-        "caller_id": "発信者番号",
-        "enabled": "不在時動作",
-        "forward_to": "転送先電話番号",
-        "unconditional": "転送動作 › 無条件",
-        "busy": "転送動作 › 話中",
-        "unreachable": "転送動作 › 圏外",
-        "no_answer": "転送動作 › 無応答",
-        "reach_number_1": "接続先番号1",
-        "reach_start_1": "呼出開始時間1",
-        "reach_number_2": "接続先番号2",
-        "reach_start_2": "呼出開始時間2",
-        "reach_end": "呼出終了時間",
-    }
-    for name, message in errors.items():
-        problems[f"{where} › {labels.get(name, name)}"] = message
-
-
-def _absence_draft(absence: ForwardAbsence | SingleNumberReach) -> AbsenceDraft:
-    """A 設定 document's 不在時動作 entry → the draft the rules check (as a form would send)."""
-
-    def text(value: object) -> str:
-        return "" if value is None else str(value)
-
-    if isinstance(absence, ForwardAbsence):
-        return AbsenceDraft(
-            enabled=rules.ABSENCE_ON,
-            kind=rules.FORWARD_KIND,
-            forward_to=text(absence.forward_to),
-            unconditional=absence.actions.unconditional.value,
-            busy=absence.actions.busy.value,
-            unreachable=absence.actions.unreachable.value,
-            no_answer=absence.actions.no_answer.value,
-            ring_time=text(absence.ring_time),
-        )
-    return AbsenceDraft(
-        enabled=rules.ABSENCE_ON,
-        kind=rules.REACH_KIND,
-        reach_number_1=absence.reach_number_1,
-        reach_start_1=text(absence.reach_start_1),
-        reach_number_2=text(absence.reach_number_2),
-        reach_start_2=text(absence.reach_start_2),
-        reach_end=text(absence.reach_end),
-        voicemail=absence.voicemail,
+def _settings_of(snap: RoutingSnapshot) -> Settings:
+    """Settings records as a 設定 document."""
+    groups = [
+        RingGroup(kind=g.kind, pilot=g.pilot, members=list(g.members))
+        if g.ring_time is None  # left out, as it was loaded or saved
+        else RingGroup(kind=g.kind, pilot=g.pilot, members=list(g.members), ring_time=g.ring_time)
+        for g in snap.groups
+    ]
+    inbound = [
+        InboundRoute(external_number=r.external_number, destination=r.destination)
+        for r in snap.inbound_routes.values()
+    ]
+    outbound = [
+        OutboundCallerId(extension=e, caller_id=c) for e, c in snap.outbound_caller_ids.items()
+    ]
+    absence: dict[str, ForwardAbsence | SingleNumberReach] = {}
+    for extension, a in snap.absence.items():
+        if a.kind == rules.FORWARD_KIND:
+            absence[extension] = ForwardAbsence(
+                kind="転送/留守番電話",
+                forward_to=a.forward_to,
+                actions=ForwardActions(
+                    unconditional=a.unconditional,
+                    busy=a.busy,
+                    unreachable=a.unreachable,
+                    no_answer=a.no_answer,
+                ),
+                ring_time=a.ring_time,
+            )
+        else:
+            absence[extension] = SingleNumberReach(
+                kind="シングルナンバーリーチ",
+                reach_number_1=a.reach_number_1 or "",
+                reach_start_1=a.reach_start_1 or 0,
+                reach_number_2=a.reach_number_2,
+                reach_start_2=a.reach_start_2,
+                reach_end=a.reach_end or 0,
+                voicemail=a.voicemail,
+            )
+    return Settings(
+        ring_groups=groups,
+        inbound_routes=inbound,
+        outbound_caller_ids=outbound,
+        absence=absence,
     )
 
 

@@ -38,7 +38,11 @@ USERS = {
 }
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 _FIELD_ERROR = re.compile(
-    r'<p class="field-error" id="([a-z_0-9]+)-error" role="alert">([^<]*)</p>'
+    r'<p class="field-error" id="([a-z_0-9]+)-error" role="alert"(?: data-rule-ids="[^"]*")?>'
+    r"([^<]*)</p>"
+)
+_FIELD_RULE_IDS = re.compile(
+    r'<p class="field-error" id="([a-z_0-9]+)-error" role="alert" data-rule-ids="([^"]*)">'
 )
 
 
@@ -127,6 +131,11 @@ def field_errors(response: httpx.Response) -> dict[str, str]:
     unbound = sorted(name for name in errors if f"{name}-error" not in parser.described)
     assert not unbound, f"field errors no aria-invalid control points at: {unbound}"
     return errors
+
+
+def field_rule_ids(response: httpx.Response) -> dict[str, list[str]]:
+    """Field name → the ids of the guide's rules behind its message (``data-rule-ids``)."""
+    return {name: ids.split() for name, ids in _FIELD_RULE_IDS.findall(response.text)}
 
 
 @pytest.fixture

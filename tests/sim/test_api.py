@@ -6,6 +6,7 @@ sink; bad JSON and bad values get a clear 4xx; settings survive ``kill -9``.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 from pathlib import Path
@@ -14,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InputError
+from harness.guide import load_tenant_text
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 
-from .conftest import RICH
+from .conftest import RICH, SAMPLE
 
 SAMPLE_ADMIN = ("adm01234abc", "Adm1nPass01")
 SAMPLE_USER = ("aaaabbbb", "ccccddd1")
@@ -130,8 +132,69 @@ def test_put_settings_breaking_a_rule_is_422_and_saves_nothing(sim: SimulatorHan
     )
     assert response.status_code == 422
     body = response.json()
-    assert body["problems"][0]["where"] == "外線発信設定 › 1 › 発信者番号"
+    assert body["problems"][0]["where"] == "設定.yaml › 外線発信設定 › row 1 › 発信者番号"
+    assert body["problems"][0]["rule_id"] == "outbound.caller_id_is_a_line"
     assert "外線番号" in body["problems"][0]["rule"]
+    assert sim.settings() == before
+
+
+_LINE = re.compile(r" \(line [0-9]+\)")
+
+# What `check` refused and PUT /api/settings used to accept and rewrite (issue 9 item 1).
+REFUSED_BY_CHECK = {
+    "two 着信先 for one 外線番号": (
+        {
+            "外線着信設定": [
+                {"外線番号": "0312345678", "着信先": "20200"},
+                {"外線番号": "0312345678", "着信先": "20201"},
+            ]
+        },
+        ["inbound.routed_once"],
+    ),
+    "two 発信者番号 for one extension": (
+        {
+            "外線発信設定": [
+                {"内線番号": "20201", "発信者番号": "0312345678"},
+                {"内線番号": "20201", "発信者番号": "0312345678"},
+            ]
+        },
+        ["outbound.once_per_extension"],
+    ),
+    "呼出時間 with 無応答 = 設定しない": (
+        {
+            "不在時動作設定": {
+                "20201": {
+                    "種別": "転送/留守番電話",
+                    "転送先電話番号": "0311112222",
+                    "転送動作": {"話中": "転送", "無応答": "設定しない"},
+                    "呼出時間": 15,
+                }
+            }
+        },
+        ["absence.ring_time_unused"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("document", "rule_ids"), list(REFUSED_BY_CHECK.values()), ids=list(REFUSED_BY_CHECK)
+)
+def test_put_settings_refuses_what_check_refuses_with_its_message(
+    sim: SimulatorHandle, document: dict[str, Any], rule_ids: list[str]
+) -> None:
+    before = sim.settings()
+    response = sim.client.put("/api/settings", json=document)
+    assert response.status_code == 422
+    problems = response.json()["problems"]
+    assert [p["rule_id"] for p in problems] == rule_ids
+    # The same line `check` prints for the same document written as 設定.yaml (JSON has no
+    # line numbers: the YAML one's "(line N)" is the only difference).
+    guide = (SAMPLE / "ご利用内容.yaml").read_text(encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        load_tenant_text("sample", guide, json.dumps(document, ensure_ascii=False))
+    assert [p["message"] for p in problems] == [
+        _LINE.sub("", str(p)) for p in refused.value.problems
+    ]
     assert sim.settings() == before
 
 
@@ -141,6 +204,8 @@ def test_put_settings_breaking_a_rule_is_422_and_saves_nothing(sim: SimulatorHan
         ("PUT", "/api/settings", b"{not json", 400),
         ("PUT", "/api/settings", b"[1, 2]", 422),
         ("PUT", "/api/settings", b'{"\\u7740\\u4fe1\\u30b0\\u30eb\\u30fc\\u30d7": 5}', 422),
+        ("PUT", "/api/settings", b'{"a": ' + b"[" * 800 + b"]" * 800 + b"}", 422),
+        ("PUT", "/api/settings", b"[" * 100_000 + b"]" * 100_000, 400),
         ("POST", "/api/tenant", b"{}", 422),
         ("POST", "/api/tenant", b'{"path": "/nonexistent/folder"}', 422),
         ("POST", "/api/tenant", b'{"path": "/dev/null"}', 422),

@@ -87,7 +87,8 @@ def test_a_failing_document_saves_nothing(store: Store) -> None:
     )
     with pytest.raises(SettingsError) as raised:
         store.replace_settings(bad)
-    assert "外線発信設定 › 1 › 発信者番号" in raised.value.fields
+    assert "設定.yaml › 外線発信設定 › row 1 › 発信者番号" in raised.value.fields
+    assert [p.rule_id for p in raised.value.problems] == ["outbound.caller_id_is_a_line"]
     assert (store.settings_document(), _table_counts(store.path)) == before
 
 

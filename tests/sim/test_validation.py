@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from harness.guide.types import TerminalKind
-from harness.sim.rules import MAX_GROUPS, GroupDraft, TenantView, check_group
+from harness.guide.types import GroupKind, RingGroup, Settings, Terminal, TerminalKind
+from harness.sim.rules import MAX_GROUPS, MESSAGES, GroupDraft, TenantView, check_group
 from harness.sim.store import Store
+from tests.guide.test_rule_ids import rule_ids
 
-from .conftest import Site, field_errors
+from .conftest import Site, field_errors, field_rule_ids
 
 FORWARD = {
     "enabled": "設定",
@@ -103,6 +104,8 @@ def test_absence_rule(
     errors = field_errors(response)
     assert response.status_code == 200
     assert field in errors and message in errors[field], errors
+    # One message per broken rule: a number that is no number is not also "missing".
+    assert len(field_rule_ids(response)[field]) == 1, field_rule_ids(response)
     assert "設定しました。" not in response.text
     for name in ("forward_to", "reach_number_1", "ring_time", "reach_end"):
         if form.get(name) and len(form[name]) < 40 and '"' not in form[name]:
@@ -145,10 +148,14 @@ def test_absence_boundaries_accepted(
     assert "設定しました。" in response.text, field_errors(response)
 
 
-def test_ring_time_is_kept_only_when_no_answer_acts(site: Site, store: Store) -> None:
+def test_ring_time_without_no_answer_is_refused_as_in_a_document(site: Site, store: Store) -> None:
+    # The site used to drop the 呼出時間 silently; 設定.yaml refuses it (absence.ring_time_unused).
+    before = store.settings_document()
     site.login_user("30300")
-    site.post("/SmartPBX/User/Absence", FORWARD | {"ring_time": "12"})
-    assert store.routing_snapshot().absence["30300"].ring_time is None
+    response = site.post("/SmartPBX/User/Absence", FORWARD | {"ring_time": "12"})
+    assert "無応答が転送・留守番電話の場合のみ" in field_errors(response)["ring_time"]
+    assert field_rule_ids(response)["ring_time"] == ["absence.ring_time_unused"]
+    assert store.settings_document() == before
     site.post("/SmartPBX/User/Absence", FORWARD | {"no_answer": "留守番電話", "ring_time": "12"})
     assert store.routing_snapshot().absence["30300"].ring_time == 12
 
@@ -232,18 +239,33 @@ def test_group_form_is_refilled_in_order(site: Site) -> None:
     )
 
 
+def _view_with_groups(count: int) -> TenantView:
+    """A tenant of 202 extensions whose first ``count`` are pilots of a group each."""
+    terminals = tuple(
+        Terminal(
+            no=i,
+            site_number="3",
+            terminal_number=f"{i:04d}",
+            terminal_id=f"t{i}",
+            password="x",
+            terminal_kind=TerminalKind.SMARTPHONE,
+        )
+        for i in range(1, 203)
+    )
+    groups = [
+        RingGroup(kind=GroupKind.SIMULTANEOUS, pilot=t.extension, members=[terminals[-1].extension])
+        for t in terminals[:count]
+    ]
+    return TenantView(terminals=terminals, external_lines=(), settings=Settings(ring_groups=groups))
+
+
 def test_at_most_200_groups() -> None:
     # a tenant needs 200 pilots to reach the limit: check the rule on a view of such a tenant
-    view = TenantView(
-        extensions={"30300": TerminalKind.SMARTPHONE, "30301": TerminalKind.SMARTPHONE},
-        external_numbers=frozenset(),
-        group_count=MAX_GROUPS,
-    )
-    draft = GroupDraft(kind="一斉着信", pilot="30300", members=("30301",))
-    value, errors = check_group(draft, view)
-    assert value is None and "200件まで" in errors["kind"]
-    below = TenantView(extensions=view.extensions, external_numbers=frozenset(), group_count=199)
-    assert check_group(draft, below)[0] is not None
+    draft = GroupDraft(kind="一斉着信", pilot="30201", members=("30202",))
+    checked = check_group(draft, _view_with_groups(MAX_GROUPS))
+    assert checked.value is None and "200件まで" in checked.errors["kind"]
+    assert checked.errors.rule_ids["kind"] == ["group.at_most_200"]
+    assert check_group(draft, _view_with_groups(MAX_GROUPS - 1)).value is not None
 
 
 @pytest.mark.parametrize(
@@ -288,3 +310,13 @@ def test_account_setting_rule(site: Site, store: Store) -> None:
     errors = field_errors(site.post("/SmartPBX/Account", {"mfa": "maybe"}))
     assert "有効・無効" in errors["mfa"]
     assert not store.mfa_enabled()
+
+
+SETTINGS_TABLES = ("group", "inbound", "outbound", "absence")
+
+
+def test_every_settings_rule_has_a_message() -> None:
+    # A settings rule the page cannot word would refuse with the generic message only.
+    settings_ids = [i for i in rule_ids() if i.split(".")[0] in SETTINGS_TABLES]
+    missing = [i for i in settings_ids if i not in MESSAGES]
+    assert not missing, f"harness/sim/rules.py MESSAGES has no message for {missing}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from harness.guide.types import GroupKind, TerminalKind
-from harness.sim.rules import DEFAULT_GROUP_RING_TIME, GroupDraft
+from harness.guide.types import DEFAULT_GROUP_RING_TIME, GroupKind, TerminalKind
+from harness.sim.rules import GroupDraft
 from harness.sim.store import SettingsError
 from harness.sim.web.context import Ctx, Guard, error_page, screen
 
@@ -151,9 +151,11 @@ async def inbound_edit(ctx: Ctx) -> Response:
         return _wizard(
             ctx, 2, "init_inbound_edit.html", number=number, options=options, values=values
         )
-    destination = ctx.field("destination")
+    # Every value sent, not just the first: two 着信先 for one 外線番号 are refused (the
+    # guide's inbound.routed_once), never silently reduced to one.
+    destinations = tuple(ctx.form_lists.get("destination", [""]))
     try:
-        applied = ctx.store.set_inbound_route(number, destination)
+        applied = ctx.store.set_inbound_route(number, destinations)
     except SettingsError as error:
         return _wizard(
             ctx,
@@ -204,7 +206,8 @@ async def outbound_edit(ctx: Ctx) -> Response:
             ctx, 3, "init_outbound_edit.html", extension=extension, numbers=numbers, values=values
         )
     try:
-        ctx.store.set_outbound_caller_id(extension, ctx.field("caller_id"))
+        # Every value sent: two 発信者番号 are refused (outbound.once_per_extension).
+        ctx.store.set_outbound_caller_id(extension, tuple(ctx.form_lists.get("caller_id", [""])))
     except SettingsError as error:
         return _wizard(
             ctx,
