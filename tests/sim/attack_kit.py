@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -35,6 +36,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
+from harness.pytest_plugin.sim import SAMPLE_GUIDE, SimulatorHandle, start_simulator
 from harness.sip.digest import answer_challenge, choose_challenge
 from harness.sip.message import Response, parse_message
 from harness.sip.syntax import SipParseError
@@ -613,59 +617,125 @@ def write_bomb_tenant(folder: Path) -> Path:
 
 # --- measurements for docs/security.md --------------------------------------------------------
 
+SAMPLE_DOMAIN = "01234abc.smart-pbx.jp"
+
+
+def _measure_cracks(sim: SimulatorHandle, scratch: Path) -> None:
+    assert sim.sip_port is not None
+    words = scratch / "words.txt"
+    words.write_text("\n".join(word_list("Password", position=200)) + "\n", encoding="utf-8")
+    run = run_svcrack(port=sim.sip_port, user="abcde20200", domain=SAMPLE_DOMAIN, dictionary=words)
+    print(
+        f"svcrack (one source port), password at guess 200: tried {run.tried}, "
+        f"found {run.found!r}, answers {dict(Counter(run.statuses))}"
+    )
+    result = rotating_crack(
+        ("127.0.0.1", sim.sip_port), user="abcde20201", domain=SAMPLE_DOMAIN,
+        passwords=word_list("Password", position=200), timeout=60,
+    )  # fmt: skip
+    print(
+        f"rotating-port cracker, password at guess 200: found at {result.found_at}, "
+        f"blocked at {result.blocked_at}, answers {dict(result.statuses)}, "
+        f"{result.elapsed:.2f} s"
+    )
+
+
+def _measure_oversize(sim: SimulatorHandle, seconds: float) -> None:
+    assert sim.sip_port is not None
+    run = stream_oversize_body(
+        pid=sim.process.pid, port=sim.sip_port, domain=SAMPLE_DOMAIN, seconds=seconds,
+        max_bytes=4096 * MIB, stop_growth=2048 * MIB,
+    )  # fmt: skip
+    print(
+        f"oversize TCP body: {run.sent / MIB:.0f} MiB accepted in {run.seconds:.1f} s, "
+        f"RSS {run.rss_before / MIB:.0f} → {run.rss_peak / MIB:.0f} MiB ({run.how_it_ended})"
+    )
+
+
+def _measure_check_bomb(scratch: Path, rss_limit: int, timeout: float) -> None:
+    path = write_bomb_tenant(scratch / "bomb")
+    run = watch_child(
+        [str(BIN / "smartpbx-harness"), "check", str(path.parent)],
+        rss_limit=rss_limit, timeout=timeout,
+    )  # fmt: skip
+    print(
+        f"alias bomb ({len(path.read_bytes())} bytes) through check: exit {run.returncode}, "
+        f"peak RSS {run.peak_rss / MIB:.0f} MiB, {run.elapsed:.1f} s, "
+        f"killed: {run.killed_because}"
+    )
+
+
+def _measure_api_bomb(sim: SimulatorHandle, scratch: Path, rss_limit: int, timeout: float) -> None:
+    """POST /api/tenant with the bomb; meanwhile, how long HTTP and SIP go unanswered."""
+    assert sim.sip_port is not None
+    path = write_bomb_tenant(scratch / "api-bomb")
+    before = rss(sim.process.pid)
+    answer: list[object] = []
+
+    def post() -> None:
+        try:
+            answer.append(sim.load_tenant(path.parent))
+        except Exception as error:  # noqa: BLE001 (reported, not raised)
+            answer.append(error)
+
+    poster = threading.Thread(target=post, daemon=True)
+    started = time.monotonic()
+    poster.start()
+    peak, silent_since, longest_silence = before, None, 0.0
+    with UdpClient(("127.0.0.1", sim.sip_port), bind="127.0.0.3") as probe:
+        while poster.is_alive() and time.monotonic() - started < timeout:
+            peak = max(peak, rss(sim.process.pid))
+            if peak > before + rss_limit:
+                break
+            call_id = f"{secrets.token_hex(6)}@probe"
+            probe.send(
+                register_request(
+                    user="abcde20200",
+                    domain=SAMPLE_DOMAIN,
+                    local=probe.local,
+                    call_id=call_id,
+                    cseq=1,
+                )  # fmt: skip
+            )
+            answered = probe.response(call_id, 0.25) is not None
+            try:
+                sim.client.get("/api/health", timeout=0.25)
+            except httpx.HTTPError:
+                answered = False
+            now = time.monotonic()
+            if answered:
+                silent_since = None
+            else:
+                silent_since = silent_since or now
+                longest_silence = max(longest_silence, now - silent_since)
+    elapsed = time.monotonic() - started
+    sim.kill(signal.SIGKILL)
+    poster.join(timeout=10)
+    outcome = "still loading" if not answer else repr(answer[0])[:160]
+    print(
+        f"alias bomb ({len(path.read_bytes())} bytes) through POST /api/tenant: after "
+        f"{elapsed:.1f} s {outcome}; RSS {before / MIB:.0f} → {peak / MIB:.0f} MiB; "
+        f"SIP+HTTP unanswered for {longest_silence:.1f} s at most"
+    )
+
 
 def _measure(args: argparse.Namespace) -> None:
-    """Print the figures of docs/security.md's table against a fresh ``serve``."""
-    import tempfile
-
-    from harness.pytest_plugin.sim import SAMPLE_GUIDE, start_simulator
-
-    domain = "01234abc.smart-pbx.jp"
-    with start_simulator(SAMPLE_GUIDE, extra_args=["--digest-algorithms", "MD5"]) as sim:
-        assert sim.sip_port is not None
-        target = ("127.0.0.1", sim.sip_port)
+    """Print the figures of docs/security.md's table, each against a fresh ``serve``."""
+    with tempfile.TemporaryDirectory(prefix="attack-kit-") as name:
+        scratch = Path(name)
+        # svcrack answers MD5 challenges only (sipvicious svhelper.challengeResponse).
+        md5 = ["--digest-algorithms", "MD5"]
         if "crack" in args.what:
-            with tempfile.TemporaryDirectory() as scratch:
-                words = Path(scratch) / "words.txt"
-                words.write_text("\n".join(word_list("Password", position=200)) + "\n")
-                run = run_svcrack(
-                    port=sim.sip_port, user="abcde20200", domain=domain, dictionary=words
-                )
-            print(
-                f"svcrack (one source port), password at guess 200: tried {run.tried}, "
-                f"found {run.found!r}, answers {Counter(run.statuses)}"
-            )
-            result = rotating_crack(
-                target, user="abcde20201", domain=domain,
-                passwords=word_list("Password", position=200), timeout=60,
-            )  # fmt: skip
-            print(
-                f"rotating-port cracker, password at guess 200: found at {result.found_at}, "
-                f"blocked at {result.blocked_at}, answers {dict(result.statuses)}, "
-                f"{result.elapsed:.2f} s"
-            )
+            with start_simulator(SAMPLE_GUIDE, extra_args=md5) as sim:
+                _measure_cracks(sim, scratch)
         if "oversize" in args.what:
-            run_o = stream_oversize_body(
-                pid=sim.process.pid, port=sim.sip_port, domain=domain, seconds=args.seconds,
-                max_bytes=4096 * MIB, stop_growth=2048 * MIB,
-            )  # fmt: skip
-            print(
-                f"oversize TCP body: {run_o.sent / MIB:.0f} MiB accepted in {run_o.seconds:.1f} s, "
-                f"RSS {run_o.rss_before / MIB:.0f} → {run_o.rss_peak / MIB:.0f} MiB "
-                f"({run_o.how_it_ended})"
-            )
-    if "bomb" in args.what:
-        with tempfile.TemporaryDirectory() as scratch:
-            path = write_bomb_tenant(Path(scratch) / "bomb")
-            run_c = watch_child(
-                [str(BIN / "smartpbx-harness"), "check", str(path.parent)],
-                rss_limit=args.bomb_rss * MIB, timeout=args.bomb_timeout,
-            )  # fmt: skip
-            print(
-                f"alias bomb ({len(path.read_bytes())} bytes) through check: exit "
-                f"{run_c.returncode}, peak RSS {run_c.peak_rss / MIB:.0f} MiB, "
-                f"{run_c.elapsed:.1f} s, killed: {run_c.killed_because}"
-            )
+            with start_simulator(SAMPLE_GUIDE) as sim:
+                _measure_oversize(sim, args.seconds)
+        if "bomb" in args.what:
+            _measure_check_bomb(scratch, args.bomb_rss * MIB, args.bomb_timeout)
+        if "api-bomb" in args.what:
+            with start_simulator(SAMPLE_GUIDE) as sim:
+                _measure_api_bomb(sim, scratch, args.bomb_rss * MIB, args.bomb_timeout)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -675,11 +745,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         "(the figures of docs/security.md); nothing is asserted.",
     )
     parser.add_argument(
-        "what", nargs="*", default=["crack", "oversize", "bomb"], help="crack, oversize, bomb"
+        "what",
+        nargs="*",
+        default=["crack", "oversize", "bomb", "api-bomb"],
+        help="any of crack, oversize, bomb (through check), api-bomb (default: all)",
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="oversize stream (default 3)")
-    parser.add_argument("--bomb-rss", type=int, default=1024, help="kill check past this MiB")
-    parser.add_argument("--bomb-timeout", type=float, default=30.0, help="… or after this many s")
+    parser.add_argument(
+        "--bomb-rss",
+        type=int,
+        default=1024,
+        help="stop a bomb past this many MiB (check: its RSS; serve: its growth; default 1024)",
+    )
+    parser.add_argument(
+        "--bomb-timeout", type=float, default=30.0, help="… or after this many s (default 30)"
+    )
     _measure(parser.parse_args(argv))
 
 
