@@ -473,13 +473,15 @@ def _base_messages(domain: str, port: int) -> list[bytes]:
     return messages
 
 
-def mutations(seed: int, count: int, *, domain: str, port: int) -> Iterator[bytes]:
+def mutations(
+    seed: int, count: int, *, domain: str, port: int, huge: int = 60 * 1024
+) -> Iterator[bytes]:
     """``count`` mutated SIP messages, the same for the same seed (random.Random(seed)).
 
-    Operators (one or two per message): bit flips, truncation, a huge header (60 KiB, under
-    the UDP datagram limit), a bad Content-Length (negative, huge, not a number, longer or
-    shorter than the body), a header line without colon, NUL and non-UTF-8 bytes, the CRLFs
-    stripped or doubled, pure garbage.
+    Operators (one or two per message): bit flips, truncation, a huge header (``huge`` bytes:
+    the default 60 KiB stays under the UDP datagram limit; over TCP, pass more), a bad
+    Content-Length (negative, huge, not a number, longer or shorter than the body), a header
+    line without colon, NUL and non-UTF-8 bytes, the CRLFs stripped or doubled, pure garbage.
     """
     rng = random.Random(seed)
     bases = _base_messages(domain, port)
@@ -496,7 +498,7 @@ def mutations(seed: int, count: int, *, domain: str, port: int) -> Iterator[byte
 
     def huge_header(data: bytes) -> bytes:
         head, _, rest = data.partition(b"\r\n")
-        return head + b"\r\nX-Huge: " + b"A" * (60 * 1024) + b"\r\n" + rest
+        return head + b"\r\nX-Huge: " + b"A" * huge + b"\r\n" + rest
 
     def bad_length(data: bytes) -> bytes:
         value = rng.choice([b"-1", b"9999999999", b"abc", b"1e3", b"", b"65536", b"5", b"0x10"])
