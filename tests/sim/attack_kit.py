@@ -407,9 +407,11 @@ def run_svcrack(
 ) -> SvcrackRun:
     """svcrack (MD5 digest only: the simulator must offer MD5) against ``user``.
 
-    svcrack stops sending at its first answer that is neither 401/407 nor 200 (it files a
-    503 under "unknown response") and then waits 10 s for stragglers; its log says so at
-    once, so it is stopped there — or when it exits, or after ``timeout`` seconds.
+    svcrack stops sending at a 503 (its "unknown response") and then waits 10 s for
+    stragglers; at a 403 it goes on sending REGISTERs without credentials for as long as they
+    are answered. Either way the cracking is over at the first answer that is neither a
+    challenge nor a 200, so it is stopped there (its -vv log prints every status line) — or
+    when it reports the password, or exits, or after ``timeout`` seconds.
     """
     command = [
         str(SVCRACK), "-vv", "-u", user, "-d", str(dictionary), "--domain", domain,
@@ -426,7 +428,10 @@ def run_svcrack(
         def read() -> None:
             for line in stream:
                 lines.append(line)
-                if "The password for" in line or "unknown response" in line:
+                status = _RECEIVED.search(line)
+                if "The password for" in line or (
+                    status is not None and int(status.group(1)) not in (100, 200, 401, 407)
+                ):
                     done.set()
             done.set()
 
