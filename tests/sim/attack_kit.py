@@ -481,7 +481,7 @@ def _base_messages(domain: str, port: int) -> list[bytes]:
 def mutations(
     seed: int, count: int, *, domain: str, port: int, huge: int = 60 * 1024
 ) -> Iterator[bytes]:
-    """``count`` mutated SIP messages, the same for the same seed (random.Random(seed)).
+    """``count`` mutated SIP messages, the same for the same seed and port (random.Random).
 
     Operators (one or two per message): bit flips, truncation, a huge header (``huge`` bytes:
     the default 60 KiB stays under the UDP datagram limit; over TCP, pass more), a bad
