@@ -142,7 +142,8 @@ def free_port(kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1") -> int:
         return port
 
 
-def register_request(
+def phone_request(
+    method: str = "REGISTER",
     *,
     user: str,
     domain: str,
@@ -153,16 +154,17 @@ def register_request(
     authorization: str | None = None,
     expires: int = 60,
 ) -> bytes:
-    """A REGISTER as a phone sends it (RFC 3261 §10.2), with ``rport`` (RFC 3581)."""
+    """A REGISTER (RFC 3261 §10.2) or another request to the server itself (OPTIONS, §11) as a
+    phone sends it, with ``rport`` (RFC 3581)."""
     host, port = local
     lines = [
-        f"REGISTER sip:{domain} SIP/2.0",
+        f"{method} sip:{domain} SIP/2.0",
         f"Via: SIP/2.0/{transport} {host}:{port};branch=z9hG4bK{secrets.token_hex(8)};rport",
         "Max-Forwards: 70",
         f"From: <sip:{user}@{domain}>;tag={secrets.token_hex(4)}",
         f"To: <sip:{user}@{domain}>",
         f"Call-ID: {call_id}",
-        f"CSeq: {cseq} REGISTER",
+        f"CSeq: {cseq} {method}",
         f"Contact: <sip:{user}@{host}:{port}>",
         f"Expires: {expires}",
         *([f"Authorization: {authorization}"] if authorization else []),
@@ -204,18 +206,41 @@ class UdpClient:
                 return message
         return None
 
-    def drain(self) -> int:
-        """Read whatever answers are queued, without waiting; how many there were."""
-        self.sock.setblocking(False)
+    def probe(self, *, user: str, domain: str, timeout: float) -> tuple[int, bool]:
+        """Send an OPTIONS and read until it is answered: how many other datagrams came first,
+        and whether it was answered. The server handles one source's datagrams in order, so
+        an answered probe means everything sent before it has been handled."""
+        call_id = f"{secrets.token_hex(8)}@probe"
+        self.send(
+            phone_request(
+                "OPTIONS", user=user, domain=domain, local=self.local, call_id=call_id, cseq=1
+            )
+        )
+        return self.datagrams_until(call_id, timeout)
+
+    def datagrams_until(self, call_id: str, timeout: float) -> tuple[int, bool]:
+        """Read every datagram until a final response of ``call_id`` (bounded by ``timeout``):
+        how many came before it, and whether it came."""
         count = 0
-        try:
-            while True:
-                self.sock.recv(65535)
-                count += 1
-        except BlockingIOError:
-            return count
-        finally:
-            self.sock.setblocking(True)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65535)
+            except TimeoutError:
+                break
+            try:
+                message = parse_message(data)
+            except SipParseError:
+                message = None
+            if (
+                isinstance(message, Response)
+                and message.status >= 200
+                and message.headers.get("Call-ID") == call_id
+            ):
+                return count, True
+            count += 1
+        return count, False
 
     def close(self) -> None:
         self.sock.close()
@@ -234,7 +259,7 @@ def register_once(
     (the 401 itself, or a 503/403 block, when that is what came back first)."""
     call_id = f"{secrets.token_hex(8)}@attack"
     client.send(
-        register_request(user=user, domain=domain, local=client.local, call_id=call_id, cseq=1)
+        phone_request(user=user, domain=domain, local=client.local, call_id=call_id, cseq=1)
     )
     first = client.response(call_id, timeout)
     if first is None or first.status != 401:
@@ -244,7 +269,7 @@ def register_once(
         challenge, method="REGISTER", uri=f"sip:{domain}", username=user, password=password
     )
     client.send(
-        register_request(
+        phone_request(
             user=user,
             domain=domain,
             local=client.local,
@@ -696,7 +721,7 @@ def _measure_api_bomb(sim: SimulatorHandle, scratch: Path, rss_limit: int, timeo
                 break
             call_id = f"{secrets.token_hex(6)}@probe"
             probe.send(
-                register_request(
+                phone_request(
                     user="abcde20200",
                     domain=SAMPLE_DOMAIN,
                     local=probe.local,

@@ -38,7 +38,7 @@ from tests.sim.attack_kit import (
     UdpClient,
     honest_register,
     mutations,
-    register_request,
+    phone_request,
     rotating_crack,
     rss,
     run_svcrack,
@@ -111,7 +111,7 @@ def _tcp_register_answer(sim: SimulatorHandle, timeout: float = 5.0) -> int:
     with socket.create_connection(("127.0.0.1", sim.sip_port), timeout=timeout) as conn:
         local = conn.getsockname()
         call_id = "tcp-check@attack"
-        request = register_request(
+        request = phone_request(
             user=TERMINAL, domain=DOMAIN, local=local, call_id=call_id, cseq=1, transport="TCP"
         )
         conn.sendall(request)
@@ -222,22 +222,27 @@ def test_rotating_port_cracker_is_blocked_and_an_honest_phone_registers(
 
 FUZZ_SEED = 20261002
 UDP_MUTATIONS = 400
+UDP_PER_PROBE = 2  # datagrams sent before waiting for a probe's answer (see _fuzz_udp)
 TCP_MUTATIONS = 120  # huge headers of 256 KiB there: past any header-block cap
 TCP_PER_CONNECTION = 8
 FUZZ_TIME = 20.0
 
 
 def _fuzz_udp(sim: SimulatorHandle, corpus: Sequence[bytes], deadline: float) -> int:
-    """Send the corpus as datagrams from an address of its own; how many answers came."""
+    """Send the corpus as datagrams from an address of its own, two at a time, each pair
+    followed by an OPTIONS probe that must be answered before the next pair goes: without
+    that pacing a burst of 60 KiB datagrams overflows the server's socket buffer and the
+    kernel drops most of the corpus unread. How many answers the corpus got."""
     answers = 0
     with UdpClient(_target(sim), bind="127.0.0.5") as client:
-        for number, data in enumerate(corpus, start=1):
+        for start in range(0, len(corpus), UDP_PER_PROBE):
             if time.monotonic() > deadline:
                 break
-            client.send(data)
-            if number % 20 == 0:
-                answers += client.drain()
-        answers += client.drain()
+            for data in corpus[start : start + UDP_PER_PROBE]:
+                client.send(data)
+            before, answered = client.probe(user=TERMINAL, domain=DOMAIN, timeout=5)
+            assert answered, f"no answer to an OPTIONS after fuzz datagram {start}"
+            answers += before
     return answers
 
 
@@ -274,7 +279,9 @@ def test_mutation_fuzz_keeps_serve_up_and_answering(
         answered = _fuzz_udp(sim, udp, deadline)
         _fuzz_tcp(sim, tcp, deadline)
 
-        assert answered > 0, "the fuzz got no answer at all: it never reached the parser"
+        # Most mutations still say where to answer (a 400 or a real answer): a corpus that
+        # draws few answers never reached the parser (219 of 400 in a run with this seed)
+        assert answered >= UDP_MUTATIONS // 4, f"only {answered} of {len(udp)} answered"
         _assert_still_serving(sim)
         assert _tcp_register_answer(sim) == 401
         _log_has_no_traceback(sim)
