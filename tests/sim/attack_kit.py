@@ -187,24 +187,7 @@ class UdpClient:
 
     def response(self, call_id: str, timeout: float) -> Response | None:
         """The next final response of ``call_id`` (1xx and other datagrams are skipped)."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65535)
-            except TimeoutError:
-                return None
-            try:
-                message = parse_message(data)
-            except SipParseError:
-                continue
-            if (
-                isinstance(message, Response)
-                and message.status >= 200
-                and message.headers.get("Call-ID") == call_id
-            ):
-                return message
-        return None
+        return self._read_until(call_id, timeout)[1]
 
     def probe(self, *, user: str, domain: str, timeout: float) -> tuple[int, bool]:
         """Send an OPTIONS and read until it is answered: how many other datagrams came first,
@@ -216,12 +199,13 @@ class UdpClient:
                 "OPTIONS", user=user, domain=domain, local=self.local, call_id=call_id, cseq=1
             )
         )
-        return self.datagrams_until(call_id, timeout)
+        others, answer = self._read_until(call_id, timeout)
+        return others, answer is not None
 
-    def datagrams_until(self, call_id: str, timeout: float) -> tuple[int, bool]:
-        """Read every datagram until a final response of ``call_id`` (bounded by ``timeout``):
-        how many came before it, and whether it came."""
-        count = 0
+    def _read_until(self, call_id: str, timeout: float) -> tuple[int, Response | None]:
+        """Read datagrams until a final response of ``call_id`` or ``timeout`` seconds: how
+        many other datagrams came first, and that response (None when none came)."""
+        others = 0
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
@@ -238,9 +222,9 @@ class UdpClient:
                 and message.status >= 200
                 and message.headers.get("Call-ID") == call_id
             ):
-                return count, True
-            count += 1
-        return count, False
+                return others, message
+            others += 1
+        return others, None
 
     def close(self) -> None:
         self.sock.close()
