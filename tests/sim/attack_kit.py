@@ -548,7 +548,8 @@ class OversizeRun:
     seconds: float
     rss_before: int
     rss_peak: int  # highest RSS seen while streaming (bytes)
-    how_it_ended: str  # "closed by the server", "server stopped reading", "time", "memory"
+    how_it_ended: str  # "closed by the server", "server stopped reading", "all bytes sent",
+    # "time" or "memory" (the watchdog)
 
 
 def stream_oversize_body(
@@ -598,7 +599,9 @@ def stream_oversize_body(
                     how = "memory"
                     break
         peak = max(peak, rss(pid))
-    if how == "time" and stalled:
+    if how == "time" and sent >= max_bytes:
+        how = "all bytes sent"
+    elif how == "time" and stalled:
         how = "server stopped reading"
     return OversizeRun(
         sent=sent,
