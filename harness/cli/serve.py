@@ -30,6 +30,7 @@ from harness.sim.pbx.registrar import Algorithm, RegistrarParams
 from harness.sim.pbx.service import StoreSipService
 from harness.sim.server import SERVICE_FACTORIES, Service, Simulator, check_loopback
 from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, Store
+from harness.sim.web.access import check_api_token
 
 
 def register(subparsers: Any) -> None:
@@ -125,6 +126,16 @@ def register(subparsers: Any) -> None:
         + ", ".join(f.name for f in dataclasses.fields(PbxParams)),
     )
     parser.add_argument(
+        "--api-token",
+        type=_api_token,
+        default=os.environ.get("SMARTPBX_API_TOKEN") or None,
+        metavar="TOKEN",
+        help="bearer token the provisioning API (/api/*) requires (default: "
+        "$SMARTPBX_API_TOKEN, else a random one); printed at start and written to "
+        "<db>.api-token (mode 0600; beside the temporary database without --db). A command "
+        "line is visible to other local users: prefer the variable or the file",
+    )
+    parser.add_argument(
         "--ready-file",
         type=Path,
         default=None,
@@ -142,6 +153,12 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range: {value} (0–65535, 0 = free port)")
     return value
+
+
+def _api_token(text: str) -> str:
+    if (problem := check_api_token(text)) is not None:
+        raise argparse.ArgumentTypeError(f"not a usable API token: {problem}")
+    return text
 
 
 def _algorithms(text: str) -> tuple[Algorithm, ...]:
@@ -221,6 +238,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
         smtp_port=args.smtp_port,
         sip_port=args.sip_port,
         services=services,
+        api_token=args.api_token,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -248,6 +266,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
             "pstn": simulator.ports.get("pstn"),
             "db": str(store.path),
             "time_scale": args.time_scale,
+            "api_token_file": str(simulator.api_token_file),
         }
         print(_banner(simulator, tenant, args), flush=True)
         # Everything loaded so far (modules, the app, the tenant) lives as long as the
@@ -291,6 +310,7 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
         f"  ビジネスポータル        {base}/b-portal/login",
         f"  Web設定変更サイト       {base}/SmartPBX/Login",
         f"  provisioning API        {base}/api/openapi.json",
+        f"    API token (Bearer)    {simulator.api_token}  (also in {simulator.api_token_file})",
         f"  SMTP sink (codes)       {simulator.host}:{simulator.ports.get('smtp')}",
         f"  内線サーバアドレス      {guide.customer.sip_domain}"
         + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached)"),
