@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from harness.clock import ManualClock
@@ -192,7 +193,7 @@ def test_mfa_first_login_registers_email_then_code(
     assert site.client.cookies["smartpbx_session"] != before
     assert site.get("/SmartPBX/User/Top").status_code == 200
     # next login: no registration, straight to a new code
-    site.get("/SmartPBX/Logout")
+    site.post("/SmartPBX/Logout", {})
     assert site.login(*USERS["30300"]).headers["location"] == "/SmartPBX/Mfa/Code"
     assert len(mailer.sent) == 2
 
@@ -259,7 +260,7 @@ def test_header_names_the_account_only_after_the_second_factor(
         assert half_way.status_code == 200
         # (the code screen names the e-mail address the user typed, not the account)
         assert "端末ユーザ" not in half_way.text and "内線 30300" not in half_way.text
-        assert 'href="/SmartPBX/Logout"' in half_way.text  # the login can still be abandoned
+        assert 'action="/SmartPBX/Logout"' in half_way.text  # the login can still be abandoned
 
     site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)})
 
@@ -312,3 +313,45 @@ def test_oversized_form_body_is_refused_unread(site: Site, store: Store) -> None
     body = {"enabled": "未設定", "junk": "x" * 1_100_000}
     assert site.post("/SmartPBX/User/Absence", body).status_code == 400
     assert store.settings_document() == before
+
+
+# --- ログアウト is a POST with the CSRF token; the cookie is Secure over TLS (issue 10.7) -------
+
+
+@pytest.mark.parametrize(
+    ("login", "logout", "protected"),
+    [
+        ("/SmartPBX/Login", "/SmartPBX/Logout", "/SmartPBX/Top"),
+        ("/b-portal/login", "/b-portal/logout", "/b-portal/"),
+    ],
+)
+def test_logout_is_a_post_with_the_csrf_token(
+    site: Site, login: str, logout: str, protected: str
+) -> None:
+    assert site.post(login, {"login_id": ADMIN[0], "password": ADMIN[1]}).status_code == 303
+    page = site.get(protected)
+    # The header offers a form (with this session's token), no link a third party could fire.
+    assert f'<form method="post" action="{logout}" class="logout">' in page.text
+    assert f'href="{logout}"' not in page.text
+    assert f'name="csrf_token" value="{site.token()}"' in page.text
+
+    assert site.get(logout).status_code == 405  # an <img src> or link cannot end the session
+    assert site.post(logout, {}, csrf=False).status_code == 403
+    assert site.post(logout, {"csrf_token": "forged"}, csrf=False).status_code == 403
+    assert site.get(protected).status_code == 200  # still logged in
+
+    assert site.post(logout, {}).headers["location"] == login
+    assert site.get(protected).headers["location"] == login
+
+
+def test_session_cookie_is_secure_over_tls_only(make_site: Callable[[], Site], site: Site) -> None:
+    # serve offers plain HTTP only (docs/web.md): HttpOnly + SameSite are what it sets there
+    # (test_session_cookie_flags); a request that came over TLS gets Secure as well.
+    plain = {
+        p.strip().lower() for p in site.get("/SmartPBX/Login").headers["set-cookie"].split(";")
+    }
+    assert "secure" not in plain
+    tls = make_site()
+    tls.client.base_url = httpx.URL("https://127.0.0.1")
+    flags = {p.strip().lower() for p in tls.get("/SmartPBX/Login").headers["set-cookie"].split(";")}
+    assert {"secure", "httponly", "samesite=lax"} <= flags

@@ -74,6 +74,7 @@ async def portal_smartpbx(ctx: Ctx) -> Response:
 
 @screen(Guard.ANYONE)
 async def portal_logout(ctx: Ctx) -> Response:
+    """ビジネスポータルのログアウト: a POST with the CSRF token, as the site's (``logout``)."""
     ctx.rotate(login_id=ctx.session.login_id, stage=ctx.session.stage, keep_portal=False)
     return ctx.redirect(PORTAL_LOGIN_PATH)
 
@@ -171,7 +172,12 @@ async def mfa_resend(ctx: Ctx) -> Response:
 
 @screen(Guard.ANYONE)
 async def logout(ctx: Ctx) -> Response:
-    """ログアウト: the session ends (a fresh anonymous one replaces it)."""
+    """ログアウト: the session ends (a fresh anonymous one replaces it).
+
+    A POST with the session's CSRF token (the header's 「ログアウト」 button): a GET could be
+    fired by any page or image link to end the person's session unasked (OWASP CSRF cheat
+    sheet: state-changing requests are never GETs).
+    """
     ctx.rotate(login_id=None, stage="anonymous")
     return ctx.redirect(LOGIN_PATH)
 
@@ -185,9 +191,9 @@ ROUTES = [
     Route(PORTAL_LOGIN_PATH, portal_login, methods=["GET", "POST"]),
     Route("/b-portal/", portal_top),
     Route("/b-portal/services/smartpbx", portal_smartpbx),
-    Route("/b-portal/logout", portal_logout),
+    Route("/b-portal/logout", portal_logout, methods=["POST"]),
     Route(LOGIN_PATH, login, methods=["GET", "POST"]),
-    Route("/SmartPBX/Logout", logout),
+    Route("/SmartPBX/Logout", logout, methods=["POST"]),
     Route("/SmartPBX/Mfa/Register", mfa_register, methods=["GET", "POST"]),
     Route("/SmartPBX/Mfa/Code", mfa_code, methods=["GET", "POST"]),
     Route("/SmartPBX/Mfa/Resend", mfa_resend, methods=["POST"]),
