@@ -29,7 +29,7 @@ from harness.sim.pbx.config import PbxParams
 from harness.sim.pbx.registrar import Algorithm, RegistrarParams
 from harness.sim.pbx.service import StoreSipService
 from harness.sim.server import SERVICE_FACTORIES, Service, Simulator, check_loopback
-from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, Store
+from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, DEFAULT_LOCKOUT_TIME, Store
 from harness.sim.web.access import check_api_token
 
 
@@ -110,6 +110,15 @@ def register(subparsers: Any) -> None:
         help=f"lock a web account after K failed logins (default {DEFAULT_LOCKOUT_THRESHOLD})",
     )
     parser.add_argument(
+        "--lockout-time",
+        type=_seconds,
+        default=DEFAULT_LOCKOUT_TIME,
+        metavar="SECONDS",
+        help="a locked web account unlocks by itself after SECONDS simulated seconds (default "
+        f"{DEFAULT_LOCKOUT_TIME:g}: 15 minutes; scaled by --time-scale); the administrator "
+        "unlocks a 端末ユーザ at once on アカウント設定",
+    )
+    parser.add_argument(
         "--loop",
         choices=("uvloop", "asyncio"),
         default="uvloop",
@@ -161,6 +170,16 @@ def _api_token(text: str) -> str:
     return text
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (e.g. 900)") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
 def _algorithms(text: str) -> tuple[Algorithm, ...]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     valid = ", ".join(a.value for a in Algorithm)
@@ -194,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         )
     args.pbx_params = PbxParams().with_overrides(name_values(args.param, subject="PBX parameters"))
     tenant = read_tenant(args.guide)
-    store = Store(args.db, lockout_threshold=args.lockout_after)
+    store = Store(args.db, lockout_threshold=args.lockout_after, lockout_time=args.lockout_time)
     source = str(args.guide.resolve())
     try:
         if not store.has_tenant():
