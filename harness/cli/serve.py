@@ -29,7 +29,8 @@ from harness.sim.pbx.config import PbxParams
 from harness.sim.pbx.registrar import Algorithm, RegistrarParams
 from harness.sim.pbx.service import StoreSipService
 from harness.sim.server import Service, Simulator, check_loopback
-from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, Store
+from harness.sim.store import DEFAULT_LOCKOUT_THRESHOLD, DEFAULT_LOCKOUT_TIME, Store
+from harness.sim.web.access import check_api_token
 
 
 def register(subparsers: Any) -> None:
@@ -109,6 +110,15 @@ def register(subparsers: Any) -> None:
         help=f"lock a web account after K failed logins (default {DEFAULT_LOCKOUT_THRESHOLD})",
     )
     parser.add_argument(
+        "--lockout-time",
+        type=_seconds,
+        default=DEFAULT_LOCKOUT_TIME,
+        metavar="SECONDS",
+        help="a locked web account unlocks by itself after SECONDS simulated seconds (default "
+        f"{DEFAULT_LOCKOUT_TIME:g}: 15 minutes; scaled by --time-scale); the administrator "
+        "unlocks a 端末ユーザ at once on アカウント設定",
+    )
+    parser.add_argument(
         "--loop",
         choices=("uvloop", "asyncio"),
         default="uvloop",
@@ -123,6 +133,16 @@ def register(subparsers: Any) -> None:
         help="flip an (A) assumption of the PBX's call routing (repeatable; the same names and "
         'values as `predict --param`; docs/pbx.md "Parameters"); names: '
         + ", ".join(f.name for f in dataclasses.fields(PbxParams)),
+    )
+    parser.add_argument(
+        "--api-token",
+        type=_api_token,
+        default=os.environ.get("SMARTPBX_API_TOKEN") or None,
+        metavar="TOKEN",
+        help="bearer token the provisioning API (/api/*) requires (default: "
+        "$SMARTPBX_API_TOKEN, else a random one); printed at start and written to "
+        "<db>.api-token (mode 0600; beside the temporary database without --db). A command "
+        "line is visible to other local users: prefer the variable or the file",
     )
     parser.add_argument(
         "--ready-file",
@@ -141,6 +161,22 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r} (0–65535)") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range: {value} (0–65535, 0 = free port)")
+    return value
+
+
+def _api_token(text: str) -> str:
+    if (problem := check_api_token(text)) is not None:
+        raise argparse.ArgumentTypeError(f"not a usable API token: {problem}")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (e.g. 900)") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
     return value
 
 
@@ -177,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         )
     args.pbx_params = PbxParams().with_overrides(name_values(args.param, subject="PBX parameters"))
     tenant = read_tenant(args.guide)
-    store = Store(args.db, lockout_threshold=args.lockout_after)
+    store = Store(args.db, lockout_threshold=args.lockout_after, lockout_time=args.lockout_time)
     source = str(args.guide.resolve())
     try:
         if not store.has_tenant():
@@ -220,6 +256,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
         smtp_port=args.smtp_port,
         sip_port=args.sip_port,
         services=services,
+        api_token=args.api_token,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -247,6 +284,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
             "pstn": simulator.ports.get("pstn"),
             "db": str(store.path),
             "time_scale": args.time_scale,
+            "api_token_file": str(simulator.api_token_file),
         }
         print(_banner(simulator, tenant, args), flush=True)
         # Everything loaded so far (modules, the app, the tenant) lives as long as the
@@ -290,6 +328,7 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
         f"  ビジネスポータル        {base}/b-portal/login",
         f"  Web設定変更サイト       {base}/SmartPBX/Login",
         f"  provisioning API        {base}/api/openapi.json",
+        f"    API token (Bearer)    {simulator.api_token}  (also in {simulator.api_token_file})",
         f"  SMTP sink (codes)       {simulator.host}:{simulator.ports.get('smtp')}",
         f"  内線サーバアドレス      {guide.customer.sip_domain}"
         + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached)"),

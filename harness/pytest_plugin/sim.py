@@ -9,6 +9,10 @@
 
 Tests reach the simulator only through its public surfaces: HTTP pages, the provisioning API
 (``SimulatorHandle.api``), the SMTP sink's messages (``mail()``), and SIP.
+
+The provisioning API needs ``serve``'s bearer token: the handle reads it from the file the ready
+file names (``api_token_file``, mode 0600) — never from a command line other users can see — and
+its ``client`` sends it with every request (``api_token`` holds it for tests that need it).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class SimulatorHandle:
     guide: Path = SAMPLE_GUIDE
     pstn_port: int | None = None
     """The carrier side's SIP port, where external numbers register."""
+    api_token: str = field(default="", repr=False)
+    """The provisioning API's bearer token (``client`` already sends it)."""
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call the provisioning API; a non-2xx answer raises HarnessError with its message."""
@@ -134,6 +140,7 @@ def start_simulator(
         handle: SimulatorHandle | None = None
         try:
             info = _wait_ready(process, ready, log)
+            token = _read_token(Path(info["api_token_file"]))
             handle = SimulatorHandle(
                 base_url=info["base_url"],
                 http_port=info["http"],
@@ -142,9 +149,14 @@ def start_simulator(
                 db=Path(info["db"]),
                 process=process,
                 log=log,
-                client=httpx.Client(base_url=info["base_url"], timeout=30),
+                client=httpx.Client(
+                    base_url=info["base_url"],
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {token}"},
+                ),
                 guide=guide.resolve(),
                 pstn_port=info.get("pstn"),
+                api_token=token,
             )
             yield handle
         finally:
@@ -153,6 +165,13 @@ def start_simulator(
             elif process.poll() is None:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def _read_token(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise HarnessError(f"cannot read the simulator's API token file {path}: {error}") from error
 
 
 def _wait_ready(process: subprocess.Popen[bytes], ready: Path, log: Path) -> dict[str, Any]:

@@ -7,6 +7,10 @@ Every route answers JSON; bad JSON or bad values get a 4xx with ``{"error": …,
 ``rule_id``. The OpenAPI 3.1 document
 (``OPENAPI``, served at ``/api/openapi.json``) is written by hand for the routes and generated
 by pydantic for the 設定 document, so it follows ``harness.guide.types`` as it evolves.
+
+Before any of these routes runs, ``harness.sim.web.access.AccessGuard`` has checked the Host
+header, the bearer token (every route but the public ``/api/openapi.json``) and that a body is
+JSON; the document declares the scheme (``components.securitySchemes.bearer``).
 """
 
 from __future__ import annotations
@@ -514,15 +518,43 @@ def _build_openapi() -> dict[str, Any]:
                 },
             }
         }
+    # Every operation needs the bearer token (harness.sim.web.access); those taking a body
+    # take JSON only. This document itself (GET /api/openapi.json) is public.
+    unauthorized = {
+        "description": "no or wrong bearer token (see the WWW-Authenticate header)",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        **json_body(refs("Error")),
+    }
+    for operations in paths.values():
+        for method, operation in operations.items():
+            operation["responses"]["401"] = unauthorized
+            if method in ("post", "put"):
+                operation["responses"]["415"] = err("body is not JSON (Content-Type)")
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "smartpbx-harness simulator provisioning API",
-            "version": "1.0",
-            "description": "Load a tenant, apply settings, reset, read mail and SIP-side records.",
+            "version": "1.1",
+            "description": "Load a tenant, apply settings, reset, read mail and SIP-side records. "
+            "Every route needs 'Authorization: Bearer <token>': serve prints the token at start "
+            "and writes it to <database>.api-token (mode 0600), or takes it from --api-token / "
+            "$SMARTPBX_API_TOKEN. Bodies are JSON only (415 otherwise). Requests whose Host is "
+            "not the address serve listens on (127.0.0.1:<port>, localhost:<port>) get 421. "
+            "This document (GET /api/openapi.json) is public.",
         },
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the token serve prints at start (also in "
+                    "<database>.api-token, mode 0600)",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
     }
 
 

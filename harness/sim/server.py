@@ -10,6 +10,11 @@ Attaching the SIP side: pass objects following the ``Service`` protocol in ``ser
 and the mail sink are listening, with a ``ServiceContext`` (store, clock, host and the port it
 should bind, ``sip_port``), and stopped in reverse order before them. A service reports the
 port it bound in ``context.ports`` (key ``"sip"``), which /api/health and the ready file show.
+
+The provisioning API needs a bearer token (``harness.sim.web.access``): ``api_token``, or a
+random one (``secrets.token_urlsafe``). While the simulator runs it is also in
+``api_token_path(store)`` — ``<database>.api-token`` beside the SQLite file (for the temporary
+store: in its private temporary folder), mode 0600 — for the tools of the same user.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
+import secrets
 import socket
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import uvicorn
@@ -71,6 +79,29 @@ def check_loopback(host: str) -> None:
         )
 
 
+def api_token_path(store: Store) -> Path:
+    """Where a simulator over ``store`` writes its API token: ``<database>.api-token``."""
+    return store.path.with_name(store.path.name + ".api-token")
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), replacing it atomically.
+
+    The temporary file is created 0600 with ``O_EXCL`` (never through a planted symlink or an
+    existing file's wider mode) and renamed over ``path``, so a reader sees the old file or the
+    whole new one.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 class _Uvicorn(uvicorn.Server):
     """uvicorn without its own signal handling: the simulator's owner decides when to stop."""
 
@@ -92,8 +123,11 @@ class Simulator:
         smtp_port: int = 0,
         sip_port: int = 0,
         services: Iterable[Service] = (),
+        api_token: str | None = None,
     ) -> None:
         check_loopback(host)
+        self.api_token = api_token or secrets.token_urlsafe(32)
+        self.api_token_file = api_token_path(store)
         self.store = store
         self.clock = clock
         self.host = host
@@ -130,12 +164,31 @@ class Simulator:
             await self.mail_sink.stop()
             raise
         self.ports.update(http=sock.getsockname()[1], smtp=self.mail_sink.port, sip=None)
+        try:
+            write_private_file(self.api_token_file, self.api_token + "\n")
+        except OSError as error:
+            sock.close()
+            await self.mail_sink.stop()
+            raise InputError(
+                [
+                    Problem(
+                        where="--db",
+                        rule="the API token file beside the database cannot be written "
+                        f"({error.strerror}): give a --db in a folder you can write",
+                        value=str(self.api_token_file),
+                    )
+                ],
+                subject="serve",
+            ) from error
         app = create_app(
             self.store,
             self.clock,
             SmtpMailer(self.host, self.mail_sink.port),
             mail_sink=self.mail_sink,
             ports=self.ports,
+            host=self.host,
+            api_token=self.api_token,
+            token_hint=f"serve prints it at start and writes it to {self.api_token_file}",
         )
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self._server = _Uvicorn(config)
@@ -158,6 +211,7 @@ class Simulator:
             await self._task
             self._server = None
         await self.mail_sink.stop()
+        self.api_token_file.unlink(missing_ok=True)
 
     async def __aenter__(self) -> Simulator:
         await self.start()

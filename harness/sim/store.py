@@ -69,6 +69,9 @@ OTP_LIFETIME = 600.0
 """A one-time code is valid 10 simulated minutes (DOMAIN.md, A)."""
 OTP_DIGITS = 6
 DEFAULT_LOCKOUT_THRESHOLD = 5
+DEFAULT_LOCKOUT_TIME = 900.0
+"""A locked web account unlocks by itself after 15 simulated minutes (issue 10.6: a lock that
+only a reset ends lets anyone who knows a ログインID lock the administrator out for good)."""
 VOICEMAIL_PASSWORD_DIGITS = 4
 """留守番電話パスワード: 3–8 digits (S); the simulator generates 4."""
 
@@ -106,7 +109,8 @@ CREATE TABLE IF NOT EXISTS web_accounts (
     extension TEXT REFERENCES terminals (extension),
     password_hash TEXT NOT NULL,
     email TEXT,
-    failed_logins INTEGER NOT NULL DEFAULT 0
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_at REAL  -- simulated s when it locked; NULL: not locked
 );
 CREATE TABLE IF NOT EXISTS external_lines (
     external_number TEXT PRIMARY KEY,
@@ -341,6 +345,10 @@ class Account:
     extension: str | None
     email: str | None
     failed_logins: int
+    locked_at: float | None = None
+    """Simulated seconds (the simulator's clock) when the account locked; None: not locked.
+    It stays set after the lock has run out until the next login attempt clears it: ask
+    ``Store.locked_until(account, now=)``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -365,7 +373,9 @@ class TenantSummary:
     mfa_enabled: bool
 
 
-LoginOutcome = Literal["ok", "bad_credentials", "locked"]
+LoginOutcome = Literal["ok", "bad_credentials", "locked", "locked_now"]
+"""``locked_now``: this failure locked the account (the caller logs it); ``locked``: it was
+locked already (the password was not even checked)."""
 
 
 def sip_ha1(algorithm: Literal["MD5", "SHA-256"], user: str, realm: str, password: str) -> str:
@@ -383,10 +393,17 @@ class Store:
     """The simulator's state in one SQLite file (``path``) or a temporary one (``None``)."""
 
     def __init__(
-        self, path: str | Path | None = None, *, lockout_threshold: int = DEFAULT_LOCKOUT_THRESHOLD
+        self,
+        path: str | Path | None = None,
+        *,
+        lockout_threshold: int = DEFAULT_LOCKOUT_THRESHOLD,
+        lockout_time: float = DEFAULT_LOCKOUT_TIME,
     ) -> None:
         if lockout_threshold < 1:
             raise ValueError(f"lockout threshold must be ≥ 1, got {lockout_threshold}")
+        if not 0 < lockout_time < float("inf"):
+            raise ValueError(f"lockout time must be > 0 simulated seconds, got {lockout_time}")
+        self.lockout_time = lockout_time
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         if path is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="smartpbx-sim-")
@@ -408,6 +425,7 @@ class Store:
         if "flash" not in columns:  # a store file written before flash messages existed
             self._db.execute("ALTER TABLE web_sessions ADD COLUMN flash TEXT")
         self._migrate_group_ring_time()
+        self._migrate_lockouts()
         # Soft state does not survive a restart: registrations are refreshed by phones, and
         # one-time codes are timed by a clock whose origin changed.
         with self._tx() as db:
@@ -442,6 +460,21 @@ class Store:
                 db.execute("ALTER TABLE ring_groups_nullable RENAME TO ring_groups")
         finally:
             self._db.execute("PRAGMA foreign_keys=ON")
+
+    def _migrate_lockouts(self) -> None:
+        """Locks carry the time they began, on the simulator clock — whose origin is this
+        run's start. A file written before locks ended (no ``locked_at``) gets the column, its
+        locked accounts locked as of now; a lock from an earlier run counts from this run's
+        start (time 0): a restart never unlocks, nor locks for longer than ``lockout_time``."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(web_accounts)")}
+        with self._tx() as db:
+            if "locked_at" not in columns:
+                db.execute("ALTER TABLE web_accounts ADD COLUMN locked_at REAL")
+                db.execute(
+                    "UPDATE web_accounts SET locked_at = 0 WHERE failed_logins >= ?",
+                    (self.lockout_threshold,),
+                )
+            db.execute("UPDATE web_accounts SET locked_at = 0 WHERE locked_at IS NOT NULL")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -582,7 +615,7 @@ class Store:
             ):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
             db.execute("DELETE FROM voicemail_messages")
-            db.execute("UPDATE web_accounts SET email = NULL, failed_logins = 0")
+            db.execute("UPDATE web_accounts SET email = NULL, failed_logins = 0, locked_at = NULL")
             db.execute("UPDATE external_lines SET line_live = 1")
             db.execute("UPDATE tenant SET mfa_enabled = 0")
             self._apply_settings(db, settings)
@@ -932,38 +965,47 @@ class Store:
 
     def account(self, login_id: str) -> Account | None:
         rows = self._read("SELECT * FROM web_accounts WHERE login_id = ?", (login_id,))
-        if not rows:
-            return None
-        r = rows[0]
-        return Account(
-            login_id=r["login_id"],
-            role=r["role"],
-            extension=r["extension"],
-            email=r["email"],
-            failed_logins=r["failed_logins"],
-        )
+        return _account(rows[0]) if rows else None
 
-    def check_password(self, login_id: str, password: str) -> LoginOutcome:
+    def locked_until(self, account: Account, *, now: float) -> float | None:
+        """When ``account``'s lock runs out (simulated s), or None when it is not locked."""
+        if account.locked_at is None or now >= account.locked_at + self.lockout_time:
+            return None
+        return account.locked_at + self.lockout_time
+
+    def locked_accounts(self, *, now: float) -> list[Account]:
+        """Accounts locked at ``now``, by ログインID."""
+        rows = self._read(
+            "SELECT * FROM web_accounts WHERE locked_at > ? ORDER BY login_id",
+            (now - self.lockout_time,),
+        )
+        return [_account(r) for r in rows]
+
+    def check_password(self, login_id: str, password: str, *, now: float) -> LoginOutcome:
         """Verify a web login (argon2: call it off the event loop); counts failures, locks.
 
-        An unknown ログインID and a wrong パスワード give the same outcome.
+        An unknown ログインID and a wrong パスワード give the same outcome. A locked account
+        answers ``locked`` without its password being checked until ``lockout_time`` after it
+        locked (``now``: the simulator clock); then it starts again with no failures.
         """
         rows = self._read(
-            "SELECT password_hash, failed_logins FROM web_accounts WHERE login_id = ?",
-            (login_id,),
+            "SELECT password_hash, locked_at FROM web_accounts WHERE login_id = ?", (login_id,)
         )
         if not rows:
             # Spend the same time as a real check, so timing does not reveal login ids.
             _verify(_DUMMY_HASH, password)
             return "bad_credentials"
-        if rows[0]["failed_logins"] >= self.lockout_threshold:
-            return "locked"
+        locked_at = rows[0]["locked_at"]
+        if locked_at is not None:
+            if now < locked_at + self.lockout_time:
+                return "locked"
+            self.unlock(login_id)  # the lock ran out
         if _verify(rows[0]["password_hash"], password):
             self._set_failures(login_id, 0)
             return "ok"
-        return self.record_failure(login_id)
+        return self.record_failure(login_id, now=now)
 
-    def record_failure(self, login_id: str) -> LoginOutcome:
+    def record_failure(self, login_id: str, *, now: float) -> LoginOutcome:
         """One more failed attempt (password or one-time code); locked at the threshold."""
         with self._tx() as db:
             db.execute(
@@ -971,14 +1013,19 @@ class Store:
                 (login_id,),
             )
             row = db.execute(
-                "SELECT failed_logins FROM web_accounts WHERE login_id = ?", (login_id,)
+                "SELECT failed_logins, locked_at FROM web_accounts WHERE login_id = ?",
+                (login_id,),
             ).fetchone()
-        locked = row is not None and row["failed_logins"] >= self.lockout_threshold
-        return "locked" if locked else "bad_credentials"
+            if row is None or row["failed_logins"] < self.lockout_threshold:
+                return "bad_credentials"
+            if row["locked_at"] is not None:
+                return "locked"
+            db.execute("UPDATE web_accounts SET locked_at = ? WHERE login_id = ?", (now, login_id))
+            return "locked_now"
 
-    def is_locked(self, login_id: str) -> bool:
+    def is_locked(self, login_id: str, *, now: float) -> bool:
         account = self.account(login_id)
-        return account is not None and account.failed_logins >= self.lockout_threshold
+        return account is not None and self.locked_until(account, now=now) is not None
 
     def _set_failures(self, login_id: str, count: int) -> None:
         with self._tx() as db:
@@ -987,9 +1034,11 @@ class Store:
             )
 
     def unlock(self, login_id: str) -> bool:
+        """Lift ``login_id``'s lock and forget its failures; False when there is no such account."""
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE web_accounts SET failed_logins = 0 WHERE login_id = ?", (login_id,)
+                "UPDATE web_accounts SET failed_logins = 0, locked_at = NULL WHERE login_id = ?",
+                (login_id,),
             )
             return cur.rowcount > 0
 
@@ -1226,6 +1275,17 @@ class Store:
 
 
 _DUMMY_HASH = _HASHER.hash("not-a-password-0")
+
+
+def _account(r: sqlite3.Row) -> Account:
+    return Account(
+        login_id=r["login_id"],
+        role=r["role"],
+        extension=r["extension"],
+        email=r["email"],
+        failed_logins=r["failed_logins"],
+        locked_at=r["locked_at"],
+    )
 
 
 def _verify(password_hash: str, password: str) -> bool:

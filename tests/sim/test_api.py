@@ -220,7 +220,9 @@ def test_put_settings_refuses_what_check_refuses_with_its_message(
 def test_bad_requests_get_a_clear_4xx(
     sim: SimulatorHandle, method: str, path: str, content: bytes, status: int
 ) -> None:
-    response = sim.client.request(method, path, content=content)
+    response = sim.client.request(
+        method, path, content=content, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == status
     assert response.json()["error"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from harness.clock import ManualClock
@@ -192,7 +193,7 @@ def test_mfa_first_login_registers_email_then_code(
     assert site.client.cookies["smartpbx_session"] != before
     assert site.get("/SmartPBX/User/Top").status_code == 200
     # next login: no registration, straight to a new code
-    site.get("/SmartPBX/Logout")
+    site.post("/SmartPBX/Logout", {})
     assert site.login(*USERS["30300"]).headers["location"] == "/SmartPBX/Mfa/Code"
     assert len(mailer.sent) == 2
 
@@ -259,7 +260,7 @@ def test_header_names_the_account_only_after_the_second_factor(
         assert half_way.status_code == 200
         # (the code screen names the e-mail address the user typed, not the account)
         assert "端末ユーザ" not in half_way.text and "内線 30300" not in half_way.text
-        assert 'href="/SmartPBX/Logout"' in half_way.text  # the login can still be abandoned
+        assert 'action="/SmartPBX/Logout"' in half_way.text  # the login can still be abandoned
 
     site.post("/SmartPBX/Mfa/Code", {"code": _code(mailer)})
 
@@ -273,7 +274,7 @@ def test_mfa_wrong_codes_lock_the_account(site: Site, store: Store, mailer: Fake
         assert "code" in field_errors(site.post("/SmartPBX/Mfa/Code", {"code": wrong}))
     locked = site.post("/SmartPBX/Mfa/Code", {"code": wrong})
     assert "ロックされています" in locked.text
-    assert store.is_locked("user30300")
+    assert store.is_locked("user30300", now=0.0)
 
 
 def test_mfa_register_rejects_bad_addresses(site: Site, store: Store, mailer: FakeMailer) -> None:
@@ -312,3 +313,125 @@ def test_oversized_form_body_is_refused_unread(site: Site, store: Store) -> None
     body = {"enabled": "未設定", "junk": "x" * 1_100_000}
     assert site.post("/SmartPBX/User/Absence", body).status_code == 400
     assert store.settings_document() == before
+
+
+# --- ログアウト is a POST with the CSRF token; the cookie is Secure over TLS (issue 10.7) -------
+
+
+@pytest.mark.parametrize(
+    ("login", "logout", "protected"),
+    [
+        ("/SmartPBX/Login", "/SmartPBX/Logout", "/SmartPBX/Top"),
+        ("/b-portal/login", "/b-portal/logout", "/b-portal/"),
+    ],
+)
+def test_logout_is_a_post_with_the_csrf_token(
+    site: Site, login: str, logout: str, protected: str
+) -> None:
+    assert site.post(login, {"login_id": ADMIN[0], "password": ADMIN[1]}).status_code == 303
+    page = site.get(protected)
+    # The header offers a form (with this session's token), no link a third party could fire.
+    assert f'<form method="post" action="{logout}" class="logout">' in page.text
+    assert f'href="{logout}"' not in page.text
+    assert f'name="csrf_token" value="{site.token()}"' in page.text
+
+    assert site.get(logout).status_code == 405  # an <img src> or link cannot end the session
+    assert site.post(logout, {}, csrf=False).status_code == 403
+    assert site.post(logout, {"csrf_token": "forged"}, csrf=False).status_code == 403
+    assert site.get(protected).status_code == 200  # still logged in
+
+    assert site.post(logout, {}).headers["location"] == login
+    assert site.get(protected).headers["location"] == login
+
+
+def test_session_cookie_is_secure_over_tls_only(make_site: Callable[[], Site], site: Site) -> None:
+    # serve offers plain HTTP only (docs/web.md): HttpOnly + SameSite are what it sets there
+    # (test_session_cookie_flags); a request that came over TLS gets Secure as well.
+    plain = {
+        p.strip().lower() for p in site.get("/SmartPBX/Login").headers["set-cookie"].split(";")
+    }
+    assert "secure" not in plain
+    tls = make_site()
+    tls.client.base_url = httpx.URL("https://127.0.0.1")
+    flags = {p.strip().lower() for p in tls.get("/SmartPBX/Login").headers["set-cookie"].split(";")}
+    assert {"secure", "httponly", "samesite=lax"} <= flags
+
+
+# --- a lockout ends: by time, or by the administrator; each one is logged (issue 10.6) ------
+
+
+def _lock(site: Site, login_id: str) -> None:
+    for _ in range(5):
+        site.login(login_id, "Wrong-typed-9")
+    assert "ロックされています" in site.login(login_id, "Wrong-typed-9").text
+
+
+def test_locked_account_unlocks_after_the_lockout_time(site: Site, clock: ManualClock) -> None:
+    login_id, password = USERS["30300"]
+    _lock(site, login_id)
+    refused = site.login(login_id, password)
+    assert "15分後に再度お試しいただくか" in refused.text  # the person learns it ends
+    clock.advance(899.0)
+    assert "ロックされています" in site.login(login_id, password).text
+    clock.advance(1.0)  # 900 simulated seconds (the default) after the lock
+    site.login_user("30300")
+
+
+def test_the_administrator_is_locked_out_for_a_while_only(site: Site, clock: ManualClock) -> None:
+    _lock(site, ADMIN[0])
+    clock.advance(900.0)
+    site.login_admin()
+
+
+def test_administrator_unlocks_a_terminal_user(
+    site: Site, make_site: Callable[[], Site], store: Store
+) -> None:
+    user = make_site()
+    login_id, password = USERS["30300"]
+    _lock(user, login_id)
+    site.login_admin()
+    account = site.get("/SmartPBX/Account")
+    assert "ロック中の端末ユーザ" in account.text
+    assert f'name="login_id" value="{login_id}"' in account.text and "15分" in account.text
+
+    done = site.post("/SmartPBX/Account/Unlock", {"login_id": login_id})
+
+    assert done.status_code == 200 and "ロックを解除しました。" in done.text
+    assert "ロック中の端末ユーザはいません。" in done.text
+    assert not store.is_locked(login_id, now=0.0)
+    user.login_user("30300")
+
+
+@pytest.mark.parametrize("login_id", [ADMIN[0], "nobody", ""])
+def test_only_terminal_users_are_unlocked_on_the_account_screen(
+    site: Site, store: Store, login_id: str
+) -> None:
+    site.login_admin()
+    store.record_failure(ADMIN[0], now=0.0)  # someone else is guessing the admin's password
+    refused = site.post("/SmartPBX/Account/Unlock", {"login_id": login_id})
+    assert refused.status_code == 200
+    assert "ロックを解除できるのは端末ユーザのアカウントです。" in refused.text
+    assert store.account(ADMIN[0]).failed_logins == 1  # type: ignore[union-attr]
+
+
+def test_a_terminal_user_cannot_unlock(site: Site, make_site: Callable[[], Site]) -> None:
+    _lock(make_site(), USERS["30301"][0])
+    site.login_user("30300")
+    response = site.post("/SmartPBX/Account/Unlock", {"login_id": USERS["30301"][0]})
+    assert response.status_code == 403
+
+
+def test_every_lockout_is_logged_with_login_id_and_source_never_the_password(
+    site: Site, store: Store, mailer: FakeMailer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="harness.sim.web.auth")
+    _lock(site, USERS["30301"][0])
+    _mfa_user(site, store, mailer)  # 30300, locked by wrong one-time codes
+    for _ in range(5):
+        site.post("/SmartPBX/Mfa/Code", {"code": "000000" if _code(mailer) != "000000" else "1"})
+
+    lines = [r.getMessage() for r in caplog.records if "web account locked" in r.getMessage()]
+    assert len(lines) == 2  # one per lockout, not one per refused attempt
+    assert "ログインID 'user30301' from 127.0.0.1" in lines[0]
+    assert "ログインID 'user30300' from 127.0.0.1" in lines[1]
+    assert all("Wrong-typed-9" not in r.getMessage() for r in caplog.records)

@@ -156,14 +156,79 @@ def test_a_new_code_replaces_the_previous_one(store: Store) -> None:
 def test_lockout_after_threshold(tmp_path: Path) -> None:
     s = Store(tmp_path / "l.sqlite3", lockout_threshold=3)
     s.load_tenant(read_tenant(RICH))
-    assert [s.check_password("user30300", "wrong") for _ in range(3)] == [
+    assert [s.check_password("user30300", "wrong", now=0.0) for _ in range(3)] == [
         "bad_credentials",
         "bad_credentials",
-        "locked",
+        "locked_now",
     ]
-    assert s.check_password("user30300", "userpass300") == "locked"
-    assert s.check_password("nobody", "userpass300") == "bad_credentials"
+    assert s.check_password("user30300", "userpass300", now=1.0) == "locked"
+    assert s.check_password("nobody", "userpass300", now=1.0) == "bad_credentials"
     s.close()
+
+
+def test_lockout_ends_after_the_lockout_time(tmp_path: Path) -> None:
+    s = Store(tmp_path / "l.sqlite3", lockout_threshold=2, lockout_time=900.0)
+    s.load_tenant(read_tenant(RICH))
+    for _ in range(2):
+        s.check_password("user30300", "wrong", now=100.0)
+    assert s.is_locked("user30300", now=100.0)
+    assert [a.login_id for a in s.locked_accounts(now=999.0)] == ["user30300"]
+    assert s.check_password("user30300", "userpass300", now=999.9) == "locked"
+    # 900 simulated seconds after it locked: the right password works again…
+    assert not s.is_locked("user30300", now=1000.0)
+    assert s.locked_accounts(now=1000.0) == []
+    assert s.check_password("user30300", "userpass300", now=1000.0) == "ok"
+    # …and the count starts again: one failure does not lock it at once, the threshold does.
+    assert s.check_password("user30300", "wrong", now=1001.0) == "bad_credentials"
+    assert s.check_password("user30300", "wrong", now=1001.0) == "locked_now"
+    assert s.check_password("user30300", "userpass300", now=1900.0) == "locked"
+    assert s.check_password("user30300", "userpass300", now=1901.0) == "ok"
+    s.close()
+
+
+def test_unlock_lifts_the_lock_at_once(tmp_path: Path) -> None:
+    s = Store(tmp_path / "l.sqlite3", lockout_threshold=1)
+    s.load_tenant(read_tenant(RICH))
+    assert s.check_password("user30300", "wrong", now=0.0) == "locked_now"
+    assert s.unlock("user30300") and not s.unlock("nobody")
+    assert s.check_password("user30300", "userpass300", now=1.0) == "ok"
+    s.close()
+
+
+def test_a_lock_survives_a_restart_and_still_ends(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    s = Store(path, lockout_threshold=1, lockout_time=900.0)
+    s.load_tenant(read_tenant(RICH))
+    s.check_password("user30300", "wrong", now=5000.0)  # late in the first run
+    s.close()
+    # The next run's clock starts at 0 again: the lock counts from the run's start.
+    s = Store(path, lockout_threshold=1, lockout_time=900.0)
+    assert s.check_password("user30300", "userpass300", now=899.0) == "locked"
+    assert s.check_password("user30300", "userpass300", now=900.0) == "ok"
+    s.close()
+
+
+def test_a_store_file_from_before_locks_ended_keeps_its_locks_and_ends_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    s = Store(path, lockout_threshold=2)
+    s.load_tenant(read_tenant(RICH))
+    s.close()
+    with sqlite3.connect(path) as old:  # web_accounts as written before locked_at existed
+        old.execute("ALTER TABLE web_accounts DROP COLUMN locked_at")
+        old.execute("UPDATE web_accounts SET failed_logins = 5 WHERE login_id = 'user30300'")
+    s = Store(path, lockout_threshold=2, lockout_time=60.0)
+    assert s.check_password("user30300", "userpass300", now=59.0) == "locked"
+    assert s.check_password("user30301", "userpass301", now=0.0) == "ok"
+    assert s.check_password("user30300", "userpass300", now=60.0) == "ok"
+    s.close()
+
+
+@pytest.mark.parametrize("seconds", [0.0, -1.0, float("inf"), float("nan")])
+def test_lockout_time_must_be_positive(tmp_path: Path, seconds: float) -> None:
+    with pytest.raises(ValueError, match="lockout time must be > 0"):
+        Store(tmp_path / "l.sqlite3", lockout_time=seconds)
 
 
 def test_sip_ha1_matches_rfc_8760_example_shape() -> None:

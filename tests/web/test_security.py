@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from harness.pytest_plugin.sim import SimulatorHandle
+from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.web.pages import (
     AbsencePage,
     AccountSettingsPage,
@@ -26,7 +26,7 @@ from harness.web.pages import (
     current_screen,
 )
 
-from .conftest import USER_20200, USER_20201
+from .conftest import ADMIN, USER_20200, USER_20201
 
 pytestmark = pytest.mark.browser
 
@@ -120,7 +120,7 @@ def test_session_cookie_is_httponly_samesite_and_rotated_at_login(
 def test_account_locks_after_repeated_wrong_passwords(
     module_simulator: SimulatorHandle, page: Page
 ) -> None:
-    # 20200's account: the module's shared login is 20201's (the lock lasts until a reset).
+    # 20200's account: the module's shared login is 20201's (the lock lasts 900 simulated s).
     login_page = SettingsLoginPage.open(page, module_simulator.base_url)
     for _ in range(LOCKOUT_AFTER):
         refused = login_page.login(USER_20200[0], "Wrong0pass")
@@ -130,3 +130,22 @@ def test_account_locks_after_repeated_wrong_passwords(
 
     assert isinstance(locked, SettingsLoginPage)
     assert any("ロック" in message for message in locked.messages())
+
+
+def test_administrator_unlocks_a_locked_terminal_user(page: Page) -> None:
+    # A simulator of its own whose locks last a day: the unlock, not the clock, ends this one.
+    with start_simulator(extra_args=["--lockout-time", "86400"]) as sim:
+        login_page = SettingsLoginPage.open(page, sim.base_url)
+        for _ in range(LOCKOUT_AFTER):
+            login_page.login(USER_20200[0], "Wrong0pass")
+        top = login_page.login(*ADMIN)
+        assert isinstance(top, AdminTopPage)
+        account = top.open_account_settings()
+        assert account.locked_users() == [USER_20200[0]]
+
+        unlocked = account.unlock(USER_20200[0])
+
+        assert "ロックを解除しました。（aaaabbbb）" in unlocked.messages()
+        assert unlocked.locked_users() == []
+        again = unlocked.back_to_top().logout().login(*USER_20200)
+        assert isinstance(again, UserTopPage)

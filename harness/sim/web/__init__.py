@@ -10,6 +10,7 @@ the ASGI core FastAPI is built on, so nothing is lost.
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,6 +27,7 @@ from harness.sim import api
 from harness.sim.mail import Mailer, MailSink
 from harness.sim.store import NoTenantError, Store
 from harness.sim.web import admin, auth, user
+from harness.sim.web.access import AccessGuard, allowed_hosts
 from harness.sim.web.context import Simulation, error_page
 
 _log = logging.getLogger(__name__)
@@ -104,8 +106,16 @@ def create_app(
     *,
     mail_sink: MailSink | None = None,
     ports: dict[str, int | None] | None = None,
+    host: str = "127.0.0.1",
+    api_token: str | None = None,
+    token_hint: str = "it is printed in serve's banner",
 ) -> Starlette:
-    """The ASGI app over ``store``; one-time codes go out through ``mailer``."""
+    """The ASGI app over ``store``; one-time codes go out through ``mailer``.
+
+    Requests must name ``host``:``ports["http"]`` in their Host header, and ``/api/*`` needs
+    ``Authorization: Bearer <api_token>`` (``harness.sim.web.access``); without an
+    ``api_token`` a random one is made, so the API is never open.
+    """
     static = StaticFiles(directory=str(Path(__file__).parent / "static"))
     app = Starlette(
         routes=[
@@ -115,7 +125,15 @@ def create_app(
             *api.ROUTES,
             Mount("/static", static, name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                AccessGuard,
+                api_token=api_token or secrets.token_urlsafe(32),
+                hosts=allowed_hosts(host, (ports or {}).get("http")),
+                token_hint=token_hint,
+            ),
+        ],
         exception_handlers={
             HTTPException: _http_error,
             NoTenantError: _no_tenant,

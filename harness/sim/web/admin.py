@@ -8,6 +8,7 @@ from starlette.routing import Route
 from harness.guide.types import DEFAULT_GROUP_RING_TIME, GroupKind, TerminalKind
 from harness.sim.rules import GroupDraft
 from harness.sim.store import SettingsError
+from harness.sim.web.auth import account_locks
 from harness.sim.web.context import Ctx, Guard, error_page, screen
 
 WIZARD = (
@@ -223,15 +224,17 @@ async def outbound_edit(ctx: Ctx) -> Response:
 
 @screen(Guard.ADMIN)
 async def account_settings(ctx: Ctx) -> Response:
-    """アカウント設定: 多要素認証 (有効/無効) for 端末ユーザ."""
+    """アカウント設定: 多要素認証 (有効/無効) for 端末ユーザ; locked 端末ユーザ (auth.unlock)."""
+    locks = account_locks(ctx)
     if ctx.request.method == "GET":
-        return ctx.render("account.html", mfa=ctx.store.mfa_enabled())
+        return ctx.render("account.html", mfa=ctx.store.mfa_enabled(), locks=locks)
     choice = ctx.field("mfa")
     if choice not in ("on", "off"):
         errors = {"mfa": "多要素認証は有効・無効から選択してください。"}
-        return ctx.render("account.html", 200, mfa=ctx.store.mfa_enabled(), errors=errors)
+        mfa = ctx.store.mfa_enabled()
+        return ctx.render("account.html", 200, mfa=mfa, errors=errors, locks=locks)
     ctx.store.set_mfa(choice == "on")
-    return ctx.render("account.html", mfa=choice == "on", notice="設定しました。")
+    return ctx.render("account.html", mfa=choice == "on", notice="設定しました。", locks=locks)
 
 
 ROUTES = [

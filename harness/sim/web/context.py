@@ -3,8 +3,9 @@
 Sessions are server-side rows of the store (``web_sessions``), named by an opaque random token
 in the ``smartpbx_session`` cookie (HttpOnly, SameSite=Lax, path /). Every visitor gets one, even
 before login, because the login form itself carries a CSRF token. The token is replaced at each
-login step (``rotate``), so a token planted before login is useless after it. The cookie is not
-``Secure`` because the simulator serves plain HTTP on loopback only.
+login step (``rotate``), so a token planted before login is useless after it. The cookie is
+``Secure`` when the request came over TLS (``https``); ``serve`` offers plain HTTP on loopback
+only, so today it never is — HttpOnly and SameSite=Lax are what protect it there.
 
 Every POST must carry the session's ``csrf_token`` form field; a missing or wrong token is
 refused with 403 before the handler runs. Guards: ``Guard.PORTAL`` (ビジネスポータル login),
@@ -113,8 +114,10 @@ class Ctx:
         return RedirectResponse(path, status_code=303)
 
 
-def set_session_cookie(response: Response, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/")
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    # Secure over TLS (RFC 6265 §4.1.2.5): a browser then never sends it over plain HTTP.
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/", secure=secure)
 
 
 def error_page(request: Request, status_code: int, title: str, message: str) -> Response:
@@ -167,7 +170,7 @@ def screen(guard: Guard) -> Callable[[Handler], Callable[[Request], Awaitable[Re
             )
             response = _check_guard(ctx, guard) or await handler(ctx)
             # The cookie names the session as it is after the handler (rotated at login).
-            set_session_cookie(response, ctx.session.token)
+            set_session_cookie(request, response, ctx.session.token)
             return response
 
         endpoint.__name__ = handler.__name__
@@ -179,7 +182,7 @@ def screen(guard: Guard) -> Callable[[Handler], Callable[[Request], Awaitable[Re
 
 def _refuse(request: Request, session: Session, status: int, message: str) -> Response:
     response = error_page(request, status, "エラー", message)
-    set_session_cookie(response, session.token)
+    set_session_cookie(request, response, session.token)
     return response
 
 

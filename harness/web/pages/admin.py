@@ -34,15 +34,16 @@ class AdminTopPage(Screen):
         return AccountSettingsPage(self.page)
 
     def logout(self) -> SettingsLoginPage:
-        """Follow 「ログアウト」 back to the login screen."""
+        """Press 「ログアウト」 in the header (a POST with the CSRF token): the login screen."""
         from harness.web.pages.login import SettingsLoginPage
 
-        self._click_and_wait(self.page.get_by_role("link", name="ログアウト"))
+        header = self.page.get_by_role("navigation", name="アカウント")
+        self._click_and_wait(header.get_by_role("button", name="ログアウト"))
         return SettingsLoginPage(self.page)
 
 
 class AccountSettingsPage(Screen):
-    """アカウント設定: 多要素認証 of the 端末ユーザ on or off.
+    """アカウント設定: 多要素認証 of the 端末ユーザ on or off; locked 端末ユーザ and 「ロック解除」.
 
     Manual P.2 【Step1】 ④: 「端末ご利用者の多要素認証設定を行う場合はアカウント設定にて
     対応ください。」
@@ -67,6 +68,22 @@ class AccountSettingsPage(Screen):
         self.page.get_by_role("radio", name=choice).check()
         self._click_and_wait(self.page.get_by_role("button", name="設定"))
         return current_screen(self.page)
+
+    def locked_users(self) -> list[str]:
+        """ログインIDs of the 端末ユーザ listed under 「ロック中の端末ユーザ」."""
+        section = self.page.get_by_role("region", name="ロック中の端末ユーザ")
+        table = section.get_by_role("table")
+        if table.count() == 0:
+            return []
+        return [row["ログインID"] for row in self._table(table)]
+
+    def unlock(self, login_id: str) -> AccountSettingsPage:
+        """Press 「ロック解除」 on ``login_id``'s row: its lock ends at once (this screen again,
+        with 「ロックを解除しました。」 in ``messages()``)."""
+        section = self.page.get_by_role("region", name="ロック中の端末ユーザ")
+        row = self._row(login_id, section.get_by_role("table"))
+        self._click_and_wait(row.get_by_role("button", name="ロック解除"))
+        return AccountSettingsPage(self.page)
 
     def back_to_top(self) -> AdminTopPage:
         """Return to the トップ画面."""

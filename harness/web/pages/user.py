@@ -32,10 +32,11 @@ class UserTopPage(Screen):
         return AbsencePage(self.page)
 
     def logout(self) -> SettingsLoginPage:
-        """Follow 「ログアウト」 back to the login screen."""
+        """Press 「ログアウト」 in the header (a POST with the CSRF token): the login screen."""
         from harness.web.pages.login import SettingsLoginPage
 
-        self._click_and_wait(self.page.get_by_role("link", name="ログアウト"))
+        header = self.page.get_by_role("navigation", name="アカウント")
+        self._click_and_wait(header.get_by_role("button", name="ログアウト"))
         return SettingsLoginPage(self.page)
 
 
