@@ -313,6 +313,17 @@ class RoutingSnapshot:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RingTimeDefaults:
+    """The 呼出時間 (s) the SIP side gives a group saved without one: PbxParams G
+    (``group_ring_time``, 一斉着信) and T (``member_ring_time``, 順次着信, per member). The SIP
+    side sets them on its store when it starts (``serve --param``); the settings site shows
+    them as 「既定（20秒）」."""
+
+    simultaneous: float = 20.0
+    sequential: float = 20.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Account:
     login_id: str
     role: Role
@@ -371,8 +382,10 @@ class Store:
             path = Path(self._tempdir.name) / "sim.sqlite3"
         self.path = Path(path)
         self.lockout_threshold = lockout_threshold
+        self.ring_time_defaults = RingTimeDefaults()
         self._lock = threading.RLock()
         self._reset_listeners: list[Callable[[], None]] = []
+        self._listing_listeners: list[Callable[[], None]] = []
         self._writes = 0  # committed write transactions of this store
         self._epoch = 0  # bumped by every reset and tenant load (see ``epoch``)
         self._stamp: tuple[int, int | None] | None = None  # (writes, version) last read

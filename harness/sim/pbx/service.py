@@ -28,7 +28,7 @@ from harness.sim.pbx.registrar import (
 from harness.sim.pbx.routing import ExternalOrigin
 from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService, _CallSession
 from harness.sim.server import ServiceContext
-from harness.sim.store import Store
+from harness.sim.store import RingTimeDefaults, Store
 from harness.sip.endpoint import Endpoint
 
 FLUSH_DELAY = 0.05  # seconds a registration may wait before the store (and API) has it
@@ -190,6 +190,11 @@ class StoreSipService:
             pbx_params=self.pbx_params,
         )
         sip = self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
+        # The settings site shows a group's 「既定」 呼出時間 as the seconds this side applies.
+        params = sip.pbx.params
+        context.store.ring_time_defaults = RingTimeDefaults(
+            simultaneous=params.group_ring_time, sequential=params.member_ring_time
+        )
         carrier = self.carrier = Carrier(endpoint=trunk, pbx=sip)
         carrier.on_change = sip.subscriber_changed
         loop = asyncio.get_running_loop()
