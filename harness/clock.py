@@ -62,6 +62,13 @@ def to_sim(clock: Clock, real: float) -> float:
     return real / clock.scale
 
 
+def wall_time(clock: Clock, simulated: float) -> float:
+    """Unix seconds (wall clock) of the moment ``clock`` read ``simulated``: the simulated
+    seconds since then, turned into real ones by the clock's scale, before ``time.time()``.
+    For records a person reads (the simulator's provisioning API), never for timers."""
+    return time.time() - (clock.now() - simulated) * clock.scale
+
+
 class ScaledClock:
     """Wall-clock time scaled by ``scale`` real seconds per simulated second.
 

@@ -35,6 +35,7 @@ from harness.web.pages import (
     PortalLoginPage,
     PortalMenuPage,
     RingGroupAddForm,
+    RingGroupDeletePage,
     RingGroupPage,
     Screen,
     SettingsLoginPage,
@@ -44,6 +45,11 @@ from harness.web.pages import (
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = ("adm01234abc", "Adm1nPass01")
 USER = ("aaaacccc", "ccccddd2")
+FORWARDING = {
+    "種別": "転送/留守番電話",
+    "転送先電話番号": "09011112222",
+    "転送動作": {"無条件": "転送"},
+}
 
 
 class Camera:
@@ -96,8 +102,16 @@ def administrator(sim: SimulatorHandle, browser: Browser, camera: Camera) -> Non
     _expect(groups.add_group("順次着信", "20200", ["20201"], 15), RingGroupPage)
     _expect(groups.add_group("コールピックアップ", None, ["20200", "20201"]), RingGroupPage)
     camera.shoot(groups, "init-2-ring-groups")
+    asked = camera.shoot(groups.open_delete(0), "init-2-ring-group-delete")
+    groups = _expect(asked, RingGroupDeletePage).cancel()
     form = groups.open_add_form().fill("一斉着信", "20201", ["20200", "20999"], 90)
     camera.shoot(_expect(form.submit(), RingGroupAddForm), "init-2-ring-group-add-errors")
+    # 20201 with its own 不在時動作: the add form warns that a pilot loses it.
+    settings = sim.settings()
+    sim.put_settings({**settings, "不在時動作設定": {"20201": FORWARDING}})
+    warned = RingGroupAddForm.open(page, sim.base_url)
+    camera.shoot(warned, "init-2-ring-group-add-pilot-warning")
+    sim.put_settings(settings)
 
     sim.set_line_live("0312345678", False)
     inbound = RingGroupPage.open(page, sim.base_url).next()
@@ -106,6 +120,10 @@ def administrator(sim: SimulatorHandle, browser: Browser, camera: Camera) -> Non
     sim.set_line_live("0312345678", True)
     inbound = _expect(refused.press_set_again(), InboundRoutePage)
     camera.shoot(inbound, "init-3-inbound")
+    chosen = InboundRouteForm.open(page, sim.base_url, "0312345678")
+    chosen.page.locator("details.effects summary").click()  # 着信先ごとの動作, opened
+    camera.shoot(chosen, "init-3-inbound-form")
+    inbound = InboundRoutePage.open(page, sim.base_url)
 
     outbound = inbound.next()
     outbound.set_outbound_caller_id("20201", "0312345678")
@@ -145,6 +163,11 @@ def terminal_user(sim: SimulatorHandle, browser: Browser, camera: Camera) -> Non
     absence = AbsencePage.open(page, sim.base_url)
     absence.set_absence_forwarding("090-abcd", {"無応答": "転送"}, 45)
     camera.shoot(absence, "user-absence-errors")
+    absence = AbsencePage.open(page, sim.base_url)
+    absence.set_single_number_reach("09011112222", 5, "0311112222", 30, 20, True)
+    camera.shoot(absence, "user-absence-reach-leg-never-rings")
+    page.get_by_role("radio", name="転送/留守番電話設定").check()
+    camera.shoot(absence, "user-absence-kind-switch-warning")
     page.context.close()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from harness.clock import wall_time
 from harness.errors import InputError, Problem
 from harness.guide.types import Settings
 from harness.sim.documents import read_tenant
@@ -33,6 +35,21 @@ from harness.sim.store import NoTenantError, SettingsError
 from harness.sim.web.context import Simulation
 
 MAX_BODY = 1_000_000
+
+#: The fields of each record list that are times (stored as Unix seconds). Every time in
+#: /api/* is shown one way: ISO 8601 UTC with milliseconds (docs/sim.md "Times").
+TIME_FIELDS = {
+    "registrations": ("expires_at",),
+    "pstn_registrations": ("expires_at",),
+    "calls": ("started_at", "ended_at"),
+    "voicemail_messages": ("received_at",),
+}
+
+
+def iso_time(unix: float) -> str:
+    """``2026-12-02T18:31:24.123Z``: Unix seconds as ISO 8601 UTC, milliseconds."""
+    moment = datetime.fromtimestamp(unix, UTC).isoformat(timespec="milliseconds")
+    return moment.replace("+00:00", "Z")
 
 
 class ApiError(Exception):
@@ -220,10 +237,12 @@ async def mfa(request: Request) -> Response:
 
 @api_route
 async def mail(request: Request) -> Response:
-    sink = _sim(request).mail_sink
+    sim = _sim(request)
+    sink = sim.mail_sink
     messages = [] if sink is None else [asdict(m) for m in sink.messages]
     for message in messages:
         message["to"] = list(message["to"])
+        message["time"] = iso_time(wall_time(sim.clock, message["time"]))  # simulated → wall
     return JSONResponse(messages)
 
 
@@ -249,7 +268,11 @@ def _rows(table: Any) -> Any:
     async def rows(request: Request) -> Response:
         after = _query_int(request, "after", low=0, high=2**62) or 0
         limit = _query_int(request, "limit", low=1, high=MAX_PAGE)
-        return JSONResponse(_sim(request).store.list_rows(table, after=after, limit=limit))
+        records = _sim(request).store.list_rows(table, after=after, limit=limit)
+        for record in records:
+            for name in TIME_FIELDS[table]:
+                record[name] = iso_time(record[name])
+        return JSONResponse(records)
 
     rows.__name__ = table
     return rows
@@ -287,10 +310,21 @@ def _build_openapi() -> dict[str, Any]:
     settings_in = keys[(Settings, "validation")]
     settings_out = keys[(Settings, "serialization")]
 
-    def obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-        return {"type": "object", "properties": properties, "required": required}
+    def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+        """An object schema; every property required unless ``required`` names fewer."""
+        names = list(properties) if required is None else required
+        return {"type": "object", "properties": properties, "required": names}
 
     nullable_str = {"type": ["string", "null"]}
+    wall = {
+        "type": "string",
+        "format": "date-time",
+        "description": "ISO 8601 UTC, milliseconds (2026-12-02T18:31:24.123Z)",
+    }
+    since_arrival = {
+        "type": "number",
+        "description": "simulated seconds since the call arrived (the model's t, as predict)",
+    }
     schemas["Problem"] = obj(
         {
             "where": {"type": "string", "description": "file › table › row › field"},
@@ -340,9 +374,66 @@ def _build_openapi() -> dict[str, Any]:
             "contact": {"type": "string", "description": "where its calls go"},
             "transport": {"enum": ["UDP", "TCP"]},
             "source": {"type": "string", "description": "host:port the REGISTER came from"},
-            "expires_at": {"type": "number", "description": "Unix time"},
+            "expires_at": wall,
         },
         ["id", "number", "contact", "transport", "source", "expires_at"],
+    )
+    schemas["Registration"] = obj(
+        {
+            "id": {"type": "integer"},
+            "terminal_id": {"type": "string", "description": "端末ID (SIP user)"},
+            "extension": {"type": "string", "description": "内線番号"},
+            "contact": {"type": "string"},
+            "source": {"type": "string", "description": "host the REGISTER came from"},
+            "expires_at": wall,
+        },
+    )
+    schemas["CallLeg"] = obj(
+        {
+            "target": {"type": "string", "description": "the number this leg rang"},
+            "state": {"enum": ["ringing", "answered", "stopped", "failed"]},
+            "t": since_arrival,
+        },
+    )
+    schemas["Call"] = obj(
+        {
+            "id": {"type": "integer"},
+            "call_id": {"type": "string"},
+            "started_at": wall,
+            "ended_at": wall,
+            "caller": {"type": "string", "description": "内線番号, or the external number"},
+            "callee": {"type": "string", "description": "the number dialled"},
+            "caller_id": nullable_str,
+            "outcome": {
+                "type": "string",
+                "description": "answered, voicemail, cancelled (the caller gave up) or "
+                "released:<reason> (not_found, no_caller_id, busy, unavailable, no_answer, "
+                "hop_limit, no_pickup)",
+            },
+            "detail": obj(
+                {
+                    "legs": {"type": "array", "items": {"$ref": ref.format(model="CallLeg")}},
+                    "answered_by": {**nullable_str, "description": "the leg target answering"},
+                    "duration": {
+                        **since_arrival,
+                        "description": "simulated seconds, arrival to end",
+                    },  # fmt: skip
+                    "voicemail": obj(
+                        {"mailbox": {"type": "string"}, "t": since_arrival}, ["mailbox", "t"]
+                    ),  # fmt: skip
+                },
+                ["legs", "answered_by", "duration"],
+            ),
+        },
+    )
+    schemas["Voicemail"] = obj(
+        {
+            "id": {"type": "integer"},
+            "extension": {"type": "string", "description": "the mailbox (内線番号)"},
+            "caller_id": nullable_str,
+            "received_at": wall,
+            "duration": {"type": "number", "description": "simulated seconds"},
+        },
     )
     schemas["Mail"] = obj(
         {
@@ -350,7 +441,7 @@ def _build_openapi() -> dict[str, Any]:
             "to": {"type": "array", "items": {"type": "string"}},
             "subject": {"type": "string"},
             "body": {"type": "string"},
-            "time": {"type": "number"},
+            "time": wall,
         },
         ["mail_from", "to", "subject", "body", "time"],
     )
@@ -365,7 +456,6 @@ def _build_openapi() -> dict[str, Any]:
         },
         ["status", "http", "smtp", "sip", "pstn"],
     )
-    row = {"type": "object", "additionalProperties": True}
 
     def json_body(schema: dict[str, Any]) -> dict[str, Any]:
         return {"content": {"application/json": {"schema": schema}}}
@@ -503,17 +593,21 @@ def _build_openapi() -> dict[str, Any]:
             },
         }
     }
-    for path, what in (
-        ("/api/registrations", "SIP registrations (filled by the SIP side)"),
-        ("/api/calls", "Calls (filled by the SIP side)"),
-        ("/api/voicemail", "Voicemail messages (filled by the SIP side)"),
+    for path, what, model in (
+        (
+            "/api/registrations",
+            "SIP registrations, listed once their 200 OK is sent",
+            "Registration",
+        ),
+        ("/api/calls", "Finished calls (filled by the SIP side)", "Call"),
+        ("/api/voicemail", "Voicemail messages (filled by the SIP side)", "Voicemail"),
     ):
         paths[path] = {
             "get": {
                 "summary": what,
                 "parameters": paging,
                 "responses": {
-                    "200": ok({"type": "array", "items": row}),
+                    "200": ok({"type": "array", "items": refs(model)}),
                     "400": err("after/limit is not a whole number in range"),
                 },
             }
@@ -540,7 +634,9 @@ def _build_openapi() -> dict[str, Any]:
             "and writes it to <database>.api-token (mode 0600), or takes it from --api-token / "
             "$SMARTPBX_API_TOKEN. Bodies are JSON only (415 otherwise). Requests whose Host is "
             "not the address serve listens on (127.0.0.1:<port>, localhost:<port>) get 421. "
-            "This document (GET /api/openapi.json) is public.",
+            "This document (GET /api/openapi.json) is public. Every time is ISO 8601 UTC "
+            "wall-clock with milliseconds (…Z); inside a call's detail, `t` and `duration` are "
+            "simulated seconds since the call arrived, the reference model's timeline unit.",
         },
         "paths": paths,
         "components": {

@@ -18,7 +18,9 @@ Theory of operation
   ``version`` changes with every committed change) and writes registrations, calls and
   voicemail messages through the ``*_registration`` / ``record_*`` functions.
 - Times given to the store (``now``) are simulated seconds of the simulator's ``Clock``; the
-  store never reads a clock itself.
+  store never reads a clock itself. The SIP side's records are the exception: their times
+  (``expires_at``, ``started_at``, ``ended_at``, ``received_at``) are wall-clock Unix seconds,
+  which the provisioning API shows as ISO 8601 UTC (docs/sim.md "Times").
 
 One connection shared by the simulator's event loop, guarded by a lock so that a call from a
 worker thread (argon2 hashing runs off the loop) cannot interleave with a transaction.
@@ -194,7 +196,8 @@ CREATE TABLE IF NOT EXISTS pstn_registrations (
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY,
     call_id TEXT NOT NULL,
-    started_at REAL NOT NULL,
+    started_at REAL NOT NULL,             -- Unix seconds (wall clock), like ended_at
+    ended_at REAL NOT NULL,
     caller TEXT NOT NULL,
     callee TEXT NOT NULL,
     caller_id TEXT,
@@ -339,6 +342,17 @@ class RoutingSnapshot:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RingTimeDefaults:
+    """The 呼出時間 (s) the SIP side gives a group saved without one: PbxParams G
+    (``group_ring_time``, 一斉着信) and T (``member_ring_time``, 順次着信, per member). The SIP
+    side sets them on its store when it starts (``serve --param``); the settings site shows
+    them as 「既定（20秒）」."""
+
+    simultaneous: float = 20.0
+    sequential: float = 20.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Account:
     login_id: str
     role: Role
@@ -410,8 +424,10 @@ class Store:
             path = Path(self._tempdir.name) / "sim.sqlite3"
         self.path = Path(path)
         self.lockout_threshold = lockout_threshold
+        self.ring_time_defaults = RingTimeDefaults()
         self._lock = threading.RLock()
         self._reset_listeners: list[Callable[[], None]] = []
+        self._listing_listeners: list[Callable[[], None]] = []
         self._writes = 0  # committed write transactions of this store
         self._epoch = 0  # bumped by every reset and tenant load (see ``epoch``)
         self._stamp: tuple[int, int | None] | None = None  # (writes, version) last read
@@ -426,6 +442,7 @@ class Store:
             self._db.execute("ALTER TABLE web_sessions ADD COLUMN flash TEXT")
         self._migrate_group_ring_time()
         self._migrate_lockouts()
+        self._migrate_call_times()
         # Soft state does not survive a restart: registrations are refreshed by phones, and
         # one-time codes are timed by a clock whose origin changed.
         with self._tx() as db:
@@ -475,6 +492,18 @@ class Store:
                     (self.lockout_threshold,),
                 )
             db.execute("UPDATE web_accounts SET locked_at = 0 WHERE locked_at IS NOT NULL")
+
+    def _migrate_call_times(self) -> None:
+        """A store file written when calls and voicemail messages were timed in simulated
+        seconds since the simulator started (no ``ended_at``): those times cannot be turned into
+        wall-clock ones, so the old records go (the tables are emptied by every reset anyway)."""
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(calls)")}
+        if "ended_at" in columns:
+            return
+        with self._tx() as db:
+            db.execute("DELETE FROM calls")
+            db.execute("DELETE FROM voicemail_messages")
+            db.execute("ALTER TABLE calls ADD COLUMN ended_at REAL NOT NULL DEFAULT 0")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -637,6 +666,12 @@ class Store:
         thread): holders of soft state derived from the store — the SIP side's registrar
         bindings — drop it, as the store drops its registration rows."""
         self._reset_listeners.append(listener)
+
+    def before_listing(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` before ``list_rows`` reads: a writer that batches its rows (the
+        SIP side's registrations) writes what it holds first, so a list never misses what a
+        phone was already told — a binding is listed once its 200 OK is sent."""
+        self._listing_listeners.append(listener)
 
     def _notify_reset(self) -> None:
         for listener in self._reset_listeners:
@@ -1211,6 +1246,7 @@ class Store:
         *,
         call_id: str,
         started_at: float,
+        ended_at: float,
         caller: str,
         callee: str,
         caller_id: str | None,
@@ -1218,16 +1254,18 @@ class Store:
         detail: Mapping[str, Any] | None = None,
         epoch: int | None = None,
     ) -> None:
-        """One finished call; nothing when it began before the last reset (``epoch``)."""
+        """One finished call (times: Unix seconds); nothing when it began before the last
+        reset (``epoch``)."""
         with self._tx() as db:
             if self._stale(epoch):
                 return
             db.execute(
-                "INSERT INTO calls (call_id, started_at, caller, callee, caller_id, outcome, "
-                "detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO calls (call_id, started_at, ended_at, caller, callee, caller_id, "
+                "outcome, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     call_id,
                     started_at,
+                    ended_at,
                     caller,
                     callee,
                     caller_id,
@@ -1266,6 +1304,8 @@ class Store:
         with ``id > after``, at most ``limit`` (a long run's calls, page by page)."""
         if table not in ("registrations", "pstn_registrations", "calls", "voicemail_messages"):
             raise ValueError(f"not a SIP-side table: {table}")
+        for listener in self._listing_listeners:
+            listener()
         sql = f"SELECT * FROM {table} WHERE id > ? ORDER BY id LIMIT ?"  # noqa: S608
         rows = [dict(r) for r in self._read(sql, (after, -1 if limit is None else limit))]
         for row in rows:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +269,8 @@ def test_mfa_code_arrives_by_smtp_and_logs_in(sim: SimulatorHandle, browser: Bro
     assert len(mail) == 1
     assert mail[0]["to"] == ["aaaabbbb@example.co.jp"]
     assert mail[0]["subject"] == "【Arcstar Smart PBX】ワンタイムパスワードのお知らせ"
+    sent = datetime.fromisoformat(mail[0]["time"])  # ISO 8601 UTC, as every time in /api/*
+    assert mail[0]["time"].endswith("Z") and abs(datetime.now(UTC) - sent) < timedelta(minutes=1)
     code = re.search(r"ワンタイムパスワード: ([0-9]{6})", mail[0]["body"])
     assert code
     done = browser.post("/SmartPBX/Mfa/Code", {"code": code.group(1)})

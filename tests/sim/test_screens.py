@@ -83,12 +83,16 @@ def test_add_and_delete_a_group(site: Site, store: Store) -> None:
     )
     listing = site.get("/SmartPBX/Init/Groups?done=1").text
     assert "30302、30300" in listing and "設定しました。" in listing
-    assert "<td>既定</td>" in listing
+    assert "<td>既定（20秒）</td>" in listing  # the seconds the SIP side applies (PbxParams G)
     document = store.settings_document()
     left_out = next(g for g in document.ring_groups if g.pilot == "30303")
     assert "ring_time" not in left_out.model_fields_set  # exported as left out, not as 20
-    site.post(f"/SmartPBX/Init/Groups/{group.id}/Delete", {})
+    confirm = site.get(f"/SmartPBX/Init/Groups/{group.id}/Delete")
+    assert "着信グループの削除" in confirm.text and store.routing_snapshot().groups  # not yet
+    deleted = site.post(f"/SmartPBX/Init/Groups/{group.id}/Delete", {})
+    assert deleted.headers["location"] == "/SmartPBX/Init/Groups?deleted=1"
     assert store.routing_snapshot().group_by_pilot("30303") is None
+    assert "削除しました。" in site.get(deleted.headers["location"]).text
 
 
 @pytest.mark.manual_step("P2-S2-3")
@@ -99,7 +103,7 @@ def test_set_an_inbound_route(site: Site, store: Store) -> None:
     form = site.get("/SmartPBX/Init/Inbound/0633334444").text
     assert "30300（順次着信 代表番号）" in form
     response = site.post("/SmartPBX/Init/Inbound/0633334444", {"destination": "30301"})
-    assert response.headers["location"] == "/SmartPBX/Init/Inbound"
+    assert response.headers["location"] == "/SmartPBX/Init/Inbound?done=1"
     route = store.routing_snapshot().inbound_routes["0633334444"]
     assert (route.destination, route.applied) == ("30301", True)
 

@@ -258,8 +258,8 @@ def test_flash_is_shown_once_and_added_to_an_older_store_file(tmp_path: Path) ->
 def test_record_lists_page_by_id(store: Store) -> None:
     for n in range(5):
         store.record_call(
-            call_id=f"c{n}", started_at=float(n), caller="20200", callee="20201",
-            caller_id="20200", outcome="ended",
+            call_id=f"c{n}", started_at=float(n), ended_at=float(n + 1), caller="20200",
+            callee="20201", caller_id="20200", outcome="answered",
         )  # fmt: skip
     every = store.list_rows("calls")
     assert [r["call_id"] for r in every] == [f"c{n}" for n in range(5)]
@@ -282,8 +282,8 @@ def test_sip_side_writes_captured_before_a_reset_are_dropped(store: Store) -> No
         {"09011112222": ("sip:x@127.0.0.1:6000", "UDP", "127.0.0.1:6000", 9e9)}, epoch=before
     )
     store.record_call(
-        call_id="old", started_at=0.0, caller="20200", callee="20201", caller_id="20200",
-        outcome="ended", epoch=before,
+        call_id="old", started_at=0.0, ended_at=1.0, caller="20200", callee="20201",
+        caller_id="20200", outcome="answered", epoch=before,
     )  # fmt: skip
     store.record_voicemail(
         extension="20201", caller_id="20200", received_at=0.0, duration=1.0, epoch=before

@@ -7,16 +7,23 @@ checks the store's settings version (one small read), re-reading the routing sna
 when it changed — a setting saved on a page applies to the next call (DESIGN.md
 "Concurrency"). It writes what the provisioning API shows: registrations and the carrier
 side's subscribers (soft state, wall-clock expiry), one row per finished call, one per
-voicemail message. A reset or a new tenant (``Store.on_reset``) drops the bindings and
-subscribers and ends every call in progress, so nothing of one test reaches the next.
+voicemail message, all timed in wall-clock Unix seconds (the API shows them as ISO 8601 UTC;
+simulated seconds since the call's arrival, the model's ``t``, only inside a call's detail).
+Registrations are written in batches, but flushed before any list is read
+(``Store.before_listing``), so a binding is listed once its 200 OK is sent. A reset or a new
+tenant (``Store.on_reset``) drops the bindings and subscribers and ends every call in
+progress, so nothing of one test reaches the next.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from typing import Any
 
-from harness.sim.pbx.call import target_number
+from harness.clock import wall_time
+from harness.sim.pbx.call import Call, CallState, target_number
 from harness.sim.pbx.carrier import Carrier, Subscriber
 from harness.sim.pbx.config import PbxConfig, PbxParams
 from harness.sim.pbx.registrar import (
@@ -28,10 +35,51 @@ from harness.sim.pbx.registrar import (
 from harness.sim.pbx.routing import ExternalOrigin
 from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService, _CallSession
 from harness.sim.server import ServiceContext
-from harness.sim.store import Store
+from harness.sim.store import RingTimeDefaults, Store
 from harness.sip.endpoint import Endpoint
 
-FLUSH_DELAY = 0.05  # seconds a registration may wait before the store (and API) has it
+FLUSH_DELAY = 0.05  # seconds a registration may wait before the store has it (a list
+# request flushes at once: ``flush_pending``)
+FLUSH_WAIT = 2.0  # seconds a list read from another thread waits for the loop's flush
+
+
+def _seconds(value: float) -> float:
+    return round(value, 3)
+
+
+def call_record(call: Call) -> dict[str, Any]:
+    """What ``/api/calls`` tells of a finished call: its outcome in the model's words where
+    they apply (answered, voicemail, cancelled, released:<reason>) and, in ``detail``, a ring
+    timeline in simulated seconds since the call arrived (``t``, as in ``predict``)."""
+    if call.recording_id is not None:
+        outcome = "voicemail"
+    elif call.state is CallState.ENDED:
+        outcome = "answered"  # a leg answered, or a pickup bridged it
+    else:
+        outcome = call.state.value
+        if call.release_reason is not None:
+            outcome = f"{outcome}:{call.release_reason.value}"
+    legs = [
+        {
+            "target": target_number(leg.target),
+            "state": leg.state.value,
+            "t": _seconds(leg.started_at - call.arrived_at),
+        }
+        for leg in call.legs.values()
+    ]
+    answered = call.answered_leg
+    detail: dict[str, Any] = {
+        "legs": legs,
+        "answered_by": None if answered is None else target_number(answered.target),
+        "duration": _seconds(call.clock.now() - call.arrived_at),
+    }
+    if call.recording_id is not None and call.voicemail is not None:
+        message = call.voicemail.get(call.recording_id)
+        detail["voicemail"] = {
+            "mailbox": message.mailbox,
+            "t": _seconds(message.started_at - call.arrived_at),
+        }
+    return {"outcome": outcome, "detail": detail}
 
 
 class _StoreBacked(PbxSipService):
@@ -43,6 +91,8 @@ class _StoreBacked(PbxSipService):
         self._pending_pstn: dict[str, tuple[str, str, str, float] | None] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._pending_epoch = store.epoch  # the store's epoch when this batch began
+        self._loop_thread = threading.get_ident()  # built on its loop (StoreSipService.start)
+        store.before_listing(self.flush_pending)
         self.refresh()
 
     def refresh(self) -> None:
@@ -91,6 +141,32 @@ class _StoreBacked(PbxSipService):
             # registrar's time under load; the API sees a binding within FLUSH_DELAY.
             self._flush_handle = self.loop.call_later(FLUSH_DELAY, self.flush)
 
+    def flush_pending(self) -> None:
+        """Write the batch now if one waits (``Store.before_listing``): the provisioning API
+        lists every binding a 200 OK was sent for. From another thread than the loop's, the
+        flush runs on the loop and this waits for it (bounded)."""
+        if self._flush_handle is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._flush_handle.cancel()
+            self.flush()
+            return
+        done = threading.Event()
+
+        def flush_on_loop() -> None:
+            try:
+                if self._flush_handle is not None:
+                    self._flush_handle.cancel()
+                    self.flush()
+            finally:
+                done.set()
+
+        try:
+            self.loop.call_soon_threadsafe(flush_on_loop)
+        except RuntimeError:  # the loop is closed: nothing runs on it any more
+            return
+        done.wait(FLUSH_WAIT)
+
     def forget_registrations(self) -> None:
         """The store was reset or given a new tenant: its registration rows are gone, and so
         must be the bindings behind them (soft state), or a phone that vanished without
@@ -125,21 +201,16 @@ class _StoreBacked(PbxSipService):
         caller = (
             origin.number or "非通知" if isinstance(origin, ExternalOrigin) else origin.extension
         )
-        outcome = call.state.value
-        if call.release_reason is not None:
-            outcome = f"{outcome}:{call.release_reason.value}"
-        legs = [
-            {"target": target_number(leg.target), "state": leg.state.value}
-            for leg in call.legs.values()
-        ]
+        record = call_record(call)
         self.store.record_call(
             call_id=call.id,
-            started_at=call.arrived_at,
+            started_at=wall_time(call.clock, call.arrived_at),
+            ended_at=time.time(),
             caller=caller,
             callee=call.dialled,
             caller_id=call.caller_id.number,
-            outcome=outcome,
-            detail={"legs": legs},
+            outcome=record["outcome"],
+            detail=record["detail"],
             epoch=session.epoch,
         )
         if call.recording_id is not None:
@@ -147,7 +218,7 @@ class _StoreBacked(PbxSipService):
             self.store.record_voicemail(
                 extension=message.mailbox,
                 caller_id=message.caller_id,
-                received_at=message.started_at,
+                received_at=wall_time(call.clock, message.started_at),
                 duration=message.duration or 0.0,
                 epoch=session.epoch,
             )
@@ -190,6 +261,11 @@ class StoreSipService:
             pbx_params=self.pbx_params,
         )
         sip = self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
+        # The settings site shows a group's 「既定」 呼出時間 as the seconds this side applies.
+        params = sip.pbx.params
+        context.store.ring_time_defaults = RingTimeDefaults(
+            simultaneous=params.group_ring_time, sequential=params.member_ring_time
+        )
         carrier = self.carrier = Carrier(endpoint=trunk, pbx=sip)
         carrier.on_change = sip.subscriber_changed
         loop = asyncio.get_running_loop()

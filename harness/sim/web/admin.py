@@ -7,7 +7,8 @@ from starlette.routing import Route
 
 from harness.guide.types import DEFAULT_GROUP_RING_TIME, GroupKind, TerminalKind
 from harness.sim.rules import GroupDraft
-from harness.sim.store import SettingsError
+from harness.sim.store import GroupRecord, RoutingSnapshot, SettingsError
+from harness.sim.web import display
 from harness.sim.web.auth import account_locks
 from harness.sim.web.context import Ctx, Guard, error_page, screen
 
@@ -17,6 +18,8 @@ WIZARD = (
     ("/SmartPBX/Init/Inbound", "外線着信設定"),
     ("/SmartPBX/Init/Outbound", "外線発信設定"),
 )
+SAVED = "設定しました。"
+DELETED = "削除しました。"
 CONNECTION_ERROR = (
     "接続エラー: 外線サービスが開通していないため設定を反映できませんでした。"
     "外線サービス開通後に「設定」ボタンを押し直してください。"
@@ -42,16 +45,34 @@ async def extensions(ctx: Ctx) -> Response:
     return _wizard(ctx, 0, "init_extensions.html", terminals=list(snapshot.terminals.values()))
 
 
+def _notice(ctx: Ctx) -> str | None:
+    """The confirmation after a redirect: 「設定しました。」 (``?done=1``) or 「削除しました。」."""
+    query = ctx.request.query_params
+    if query.get("deleted"):
+        return DELETED
+    return SAVED if query.get("done") else None
+
+
+def _group_warnings(snapshot: RoutingSnapshot) -> list[str]:
+    """Every 代表番号 whose own 不在時動作 the group overrides (DOMAIN.md rule 1)."""
+    warnings = (
+        display.pilot_absence_warning(snapshot, g.pilot) for g in snapshot.groups if g.pilot
+    )
+    return [w for w in warnings if w]
+
+
 @screen(Guard.ADMIN)
 async def groups(ctx: Ctx) -> Response:
     """② 着信グループ設定: the groups, 「追加」 and 「削除」."""
     snapshot = ctx.store.routing_snapshot()
+    defaults = ctx.store.ring_time_defaults
     return _wizard(
         ctx,
         1,
         "init_groups.html",
-        groups=snapshot.groups,
-        notice=ctx.request.query_params.get("done"),
+        groups=[(g, display.ring_time_text(g, defaults)) for g in snapshot.groups],
+        notice=_notice(ctx),
+        warnings=_group_warnings(snapshot),
     )
 
 
@@ -66,6 +87,7 @@ async def group_add(ctx: Ctx) -> Response:
     eligible = _eligible(ctx)
     slots = max(len(eligible), 1)
     kinds = [k.value for k in GroupKind]
+    warnings = display.pilot_candidates_with_absence(ctx.store.routing_snapshot(), eligible)
     if ctx.request.method == "GET":
         return _wizard(
             ctx,
@@ -74,6 +96,7 @@ async def group_add(ctx: Ctx) -> Response:
             kinds=kinds,
             extensions=eligible,
             slots=slots,
+            warnings=warnings,
             values={"ring_time": str(DEFAULT_GROUP_RING_TIME)},  # as the service shows it
             members=[],
         )
@@ -95,6 +118,7 @@ async def group_add(ctx: Ctx) -> Response:
             kinds=kinds,
             extensions=eligible,
             slots=slots,
+            warnings=warnings,
             errors=error.fields,
             values=ctx.form,
             members=list(members),
@@ -102,40 +126,56 @@ async def group_add(ctx: Ctx) -> Response:
     return ctx.redirect("/SmartPBX/Init/Groups?done=1")
 
 
+def _group(snapshot: RoutingSnapshot, raw: str) -> GroupRecord | None:
+    return next((g for g in snapshot.groups if str(g.id) == raw), None)
+
+
 @screen(Guard.ADMIN)
 async def group_delete(ctx: Ctx) -> Response:
-    """着信グループ「削除」."""
+    """着信グループ「削除」: GET asks for confirmation (a page, so it works without JavaScript),
+    its 「削除する」 POSTs and deletes."""
     raw = ctx.request.path_params.get("group_id", "")
+    snapshot = ctx.store.routing_snapshot()
+    group = _group(snapshot, raw)
+    if ctx.request.method == "GET":
+        if group is None:
+            return error_page(
+                ctx.request, 404, "見つかりません", "指定された着信グループはありません。"
+            )
+        return _wizard(
+            ctx,
+            1,
+            "init_group_delete.html",
+            group=group,
+            ring_time=display.ring_time_text(group, ctx.store.ring_time_defaults),
+            warnings=display.group_deletion_warnings(snapshot, group),
+        )
     try:
         ctx.store.delete_group(int(raw))
     except (ValueError, SettingsError):
         return error_page(
             ctx.request, 404, "見つかりません", "指定された着信グループはありません。"
         )
-    return ctx.redirect("/SmartPBX/Init/Groups")
+    return ctx.redirect("/SmartPBX/Init/Groups?deleted=1")
 
 
 @screen(Guard.ADMIN)
 async def inbound(ctx: Ctx) -> Response:
     """③ 外線着信設定: each 外線番号 with its 着信先 and a 「設定」 button."""
     snapshot = ctx.store.routing_snapshot()
+    effects = {
+        number: display.destination_effect(snapshot, route.destination)
+        for number, route in snapshot.inbound_routes.items()
+    }
     return _wizard(
         ctx,
         2,
         "init_inbound.html",
         lines=list(snapshot.external_lines.values()),
         routes=snapshot.inbound_routes,
+        effects=effects,
+        notice=_notice(ctx),
     )
-
-
-def _destinations(ctx: Ctx) -> list[tuple[str, str]]:
-    """(value, label) of every possible 着信先: extensions, then group pilots."""
-    snapshot = ctx.store.routing_snapshot()
-    options = [(e, f"{e}（内線）") for e in snapshot.terminals]
-    options += [
-        (g.pilot, f"{g.pilot}（{g.kind.value} 代表番号）") for g in snapshot.groups if g.pilot
-    ]
-    return options
 
 
 @screen(Guard.ADMIN)
@@ -146,11 +186,18 @@ async def inbound_edit(ctx: Ctx) -> Response:
     if number not in snapshot.external_lines:
         return error_page(ctx.request, 404, "見つかりません", "指定された外線番号はありません。")
     current = snapshot.inbound_routes.get(number)
-    options = _destinations(ctx)
+    options = display.destination_options(snapshot)
+    effect = display.destination_effect(snapshot, current.destination) if current else ""
     if ctx.request.method == "GET":
         values = {"destination": current.destination if current else ""}
         return _wizard(
-            ctx, 2, "init_inbound_edit.html", number=number, options=options, values=values
+            ctx,
+            2,
+            "init_inbound_edit.html",
+            number=number,
+            options=options,
+            values=values,
+            effect=effect,
         )
     # Every value sent, not just the first: two 着信先 for one 外線番号 are refused (the
     # guide's inbound.routed_once), never silently reduced to one.
@@ -166,6 +213,7 @@ async def inbound_edit(ctx: Ctx) -> Response:
             options=options,
             errors=error.fields,
             values=ctx.form,
+            effect=effect,
         )
     if not applied:
         return _wizard(
@@ -176,8 +224,9 @@ async def inbound_edit(ctx: Ctx) -> Response:
             options=options,
             errors={"form": CONNECTION_ERROR},
             values=ctx.form,
+            effect=effect,
         )
-    return ctx.redirect("/SmartPBX/Init/Inbound")
+    return ctx.redirect("/SmartPBX/Init/Inbound?done=1")
 
 
 @screen(Guard.ADMIN)
@@ -190,6 +239,7 @@ async def outbound(ctx: Ctx) -> Response:
         "init_outbound.html",
         terminals=list(snapshot.terminals.values()),
         caller_ids=snapshot.outbound_caller_ids,
+        notice=_notice(ctx),
     )
 
 
@@ -219,7 +269,7 @@ async def outbound_edit(ctx: Ctx) -> Response:
             errors=error.fields,
             values=ctx.form,
         )
-    return ctx.redirect("/SmartPBX/Init/Outbound")
+    return ctx.redirect("/SmartPBX/Init/Outbound?done=1")
 
 
 @screen(Guard.ADMIN)
@@ -234,7 +284,7 @@ async def account_settings(ctx: Ctx) -> Response:
         mfa = ctx.store.mfa_enabled()
         return ctx.render("account.html", 200, mfa=mfa, errors=errors, locks=locks)
     ctx.store.set_mfa(choice == "on")
-    return ctx.render("account.html", mfa=choice == "on", notice="設定しました。", locks=locks)
+    return ctx.render("account.html", mfa=choice == "on", notice=SAVED, locks=locks)
 
 
 ROUTES = [
@@ -242,7 +292,7 @@ ROUTES = [
     Route("/SmartPBX/Init/Extensions", extensions),
     Route("/SmartPBX/Init/Groups", groups),
     Route("/SmartPBX/Init/Groups/Add", group_add, methods=["GET", "POST"]),
-    Route("/SmartPBX/Init/Groups/{group_id}/Delete", group_delete, methods=["POST"]),
+    Route("/SmartPBX/Init/Groups/{group_id}/Delete", group_delete, methods=["GET", "POST"]),
     Route("/SmartPBX/Init/Inbound", inbound),
     Route("/SmartPBX/Init/Inbound/{number}", inbound_edit, methods=["GET", "POST"]),
     Route("/SmartPBX/Init/Outbound", outbound),

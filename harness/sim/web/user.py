@@ -14,7 +14,8 @@ from starlette.routing import Route
 from harness.guide.types import Action
 from harness.sim import rules
 from harness.sim.rules import AbsenceDraft, AbsenceValue
-from harness.sim.store import SettingsError
+from harness.sim.store import RoutingSnapshot, SettingsError
+from harness.sim.web import display
 from harness.sim.web.context import Ctx, Guard, error_page, screen
 
 ACTIONS = [a.value for a in Action]
@@ -83,6 +84,16 @@ def _values(value: AbsenceValue | None) -> dict[str, str]:
     }
 
 
+def _shown(snapshot: RoutingSnapshot, own: str, saved: AbsenceValue | None) -> dict[str, Any]:
+    """What the page tells beside the fields, from the saved setting (docs/web.md)."""
+    pilot = display.absence_page_pilot_warning(snapshot, own)
+    return {
+        "warnings": [pilot] if pilot else [],
+        "silent_legs": display.silent_reach_legs(saved),
+        "switch_warnings": display.kind_switch_warnings(saved),
+    }
+
+
 @screen(Guard.TERMINAL_USER)
 async def absence(ctx: Ctx) -> Response:
     """不在時動作設定: every field of DOMAIN.md; 「設定」 saves all or nothing."""
@@ -96,8 +107,11 @@ async def absence(ctx: Ctx) -> Response:
         "states": rules.ACTION_STATES,
         "voicemail_password": snapshot.voicemail_passwords.get(own, ""),
     }
+    before = snapshot.absence.get(own)
     if ctx.request.method == "GET":
-        return ctx.render("user_absence.html", values=_values(snapshot.absence.get(own)), **common)
+        return ctx.render(
+            "user_absence.html", values=_values(before), **common, **_shown(snapshot, own, before)
+        )
     raw = {name: ctx.field(name) for name in DRAFT_FIELDS}
     if not raw["enabled"]:
         raw["enabled"] = rules.ABSENCE_OFF
@@ -108,8 +122,25 @@ async def absence(ctx: Ctx) -> Response:
         saved = ctx.store.set_absence(own, draft)
     except SettingsError as error:
         values = raw | {"voicemail": ctx.field("voicemail")}
-        return ctx.render("user_absence.html", 200, values=values, errors=error.fields, **common)
-    return ctx.render("user_absence.html", values=_values(saved), notice="設定しました。", **common)
+        return ctx.render(
+            "user_absence.html",
+            200,
+            values=values,
+            errors=error.fields,
+            **common,
+            **_shown(snapshot, own, before),
+        )
+    notice = "設定しました。"
+    if before is not None and (saved is None or saved.kind != before.kind):
+        # Only the chosen 種別 is kept: say that the other one's values are gone.
+        notice += f"（{display.absence_label(before)}の内容は消去しました。）"
+    return ctx.render(
+        "user_absence.html",
+        values=_values(saved),
+        notice=notice,
+        **common,
+        **_shown(snapshot, own, saved),
+    )
 
 
 ROUTES = [

@@ -19,6 +19,7 @@ from harness.web.pages.initial_setup import (
     OutboundCallerIdForm,
     OutboundCallerIdPage,
     RingGroupAddForm,
+    RingGroupDeletePage,
     RingGroupPage,
     RingGroupRow,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "PortalLoginPage",
     "PortalMenuPage",
     "RingGroupAddForm",
+    "RingGroupDeletePage",
     "RingGroupPage",
     "RingGroupRow",
     "Screen",

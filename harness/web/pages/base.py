@@ -79,6 +79,13 @@ class Screen:
         found = self.page.locator("[role=alert]:not(form [role=alert]), [role=status]")
         return [text.strip() for text in found.all_inner_texts() if text.strip()]
 
+    def warnings(self) -> list[str]:
+        """Warnings the page shows now (``.alert-warning``, ``role=note``): a setting that is
+        overridden, can never act, or would be cleared by the choice made (docs/web.md). Those
+        the stylesheet hides for the current choice are not read."""
+        texts: list[str] = self.page.evaluate(_VISIBLE_WARNINGS)
+        return texts
+
     def field_errors(self) -> dict[str, str]:
         """Error messages shown beside fields, as ``{field label: message}``.
 
@@ -137,6 +144,9 @@ _FIELD_ERRORS = """() => {
       .filter((msg) => msg.getAttribute('role') === 'alert')
       .map((msg) => [name(field), text(msg)]));
 }"""
+
+_VISIBLE_WARNINGS = """() => Array.from(document.querySelectorAll('.alert-warning[role=note]'))
+  .filter((el) => el.checkVisibility()).map((el) => el.innerText.trim())"""
 
 _FORM_IS_VALID = "(el) => !el.form || el.formNoValidate || el.form.checkValidity()"
 

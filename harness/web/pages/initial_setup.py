@@ -39,7 +39,8 @@ class RingGroupRow:
     pilot: str
     members: tuple[str, ...]
     ring_time: int | None
-    """Seconds, as shown (「20秒」 → 20)."""
+    """Seconds, as shown (「20秒」 → 20; 「既定（20秒）」, a group saved without one → the
+    seconds the service applies, 20); None when none is shown (コールピックアップ: 「—」)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +52,9 @@ class InboundRouteRow:
     kind: str
     destination: str
     state: str
+    effect: str = ""
+    """What a call to the 外線番号 does, as the 「着信時の動作」 column says it
+    (「内線 20201 を呼び出します」); empty when 未設定."""
 
 
 def _words(text: str) -> list[str]:
@@ -136,11 +140,17 @@ class RingGroupPage(_WizardScreen):
         """
         return self.open_add_form().fill(kind, pilot, members, ring_time).submit()
 
-    def delete_group(self, index: int) -> Screen:
-        """Press 「削除」 on the ``index``-th group of the table (0 = first)."""
+    def open_delete(self, index: int) -> RingGroupDeletePage:
+        """Press 「削除」 on the ``index``-th group of the table (0 = first): the site asks for
+        confirmation first."""
         row = self.page.get_by_role("table").first.locator("tbody tr").nth(index)
         self._click_and_wait(row.get_by_role("button", name="削除"))
-        return current_screen(self.page)
+        return RingGroupDeletePage(self.page)
+
+    def delete_group(self, index: int) -> Screen:
+        """Press 「削除」 on the ``index``-th group of the table (0 = first) and confirm with
+        「削除する」; returns the list (「削除しました。」)."""
+        return self.open_delete(index).confirm()
 
     def next(self) -> InboundRoutePage:
         """Press 「次へ」 to 外線着信設定."""
@@ -151,6 +161,33 @@ class RingGroupPage(_WizardScreen):
         """Press 「戻る」 to 内線一覧表示."""
         self._back()
         return ExtensionListPage(self.page)
+
+
+class RingGroupDeletePage(Screen):
+    """着信グループの削除: the confirmation 「削除」 on 着信グループ設定 asks for (docs/web.md)."""
+
+    PATH = "/SmartPBX/Init/Groups/{id}/Delete"
+
+    def group(self) -> dict[str, str]:
+        """The group about to be deleted, as ``{種別, 代表番号, メンバー, 呼出時間: text}``."""
+        pairs: list[list[str]] = self.page.evaluate(_READ_SUMMARY)
+        return {term: value for term, value in pairs}
+
+    def confirm(self) -> Screen:
+        """Press 「削除する」: the group is deleted, back to the list."""
+        self._click_and_wait(self.page.get_by_role("button", name="削除する"))
+        return current_screen(self.page)
+
+    def cancel(self) -> RingGroupPage:
+        """Follow 「キャンセル」: nothing is deleted, back to the list."""
+        self._click_and_wait(self.page.get_by_role("link", name="キャンセル"))
+        return RingGroupPage(self.page)
+
+
+_READ_SUMMARY = """() => Array.from(document.querySelectorAll('main dl.summary dt'), (dt) => {
+  const dd = dt.nextElementSibling;
+  return [dt.innerText.trim(), dd ? dd.innerText.trim() : ''];
+})"""
 
 
 class RingGroupAddForm(Screen):
@@ -200,6 +237,7 @@ class InboundRoutePage(_WizardScreen):
                 kind=row.get("種別", ""),
                 destination=cell_value(row.get("着信先", "")),
                 state=cell_value(row.get("状態", "")),
+                effect=cell_value(row.get("着信時の動作", "")),
             )
             for row in self._table()
         ]
@@ -236,6 +274,20 @@ class InboundRouteForm(Screen):
         """Choose 着信先: an extension or a group's 代表番号."""
         self.page.get_by_label("着信先").select_option(value=destination)
         return self
+
+    def destinations(self) -> list[tuple[str, str]]:
+        """The 着信先 offered, as ``(number, label)`` (「20200（一斉着信 代表番号）」)."""
+        pairs: list[list[str]] = self.page.get_by_label("着信先").evaluate(
+            "(s) => Array.from(s.options).filter((o) => o.value).map((o) => [o.value, o.text])"
+        )
+        return [(value, label) for value, label in pairs]
+
+    def current_effect(self) -> str:
+        """What a call to this 外線番号 does with the saved 着信先 (empty when 未設定)."""
+        effect = self.page.locator("#destination-effect")
+        if not effect.count():
+            return ""
+        return effect.inner_text().strip().removeprefix("現在の設定: ")
 
     def submit(self) -> Screen:
         """Press 「設定」."""

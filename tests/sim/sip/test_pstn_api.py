@@ -3,6 +3,7 @@ provisioning API (``GET /api/pstn/registrations``), and go with a reset like the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from harness.pytest_plugin.phones import PhoneFactory
@@ -39,7 +40,8 @@ def test_carrier_subscribers_are_listed_until_they_unregister_or_a_reset(
     assert listed["09011112222"]["contact"].endswith(f":{mobile.local.port}")
     assert listed["0355556666"]["transport"] == "TCP"
     assert f":{office.local.port}" in listed["0355556666"]["contact"]
-    assert listed["0355556666"]["expires_at"] > 0
+    expires = datetime.fromisoformat(listed["0355556666"]["expires_at"])
+    assert expires.tzinfo is not None and expires > datetime.now(UTC)  # ISO 8601 UTC
 
     mobile.unregister()
     eventually(lambda: set(_listed(sim)) == {"0355556666"}, "the unregistered number gone")

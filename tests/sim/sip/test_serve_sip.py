@@ -107,7 +107,7 @@ def test_call_between_extensions_is_recorded(
     assert [(c["caller"], c["callee"], c["caller_id"]) for c in recorded] == [
         ("20200", "20201", "20200")
     ]
-    assert recorded[0]["outcome"] == "ended"
+    assert recorded[0]["outcome"] == "answered"
 
 
 def test_external_call_presents_the_outbound_caller_id(
@@ -193,7 +193,7 @@ def test_the_standard_library_loop_serves_the_same_call(
         phones = tenant_phones(phone_factory, other, SAMPLE)
         answered_call(phones["20200"], phones["20201"], "20201")
         recorded = eventually(lambda: rows(other, "/api/calls"), "the call in /api/calls")
-        assert [(c["caller"], c["outcome"]) for c in recorded] == [("20200", "ended")]
+        assert [(c["caller"], c["outcome"]) for c in recorded] == [("20200", "answered")]
 
 
 def test_serve_param_takes_effect_over_sip(phone_factory: PhoneFactory, tmp_path: Path) -> None:
