@@ -297,6 +297,10 @@ def by_forms(make_site: Callable[[], Site], document: Document) -> Verdict:
     return not ids, sorted(ids)
 
 
+API_TOKEN = "one-verdict-test-token"
+"""The provisioning API's bearer token for the in-process app (issue 10.5)."""
+
+
 # --- the property ---------------------------------------------------------------------------
 
 
@@ -315,11 +319,13 @@ def fresh_site(
         shutil.copyfile(loaded_db, path)
         store = Store(path)
         stores.append(store)
-        app = create_app(store, ManualClock(), FakeMailer())
+        app = create_app(store, ManualClock(), FakeMailer(), api_token=API_TOKEN)
 
         def make() -> Site:
             client = httpx.Client(
-                transport=PortalTransport(app, portal), base_url="http://127.0.0.1"
+                transport=PortalTransport(app, portal),
+                base_url="http://127.0.0.1",
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
             )
             opened.append(client)
             return Site(client)
