@@ -261,6 +261,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
     except (OSError, HarnessError) as error:
         # check_ports found every port free, but one was taken since (or a listener failed
         # for another reason of the machine): still bad input, exit 2 like the others.
+        await simulator.stop()  # what did start (the mail sink, the web site) stops again
         if not isinstance(error, OSError) and not isinstance(error.__cause__, OSError):
             raise
         raise InputError(

@@ -309,3 +309,22 @@ def test_post_tenant_with_an_alias_bomb_is_refused_and_serving_goes_on(tmp_path:
         assert response.status_code == 422
         assert "uses a YAML alias (*name)" in response.text
         assert handle.api("GET", "/api/tenant")["admin_login_id"] == "adm01234abc"  # unchanged
+
+
+@pytest.mark.timeout(60)  # before: exit 3, and in-process the started web site kept running
+def test_a_port_taken_after_the_check_is_still_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import harness.cli.serve
+
+    # The port is free when checked, taken by the time the SIP side binds it.
+    monkeypatch.setattr(harness.cli.serve, "check_ports", lambda host, ports: None)
+    with _taken_port(socket.SOCK_DGRAM) as port:
+        code = main(["serve", "--guide", str(SAMPLE_GUIDE), "--sip-port", str(port)])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT, err
+    assert (
+        f"--http-port/--smtp-port/--sip-port/--pstn-port: cannot listen: cannot bind UDP "
+        f"127.0.0.1:{port}: "
+    ) in err
+    assert err.rstrip().endswith("; choose another or 0 for a free one")
