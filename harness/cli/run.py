@@ -120,9 +120,29 @@ def run_suite(suite: Path, reports: Path, extra: list[str]) -> int:
     return EXIT_OK if pytest_code == 0 else EXIT_FAILED
 
 
+def _writable_reports(reports: Path) -> Path:
+    """The ``--reports`` folder, created; refused (exit 2) when it cannot be."""
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        probe = reports / ".write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(
+            [
+                Problem(
+                    where=f"--reports {reports}",
+                    rule=f"cannot be written ({error.strerror}): give a folder you can write",
+                )
+            ],
+            subject="run",
+        ) from None
+    return reports
+
+
 def predict_samples(args: argparse.Namespace) -> int:
     fixtures = Path(args.fixtures)
-    out = Path(args.reports) / "timelines"
+    out = _writable_reports(Path(args.reports)) / "timelines"
     code = EXIT_OK
     predicted = 0
     for folder in tenant_folders(fixtures):

@@ -55,16 +55,23 @@ def load_tenant(path: Path | str) -> Tenant:
     """
     folder = Path(path)
     if (problem := _folder_problem(folder)) is not None:
-        raise InputError([problem], subject=str(folder)[:200])
+        raise InputError([problem], subject=_printable(folder))
     guide = read_yaml(folder / GUIDE_FILE, label=GUIDE_FILE)
     settings_path = folder / SETTINGS_FILE
     settings = read_yaml(settings_path, label=SETTINGS_FILE) if settings_path.exists() else None
     return build_tenant(folder.resolve().name, guide, settings, subject=str(folder))
 
 
+def _printable(path: Path) -> str:
+    """``path`` as text any output takes: bytes that are not UTF-8 as ``\\xff`` escapes, and
+    at most 200 characters (a path from the API may be anything, of any length)."""
+    text = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text[:200]
+
+
 def _folder_problem(folder: Path) -> Problem | None:
     """What is wrong with ``folder`` as a tenant folder's path, if anything."""
-    where = str(folder)[:200]  # a path from the API may be anything, of any length
+    where = _printable(folder)
     expected = f"give a tenant folder holding {GUIDE_FILE} (and optionally {SETTINGS_FILE})"
     try:
         mode = os.stat(folder).st_mode
@@ -75,6 +82,12 @@ def _folder_problem(folder: Path) -> Problem | None:
         return Problem(where=where, rule=f"cannot be read ({reason}): {expected}")
     if not stat.S_ISDIR(mode):
         return Problem(where=where, rule=f"is a file, not a folder: {expected}")
+    try:
+        folder.resolve().name.encode("utf-8")  # the name is the tenant's: text
+    except UnicodeEncodeError:
+        return Problem(
+            where=where, rule="the folder's name is not UTF-8 text: rename it (it names the tenant)"
+        )
     return None
 
 

@@ -4,6 +4,7 @@ exit 2 for invalid ones."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,14 @@ def test_alias_bomb_is_exit_2_naming_file_and_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "ご利用内容.yaml (line 1): uses a YAML alias (*name)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_folder_name_that_is_not_utf8_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: a pydantic ValidationError traceback (the folder's name is the tenant's name).
+    folder = os.fsdecode(os.fsencode(tmp_path) + b"/bad\xff")
+    shutil.copytree(SAMPLE, folder)
+    assert main(["check", folder]) == 2
+    err = capsys.readouterr().err
+    assert "the folder's name is not UTF-8 text: rename it" in err and "Traceback" not in err

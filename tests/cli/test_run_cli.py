@@ -163,3 +163,15 @@ def test_fixtures_that_hold_no_tenant_are_refused(
     captured = capsys.readouterr()
     assert f"run: 1 problem\n  - --fixtures {root}: {message}" in captured.err
     assert "0 problems" not in captured.err and "timelines predicted" not in captured.out
+
+
+def test_reports_folder_that_cannot_be_written_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: a NotADirectoryError traceback after the first tenant was predicted.
+    root = fixtures_with(tmp_path, "domain-examples")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    reports = tmp_path / "a-file" / "reports"
+    assert main(["run", "--no-suite", "--fixtures", str(root), "--reports", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert f"--reports {reports}: cannot be written (Not a directory)" in err
