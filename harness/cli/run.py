@@ -23,13 +23,14 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from harness.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from harness.cli.check import summary
 from harness.cli.predict import format_table, load_checked_scenario, to_json_text
-from harness.errors import HarnessError, InputError
+from harness.errors import HarnessError, InputError, Problem
 from harness.guide import load_tenant
+from harness.guide.load import GUIDE_FILE
 from harness.model import predict
 from harness.report.allure import generate_report
 
@@ -40,10 +41,31 @@ BROKEN = "broken"
 
 
 def tenant_folders(fixtures: Path) -> list[Path]:
-    """Every tenant folder under ``fixtures``, by name, except the broken documents."""
+    """Every tenant folder under ``fixtures``, by name, except the broken documents.
+
+    Refuses a folder that does not exist, a file, and a folder without any tenant: a run that
+    predicts nothing must not look like a run that found nothing wrong.
+    """
+    expected = f"give a folder of tenant folders, each holding {GUIDE_FILE}"
+    if not fixtures.exists():
+        _refuse_fixtures(fixtures, f"does not exist: {expected}")
     if not fixtures.is_dir():
-        raise InputError([], subject=f"{fixtures} is not a folder of tenants (--fixtures)")
-    return sorted(p for p in fixtures.iterdir() if p.is_dir() and p.name != BROKEN)
+        _refuse_fixtures(fixtures, f"is a file, not a folder: {expected}")
+    try:
+        folders = sorted(p for p in fixtures.iterdir() if p.is_dir() and p.name != BROKEN)
+    except OSError as error:
+        _refuse_fixtures(fixtures, f"cannot be read ({error.strerror}): {expected}")
+    if not folders:
+        _refuse_fixtures(
+            fixtures,
+            f"holds no tenant folder (besides {BROKEN}/): {expected} "
+            "(fixtures/ご利用内容 of the project checkout has some)",
+        )
+    return folders
+
+
+def _refuse_fixtures(fixtures: Path, rule: str) -> NoReturn:
+    raise InputError([Problem(where=f"--fixtures {fixtures}", rule=rule)], subject="run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +82,14 @@ def run_suite(suite: Path, reports: Path, extra: list[str]) -> int:
     """Run the conformance selection of ``suite`` with pytest; render Allure; summarise."""
     if not suite.is_dir():
         raise InputError(
-            [], subject=f"no test suite at {suite} (--suite): run from the project checkout"
+            [
+                Problem(
+                    where=f"--suite {suite}",
+                    rule="is not a folder of tests: run from the project checkout, or give "
+                    "the suite's folder",
+                )
+            ],
+            subject="run",
         )
     reports.mkdir(parents=True, exist_ok=True)
     results = reports / "allure-results"
@@ -91,9 +120,29 @@ def run_suite(suite: Path, reports: Path, extra: list[str]) -> int:
     return EXIT_OK if pytest_code == 0 else EXIT_FAILED
 
 
+def _writable_reports(reports: Path) -> Path:
+    """The ``--reports`` folder, created; refused (exit 2) when it cannot be."""
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        probe = reports / ".write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(
+            [
+                Problem(
+                    where=f"--reports {reports}",
+                    rule=f"cannot be written ({error.strerror}): give a folder you can write",
+                )
+            ],
+            subject="run",
+        ) from None
+    return reports
+
+
 def predict_samples(args: argparse.Namespace) -> int:
     fixtures = Path(args.fixtures)
-    out = Path(args.reports) / "timelines"
+    out = _writable_reports(Path(args.reports)) / "timelines"
     code = EXIT_OK
     predicted = 0
     for folder in tenant_folders(fixtures):

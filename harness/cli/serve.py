@@ -2,8 +2,10 @@
 
 For a person: prints the URLs of the ビジネスポータル and the Web設定変更サイト, the
 administrator's and each 端末ユーザ's credentials and the SIP domain, read from the tenant's
-ご利用内容. For test fixtures: ``--ready-file`` receives one JSON object with the ports once
-everything listens (the same line is printed to stdout, prefixed ``READY``).
+ご利用内容, how to read the one-time codes and how to stop; a last line when it has stopped.
+For test fixtures: ``--ready-file`` receives one JSON object with the ports once everything
+listens (the same line is printed to stdout, prefixed ``READY``). The ``--db`` file and the
+ports are checked before anything opens (``serve_inputs``).
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import gc
 import json
 import os
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
 from harness.cli.options import name_values
+from harness.cli.serve_inputs import FREE_PORT_FIX, check_db, check_ports, db_lock
 from harness.clock import ScaledClock
-from harness.errors import InputError, Problem
+from harness.errors import HarnessError, InputError, Problem
 from harness.guide.types import Tenant
 from harness.sim.documents import read_tenant
 from harness.sim.pbx.config import PbxParams
@@ -40,7 +44,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Run the embedded simulator until interrupted (Ctrl+C): ビジネスポータル, "
             "Web設定変更サイト, provisioning API (/api/openapi.json) and an SMTP sink for "
-            "one-time codes, for the tenant in --guide."
+            "one-time codes (read them with GET /api/mail), for the tenant in --guide. "
+            "A port in use, a --db another serve uses or that is no simulator database: "
+            "exit 2, naming the option."
         ),
     )
     parser.add_argument(
@@ -100,7 +106,8 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="FILE",
         help="SQLite file for the settings (kept across restarts; default: a temporary file). "
-        "An existing file with a tenant is reused as is; otherwise --guide is loaded",
+        "An existing file with a tenant is reused as is; otherwise --guide is loaded. One "
+        "serve per file: the running one holds FILE.lock (with its pid), a second is refused",
     )
     parser.add_argument(
         "--lockout-after",
@@ -213,7 +220,30 @@ def run(args: argparse.Namespace) -> int:
         )
     args.pbx_params = PbxParams().with_overrides(name_values(args.param, subject="PBX parameters"))
     tenant = read_tenant(args.guide)
-    store = Store(args.db, lockout_threshold=args.lockout_after, lockout_time=args.lockout_time)
+    if args.db is None:
+        return _run_on(args, tenant)
+    check_db(args.db)
+    with db_lock(args.db):
+        return _run_on(args, tenant)
+
+
+def _run_on(args: argparse.Namespace, tenant: Tenant) -> int:
+    check_ports(
+        args.host,
+        {
+            "--http-port": args.http_port,
+            "--smtp-port": args.smtp_port,
+            "--sip-port": args.sip_port,
+            "--pstn-port": args.pstn_port,
+        },
+    )
+    try:
+        store = Store(args.db, lockout_threshold=args.lockout_after, lockout_time=args.lockout_time)
+    except sqlite3.Error as error:
+        raise InputError(
+            [Problem(where=f"--db {args.db}", rule=f"cannot be used as the database ({error})")],
+            subject="serve",
+        ) from None
     source = str(args.guide.resolve())
     try:
         if not store.has_tenant():
@@ -264,12 +294,17 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await simulator.start()
-    except OSError as error:
+    except (OSError, HarnessError) as error:
+        # check_ports found every port free, but one was taken since (or a listener failed
+        # for another reason of the machine): still bad input, exit 2 like the others.
+        await simulator.stop()  # what did start (the mail sink, the web site) stops again
+        if not isinstance(error, OSError) and not isinstance(error.__cause__, OSError):
+            raise
         raise InputError(
             [
                 Problem(
                     where="--http-port/--smtp-port/--sip-port/--pstn-port",
-                    rule=f"cannot listen: {error}",
+                    rule=f"cannot listen: {error}; {FREE_PORT_FIX}",
                 )
             ],
             subject="serve",
@@ -304,9 +339,17 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
                     subject="serve",
                 ) from error
         await stop.wait()
+        print("stopping…", flush=True)
     finally:
         await simulator.stop()
+    print(f"Arcstar Smart PBX simulator stopped; {_kept(args, store)}", flush=True)
     return 0
+
+
+def _kept(args: argparse.Namespace, store: Store) -> str:
+    if args.db is None:
+        return "its temporary database is discarded (--db FILE keeps the settings)"
+    return f"the settings stay in {store.path} (serve --db {store.path} continues with them)"
 
 
 def _changed_params(params: PbxParams) -> str:
@@ -330,6 +373,8 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
         f"  provisioning API        {base}/api/openapi.json",
         f"    API token (Bearer)    {simulator.api_token}  (also in {simulator.api_token_file})",
         f"  SMTP sink (codes)       {simulator.host}:{simulator.ports.get('smtp')}",
+        "  one-time codes          mailed to the SMTP sink; read them: curl -H "
+        f'"Authorization: Bearer $(cat {simulator.api_token_file})" {base}/api/mail',
         f"  内線サーバアドレス      {guide.customer.sip_domain}"
         + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached)"),
         f"  time scale              {args.time_scale} real s per simulated s",
@@ -363,4 +408,5 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
             f"    then call a 外線番号 of the tenant ({numbers}) as sip:<外線番号>@"
             f"{simulator.host}:{pstn} (184 prefix = 非通知)",
         ]
+    lines += ["", f"Stop with Ctrl+C (or SIGTERM); {_kept(args, simulator.store)}."]
     return "\n".join(lines)

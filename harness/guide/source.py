@@ -8,18 +8,41 @@ PyYAML's safe loader with three changes that matter for ご利用内容 document
   scalars that YAML turned into something other than a string (``拠点番号: 020`` is the octal
   number 16; the error message quotes ``020``).
 - A key given twice in one mapping is reported instead of silently keeping the last one.
+
+And bounds, because a document is input from anyone (issue 10 item 4: a 787-byte "billion
+laughs" alias bomb took ``check`` past 60 s and 4.9 GiB; a FIFO hung it; a symlink to /dev/zero
+read until MemoryError):
+
+- Only a regular file is opened (checked with ``os.stat`` before opening, and again with
+  ``os.fstat`` on the open descriptor, which is opened non-blocking so that a FIFO swapped in
+  between cannot hang it), and at most ``MAX_DOCUMENT_BYTES`` are read.
+- Aliases (``*name``, also inside a merge key ``<<: *name``) are refused before anything is
+  constructed: the documents never need them, and an alias is what lets a few hundred bytes
+  stand for gigabytes once the data is walked. Nesting deeper than ``MAX_DEPTH`` is refused
+  too (Python would otherwise run out of stack while constructing it).
+
+Every YAML file the harness reads goes through ``read_yaml`` / ``parse_yaml`` (tenant
+documents, scenarios, the manual's step catalog).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.errors import Problem
+
+MAX_DOCUMENT_BYTES = 1024 * 1024
+"""Largest YAML file read (1 MiB): a 1,000-extension tenant is about 250 KiB."""
+
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists accepted; the documents need 5 levels at most."""
 
 
 class Mapping(dict[Any, Any]):
@@ -111,11 +134,63 @@ class Source:
     problems: list[Problem] = field(default_factory=list)
 
 
+def _refused(label: str, rule: str, *, line: int | None = None) -> Source:
+    at = f" (line {line})" if line is not None else ""
+    return Source(label=label, data=None, problems=[Problem(where=f"{label}{at}", rule=rule)])
+
+
+def _shape_problem(root: Node, label: str) -> Source | None:
+    """An alias or too deep a nesting in the composed ``root``, before any construction.
+
+    The composer gives an alias the very node of its anchor, so a node reached twice is an
+    alias (a self-referencing anchor too). The walk visits each node once: bounded by the
+    file's size, whatever the aliases would expand to.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            return _refused(
+                label,
+                "uses a YAML alias (*name) of the anchor (&name) on this line: these "
+                "documents do not allow anchors and aliases (a few of them can stand for "
+                "gigabytes of data); write each value out in full",
+                line=node.start_mark.line + 1,
+            )
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            return _refused(
+                label,
+                f"nests mappings and lists more than {MAX_DEPTH} levels deep: these "
+                "documents need only a few levels; check the brackets and the indentation",
+                line=node.start_mark.line + 1,
+            )
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                stack += ((key_node, depth + 1), (value_node, depth + 1))
+        elif isinstance(node, SequenceNode):
+            stack += ((item, depth + 1) for item in node.value)
+    return None
+
+
 def parse_yaml(text: str, *, label: str) -> Source:
     """Parse ``text`` (the content of the file called ``label``) safely, never raising."""
+    if len(text) > MAX_DOCUMENT_BYTES or len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        return _too_large(label)
     loader = _Loader(text)
     try:
-        data = loader.get_single_data()
+        root = loader.get_single_node()
+        if root is not None and (refused := _shape_problem(root, label)) is not None:
+            return refused
+        data = None if root is None else loader.construct_document(root)
+    except RecursionError:
+        # Only the pure-Python parser recurses this deep (libyaml stops at 1,000 levels).
+        return _refused(
+            label,
+            f"nests mappings and lists more than {MAX_DEPTH} levels deep: these documents "
+            "need only a few levels; check the brackets and the indentation",
+        )
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -127,7 +202,7 @@ def parse_yaml(text: str, *, label: str) -> Source:
         if isinstance(error, yaml.constructor.ConstructorError):
             rule = (
                 f"uses a YAML feature these documents do not allow ({what}): write plain "
-                "values, without tags (!!…) or self-referencing anchors"
+                "values, without tags (!!…)"
             )
         else:
             rule = (
@@ -154,31 +229,65 @@ def parse_yaml(text: str, *, label: str) -> Source:
     return Source(label=label, data=data, problems=problems)
 
 
+def _too_large(label: str) -> Source:
+    return _refused(
+        label,
+        f"is larger than {MAX_DOCUMENT_BYTES // 1024} KiB, the most a document may be: "
+        "a tenant of 1,000 extensions needs about a quarter of that; check it is the right file",
+    )
+
+
+def _kind_of_file(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _not_regular(label: str, path: Path, mode: int) -> Source:
+    return _refused(
+        label,
+        f"must be a regular file, but {path} is {_kind_of_file(mode)} "
+        "(after following symbolic links): give the YAML file itself",
+    )
+
+
 def read_yaml(path: Path, *, label: str) -> Source:
-    """Read and parse the UTF-8 YAML file at ``path``; problems instead of exceptions."""
+    """Read and parse the UTF-8 YAML file at ``path``; problems instead of exceptions.
+
+    Only a regular file of at most ``MAX_DOCUMENT_BYTES`` is read (module docstring).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(mode := os.stat(path).st_mode):
+            return _not_regular(label, path, mode)
+        # O_NONBLOCK: should a FIFO replace the file after the stat, opening it does not wait
+        # for a writer; on a regular file the flag changes nothing (open(2)).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        return Source(
-            label=label,
-            data=None,
-            problems=[Problem(where=label, rule=f"file not found: expected {path}")],
-        )
-    except UnicodeDecodeError as error:
-        return Source(
-            label=label,
-            data=None,
-            problems=[
-                Problem(
-                    where=label,
-                    rule=f"is not UTF-8 text (byte {error.start}): save the file as UTF-8",
-                )
-            ],
-        )
+        return _refused(label, f"file not found: expected {path}")
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        return _refused(label, f"cannot be read: {reason}")
+    try:
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return _not_regular(label, path, info.st_mode)
+            if info.st_size > MAX_DOCUMENT_BYTES:
+                return _too_large(label)
+            # Read one byte more than allowed: a file growing while read is still refused.
+            data = file.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as error:
-        return Source(
-            label=label,
-            data=None,
-            problems=[Problem(where=label, rule=f"cannot be read: {error.strerror}")],
-        )
+        return _refused(label, f"cannot be read: {error.strerror}")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return _too_large(label)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return _refused(label, f"is not UTF-8 text (byte {error.start}): save the file as UTF-8")
     return parse_yaml(text, label=label)

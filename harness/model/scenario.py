@@ -32,9 +32,8 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-import yaml
-
 from harness.errors import InputError, Problem
+from harness.guide.source import read_yaml
 
 
 class EndpointState(StrEnum):
@@ -94,26 +93,15 @@ _TOP_KEYS = ("description", "call", "endpoints", "pickups", "caller_gives_up_aft
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and validate a scenario file; InputError lists every problem (never a traceback)."""
-    name = path.name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(
-            [Problem(where=str(path), rule=f"cannot read the scenario file ({error.strerror})")],
-            subject="scenario",
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        what = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InputError(
-            [Problem(where=f"{name}{line}", rule=f"is not valid YAML ({what})")],
-            subject="scenario",
-        ) from None
-    return parse_scenario(data, source=name)
+    """Read and validate a scenario file; InputError lists every problem (never a traceback).
+
+    The file is read like the tenant documents (``harness.guide.source.read_yaml``): a regular
+    UTF-8 file of at most 1 MiB, without YAML aliases.
+    """
+    source = read_yaml(path, label=path.name)
+    if source.problems:
+        raise InputError(source.problems, subject="scenario")
+    return parse_scenario(source.data, source=path.name)
 
 
 def parse_scenario(data: object, *, source: str = "scenario") -> Scenario:

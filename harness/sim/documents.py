@@ -21,12 +21,24 @@ def read_tenant(path: str | Path) -> Tenant:
     """Load the tenant folder at ``path``; raises InputError naming what is wrong."""
     folder = Path(path)
     try:
+        exists = folder.exists()
         is_tenant = (folder / GUIDE_FILE).is_file()
     except (OSError, ValueError) as error:
         raise InputError(
             [Problem(where=str(path)[:200], rule=f"cannot be read as a folder: {error}")],
             subject="tenant",
         ) from error
+    if not exists:
+        raise InputError(
+            [
+                Problem(
+                    where=str(folder)[:200],
+                    rule=f"does not exist: give a tenant folder holding {GUIDE_FILE} "
+                    "(and optionally 設定.yaml)",
+                )
+            ],
+            subject="tenant",
+        )
     if not is_tenant:
         raise InputError(
             [

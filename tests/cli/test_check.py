@@ -3,6 +3,10 @@ exit 2 for invalid ones."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +69,53 @@ def test_check_needs_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
         main(["check"])
     assert exit_info.value.code == 2
     assert "DIR" in capsys.readouterr().err
+
+
+def test_missing_path_does_not_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'nope'}: does not exist: give a tenant folder holding" in err
+
+
+@pytest.mark.timeout(30)  # before the fix: a FIFO hung check, /dev/zero read to MemoryError
+def test_fifo_and_device_are_refused_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo, device = tmp_path / "fifo", tmp_path / "device"
+    fifo.mkdir()
+    os.mkfifo(fifo / "ご利用内容.yaml")
+    device.mkdir()
+    (device / "ご利用内容.yaml").symlink_to("/dev/zero")
+    assert main(["check", str(fifo), str(device)]) == 2
+    err = capsys.readouterr().err
+    assert "is a named pipe (FIFO) (after following symbolic links)" in err
+    assert "is a device (after following symbolic links)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.timeout(60)  # before the fix: past 60 s and 4.9 GiB
+def test_alias_bomb_is_exit_2_naming_file_and_line(tmp_path: Path) -> None:
+    from tests.guide.test_bounded_input import alias_bomb
+
+    (tmp_path / "ご利用内容.yaml").write_text(alias_bomb(), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "ご利用内容.yaml (line 1): uses a YAML alias (*name)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_folder_name_that_is_not_utf8_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: a pydantic ValidationError traceback (the folder's name is the tenant's name).
+    folder = os.fsdecode(os.fsencode(tmp_path) + b"/bad\xff")
+    shutil.copytree(SAMPLE, folder)
+    assert main(["check", folder]) == 2
+    err = capsys.readouterr().err
+    assert "the folder's name is not UTF-8 text: rename it" in err and "Traceback" not in err

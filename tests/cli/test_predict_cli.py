@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,25 @@ def test_enum_and_boolean_params_and_a_rejecting_endpoint(
         == 0
     )
     assert json.loads(capsys.readouterr().out) == default  # neither applies to this call
+
+
+def test_scenario_that_is_not_utf8_is_refused_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 9 item 4: a Shift_JIS scenario was a UnicodeDecodeError traceback and exit 1.
+    scenario = tmp_path / "sjis.yaml"
+    text = 'description: 無応答\ncall: {from: "20205", to: "20203"}\n'
+    scenario.write_bytes(text.encode("cp932"))
+    err = refusal(capsys, ["predict", "--guide", str(EXAMPLES), "--scenario", str(scenario)])
+    assert "sjis.yaml: is not UTF-8 text (byte 13): save the file as UTF-8" in err
+
+
+@pytest.mark.timeout(30)  # a FIFO without a writer would block the read forever
+def test_scenario_that_is_a_fifo_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")
+    err = refusal(
+        capsys, ["predict", "--guide", str(EXAMPLES), "--scenario", str(tmp_path / "pipe.yaml")]
+    )
+    assert "pipe.yaml: must be a regular file, but " in err and "named pipe (FIFO)" in err

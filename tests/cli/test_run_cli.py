@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,40 @@ def test_run_over_the_committed_fixtures_predicts_every_scenario(
     assert [(p.parent.name, p.stem) for p in written] == [
         (p.parent.parent.name, p.stem) for p in scenarios
     ]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda root: None, "does not exist: give a folder of tenant folders"),
+        (lambda root: root.write_text("x", encoding="utf-8"), "is a file, not a folder"),
+        (lambda root: (root / "broken").mkdir(parents=True), "holds no tenant folder"),
+    ],
+    ids=["missing", "a file", "no tenant"],
+)
+def test_fixtures_that_hold_no_tenant_are_refused(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], object],
+    message: str,
+) -> None:
+    # Issue 9 item 4: `run --no-suite --fixtures nope` printed "0 problems".
+    root = tmp_path / "nope"
+    make(root)
+    args = ["run", "--no-suite", "--fixtures", str(root), "--reports", str(tmp_path / "r")]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert f"run: 1 problem\n  - --fixtures {root}: {message}" in captured.err
+    assert "0 problems" not in captured.err and "timelines predicted" not in captured.out
+
+
+def test_reports_folder_that_cannot_be_written_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: a NotADirectoryError traceback after the first tenant was predicted.
+    root = fixtures_with(tmp_path, "domain-examples")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    reports = tmp_path / "a-file" / "reports"
+    assert main(["run", "--no-suite", "--fixtures", str(root), "--reports", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert f"--reports {reports}: cannot be written (Not a directory)" in err

@@ -21,8 +21,41 @@ def problems(guide: str, settings: str | None = None) -> list[str]:
 
 
 def test_missing_folder_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="is not a folder"):
+    with pytest.raises(InputError, match="nowhere: does not exist: give a tenant folder"):
         load_tenant(tmp_path / "nowhere")
+
+
+def test_file_given_for_the_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ご利用内容.yaml").write_text(GUIDE_TEXT, encoding="utf-8")
+    with pytest.raises(InputError, match="ご利用内容.yaml: is a file, not a folder: give a"):
+        load_tenant(tmp_path / "ご利用内容.yaml")
+
+
+def test_a_yaml_error_in_the_guide_is_reported_without_its_echoes() -> None:
+    # Issue 9 item 4: one syntax error in ご利用内容.yaml gave 21 problems, 20 of them 設定.yaml
+    # naming extensions and lines "unknown" because the guide could not be read at all.
+    settings = (SAMPLE / "設定.yaml").read_text(encoding="utf-8")
+    broken = GUIDE_TEXT.replace("管理者アカウント: {", "管理者アカウント: {{", 1)
+    found = problems(broken, settings)
+    assert len(found) == 1, found
+    assert found[0].startswith("ご利用内容.yaml (line 6, column 1): is not valid YAML")
+
+
+def test_problems_of_the_settings_themselves_are_still_reported() -> None:
+    settings = '着信グループ:\n  - {種別: 順番着信, 代表番号: "20200", メンバー: ["20201"]}\n'
+    found = problems("内線番号情報1: [\n", settings)
+    assert len(found) == 2, found
+    assert found[0].startswith("ご利用内容.yaml (line 2, column 1): is not valid YAML")
+    assert found[1].startswith("設定.yaml › 着信グループ › row 1 › 種別 (line 2): must be one of")
+
+
+def test_guide_without_its_terminal_table_gives_no_echoes() -> None:
+    guide = GUIDE_TEXT.split("内線番号情報1:")[0]
+    found = problems(guide, (SAMPLE / "設定.yaml").read_text(encoding="utf-8"))
+    assert found == [
+        "ご利用内容.yaml › 内線番号情報1: the table '内線番号情報1' is required: add it "
+        "(内線番号情報1: at least one terminal)"
+    ]
 
 
 def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
@@ -95,6 +128,9 @@ def test_yaml_tags_are_refused_without_running_anything() -> None:
     assert source.problems[0].where == "x.yaml (line 1, column 8)"
 
 
-def test_merge_keys_are_followed() -> None:
+def test_merge_keys_with_an_alias_are_refused() -> None:
+    # Aliases are refused outright (tests/guide/test_bounded_input.py): a merge key needs one.
     source = parse_yaml("base: &b {a: 1}\nx:\n  <<: *b\n  c: 2\n", label="x.yaml")
-    assert source.data["x"] == {"a": 1, "c": 2}
+    assert source.data is None
+    assert source.problems[0].where == "x.yaml (line 1)"
+    assert "do not allow anchors and aliases" in source.problems[0].rule

@@ -84,7 +84,11 @@ colour: red
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("call: [1, 2", "scenario.yaml line 1 column 12: is not valid YAML (expected ',' or ']'"),
+        (
+            "call: [1, 2",
+            "scenario.yaml (line 2, column 1): is not valid YAML (while parsing a flow "
+            "sequence did not find expected ',' or ']'; it started at line 1, column 7)",
+        ),
         ("- 1\n", "scenario.yaml: must be a mapping with a `call:` entry"),
         ("endpoints: {}\n", "scenario.yaml › call: required"),
     ],
@@ -95,7 +99,7 @@ def test_malformed_files_are_refused(tmp_path: Path, text: str, message: str) ->
 
 
 def test_a_missing_file_is_refused_not_a_traceback(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot read the scenario file"):
+    with pytest.raises(InputError, match="nope.yaml: file not found: expected .*nope.yaml"):
         load_scenario(tmp_path / "nope.yaml")
 
 
