@@ -150,13 +150,15 @@ async def group_delete(ctx: Ctx) -> Response:
             ring_time=display.ring_time_text(group, ctx.store.ring_time_defaults),
             warnings=display.group_deletion_warnings(snapshot, group),
         )
-    try:
-        ctx.store.delete_group(int(raw))
-    except (ValueError, SettingsError):
-        return error_page(
-            ctx.request, 404, "見つかりません", "指定された着信グループはありません。"
-        )
-    return ctx.redirect("/SmartPBX/Init/Groups?deleted=1")
+    # The id is looked up among the groups that exist, never converted: a segment of 30 nines
+    # overflowed SQLite's 64-bit integers (OverflowError, a 500) when passed to the store.
+    if group is not None:
+        try:
+            ctx.store.delete_group(group.id)
+            return ctx.redirect("/SmartPBX/Init/Groups?deleted=1")
+        except SettingsError:  # deleted in another tab since the snapshot was read
+            pass
+    return error_page(ctx.request, 404, "見つかりません", "指定された着信グループはありません。")
 
 
 @screen(Guard.ADMIN)
