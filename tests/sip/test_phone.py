@@ -18,6 +18,7 @@ from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id
 from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import CallState, Phone, TimelineEntry
+from harness.sip.phone.agent import ALLOW
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
 from harness.sip.transport import Address, Faults
@@ -362,3 +363,39 @@ def test_the_agent_finds_an_event_with_its_timeline_index(phone_factory: PhoneFa
     assert found.event.kind is PhoneEventKind.CONNECTED
     assert caller.timeline()[found.index] == found.event
     assert caller.timeline()[found.index - 1].kind is PhoneEventKind.RINGBACK
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "allow"),
+    [("INFO", 481, None), ("UPDATE", 481, None), ("MESSAGE", 405, ALLOW), ("OPTIONS", 200, None)],
+)
+def test_requests_outside_a_dialog_get_the_rfc_answer(
+    phone_factory: PhoneFactory, sip_runtime: Runtime, method: str, status: int, allow: str | None
+) -> None:
+    """INFO and UPDATE exist only inside a dialog (481 outside one: RFC 6086 §4.2.2, RFC 3311
+    §5.2); a method the phone does not do gets 405 with the Allow header §8.2.1 requires."""
+    phone = phone_factory.phone(
+        "20201", user_id="abcde20201", password="Password", sip_server=DOMAIN
+    )
+
+    async def send(to: Address) -> Response:
+        endpoint = await Endpoint.open()
+        try:
+            request = Request.build(
+                method,
+                f"sip:abcde20201@{to}",
+                from_=f"<sip:20200@{DOMAIN}>;tag=out",
+                to=f"<sip:abcde20201@{DOMAIN}>",
+                call_id=new_call_id(),
+                cseq=1,
+                via=endpoint.via(),
+                contact=f"<sip:x@{endpoint.transport().local}>",
+            )
+            return await endpoint.request(request, to)
+        finally:
+            await endpoint.close()
+
+    response = sip_runtime.run(send(phone.local))
+    assert response.status == status
+    listed = response.headers.get_all("Allow")
+    assert (", ".join(listed) if listed else None) == allow

@@ -74,6 +74,8 @@ USER_AGENT = "smartpbx-harness virtual phone"
 #: Challenges answered per request at most: one, plus re-challenges with a fresh nonce (stale,
 #: or a nonce-count server answering a retransmission it already counted).
 AUTH_ROUNDS = 3
+#: What a virtual phone answers (its 405 lists these: RFC 3261 §8.2.1, §20.5).
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY"
 
 _DIALLABLE = re.compile(r"[0-9A-Za-z*#+._~-]+").fullmatch
 _AUTH_FAILED = frozenset({401, 403, 404, 407})
@@ -428,8 +430,17 @@ class VirtualPhone:
             self._incoming_bye(server)
         elif method == "OPTIONS":
             server.reply(200)
+        elif method in ("INFO", "UPDATE"):
+            # Both exist only inside a dialog: outside one, 481 (RFC 6086 §4.2.2, RFC 3311 §5.2).
+            call = self.calls.get(request.headers.call_id)
+            live = call is not None and call.state is not CallState.ENDED and call.dialog
+            server.reply(200 if live else 481)
+        elif method == "NOTIFY":
+            server.reply(200)  # unsolicited NOTIFY (e.g. message-waiting): accepted, ignored
         else:
-            server.reply(405 if method not in ("NOTIFY", "INFO", "UPDATE") else 200)
+            # RFC 3261 §8.2.1: a 405 MUST carry an Allow header listing what is supported.
+            response = Response.for_request(request, 405)
+            server.respond(response.with_headers(response.headers.set("Allow", ALLOW)))
 
     def _incoming_invite(self, server: ServerTransaction) -> None:
         request = server.request
