@@ -133,7 +133,7 @@ def _tcp_register_answer(sim: SimulatorHandle, timeout: float = 5.0) -> int:
 
 @needs_sipvicious
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["REGISTER", "INVITE"])
+@pytest.mark.parametrize("method", ["REGISTER", "INVITE", "OPTIONS"])
 def test_svwar_finds_no_name_on_the_tenant_port(
     sim: SimulatorHandle, method: str, tmp_path: Path
 ) -> None:
