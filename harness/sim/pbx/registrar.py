@@ -8,8 +8,12 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
    §21.5.4 — "try again later" is what an honest phone should do, and it reveals nothing
    about accounts). Successes do not reset the count, so one valid account cannot be used to
    launder guesses against others.
-2. A request without credentials gets 401 with one challenge per offered algorithm
-   (SHA-256 first, then MD5: RFC 8760 §2.4).
+2. A request without credentials gets 401 with one challenge per offered algorithm, most
+   preferred first (RFC 8760 §2.4). The default offers MD5 alone: SIPp 3.6 answers only the
+   first challenge and aborts unless it is MD5 ("createAuthHeader: authentication must use
+   MD5"), and Debian's baresip 1.0 (libre 1.1) gives up with ENOSYS on *any* non-MD5
+   challenge, even one beside an MD5 challenge — so no order of two challenges serves both.
+   SHA-256 (alone or first) is a parameter (``serve --digest-algorithms SHA-256,MD5``).
 3. Credentials are checked against the stored HA1 (never the password) by sipcore's
    ``DigestServer`` (HMAC-signed nonces, stale and nonce-count replay detection). An unknown
    端末ID and a wrong password get the SAME answer — 401 with fresh challenges, same headers —
@@ -24,12 +28,13 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from harness.sip.digest import DigestChallenge, DigestCredentials, DigestOutcome, DigestServer
 from harness.sip.digest import ha1 as digest_ha1
@@ -58,7 +63,8 @@ class RegistrarParams:
     max_expires: int = 7200  # longer requests are clamped
     max_contacts: int = 5  # per 端末ID; a new one beyond replaces the oldest
     nonce_lifetime: float = 300.0
-    algorithms: tuple[Algorithm, ...] = (Algorithm.SHA256, Algorithm.MD5)
+    # MD5 alone: what SIPp 3.6 and Debian's baresip can answer (theory of operation, step 2).
+    algorithms: tuple[Algorithm, ...] = (Algorithm.MD5,)
     failure_limit: int = 5  # failed authentications from one source …
     failure_window: float = 60.0  # … within this many seconds …
     block_time: float = 300.0  # … block that source this long
@@ -139,6 +145,16 @@ class RegisterResponse:
     bindings: tuple[Binding, ...] = ()  # 200: every current contact (RFC 3261 §10.3 step 8)
     retry_after: int | None = None
     min_expires: int | None = None
+    # Why credentials were refused, for the serve log (never sent, never the password).
+    refusal: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Verdict:
+    """What checking one set of credentials concluded, and why when it failed."""
+
+    kind: Literal["ok", "stale", "fail"]
+    why: str = ""
 
 
 #: Source records kept before quiet ones are swept (see ``_forget_quiet_sources``).
@@ -226,9 +242,9 @@ class Registrar:
         if authorization is None:
             return self._challenge(now, stale=False)
         verdict = self._authenticate(terminal_id, method, uri, authorization, now)
-        if verdict == "stale":
+        if verdict.kind == "stale":
             return self._challenge(now, stale=True)
-        if verdict == "fail":
+        if verdict.kind == "fail":
             if source not in self._sources and len(self._sources) >= _MAX_SOURCES:
                 self._forget_quiet_sources(now)
             record = self._sources.setdefault(source, _SourceRecord())
@@ -238,8 +254,11 @@ class Registrar:
             if len(record.failures) >= self.params.failure_limit:
                 record.failures.clear()
                 record.blocked_until = now + self.params.block_time
-                return self._blocked(record, now)
-            return self._challenge(now, stale=False)
+                blocked = self._blocked(record, now)
+                why = f"{verdict.why}; blocked for {self.params.block_time:g} s after "
+                why += f"{self.params.failure_limit} failures"
+                return dataclasses.replace(blocked, refusal=why)
+            return dataclasses.replace(self._challenge(now, stale=False), refusal=verdict.why)
         return None
 
     # --- helpers ------------------------------------------------------------------------------
@@ -280,17 +299,23 @@ class Registrar:
         uri: str,
         authorization: DigestCredentials | str,
         now: float,
-    ) -> str:
-        """ "ok", "stale" or "fail" — unknown user and wrong password are the same "fail"."""
+    ) -> _Verdict:
+        """ok, stale or fail — unknown user and wrong password are the same "fail" on the
+        wire; ``why`` tells the operator which (the serve log), never the password."""
         auth = authorization
         if isinstance(auth, str):
             try:
                 auth = DigestCredentials.parse(auth)
-            except SipParseError:
-                return "fail"
+            except SipParseError as exc:
+                return _Verdict(kind="fail", why=f"unreadable credentials ({exc})")
+        offered = ", ".join(a.value for a in self._servers)
         algorithm = next((a for a in self._servers if a.value == auth.algorithm.upper()), None)
         if algorithm is None:
-            return "fail"
+            return _Verdict(
+                kind="fail",
+                why=f"the phone answered with digest algorithm {auth.algorithm!r}, which is "
+                f"not offered (offered: {offered}; serve --digest-algorithms chooses them)",
+            )
         stored = self.credentials.get(auth.username)
         ha1 = None if stored is None else stored.ha1.get(algorithm)
         if auth.username != terminal_id:
@@ -299,8 +324,45 @@ class Registrar:
             auth, method=method, ha1=ha1, now=now, request_uri=uri or None
         )
         if outcome is DigestOutcome.ACCEPTED:
-            return "ok"
-        return "stale" if outcome is DigestOutcome.STALE_NONCE else "fail"
+            return _Verdict(kind="ok")
+        if outcome is DigestOutcome.STALE_NONCE:
+            return _Verdict(kind="stale")
+        return _Verdict(kind="fail", why=self._why(auth, terminal_id, uri, outcome, stored))
+
+    def _why(
+        self,
+        auth: DigestCredentials,
+        terminal_id: str,
+        uri: str,
+        outcome: DigestOutcome,
+        stored: StoredCredential | None,
+    ) -> str:
+        """One sentence a person can act on (issue 9 item 2), for the log only."""
+        if auth.realm != self.realm:
+            return (
+                f"realm {auth.realm!r} is not this tenant's 内線サーバアドレス {self.realm!r} — "
+                "set the phone's domain/realm to the 内線サーバアドレス"
+            )
+        if auth.username != terminal_id:
+            return (
+                f"the credentials name 端末ID {auth.username!r} but the request is for "
+                f"{terminal_id!r} — set the phone's user and auth user to the same 端末ID"
+            )
+        if outcome is DigestOutcome.UNKNOWN_NONCE:
+            return "the nonce was not issued by this server (an old challenge?)"
+        if outcome is DigestOutcome.REPLAYED:
+            return "the nonce count did not increase (a replayed request)"
+        if outcome is DigestOutcome.MALFORMED:
+            return f"the credentials do not fit the challenge (uri {auth.uri!r}, qop {auth.qop})"
+        if stored is None:
+            return (
+                f"{auth.username!r} is no 端末ID of this tenant — use a 端末ID of "
+                "内線番号情報1 as the phone's user name"
+            )
+        return (
+            "wrong password — set the phone's password to the パスワード of this 端末ID "
+            "(内線番号情報1)"
+        )
 
     def _expires(self, contact: ContactRequest, request: RegisterRequest) -> int:
         """The contact's expires parameter, else the Expires header, else the default."""

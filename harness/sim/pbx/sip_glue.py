@@ -471,6 +471,20 @@ def _digest_uri(server: ServerTransaction, authorization: str | None) -> str:
     return str(server.request.uri)
 
 
+def _log_refusal(method: str, user: str | None, remote: Address, why: str | None) -> None:
+    """One line on the serve log (stderr) for credentials a person can fix (issue 9 item 2):
+    what was refused, for which 端末ID, from where, and why — never the password."""
+    if why is not None:
+        log.warning(
+            "SIP %s for 端末ID %r from %s:%d refused: %s",
+            method,
+            user,
+            remote.host,
+            remote.port,
+            why,
+        )
+
+
 def _throttle_key(remote: Address) -> str:
     """Who a failure counts against: the source IP, as a real service would — except on
     loopback, where every client (each test's phones, baresip, SIPp) shares 127.0.0.1 and
@@ -769,6 +783,7 @@ class PbxSipService:
             ),
             now=self.now(),
         )
+        _log_refusal("REGISTER", to_user, server.remote, result.refusal)
         extra: list[tuple[str, str]] = [("WWW-Authenticate", str(c)) for c in result.challenges]
         now = self.now()
         extra += [("Contact", f"<{b.contact}>;expires={b.remaining(now)}") for b in result.bindings]
@@ -839,6 +854,7 @@ class PbxSipService:
             authorization=h.get("Proxy-Authorization"),
             now=self.now(),
         )
+        _log_refusal("INVITE", user, server.remote, None if refusal is None else refusal.refusal)
         if refusal is not None or ext is None:
             if refusal is None or refusal.status == 401:
                 challenges = () if refusal is None else refusal.challenges
