@@ -2,12 +2,22 @@
 
 Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
 
-1. A source address that failed authentication ``failure_limit`` times within
-   ``failure_window`` seconds is *blocked* for ``block_time`` seconds: every request from it is
-   answered ``block_status`` (default 503 Service Unavailable with Retry-After, RFC 3261
-   §21.5.4 — "try again later" is what an honest phone should do, and it reveals nothing
-   about accounts). Successes do not reset the count, so one valid account cannot be used to
-   launder guesses against others.
+1. Throttling (docs/pbx.md "Throttling policy"), in the spirit of fail2ban on Asterisk and
+   Kamailio's pike, but keyed so that rotating ports dodges nothing and a shared address locks
+   no honest phone out. Failed authentications are counted per *端末ID* (the account a request
+   claims, from any source) and per *source address* (the IP, every port alike — a cracker
+   using a new port per guess once found a real password in 96 guesses, issue 10 item 3).
+   ``account_failure_limit`` failures of one 端末ID, or ``source_failure_limit`` from one
+   address, within ``failure_window`` seconds block that key for ``block_time`` seconds:
+   requests it covers are answered ``block_status`` (default 503 Service Unavailable with
+   Retry-After, RFC 3261 §21.5.4 — "try again later" is what an honest phone does), *without
+   their credentials being checked*, so a block is no oracle for the right password. The one
+   exception is a *known device*: a request from the very address and port of a live binding
+   of the 端末ID it names (its phone's refresh, or that phone's call) is checked as usual — a
+   cracker cannot send from a port the phone holds and still read the answer. So an attacked
+   account's registered phones keep working and other accounts behind the same address are
+   untouched; a new phone of a blocked account waits out the Retry-After. Successes reset no
+   count, so one valid account cannot launder guesses against others. Both tables are bounded.
 2. A request without credentials gets 401 with one challenge per offered algorithm, most
    preferred first (RFC 8760 §2.4). The default offers MD5 alone: SIPp 3.6 answers only the
    first challenge and aborts unless it is MD5 ("createAuthHeader: authentication must use
@@ -65,9 +75,10 @@ class RegistrarParams:
     nonce_lifetime: float = 300.0
     # MD5 alone: what SIPp 3.6 and Debian's baresip can answer (theory of operation, step 2).
     algorithms: tuple[Algorithm, ...] = (Algorithm.MD5,)
-    failure_limit: int = 5  # failed authentications from one source …
+    account_failure_limit: int = 5  # failed authentications naming one 端末ID …
+    source_failure_limit: int = 20  # … or coming from one address (all its ports) …
     failure_window: float = 60.0  # … within this many seconds …
-    block_time: float = 300.0  # … block that source this long
+    block_time: float = 300.0  # … block that 端末ID or address this long
     block_status: int = 503  # answer while blocked (with Retry-After)
 
 
@@ -114,7 +125,8 @@ class RegisterRequest:
     """The parts of a REGISTER the registrar needs (the SIP glue extracts them)."""
 
     terminal_id: str  # the user part of To (the address-of-record)
-    source: str  # the source IP address (throttling key)
+    source: str  # the source IP address (a throttling key, every port alike)
+    peer: str = ""  # source "IP:port": a request from a live binding's own peer is its device
     uri: str = ""  # Request-URI, for the digest
     contacts: tuple[ContactRequest, ...] = ()
     wildcard: bool = False  # Contact: *
@@ -132,6 +144,7 @@ class Binding:
     cseq: int
     registered_at: float
     transport: str = "UDP"  # "TCP" when registered over TCP: INVITEs to it go over TCP
+    peer: str = ""  # "IP:port" the REGISTER came from: this device, for throttling
 
     def remaining(self, now: float) -> int:
         return max(0, int(round(self.expires_at - now)))
@@ -157,14 +170,68 @@ class _Verdict:
     why: str = ""
 
 
-#: Source records kept before quiet ones are swept (see ``_forget_quiet_sources``).
-_MAX_SOURCES = 4096
+#: Keys (source addresses, 端末IDs) a failure table holds at most.
+_MAX_KEYS = 4096
 
 
 @dataclass
-class _SourceRecord:
+class _Record:
     failures: deque[float] = field(default_factory=deque)
     blocked_until: float = float("-inf")
+
+
+@dataclass
+class _FailureTable:
+    """Failed authentications per key in a sliding window, and the blocks they caused.
+
+    Bounded: past ``capacity`` keys, quiet ones (not blocked, no failure in the window) are
+    swept, and if that is not enough the longest-quiet unblocked ones go first — records sit
+    in order of their last failure, so a key under attack is the last to be forgotten."""
+
+    limit: int
+    window: float
+    block_time: float
+    capacity: int = _MAX_KEYS
+    records: dict[str, _Record] = field(default_factory=dict)
+
+    def blocked_until(self, key: str, now: float) -> float | None:
+        record = self.records.get(key)
+        return record.blocked_until if record is not None and record.blocked_until > now else None
+
+    def fail(self, key: str, now: float) -> bool:
+        """Count one failure of ``key``; True when it blocks the key from now on."""
+        record = self.records.pop(key, None)
+        if record is None:
+            record = _Record()
+            if len(self.records) >= self.capacity:
+                self._sweep(now)
+        self.records[key] = record  # last failed, last in order
+        record.failures.append(now)
+        while record.failures and record.failures[0] <= now - self.window:
+            record.failures.popleft()
+        if len(record.failures) < self.limit:
+            return False
+        record.failures.clear()
+        record.blocked_until = now + self.block_time
+        return True
+
+    def _sweep(self, now: float) -> None:
+        horizon = now - self.window
+        for key in [
+            key
+            for key, record in self.records.items()
+            if record.blocked_until <= now
+            and (not record.failures or record.failures[-1] <= horizon)
+        ]:
+            del self.records[key]
+        # Still full of live keys: drop the longest-quiet quarter (amortised O(1) per key),
+        # the unblocked first — a block outlives the failures that caused it.
+        excess = len(self.records) - self.capacity * 3 // 4
+        if excess <= 0:
+            return
+        order = sorted(self.records, key=lambda key: self.records[key].blocked_until > now)
+        for key in order[:excess]:  # a stable sort: oldest unblocked, then oldest blocked
+            del self.records[key]
 
 
 class Registrar:
@@ -190,7 +257,13 @@ class Registrar:
             for a in self.params.algorithms
         }
         self._bindings: dict[str, dict[str, Binding]] = {}
-        self._sources: dict[str, _SourceRecord] = {}
+        p = self.params
+        self._accounts = _FailureTable(
+            limit=p.account_failure_limit, window=p.failure_window, block_time=p.block_time
+        )
+        self._sources = _FailureTable(
+            limit=p.source_failure_limit, window=p.failure_window, block_time=p.block_time
+        )
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -204,9 +277,9 @@ class Registrar:
     def is_registered(self, terminal_id: str, now: float) -> bool:
         return bool(self.bindings(terminal_id, now))
 
-    def is_blocked(self, source: str, now: float) -> bool:
-        record = self._sources.get(source)
-        return record is not None and record.blocked_until > now
+    def is_blocked(self, *, now: float, source: str = "", terminal_id: str = "") -> bool:
+        """Whether requests from ``source`` (an IP) or naming ``terminal_id`` are blocked."""
+        return self._block_end(terminal_id, source, now) is not None
 
     # --- the request --------------------------------------------------------------------------
 
@@ -214,6 +287,7 @@ class Registrar:
         verdict = self.authorize(
             terminal_id=request.terminal_id,
             source=request.source,
+            peer=request.peer,
             method="REGISTER",
             uri=request.uri,
             authorization=request.authorization,
@@ -232,48 +306,58 @@ class Registrar:
         uri: str,
         authorization: DigestCredentials | str | None,
         now: float,
+        peer: str = "",
     ) -> RegisterResponse | None:
         """Steps 1–3 of the theory of operation for any request (REGISTER, or an INVITE the
         glue challenges with 407): None when ``authorization`` proves ``terminal_id``, else the
-        answer to send (401 with challenges — the glue turns it into 407 — or the block)."""
-        record = self._sources.get(source)
-        if record is not None and record.blocked_until > now:
-            return self._blocked(record, now)
+        answer to send (401 with challenges — the glue turns it into 407 — or the block).
+        ``source`` is the sender's IP, ``peer`` its "IP:port" (a known device's)."""
+        block_end = self._block_end(terminal_id, source, now)
+        if block_end is not None and not self._known_device(terminal_id, peer, now):
+            return self._blocked(block_end, now)
         if authorization is None:
             return self._challenge(now, stale=False)
         verdict = self._authenticate(terminal_id, method, uri, authorization, now)
         if verdict.kind == "stale":
             return self._challenge(now, stale=True)
-        if verdict.kind == "fail":
-            if source not in self._sources and len(self._sources) >= _MAX_SOURCES:
-                self._forget_quiet_sources(now)
-            record = self._sources.setdefault(source, _SourceRecord())
-            record.failures.append(now)
-            while record.failures and record.failures[0] <= now - self.params.failure_window:
-                record.failures.popleft()
-            if len(record.failures) >= self.params.failure_limit:
-                record.failures.clear()
-                record.blocked_until = now + self.params.block_time
-                blocked = self._blocked(record, now)
-                why = f"{verdict.why}; blocked for {self.params.block_time:g} s after "
-                why += f"{self.params.failure_limit} failures"
-                return dataclasses.replace(blocked, refusal=why)
+        if verdict.kind == "ok":
+            return None
+        # Both counted, always (no short-circuit): either may be the one that blocks.
+        account_blocked = self._accounts.fail(terminal_id, now)
+        source_blocked = self._sources.fail(source, now)
+        if not (account_blocked or source_blocked):
             return dataclasses.replace(self._challenge(now, stale=False), refusal=verdict.why)
-        return None
+        p = self.params
+        blocked = (
+            [f"端末ID {terminal_id!r} ({p.account_failure_limit} failures)"]
+            if account_blocked
+            else []
+        )
+        if source_blocked:
+            blocked.append(f"address {source} ({p.source_failure_limit} failures)")
+        why = (
+            f"{verdict.why}; now blocking {' and '.join(blocked)} in {p.failure_window:g} s "
+            f"for {p.block_time:g} s — its registered phones keep working"
+        )
+        return dataclasses.replace(self._blocked(now + p.block_time, now), refusal=why)
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _forget_quiet_sources(self, now: float) -> None:
-        """Drop the records of sources neither blocked nor with a failure in the window (on
-        loopback every client port is a source: the table must not grow with them)."""
-        horizon = now - self.params.failure_window
-        for source in [
-            source
-            for source, record in self._sources.items()
-            if record.blocked_until <= now
-            and (not record.failures or record.failures[-1] <= horizon)
-        ]:
-            del self._sources[source]
+    def _block_end(self, terminal_id: str, source: str, now: float) -> float | None:
+        """When the later of the 端末ID's and the address's blocks ends (None: not blocked)."""
+        ends = [
+            end
+            for end in (
+                self._accounts.blocked_until(terminal_id, now) if terminal_id else None,
+                self._sources.blocked_until(source, now) if source else None,
+            )
+            if end is not None
+        ]
+        return max(ends, default=None)
+
+    def _known_device(self, terminal_id: str, peer: str, now: float) -> bool:
+        """A request from the address and port of a live binding of ``terminal_id``."""
+        return bool(peer) and any(b.peer == peer for b in self.bindings(terminal_id, now))
 
     def _challenge(self, now: float, *, stale: bool) -> RegisterResponse:
         return RegisterResponse(
@@ -284,12 +368,12 @@ class Registrar:
             ),
         )
 
-    def _blocked(self, record: _SourceRecord, now: float) -> RegisterResponse:
+    def _blocked(self, until: float, now: float) -> RegisterResponse:
         reason = "Service Unavailable" if self.params.block_status == 503 else "Forbidden"
         return RegisterResponse(
             status=self.params.block_status,
             reason=reason,
-            retry_after=max(1, int(round(record.blocked_until - now))),
+            retry_after=max(1, int(round(until - now))),
         )
 
     def _authenticate(
@@ -407,6 +491,7 @@ class Registrar:
                 cseq=request.cseq,
                 registered_at=now if existing is None else existing.registered_at,
                 transport=contact.transport,
+                peer=request.peer,
             )
         while len(current) > params.max_contacts:
             oldest = min(current.values(), key=lambda b: b.registered_at)

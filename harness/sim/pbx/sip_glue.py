@@ -485,11 +485,10 @@ def _log_refusal(method: str, user: str | None, remote: Address, why: str | None
         )
 
 
-def _throttle_key(remote: Address) -> str:
-    """Who a failure counts against: the source IP, as a real service would — except on
-    loopback, where every client (each test's phones, baresip, SIPp) shares 127.0.0.1 and
-    one wrong password would block them all: there the port tells the clients apart."""
-    return f"{remote.host}:{remote.port}" if remote.host.startswith("127.") else remote.host
+def _peer(remote: Address) -> str:
+    """A sender's ``IP:port``: beside the IP alone (the other throttling key), what tells a
+    registered device apart from a cracker at the same address (registrar.py, step 1)."""
+    return f"{remote.host}:{remote.port}"
 
 
 _ECHOED = frozenset({"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"})
@@ -772,7 +771,8 @@ class PbxSipService:
         result = self.registrar.handle(
             RegisterRequest(
                 terminal_id=to_user or "",
-                source=_throttle_key(server.remote),
+                source=server.remote.host,
+                peer=_peer(server.remote),
                 uri=_digest_uri(server, h.get("Authorization")),
                 contacts=contacts,
                 wildcard=h.contact_is_star,
@@ -843,7 +843,8 @@ class PbxSipService:
         ext = None if user is None else self.pbx.config.by_terminal_id(user)
         refusal = self.registrar.authorize(
             terminal_id=user or "",
-            source=_throttle_key(server.remote),
+            source=server.remote.host,
+            peer=_peer(server.remote),
             method="INVITE",
             uri=_digest_uri(server, h.get("Proxy-Authorization")),
             authorization=h.get("Proxy-Authorization"),

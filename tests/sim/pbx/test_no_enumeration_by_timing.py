@@ -35,7 +35,9 @@ def quantile(samples: list[int], q: float) -> int:
 
 
 def test_unknown_and_real_terminal_ids_take_the_same_time_to_refuse() -> None:
-    params = dataclasses.replace(RegistrarParams(), failure_limit=10**9)
+    params = dataclasses.replace(
+        RegistrarParams(), account_failure_limit=10**9, source_failure_limit=10**9
+    )
     credential = StoredCredential.from_password(terminal_id=REAL, realm=REALM, password="Pw1")
     registrar = Registrar(realm=REALM, credentials={REAL: credential}, params=params, secret=b"k")
     first = registrar.handle(RegisterRequest(terminal_id=REAL, source="192.0.2.1"), now=0.0)
