@@ -224,11 +224,11 @@ class _FailureTable:
             and (not record.failures or record.failures[-1] <= horizon)
         ]:
             del self.records[key]
+        if len(self.records) < self.capacity:
+            return
         # Still full of live keys: drop the longest-quiet quarter (amortised O(1) per key),
         # the unblocked first — a block outlives the failures that caused it.
         excess = len(self.records) - self.capacity * 3 // 4
-        if excess <= 0:
-            return
         order = sorted(self.records, key=lambda key: self.records[key].blocked_until > now)
         for key in order[:excess]:  # a stable sort: oldest unblocked, then oldest blocked
             del self.records[key]

@@ -15,6 +15,7 @@ from harness.sim.pbx.registrar import (
     Registrar,
     RegistrarParams,
     StoredCredential,
+    _FailureTable,
     ha1_of,
 )
 from harness.sip.digest import DigestChallenge, answer_challenge
@@ -370,3 +371,17 @@ def test_a_binding_keeps_the_transport_its_register_came_over() -> None:
     moved = ContactRequest(uri=udp.uri, transport="TCP")
     assert register(registrar, now=2.0, contacts=(moved,), call_id="again").status == 200
     assert {b.contact: b.transport for b in registrar.bindings(ID, 3.0)}[udp.uri] == "TCP"
+
+
+def test_a_full_failure_table_evicts_the_longest_quiet_unblocked_keys_first() -> None:
+    table = _FailureTable(limit=2, window=60, block_time=300, capacity=8)
+    for key in ("blocked-a", "blocked-b"):
+        table.fail(key, now=0)
+        assert table.fail(key, now=0)  # the second failure blocks it
+    for n in range(6):  # live keys, each with a failure in the window
+        table.fail(f"live{n}", now=1 + n)
+    table.fail("attacked", now=10)  # the ninth key: the table is full of live ones
+    assert len(table.records) <= 8
+    assert {"blocked-a", "blocked-b", "attacked"} <= set(table.records)
+    assert "live0" not in table.records  # the longest quiet goes first
+    assert table.blocked_until("blocked-a", now=10) == 300
