@@ -1,5 +1,6 @@
 """Issue 10 against the simulator subprocess: the tenant's SIP port takes calls only from
-authenticated terminals (calls from outside come through the carrier side)."""
+authenticated terminals; calls from outside come through the carrier side, which takes a
+subscriber's number only from the address it registered from."""
 
 from __future__ import annotations
 
@@ -8,26 +9,35 @@ import socket
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sip.message import Response, parse_message
-from tests.sim.sip.kit import FIXTURES, answered_call, eventually, rows, tenant_phones
+from tests.sim.sip.kit import (
+    FIXTURES,
+    answered_call,
+    eventually,
+    rows,
+    subscriber,
+    tenant_phones,
+)
 
 SAMPLE = FIXTURES / "sample"
 DOMAIN = "01234abc.smart-pbx.jp"
 FORGED = "09099998888"  # the caller ID the sender writes
 
 
-def forged_invite(port: int, dialled: str) -> bytes:
+def forged_invite(
+    port: int, dialled: str, *, host: str = "127.0.0.1", caller: str = FORGED
+) -> bytes:
     """An INVITE as an outsider writes it: no credentials, any caller ID it likes."""
     sdp = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
     lines = [
         f"INVITE sip:{dialled}@{DOMAIN} SIP/2.0",
-        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKforged{dialled};rport",
+        f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bKforged{dialled};rport",
         "Max-Forwards: 70",
-        f'From: "{FORGED}" <sip:{FORGED}@carrier.invalid>;tag=forged',
+        f'From: "{caller}" <sip:{caller}@carrier.invalid>;tag=forged',
         f"To: <sip:{dialled}@{DOMAIN}>",
-        f"P-Asserted-Identity: <sip:{FORGED}@carrier.invalid>",
+        f"P-Asserted-Identity: <sip:{caller}@carrier.invalid>",
         f"Call-ID: forged-{dialled}@test",
         "CSeq: 1 INVITE",
-        f"Contact: <sip:{FORGED}@127.0.0.1:{port}>",
+        f"Contact: <sip:{caller}@{host}:{port}>",
         "Content-Type: application/sdp",
         f"Content-Length: {len(sdp)}",
     ]
@@ -63,3 +73,21 @@ def test_an_unauthenticated_invite_to_an_external_number_on_the_tenant_port_is_c
     answered_call(phones["20201"], phones["20200"], "20200")
     recorded = eventually(lambda: rows(sim, "/api/calls"), "the real call in /api/calls")
     assert [(c["caller"], c["callee"]) for c in recorded] == [("20201", "20200")]
+
+
+def test_the_carrier_side_takes_a_subscribers_number_only_from_its_own_address(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    """The carrier side asserts the line a call comes in on: an INVITE naming a registered
+    subscriber's number from another address (here 127.0.0.2) is a spoofed caller ID: 403."""
+    assert sim.pstn_port is not None
+    subscriber(phone_factory, sim, "09011112222")  # registered from 127.0.0.1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.2", 0))
+        sock.settimeout(5.0)
+        port = sock.getsockname()[1]
+        invite = forged_invite(port, "0312345678", host="127.0.0.2", caller="09011112222")
+        sock.sendto(invite, ("127.0.0.1", sim.pstn_port))
+        answers = answers_until_final(sock)
+    assert [a.status for a in answers if a.status != 100] == [403]
+    assert "not the address this number registered from" in answers[-1].reason
