@@ -7,8 +7,10 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
    no honest phone out. Failed authentications are counted per *端末ID* (the account a request
    claims, from any source) and per *source address* (the IP, every port alike — a cracker
    using a new port per guess once found a real password in 96 guesses, issue 10 item 3).
-   ``account_failure_limit`` failures of one 端末ID, or ``source_failure_limit`` from one
-   address, within ``failure_window`` seconds block that key for ``block_time`` seconds:
+   ``account_failure_limit`` senders (IP:port) failing one 端末ID, ``device_failure_limit``
+   failures from one IP:port (a phone retrying a wrong password blocks itself, not its
+   端末ID), or ``source_failure_limit`` from one address, within ``failure_window`` seconds
+   block that key for ``block_time`` seconds:
    requests it covers are answered ``block_status`` (default 503 Service Unavailable with
    Retry-After, RFC 3261 §21.5.4 — "try again later" is what an honest phone does), *without
    their credentials being checked*, so a block is no oracle for the right password. The one
@@ -75,8 +77,9 @@ class RegistrarParams:
     nonce_lifetime: float = 300.0
     # MD5 alone: what SIPp 3.6 and Debian's baresip can answer (theory of operation, step 2).
     algorithms: tuple[Algorithm, ...] = (Algorithm.MD5,)
-    account_failure_limit: int = 5  # failed authentications naming one 端末ID …
-    source_failure_limit: int = 20  # … or coming from one address (all its ports) …
+    account_failure_limit: int = 5  # senders (IP:port) failing to prove one 端末ID …
+    device_failure_limit: int = 5  # … or failures from one IP:port …
+    source_failure_limit: int = 20  # … or from one address (all its ports) …
     failure_window: float = 60.0  # … within this many seconds …
     block_time: float = 300.0  # … block that 端末ID or address this long
     block_status: int = 503  # answer while blocked (with Retry-After)
@@ -176,7 +179,7 @@ _MAX_KEYS = 4096
 
 @dataclass
 class _Record:
-    failures: deque[float] = field(default_factory=deque)
+    failures: deque[tuple[float, str]] = field(default_factory=deque)  # (when, sender)
     blocked_until: float = float("-inf")
 
 
@@ -191,6 +194,9 @@ class _FailureTable:
     limit: int
     window: float
     block_time: float
+    # Count distinct senders, not failures: a phone retrying one wrong password from its one
+    # port is one failure of its 端末ID (its own port has a table of its own).
+    per_sender: bool = False
     capacity: int = _MAX_KEYS
     records: dict[str, _Record] = field(default_factory=dict)
 
@@ -198,18 +204,22 @@ class _FailureTable:
         record = self.records.get(key)
         return record.blocked_until if record is not None and record.blocked_until > now else None
 
-    def fail(self, key: str, now: float) -> bool:
-        """Count one failure of ``key``; True when it blocks the key from now on."""
+    def fail(self, key: str, now: float, *, sender: str = "") -> bool:
+        """Count one failure of ``key`` from ``sender``; True when it blocks the key."""
         record = self.records.pop(key, None)
         if record is None:
             record = _Record()
             if len(self.records) >= self.capacity:
                 self._sweep(now)
         self.records[key] = record  # last failed, last in order
-        record.failures.append(now)
-        while record.failures and record.failures[0] <= now - self.window:
+        record.failures.append((now, sender))
+        while record.failures and record.failures[0][0] <= now - self.window:
             record.failures.popleft()
-        if len(record.failures) < self.limit:
+        count = len(record.failures)
+        if self.per_sender:  # an unnamed sender ("") counts every time
+            named = {s for _, s in record.failures if s}
+            count = len(named) + sum(1 for _, s in record.failures if not s)
+        if count < self.limit:
             return False
         record.failures.clear()
         record.blocked_until = now + self.block_time
@@ -221,7 +231,7 @@ class _FailureTable:
             key
             for key, record in self.records.items()
             if record.blocked_until <= now
-            and (not record.failures or record.failures[-1] <= horizon)
+            and (not record.failures or record.failures[-1][0] <= horizon)
         ]:
             del self.records[key]
         if len(self.records) < self.capacity:
@@ -259,7 +269,13 @@ class Registrar:
         self._bindings: dict[str, dict[str, Binding]] = {}
         p = self.params
         self._accounts = _FailureTable(
-            limit=p.account_failure_limit, window=p.failure_window, block_time=p.block_time
+            limit=p.account_failure_limit,
+            window=p.failure_window,
+            block_time=p.block_time,
+            per_sender=True,
+        )
+        self._devices = _FailureTable(
+            limit=p.device_failure_limit, window=p.failure_window, block_time=p.block_time
         )
         self._sources = _FailureTable(
             limit=p.source_failure_limit, window=p.failure_window, block_time=p.block_time
@@ -277,8 +293,13 @@ class Registrar:
     def is_registered(self, terminal_id: str, now: float) -> bool:
         return bool(self.bindings(terminal_id, now))
 
-    def is_blocked(self, *, now: float, source: str = "", terminal_id: str = "") -> bool:
-        """Whether requests from ``source`` (an IP) or naming ``terminal_id`` are blocked."""
+    def is_blocked(
+        self, *, now: float, source: str = "", terminal_id: str = "", peer: str = ""
+    ) -> bool:
+        """Whether requests from ``source`` (an IP), from ``peer`` (its IP:port) or naming
+        ``terminal_id`` are blocked."""
+        if peer and self._devices.blocked_until(peer, now) is not None:
+            return True
         return self._block_end(terminal_id, source, now) is not None
 
     # --- the request --------------------------------------------------------------------------
@@ -312,6 +333,9 @@ class Registrar:
         glue challenges with 407): None when ``authorization`` proves ``terminal_id``, else the
         answer to send (401 with challenges — the glue turns it into 407 — or the block).
         ``source`` is the sender's IP, ``peer`` its "IP:port" (a known device's)."""
+        device_end = self._devices.blocked_until(peer, now) if peer else None
+        if device_end is not None:  # this very sender failed too often: no exception
+            return self._blocked(device_end, now)
         block_end = self._block_end(terminal_id, source, now)
         if block_end is not None and not self._known_device(terminal_id, peer, now):
             return self._blocked(block_end, now)
@@ -322,22 +346,31 @@ class Registrar:
             return self._challenge(now, stale=True)
         if verdict.kind == "ok":
             return None
-        # Both counted, always (no short-circuit): either may be the one that blocks.
-        account_blocked = self._accounts.fail(terminal_id, now)
-        source_blocked = self._sources.fail(source, now)
-        if not (account_blocked or source_blocked):
-            return dataclasses.replace(self._challenge(now, stale=False), refusal=verdict.why)
+        # All counted, always (no short-circuit): any may be the one that blocks.
         p = self.params
-        blocked = (
-            [f"端末ID {terminal_id!r} ({p.account_failure_limit} failures)"]
-            if account_blocked
-            else []
-        )
-        if source_blocked:
-            blocked.append(f"address {source} ({p.source_failure_limit} failures)")
+        tripped = [
+            what
+            for what, blocked in (
+                (
+                    f"端末ID {terminal_id!r} ({p.account_failure_limit} senders failed)",
+                    self._accounts.fail(terminal_id, now, sender=peer),
+                ),
+                (
+                    f"sender {peer} ({p.device_failure_limit} failures)",
+                    bool(peer) and self._devices.fail(peer, now),
+                ),
+                (
+                    f"address {source} ({p.source_failure_limit} failures)",
+                    self._sources.fail(source, now),
+                ),
+            )
+            if blocked
+        ]
+        if not tripped:
+            return dataclasses.replace(self._challenge(now, stale=False), refusal=verdict.why)
         why = (
-            f"{verdict.why}; now blocking {' and '.join(blocked)} in {p.failure_window:g} s "
-            f"for {p.block_time:g} s — its registered phones keep working"
+            f"{verdict.why}; now blocking {' and '.join(tripped)} in {p.failure_window:g} s "
+            f"for {p.block_time:g} s (registered phones of other senders keep working)"
         )
         return dataclasses.replace(self._blocked(now + p.block_time, now), refusal=why)
 

@@ -385,3 +385,21 @@ def test_a_full_failure_table_evicts_the_longest_quiet_unblocked_keys_first() ->
     assert {"blocked-a", "blocked-b", "attacked"} <= set(table.records)
     assert "live0" not in table.records  # the longest quiet goes first
     assert table.blocked_until("blocked-a", now=10) == 300
+
+
+def test_a_phone_retrying_a_wrong_password_blocks_itself_not_its_terminal_id() -> None:
+    """baresip answers every 401 again with the same wrong password (5 tries in a second):
+    that is one sender failing, so only that sender is blocked — the same 端末ID set up
+    right on another phone registers at once. A cracker keeping one port is stopped the same."""
+    registrar = make_registrar()
+    wrong_phone = "127.0.0.1:5080"
+    answers = [
+        register(registrar, now=t * 0.1, password="Wrong", peer=wrong_phone).status
+        for t in range(6)
+    ]
+    assert answers == [401] * 4 + [503, 503]
+    assert registrar.is_blocked(peer=wrong_phone, now=1)
+    assert not registrar.is_blocked(terminal_id=ID, source=SOURCE, now=1)
+    assert register(registrar, now=1, peer="127.0.0.1:5081").status == 200
+    # Its own port stays blocked, right password or not, for block_time.
+    assert register(registrar, now=2, peer=wrong_phone).status == 503
