@@ -89,8 +89,8 @@ def register(subparsers: Any) -> None:
         type=_algorithms,
         default=RegistrarParams().algorithms,
         metavar="LIST",
-        help="digest algorithms the registrar challenges with, in order (default SHA-256,MD5; "
-        "MD5 alone for softphones that refuse a SHA-256 challenge, e.g. baresip 1.0)",
+        help="digest algorithms the registrar challenges with, in order (default MD5, which "
+        "SIPp and baresip 1.0 need; SHA-256,MD5 offers SHA-256 first)",
     )
     parser.add_argument(
         "--time-scale",

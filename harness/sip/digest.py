@@ -382,8 +382,16 @@ class DigestServer:
         default_factory=lambda: itertools.count(secrets.randbits(48)), repr=False
     )
 
+    # What an unknown user's response is checked against: the same hashing as for a known one
+    # (a shortcut for unknown users made them answer measurably faster, so a stopwatch told
+    # real 端末IDs apart — issue 10 item 2). Random, so no password can ever match it.
+    _dummy_ha1: str = field(init=False, repr=False, default="")
+
     def __post_init__(self) -> None:
         _hash_for(self.algorithm)
+        self._dummy_ha1 = ha1(
+            secrets.token_hex(16), self.realm, secrets.token_hex(16), self.algorithm
+        )
 
     def _mac(self, stamp: str, salt: str) -> str:
         message = f"{stamp}.{salt}.{self.realm}".encode()
@@ -408,7 +416,9 @@ class DigestServer:
     def _issued_at(self, nonce: str) -> float | None:
         stamp, _, rest = nonce.partition(".")
         salt, _, mac = rest.partition(".")
-        if not stamp.lstrip("-").isdigit() or not hmac.compare_digest(mac, self._mac(stamp, salt)):
+        # Bytes, not str: compare_digest refuses non-ASCII str (a TypeError, not a refusal).
+        valid = hmac.compare_digest(mac.encode(), self._mac(stamp, salt).encode())
+        if not stamp.lstrip("-").isdigit() or not valid:
             return None
         return int(stamp) / 1000
 
@@ -423,8 +433,9 @@ class DigestServer:
         body: bytes = b"",
     ) -> DigestOutcome:
         """Check ``credentials`` for a request of ``method``; ``ha1`` is the stored hash of
-        the user named in them (``None`` for an unknown user); when ``request_uri`` is given
-        the credentials' ``uri`` must equal it (RFC 7616 §3.4.6)."""
+        the user named in them (``None`` for an unknown user: the same work is done, with a
+        dummy HA1, so timing tells no user apart); when ``request_uri`` is given the
+        credentials' ``uri`` must equal it (RFC 7616 §3.4.6)."""
         if isinstance(credentials, str):
             try:
                 credentials = DigestCredentials.parse(credentials)
@@ -444,10 +455,12 @@ class DigestServer:
         issued = self._issued_at(c.nonce)
         if issued is None:
             return DigestOutcome.UNKNOWN_NONCE
-        if ha1 is None:
-            return DigestOutcome.WRONG_RESPONSE
-        expected = credentials_response(c, method=method, ha1_hex=ha1, body=body)
-        if not hmac.compare_digest(expected, c.response.lower()):
+        # The same work whether or not the user exists: hash with a dummy HA1 for an unknown
+        # one, compare in constant time, and only then look at which it was.
+        key = self._dummy_ha1 if ha1 is None else ha1
+        expected = credentials_response(c, method=method, ha1_hex=key, body=body)
+        matches = hmac.compare_digest(expected.encode(), c.response.lower().encode())
+        if ha1 is None or not matches:
             return DigestOutcome.WRONG_RESPONSE
         if now - issued > self.nonce_lifetime or now < issued:
             return DigestOutcome.STALE_NONCE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -309,6 +310,22 @@ def test_server_refuses_foreign_and_malformed_credentials() -> None:
         password="Password",
     )
     assert s.verify(no_qop, method="REGISTER", ha1=stored, now=1.0) is DigestOutcome.MALFORMED
+
+
+def test_non_ascii_response_or_nonce_is_a_refusal_not_a_crash() -> None:
+    """hmac.compare_digest raises TypeError on non-ASCII str: compare bytes instead."""
+    s = server()
+    stored = ha1("abcde20200", REALM, "Password")
+    challenge = s.challenge(now=0.0)
+    signed = DigestCredentials.parse(answer(challenge))
+    bad_response = dataclasses.replace(signed, response="ｘ" * 32)
+    assert s.verify(bad_response, method="REGISTER", ha1=stored, now=1.0) is (
+        DigestOutcome.WRONG_RESPONSE
+    )
+    bad_nonce = dataclasses.replace(signed, nonce=f"{challenge.nonce}ü")
+    assert s.verify(bad_nonce, method="REGISTER", ha1=stored, now=1.0) is (
+        DigestOutcome.UNKNOWN_NONCE
+    )
 
 
 def test_legacy_server_without_qop_accepts_rfc2069_answers() -> None:

@@ -8,10 +8,12 @@ password, so the number registered IS the identity the carrier asserts for that 
 
 - REGISTER: binds number → contact (``Expires``/``;expires``, 0 removes, 3600 by default);
   a user part that is no phone number (digits) gets 404.
-- INVITE from a registered subscriber (From user = its number) to one of the tenant's 外線番号
-  → an inbound call of the PBX (外線着信設定), caller ID = the subscriber's number, withheld
-  (非通知) when it dialled 184 or sent ``Privacy: id``; 186 presents. From an unregistered
-  number: 403. To a number that is not the tenant's: 404 (subscribers do not call each other).
+- INVITE from a registered subscriber (From user = its number, sent from the address it
+  registered from: a carrier asserts the line, not what a sender writes) to one of the
+  tenant's 外線番号 → an inbound call of the PBX (外線着信設定), caller ID = the subscriber's
+  number, withheld (非通知) when it dialled 184 or sent ``Privacy: id``; 186 presents. From an
+  unregistered number, or another address than the number's registration: 403. To a number
+  that is not the tenant's: 404 (subscribers do not call each other).
 - External legs of the PBX leave from this port to the subscriber's contact with the caller
   ID a carrier presents: ``P-Asserted-Identity`` = the caller's 外線発信 number, or
   ``From: Anonymous`` + ``Privacy: id`` for 184 (``PbxSipService.leg_invite``). An unregistered
@@ -145,8 +147,14 @@ class Carrier:
         h = request.headers
         from_uri = h.from_.uri
         caller = from_uri.user_text if isinstance(from_uri, SipUri) else None
-        if caller is None or self.resolve(caller) is None:
+        subscriber = None if caller is None else self.subscribers.get(caller)
+        if caller is None or self.resolve(caller) is None or subscriber is None:
             server.reply(403, "Forbidden (register this number on the carrier side first)")
+            return
+        if subscriber.source.host != server.remote.host:
+            # A carrier presents the number of the line a call comes in on, not the one a
+            # sender writes: a From naming another host's subscriber is a spoofed caller ID.
+            server.reply(403, "Forbidden (not the address this number registered from)")
             return
         dialled = request.uri.user_text if isinstance(request.uri, SipUri) else ""
         dialled = dialled or ""

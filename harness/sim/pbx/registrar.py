@@ -2,14 +2,30 @@
 
 Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
 
-1. A source address that failed authentication ``failure_limit`` times within
-   ``failure_window`` seconds is *blocked* for ``block_time`` seconds: every request from it is
-   answered ``block_status`` (default 503 Service Unavailable with Retry-After, RFC 3261
-   §21.5.4 — "try again later" is what an honest phone should do, and it reveals nothing
-   about accounts). Successes do not reset the count, so one valid account cannot be used to
-   launder guesses against others.
-2. A request without credentials gets 401 with one challenge per offered algorithm
-   (SHA-256 first, then MD5: RFC 8760 §2.4).
+1. Throttling (docs/pbx.md "Throttling policy"), in the spirit of fail2ban on Asterisk and
+   Kamailio's pike, but keyed so that rotating ports dodges nothing and a shared address locks
+   no honest phone out. Failed authentications are counted per *端末ID* (the account a request
+   claims, from any source) and per *source address* (the IP, every port alike — a cracker
+   using a new port per guess once found a real password in 96 guesses, issue 10 item 3).
+   ``account_failure_limit`` senders (IP:port) failing one 端末ID, ``device_failure_limit``
+   failures from one IP:port (a phone retrying a wrong password blocks itself, not its
+   端末ID), or ``source_failure_limit`` from one address, within ``failure_window`` seconds
+   block that key for ``block_time`` seconds:
+   requests it covers are answered ``block_status`` (default 503 Service Unavailable with
+   Retry-After, RFC 3261 §21.5.4 — "try again later" is what an honest phone does), *without
+   their credentials being checked*, so a block is no oracle for the right password. The one
+   exception is a *known device*: a request from the very address and port of a live binding
+   of the 端末ID it names (its phone's refresh, or that phone's call) is checked as usual — a
+   cracker cannot send from a port the phone holds and still read the answer. So an attacked
+   account's registered phones keep working and other accounts behind the same address are
+   untouched; a new phone of a blocked account waits out the Retry-After. Successes reset no
+   count, so one valid account cannot launder guesses against others. Both tables are bounded.
+2. A request without credentials gets 401 with one challenge per offered algorithm, most
+   preferred first (RFC 8760 §2.4). The default offers MD5 alone: SIPp 3.6 answers only the
+   first challenge and aborts unless it is MD5 ("createAuthHeader: authentication must use
+   MD5"), and Debian's baresip 1.0 (libre 1.1) gives up with ENOSYS on *any* non-MD5
+   challenge, even one beside an MD5 challenge — so no order of two challenges serves both.
+   SHA-256 (alone or first) is a parameter (``serve --digest-algorithms SHA-256,MD5``).
 3. Credentials are checked against the stored HA1 (never the password) by sipcore's
    ``DigestServer`` (HMAC-signed nonces, stale and nonce-count replay detection). An unknown
    端末ID and a wrong password get the SAME answer — 401 with fresh challenges, same headers —
@@ -24,12 +40,13 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from harness.sip.digest import DigestChallenge, DigestCredentials, DigestOutcome, DigestServer
 from harness.sip.digest import ha1 as digest_ha1
@@ -58,10 +75,13 @@ class RegistrarParams:
     max_expires: int = 7200  # longer requests are clamped
     max_contacts: int = 5  # per 端末ID; a new one beyond replaces the oldest
     nonce_lifetime: float = 300.0
-    algorithms: tuple[Algorithm, ...] = (Algorithm.SHA256, Algorithm.MD5)
-    failure_limit: int = 5  # failed authentications from one source …
+    # MD5 alone: what SIPp 3.6 and Debian's baresip can answer (theory of operation, step 2).
+    algorithms: tuple[Algorithm, ...] = (Algorithm.MD5,)
+    account_failure_limit: int = 5  # senders (IP:port) failing to prove one 端末ID …
+    device_failure_limit: int = 5  # … or failures from one IP:port …
+    source_failure_limit: int = 20  # … or from one address (all its ports) …
     failure_window: float = 60.0  # … within this many seconds …
-    block_time: float = 300.0  # … block that source this long
+    block_time: float = 300.0  # … block that 端末ID or address this long
     block_status: int = 503  # answer while blocked (with Retry-After)
 
 
@@ -108,7 +128,8 @@ class RegisterRequest:
     """The parts of a REGISTER the registrar needs (the SIP glue extracts them)."""
 
     terminal_id: str  # the user part of To (the address-of-record)
-    source: str  # the source IP address (throttling key)
+    source: str  # the source IP address (a throttling key, every port alike)
+    peer: str = ""  # source "IP:port": a request from a live binding's own peer is its device
     uri: str = ""  # Request-URI, for the digest
     contacts: tuple[ContactRequest, ...] = ()
     wildcard: bool = False  # Contact: *
@@ -126,6 +147,7 @@ class Binding:
     cseq: int
     registered_at: float
     transport: str = "UDP"  # "TCP" when registered over TCP: INVITEs to it go over TCP
+    peer: str = ""  # "IP:port" the REGISTER came from: this device, for throttling
 
     def remaining(self, now: float) -> int:
         return max(0, int(round(self.expires_at - now)))
@@ -139,16 +161,87 @@ class RegisterResponse:
     bindings: tuple[Binding, ...] = ()  # 200: every current contact (RFC 3261 §10.3 step 8)
     retry_after: int | None = None
     min_expires: int | None = None
+    # Why credentials were refused, for the serve log (never sent, never the password).
+    refusal: str | None = None
 
 
-#: Source records kept before quiet ones are swept (see ``_forget_quiet_sources``).
-_MAX_SOURCES = 4096
+@dataclass(frozen=True, kw_only=True)
+class _Verdict:
+    """What checking one set of credentials concluded, and why when it failed."""
+
+    kind: Literal["ok", "stale", "fail"]
+    why: str = ""
+
+
+#: Keys (source addresses, 端末IDs) a failure table holds at most.
+_MAX_KEYS = 4096
 
 
 @dataclass
-class _SourceRecord:
-    failures: deque[float] = field(default_factory=deque)
+class _Record:
+    failures: deque[tuple[float, str]] = field(default_factory=deque)  # (when, sender)
     blocked_until: float = float("-inf")
+
+
+@dataclass
+class _FailureTable:
+    """Failed authentications per key in a sliding window, and the blocks they caused.
+
+    Bounded: past ``capacity`` keys, quiet ones (not blocked, no failure in the window) are
+    swept, and if that is not enough the longest-quiet unblocked ones go first — records sit
+    in order of their last failure, so a key under attack is the last to be forgotten."""
+
+    limit: int
+    window: float
+    block_time: float
+    # Count distinct senders, not failures: a phone retrying one wrong password from its one
+    # port is one failure of its 端末ID (its own port has a table of its own).
+    per_sender: bool = False
+    capacity: int = _MAX_KEYS
+    records: dict[str, _Record] = field(default_factory=dict)
+
+    def blocked_until(self, key: str, now: float) -> float | None:
+        record = self.records.get(key)
+        return record.blocked_until if record is not None and record.blocked_until > now else None
+
+    def fail(self, key: str, now: float, *, sender: str = "") -> bool:
+        """Count one failure of ``key`` from ``sender``; True when it blocks the key."""
+        record = self.records.pop(key, None)
+        if record is None:
+            record = _Record()
+            if len(self.records) >= self.capacity:
+                self._sweep(now)
+        self.records[key] = record  # last failed, last in order
+        record.failures.append((now, sender))
+        while record.failures and record.failures[0][0] <= now - self.window:
+            record.failures.popleft()
+        count = len(record.failures)
+        if self.per_sender:  # an unnamed sender ("") counts every time
+            named = {s for _, s in record.failures if s}
+            count = len(named) + sum(1 for _, s in record.failures if not s)
+        if count < self.limit:
+            return False
+        record.failures.clear()
+        record.blocked_until = now + self.block_time
+        return True
+
+    def _sweep(self, now: float) -> None:
+        horizon = now - self.window
+        for key in [
+            key
+            for key, record in self.records.items()
+            if record.blocked_until <= now
+            and (not record.failures or record.failures[-1][0] <= horizon)
+        ]:
+            del self.records[key]
+        if len(self.records) < self.capacity:
+            return
+        # Still full of live keys: drop the longest-quiet quarter (amortised O(1) per key),
+        # the unblocked first — a block outlives the failures that caused it.
+        excess = len(self.records) - self.capacity * 3 // 4
+        order = sorted(self.records, key=lambda key: self.records[key].blocked_until > now)
+        for key in order[:excess]:  # a stable sort: oldest unblocked, then oldest blocked
+            del self.records[key]
 
 
 class Registrar:
@@ -174,7 +267,19 @@ class Registrar:
             for a in self.params.algorithms
         }
         self._bindings: dict[str, dict[str, Binding]] = {}
-        self._sources: dict[str, _SourceRecord] = {}
+        p = self.params
+        self._accounts = _FailureTable(
+            limit=p.account_failure_limit,
+            window=p.failure_window,
+            block_time=p.block_time,
+            per_sender=True,
+        )
+        self._devices = _FailureTable(
+            limit=p.device_failure_limit, window=p.failure_window, block_time=p.block_time
+        )
+        self._sources = _FailureTable(
+            limit=p.source_failure_limit, window=p.failure_window, block_time=p.block_time
+        )
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -188,9 +293,14 @@ class Registrar:
     def is_registered(self, terminal_id: str, now: float) -> bool:
         return bool(self.bindings(terminal_id, now))
 
-    def is_blocked(self, source: str, now: float) -> bool:
-        record = self._sources.get(source)
-        return record is not None and record.blocked_until > now
+    def is_blocked(
+        self, *, now: float, source: str = "", terminal_id: str = "", peer: str = ""
+    ) -> bool:
+        """Whether requests from ``source`` (an IP), from ``peer`` (its IP:port) or naming
+        ``terminal_id`` are blocked."""
+        if peer and self._devices.blocked_until(peer, now) is not None:
+            return True
+        return self._block_end(terminal_id, source, now) is not None
 
     # --- the request --------------------------------------------------------------------------
 
@@ -198,6 +308,7 @@ class Registrar:
         verdict = self.authorize(
             terminal_id=request.terminal_id,
             source=request.source,
+            peer=request.peer,
             method="REGISTER",
             uri=request.uri,
             authorization=request.authorization,
@@ -216,45 +327,70 @@ class Registrar:
         uri: str,
         authorization: DigestCredentials | str | None,
         now: float,
+        peer: str = "",
     ) -> RegisterResponse | None:
         """Steps 1–3 of the theory of operation for any request (REGISTER, or an INVITE the
         glue challenges with 407): None when ``authorization`` proves ``terminal_id``, else the
-        answer to send (401 with challenges — the glue turns it into 407 — or the block)."""
-        record = self._sources.get(source)
-        if record is not None and record.blocked_until > now:
-            return self._blocked(record, now)
+        answer to send (401 with challenges — the glue turns it into 407 — or the block).
+        ``source`` is the sender's IP, ``peer`` its "IP:port" (a known device's)."""
+        device_end = self._devices.blocked_until(peer, now) if peer else None
+        if device_end is not None:  # this very sender failed too often: no exception
+            return self._blocked(device_end, now)
+        block_end = self._block_end(terminal_id, source, now)
+        if block_end is not None and not self._known_device(terminal_id, peer, now):
+            return self._blocked(block_end, now)
         if authorization is None:
             return self._challenge(now, stale=False)
         verdict = self._authenticate(terminal_id, method, uri, authorization, now)
-        if verdict == "stale":
+        if verdict.kind == "stale":
             return self._challenge(now, stale=True)
-        if verdict == "fail":
-            if source not in self._sources and len(self._sources) >= _MAX_SOURCES:
-                self._forget_quiet_sources(now)
-            record = self._sources.setdefault(source, _SourceRecord())
-            record.failures.append(now)
-            while record.failures and record.failures[0] <= now - self.params.failure_window:
-                record.failures.popleft()
-            if len(record.failures) >= self.params.failure_limit:
-                record.failures.clear()
-                record.blocked_until = now + self.params.block_time
-                return self._blocked(record, now)
-            return self._challenge(now, stale=False)
-        return None
+        if verdict.kind == "ok":
+            return None
+        # All counted, always (no short-circuit): any may be the one that blocks.
+        p = self.params
+        tripped = [
+            what
+            for what, blocked in (
+                (
+                    f"端末ID {terminal_id!r} ({p.account_failure_limit} senders failed)",
+                    self._accounts.fail(terminal_id, now, sender=peer),
+                ),
+                (
+                    f"sender {peer} ({p.device_failure_limit} failures)",
+                    bool(peer) and self._devices.fail(peer, now),
+                ),
+                (
+                    f"address {source} ({p.source_failure_limit} failures)",
+                    self._sources.fail(source, now),
+                ),
+            )
+            if blocked
+        ]
+        if not tripped:
+            return dataclasses.replace(self._challenge(now, stale=False), refusal=verdict.why)
+        why = (
+            f"{verdict.why}; now blocking {' and '.join(tripped)} in {p.failure_window:g} s "
+            f"for {p.block_time:g} s (registered phones of other senders keep working)"
+        )
+        return dataclasses.replace(self._blocked(now + p.block_time, now), refusal=why)
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _forget_quiet_sources(self, now: float) -> None:
-        """Drop the records of sources neither blocked nor with a failure in the window (on
-        loopback every client port is a source: the table must not grow with them)."""
-        horizon = now - self.params.failure_window
-        for source in [
-            source
-            for source, record in self._sources.items()
-            if record.blocked_until <= now
-            and (not record.failures or record.failures[-1] <= horizon)
-        ]:
-            del self._sources[source]
+    def _block_end(self, terminal_id: str, source: str, now: float) -> float | None:
+        """When the later of the 端末ID's and the address's blocks ends (None: not blocked)."""
+        ends = [
+            end
+            for end in (
+                self._accounts.blocked_until(terminal_id, now) if terminal_id else None,
+                self._sources.blocked_until(source, now) if source else None,
+            )
+            if end is not None
+        ]
+        return max(ends, default=None)
+
+    def _known_device(self, terminal_id: str, peer: str, now: float) -> bool:
+        """A request from the address and port of a live binding of ``terminal_id``."""
+        return bool(peer) and any(b.peer == peer for b in self.bindings(terminal_id, now))
 
     def _challenge(self, now: float, *, stale: bool) -> RegisterResponse:
         return RegisterResponse(
@@ -265,12 +401,12 @@ class Registrar:
             ),
         )
 
-    def _blocked(self, record: _SourceRecord, now: float) -> RegisterResponse:
+    def _blocked(self, until: float, now: float) -> RegisterResponse:
         reason = "Service Unavailable" if self.params.block_status == 503 else "Forbidden"
         return RegisterResponse(
             status=self.params.block_status,
             reason=reason,
-            retry_after=max(1, int(round(record.blocked_until - now))),
+            retry_after=max(1, int(round(until - now))),
         )
 
     def _authenticate(
@@ -280,17 +416,23 @@ class Registrar:
         uri: str,
         authorization: DigestCredentials | str,
         now: float,
-    ) -> str:
-        """ "ok", "stale" or "fail" — unknown user and wrong password are the same "fail"."""
+    ) -> _Verdict:
+        """ok, stale or fail — unknown user and wrong password are the same "fail" on the
+        wire; ``why`` tells the operator which (the serve log), never the password."""
         auth = authorization
         if isinstance(auth, str):
             try:
                 auth = DigestCredentials.parse(auth)
-            except SipParseError:
-                return "fail"
+            except SipParseError as exc:
+                return _Verdict(kind="fail", why=f"unreadable credentials ({exc})")
+        offered = ", ".join(a.value for a in self._servers)
         algorithm = next((a for a in self._servers if a.value == auth.algorithm.upper()), None)
         if algorithm is None:
-            return "fail"
+            return _Verdict(
+                kind="fail",
+                why=f"the phone answered with digest algorithm {auth.algorithm!r}, which is "
+                f"not offered (offered: {offered}; serve --digest-algorithms chooses them)",
+            )
         stored = self.credentials.get(auth.username)
         ha1 = None if stored is None else stored.ha1.get(algorithm)
         if auth.username != terminal_id:
@@ -299,8 +441,45 @@ class Registrar:
             auth, method=method, ha1=ha1, now=now, request_uri=uri or None
         )
         if outcome is DigestOutcome.ACCEPTED:
-            return "ok"
-        return "stale" if outcome is DigestOutcome.STALE_NONCE else "fail"
+            return _Verdict(kind="ok")
+        if outcome is DigestOutcome.STALE_NONCE:
+            return _Verdict(kind="stale")
+        return _Verdict(kind="fail", why=self._why(auth, terminal_id, uri, outcome, stored))
+
+    def _why(
+        self,
+        auth: DigestCredentials,
+        terminal_id: str,
+        uri: str,
+        outcome: DigestOutcome,
+        stored: StoredCredential | None,
+    ) -> str:
+        """One sentence a person can act on (issue 9 item 2), for the log only."""
+        if auth.realm != self.realm:
+            return (
+                f"realm {auth.realm!r} is not this tenant's 内線サーバアドレス {self.realm!r} — "
+                "set the phone's domain/realm to the 内線サーバアドレス"
+            )
+        if auth.username != terminal_id:
+            return (
+                f"the credentials name 端末ID {auth.username!r} but the request is for "
+                f"{terminal_id!r} — set the phone's user and auth user to the same 端末ID"
+            )
+        if outcome is DigestOutcome.UNKNOWN_NONCE:
+            return "the nonce was not issued by this server (an old challenge?)"
+        if outcome is DigestOutcome.REPLAYED:
+            return "the nonce count did not increase (a replayed request)"
+        if outcome is DigestOutcome.MALFORMED:
+            return f"the credentials do not fit the challenge (uri {auth.uri!r}, qop {auth.qop})"
+        if stored is None:
+            return (
+                f"{auth.username!r} is no 端末ID of this tenant — use a 端末ID of "
+                "内線番号情報1 as the phone's user name"
+            )
+        return (
+            "wrong password — set the phone's password to the パスワード of this 端末ID "
+            "(内線番号情報1)"
+        )
 
     def _expires(self, contact: ContactRequest, request: RegisterRequest) -> int:
         """The contact's expires parameter, else the Expires header, else the default."""
@@ -345,6 +524,7 @@ class Registrar:
                 cseq=request.cseq,
                 registered_at=now if existing is None else existing.registered_at,
                 transport=contact.transport,
+                peer=request.peer,
             )
         while len(current) > params.max_contacts:
             oldest = min(current.values(), key=lambda b: b.registered_at)

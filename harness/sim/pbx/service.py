@@ -18,6 +18,7 @@ progress, so nothing of one test reaches the next.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any
@@ -37,6 +38,8 @@ from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService, _CallSession
 from harness.sim.server import ServiceContext
 from harness.sim.store import RingTimeDefaults, Store
 from harness.sip.endpoint import Endpoint
+
+log = logging.getLogger(__name__)
 
 FLUSH_DELAY = 0.05  # seconds a registration may wait before the store has it (a list
 # request flushes at once: ``flush_pending``)
@@ -246,6 +249,14 @@ class StoreSipService:
         self.carrier: Carrier | None = None
 
     async def start(self, context: ServiceContext) -> None:
+        if Algorithm.MD5 not in self.algorithms:
+            # A client that cannot answer any challenge just stops: the server never hears
+            # why, so say it once, up front (issue 9 item 2).
+            log.warning(
+                "SIP digest offers %s without MD5: SIPp 3.6 and Debian's baresip 1.0 cannot "
+                "register (add MD5 to --digest-algorithms for them)",
+                ",".join(a.value for a in self.algorithms),
+            )
         endpoint = await Endpoint.open(host=context.host, port=context.sip_port, tcp=True)
         try:
             trunk = await Endpoint.open(host=context.host, port=self.pstn_port, tcp=True)

@@ -8,8 +8,9 @@ owns a sipphone ``Endpoint`` (transactions, retransmissions, CANCEL matching), t
   refreshed by phones in real seconds, never scaled); each binding keeps the transport its
   REGISTER came over;
 - INVITE outside a dialog from a terminal, proven by digest (407 challenge, same throttling
-  as REGISTER), or to one of the tenant's 外線番号 from outside → ``Pbx.incoming`` with a
-  ``_CallSession`` as the call's ``LegDriver``; CANCEL → ``caller_cancelled`` then 487;
+  as REGISTER) → ``Pbx.incoming`` with a ``_CallSession`` as the call's ``LegDriver``; calls
+  from outside come only through the carrier side's port (carrier.py → ``start_call``);
+  CANCEL → ``caller_cancelled`` then 487;
 - BYE inside a dialog → relayed to the other side, ``hung_up``;
 - re-INVITE, UPDATE, INFO inside a dialog → relayed as a new transaction on the other side's
   dialog with the body, the other side's final response (SDP answer included) relayed back,
@@ -60,7 +61,6 @@ from harness.sim.pbx.registrar import (
 )
 from harness.sim.pbx.routing import (
     CallerId,
-    ExternalOrigin,
     InternalOrigin,
     Origin,
     ReleaseReason,
@@ -471,11 +471,24 @@ def _digest_uri(server: ServerTransaction, authorization: str | None) -> str:
     return str(server.request.uri)
 
 
-def _throttle_key(remote: Address) -> str:
-    """Who a failure counts against: the source IP, as a real service would — except on
-    loopback, where every client (each test's phones, baresip, SIPp) shares 127.0.0.1 and
-    one wrong password would block them all: there the port tells the clients apart."""
-    return f"{remote.host}:{remote.port}" if remote.host.startswith("127.") else remote.host
+def _log_refusal(method: str, user: str | None, remote: Address, why: str | None) -> None:
+    """One line on the serve log (stderr) for credentials a person can fix (issue 9 item 2):
+    what was refused, for which 端末ID, from where, and why — never the password."""
+    if why is not None:
+        log.warning(
+            "SIP %s for 端末ID %r from %s:%d refused: %s",
+            method,
+            user,
+            remote.host,
+            remote.port,
+            why,
+        )
+
+
+def _peer(remote: Address) -> str:
+    """A sender's ``IP:port``: beside the IP alone (the other throttling key), what tells a
+    registered device apart from a cracker at the same address (registrar.py, step 1)."""
+    return f"{remote.host}:{remote.port}"
 
 
 _ECHOED = frozenset({"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"})
@@ -763,7 +776,8 @@ class PbxSipService:
         result = self.registrar.handle(
             RegisterRequest(
                 terminal_id=to_user or "",
-                source=_throttle_key(server.remote),
+                source=server.remote.host,
+                peer=_peer(server.remote),
                 uri=_digest_uri(server, h.get("Authorization")),
                 contacts=contacts,
                 wildcard=h.contact_is_star,
@@ -774,6 +788,7 @@ class PbxSipService:
             ),
             now=self.now(),
         )
+        _log_refusal("REGISTER", to_user, server.remote, result.refusal)
         extra: list[tuple[str, str]] = [("WWW-Authenticate", str(c)) for c in result.challenges]
         now = self.now()
         extra += [("Contact", f"<{b.contact}>;expires={b.remaining(now)}") for b in result.bindings]
@@ -792,7 +807,7 @@ class PbxSipService:
     def _invite(self, server: ServerTransaction) -> None:
         request = server.request
         dialled = request.uri.user_text if isinstance(request.uri, SipUri) else None
-        origin = self._origin(server, dialled)
+        origin = self._origin(server)
         if origin is not None:
             self.start_call(server, self.endpoint, origin, dialled or "")
 
@@ -816,34 +831,31 @@ class PbxSipService:
             origin=origin, dialled=dialled, driver=session, call_id=call_id
         )
 
-    def _origin(self, server: ServerTransaction, dialled: str | None) -> Origin | None:
+    def _origin(self, server: ServerTransaction) -> Origin | None:
         """Who calls, or None when the INVITE was answered here (407 challenge, block).
 
-        A call to one of the tenant's 外線番号 from anyone who is not a tenant terminal comes
-        from outside (the carrier side): it presents its P-Asserted-Identity (else From) unless
-        withheld (``Privacy: id`` or an anonymous From). Every other INVITE must prove its
-        From user with digest (407, RFC 3261 §22.3) — an unknown user gets the same challenge
-        as a known one, so INVITE scans enumerate nothing either.
+        Every INVITE on the tenant's port must prove its From user with digest (407, RFC 3261
+        §22.3), whatever it dials — an unknown user gets the same challenge as a known one, so
+        INVITE scans enumerate nothing either. Calls from outside arrive only on the carrier
+        side (carrier.py), from its registered subscribers: an unauthenticated INVITE here to
+        one of the tenant's 外線番号 once passed as a carrier call with whatever caller ID it
+        wrote, and reached an external 転送先 through the tenant (toll fraud, issue 10 item 1).
         """
         request = server.request
         h = request.headers
         from_uri = h.from_.uri
         user = from_uri.user_text if isinstance(from_uri, SipUri) else None
         ext = None if user is None else self.pbx.config.by_terminal_id(user)
-        if ext is None and dialled is not None and dialled in self.pbx.config.external_numbers:
-            identities = h.p_asserted_identities
-            shown = identities[0].uri if identities else from_uri
-            number = shown.user_text if isinstance(shown, SipUri) else None
-            withheld = "id" in (h.get("Privacy") or "").lower() or number in (None, "anonymous")
-            return ExternalOrigin(number=None if withheld else number)
         refusal = self.registrar.authorize(
             terminal_id=user or "",
-            source=_throttle_key(server.remote),
+            source=server.remote.host,
+            peer=_peer(server.remote),
             method="INVITE",
             uri=_digest_uri(server, h.get("Proxy-Authorization")),
             authorization=h.get("Proxy-Authorization"),
             now=self.now(),
         )
+        _log_refusal("INVITE", user, server.remote, None if refusal is None else refusal.refusal)
         if refusal is not None or ext is None:
             if refusal is None or refusal.status == 401:
                 challenges = () if refusal is None else refusal.challenges

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from harness.sim.pbx.registrar import (
-    _MAX_SOURCES,
+    _MAX_KEYS,
     Algorithm,
     ContactRequest,
     RegisterRequest,
@@ -15,6 +15,7 @@ from harness.sim.pbx.registrar import (
     Registrar,
     RegistrarParams,
     StoredCredential,
+    _FailureTable,
     ha1_of,
 )
 from harness.sip.digest import DigestChallenge, answer_challenge
@@ -26,6 +27,8 @@ SOURCE = "127.0.0.1"
 
 
 def make_registrar(**params: object) -> Registrar:
+    """A registrar offering both algorithms unless told otherwise (the default is MD5 alone)."""
+    params.setdefault("algorithms", (Algorithm.SHA256, Algorithm.MD5))
     return Registrar(
         realm=REALM,
         credentials={
@@ -51,11 +54,13 @@ def register(
     nonce_at: float | None = None,
     **fields: object,
 ) -> RegisterResponse:
-    """Challenge then answer it like a phone: the full two-step REGISTER exchange."""
+    """Challenge then answer it like a phone: the full two-step REGISTER exchange (or the
+    block, when the first step is already refused)."""
     base = RegisterRequest(terminal_id=terminal_id, source=source, uri=URI, contacts=contacts)
     base = dataclasses.replace(base, **fields)  # type: ignore[arg-type]
     challenge = registrar.handle(base, now=now if nonce_at is None else nonce_at)
-    assert challenge.status == 401
+    if challenge.status != 401:
+        return challenge  # blocked: nothing to answer
     chosen = next(c for c in challenge.challenges if c.algorithm == algorithm.value)
     authorization = answer(chosen, terminal_id=terminal_id, password=password)
     return registrar.handle(dataclasses.replace(base, authorization=authorization), now=now)
@@ -80,7 +85,15 @@ def shape(response: RegisterResponse) -> tuple[object, ...]:
     )
 
 
-def test_first_request_is_challenged_sha256_first_then_md5() -> None:
+def test_by_default_the_challenge_is_md5_alone() -> None:
+    """SIPp 3.6 and Debian's baresip 1.0 answer nothing but MD5, and baresip gives up on a
+    SHA-256 challenge even beside an MD5 one (issue 9 item 2)."""
+    registrar = Registrar(realm=REALM, secret=b"s")
+    response = registrar.handle(RegisterRequest(terminal_id=ID, source=SOURCE), now=0)
+    assert (response.status, [c.algorithm for c in response.challenges]) == (401, ["MD5"])
+
+
+def test_several_algorithms_are_challenged_in_the_order_given() -> None:
     response = make_registrar().handle(RegisterRequest(terminal_id=ID, source=SOURCE), now=0)
     assert response.status == 401
     assert [c.algorithm for c in response.challenges] == ["SHA-256", "MD5"]
@@ -198,7 +211,7 @@ def test_forged_nonce_is_refused() -> None:
 
 
 def test_replayed_authorization_is_refused() -> None:
-    registrar = make_registrar(failure_limit=100)
+    registrar = make_registrar(account_failure_limit=100)
     base = RegisterRequest(
         terminal_id=ID, source=SOURCE, uri=URI, contacts=(ContactRequest(uri="sip:a@h"),)
     )
@@ -209,44 +222,142 @@ def test_replayed_authorization_is_refused() -> None:
 
 
 def test_garbage_authorization_is_a_failure_not_a_crash() -> None:
-    registrar = make_registrar(failure_limit=2)
+    registrar = make_registrar(account_failure_limit=2)
     request = RegisterRequest(terminal_id=ID, source=SOURCE, authorization="Digest ,,,=")
     assert [registrar.handle(request, now=t).status for t in (0, 1)] == [401, 503]
 
 
 def test_stale_nonce_is_rechallenged_without_counting_a_failure() -> None:
-    registrar = make_registrar(nonce_lifetime=30, failure_limit=1)
+    registrar = make_registrar(nonce_lifetime=30, account_failure_limit=1, source_failure_limit=1)
     response = register(registrar, now=100, nonce_at=0)
     assert response.status == 401
     assert all(c.stale for c in response.challenges)
-    assert not registrar.is_blocked(SOURCE, 100)
+    assert not registrar.is_blocked(source=SOURCE, terminal_id=ID, now=100)
     assert register(registrar, now=101).status == 200
 
 
-def test_throttling_blocks_then_releases() -> None:
-    registrar = make_registrar(failure_limit=3, failure_window=60, block_time=300)
+def test_failures_of_one_terminal_id_block_it_then_release_it() -> None:
+    registrar = make_registrar(account_failure_limit=3, failure_window=60, block_time=300)
     answers = [register(registrar, now=t, password="Wrong").status for t in (0, 1, 2)]
     assert answers == [401, 401, 503]
     blocked = registrar.handle(RegisterRequest(terminal_id=ID, source=SOURCE), now=3)
     assert (blocked.status, blocked.retry_after, blocked.challenges) == (503, 299, ())
-    # Even the right password is refused while blocked; another source is unaffected.
-    right = RegisterRequest(terminal_id=ID, source=SOURCE)
-    assert registrar.handle(right, now=301).status == 503
-    assert register(registrar, now=10, source="127.0.0.2").status == 200
+    # A new phone of the blocked 端末ID waits, even with the right password (no oracle) …
+    right = RegisterRequest(
+        terminal_id=ID,
+        source="10.9.9.9",
+        authorization=answer(registrar._servers[Algorithm.MD5].challenge(3)),
+    )
+    assert registrar.handle(right, now=4).status == 503
+    # … another 端末ID from the same address is untouched, and the block ends.
+    assert register(registrar, now=10, terminal_id="abcde20201", password="Other1").status == 200
     assert register(registrar, now=302).status == 200
 
 
 def test_failures_outside_the_window_do_not_accumulate() -> None:
-    registrar = make_registrar(failure_limit=3, failure_window=60)
+    registrar = make_registrar(account_failure_limit=3, failure_window=60)
     answers = [register(registrar, now=t, password="Wrong").status for t in (0, 50, 110, 160)]
     assert answers == [401, 401, 401, 401]
-    assert not registrar.is_blocked(SOURCE, 160)
+    assert not registrar.is_blocked(terminal_id=ID, source=SOURCE, now=160)
 
 
 def test_block_status_is_a_parameter() -> None:
-    registrar = make_registrar(failure_limit=1, block_status=403)
+    registrar = make_registrar(account_failure_limit=1, block_status=403)
     response = register(registrar, now=0, password="Wrong")
     assert (response.status, response.reason) == (403, "Forbidden")
+
+
+def test_a_rotating_port_cracker_is_stopped_long_before_a_password_late_in_its_list() -> None:
+    """Issue 10 item 3: counted per IP:port, a new port per guess found the password at guess
+    96 with no 503. Per 端末ID and per address, ports change nothing: 5 guesses are checked,
+    the rest are refused unchecked while the block lasts (and it never ends within the run)."""
+    registrar = make_registrar()
+    guesses = [f"Guess{n:03d}" for n in range(95)] + [PASSWORD]
+    answers = [
+        register(registrar, now=t * 0.0005, password=guess, peer=f"127.0.0.1:{40000 + t}")
+        for t, guess in enumerate(guesses)
+    ]
+    statuses = [a.status for a in answers]
+    assert 200 not in statuses
+    assert statuses[:5] == [401] * 4 + [503] and set(statuses[5:]) == {503}
+    assert not registrar.is_registered(ID, 1.0)
+
+
+def test_the_attacked_terminal_ids_registered_phone_keeps_working_through_the_block() -> None:
+    registrar = make_registrar(account_failure_limit=3)
+    phone = "127.0.0.1:5070"
+    assert register(registrar, now=0, peer=phone, call_id="phone", cseq=1).status == 200
+    for t in (1, 2, 3):
+        register(registrar, now=t, password="Wrong", peer=f"127.0.0.1:{6000 + t}")
+    assert registrar.is_blocked(terminal_id=ID, now=4)
+    # Its refresh, from the address and port of its binding: checked, accepted.
+    refresh = register(registrar, now=4, peer=phone, call_id="phone", cseq=2)
+    assert refresh.status == 200
+    # Its calls too (the glue's 407 path uses the same authorize).
+    challenge, *_ = registrar.handle(
+        RegisterRequest(terminal_id=ID, source=SOURCE, peer=phone), now=5
+    ).challenges
+    invite = answer_challenge(
+        str(challenge), method="INVITE", uri=URI, username=ID, password=PASSWORD
+    )
+    assert (
+        registrar.authorize(
+            terminal_id=ID,
+            source=SOURCE,
+            peer=phone,
+            method="INVITE",
+            uri=URI,
+            authorization=invite,
+            now=5,
+        )
+        is None
+    )
+    # The cracker's wrong guesses from that address but another port stay unchecked.
+    assert register(registrar, now=6, peer="127.0.0.1:6100").status == 503
+
+
+def test_many_terminal_ids_guessed_from_one_address_block_the_address_not_its_phones() -> None:
+    """Password spraying: one wrong guess for each of many 端末IDs trips the address limit.
+    Registered phones at that address (known devices) keep working; another address is free."""
+    registrar = make_registrar(source_failure_limit=4)
+    phone = "127.0.0.1:5071"
+    assert (
+        register(registrar, now=0, terminal_id="abcde20201", password="Other1", peer=phone).status
+        == 200
+    )
+    for n in range(4):
+        register(registrar, now=1 + n, terminal_id=f"abcde2099{n}", password="Wrong")
+    assert registrar.is_blocked(source=SOURCE, now=5)
+    assert register(registrar, now=6).status == 503  # a new phone behind that address waits
+    assert (
+        register(
+            registrar, now=6, terminal_id="abcde20201", password="Other1", peer=phone, cseq=9
+        ).status
+        == 200
+    )
+    assert register(registrar, now=6, source="127.0.0.2").status == 200
+
+
+def test_the_failure_tables_are_bounded_and_keep_what_still_counts() -> None:
+    """Every 端末ID a cracker invents is a key: past the bound quiet ones are swept, then the
+    longest-quiet; a blocked key and one under attack keep their record."""
+    registrar = make_registrar(account_failure_limit=3, failure_window=60, block_time=300)
+    for t in (0, 1, 2):
+        register(registrar, now=t, password="Wrong", source="10.0.0.1")  # ID blocked
+    for n in range(_MAX_KEYS):  # old failures of invented names from many addresses
+        register(
+            registrar,
+            now=100,
+            terminal_id=f"x{n}",
+            password="Wrong",
+            source=f"10.1.{n // 250}.{n % 250}",
+        )
+    register(registrar, now=220, terminal_id="abcde20201", password="Wrong")  # the sweep
+    assert len(registrar._accounts.records) <= _MAX_KEYS
+    assert len(registrar._sources.records) <= _MAX_KEYS
+    assert registrar.is_blocked(terminal_id=ID, now=220)
+    register(registrar, now=221, terminal_id="abcde20201", password="Wrong")
+    assert register(registrar, now=222, terminal_id="abcde20201", password="Wrong").status == 503
 
 
 def test_a_binding_keeps_the_transport_its_register_came_over() -> None:
@@ -262,17 +373,33 @@ def test_a_binding_keeps_the_transport_its_register_came_over() -> None:
     assert {b.contact: b.transport for b in registrar.bindings(ID, 3.0)}[udp.uri] == "TCP"
 
 
-def test_the_source_table_is_bounded_and_keeps_what_still_counts() -> None:
-    """Every loopback client port is a source: quiet ones are swept past a bound, while a
-    blocked source and one with recent failures keep their record."""
-    registrar = make_registrar(failure_limit=3, failure_window=60, block_time=300)
-    for t in (0, 1, 2):
-        register(registrar, now=t, password="Wrong", source="10.0.0.1")  # blocked
-    register(registrar, now=200, password="Wrong", source="10.0.0.2")  # one recent failure
-    for n in range(_MAX_SOURCES):  # old failures from many ports
-        register(registrar, now=100, password="Wrong", source=f"127.0.0.1:{n}")
-    register(registrar, now=220, password="Wrong", source="127.0.0.1:new")  # the sweep
-    assert len(registrar._sources) == 3
-    assert registrar.is_blocked("10.0.0.1", 220)
-    register(registrar, now=221, password="Wrong", source="10.0.0.2")
-    assert register(registrar, now=222, password="Wrong", source="10.0.0.2").status == 503
+def test_a_full_failure_table_evicts_the_longest_quiet_unblocked_keys_first() -> None:
+    table = _FailureTable(limit=2, window=60, block_time=300, capacity=8)
+    for key in ("blocked-a", "blocked-b"):
+        table.fail(key, now=0)
+        assert table.fail(key, now=0)  # the second failure blocks it
+    for n in range(6):  # live keys, each with a failure in the window
+        table.fail(f"live{n}", now=1 + n)
+    table.fail("attacked", now=10)  # the ninth key: the table is full of live ones
+    assert len(table.records) <= 8
+    assert {"blocked-a", "blocked-b", "attacked"} <= set(table.records)
+    assert "live0" not in table.records  # the longest quiet goes first
+    assert table.blocked_until("blocked-a", now=10) == 300
+
+
+def test_a_phone_retrying_a_wrong_password_blocks_itself_not_its_terminal_id() -> None:
+    """baresip answers every 401 again with the same wrong password (5 tries in a second):
+    that is one sender failing, so only that sender is blocked — the same 端末ID set up
+    right on another phone registers at once. A cracker keeping one port is stopped the same."""
+    registrar = make_registrar()
+    wrong_phone = "127.0.0.1:5080"
+    answers = [
+        register(registrar, now=t * 0.1, password="Wrong", peer=wrong_phone).status
+        for t in range(6)
+    ]
+    assert answers == [401] * 4 + [503, 503]
+    assert registrar.is_blocked(peer=wrong_phone, now=1)
+    assert not registrar.is_blocked(terminal_id=ID, source=SOURCE, now=1)
+    assert register(registrar, now=1, peer="127.0.0.1:5081").status == 200
+    # Its own port stays blocked, right password or not, for block_time.
+    assert register(registrar, now=2, peer=wrong_phone).status == 503

@@ -8,7 +8,8 @@ simulated seconds, so the comparison needs no tolerance and cannot flake on a bu
 from __future__ import annotations
 
 from harness.clock import ManualClock
-from harness.sip.endpoint import ClientTransaction
+from harness.sim.pbx.carrier import Carrier
+from harness.sip.endpoint import ClientTransaction, Endpoint
 from tests.sim.pbx.fakes import WORKED_REACH
 from tests.sim.pbx.sip_phones import (
     Lab,
@@ -153,18 +154,47 @@ def test_single_number_reach_nobody_answers_voicemail() -> None:
 
 
 def test_inbound_external_call_routes_by_inbound_route() -> None:
+    """A call from outside arrives on the carrier side, from a registered subscriber."""
     settings = {"外線着信設定": [{"外線番号": "0312345678", "着信先": "20201"}]}
 
     async def body(lab: Lab) -> None:
         (x,) = await phones(lab, ("201", "answer"))
+        carrier = Carrier(endpoint=await Endpoint.open(taps=[lab.wire]), pbx=lab.service)
         outside = await Phone.open(lab, "0355556666")
+        outside.server = carrier.address
         try:
+            assert (await outside.register()).status == 200  # no digest: the line is trusted
             response = await outside.dial("0312345678", authenticate=False)
             assert response.status == 200
             (invite,) = x.incoming
             assert invite.request.headers.from_.uri.user == "0355556666"  # type: ignore[union-attr]
-            # Not one of the tenant's 外線番号: an outsider must authenticate like a terminal.
-            assert (await outside.dial("0399999999", authenticate=False)).status == 407
+        finally:
+            await close_all(x, outside)
+            await carrier.endpoint.close()
+
+    run(with_pbx(settings, body))
+
+
+def test_the_tenant_port_takes_no_call_from_outside() -> None:
+    """Issue 10 item 1: an unauthenticated INVITE on the tenant's port to one of its 外線番号,
+    from no terminal, is challenged like any other (407) — no ring, no call — where it once
+    rang the extension with the caller ID the sender wrote (and reached its 転送先)."""
+    settings = {"外線着信設定": [{"外線番号": "0312345678", "着信先": "20201"}]}
+
+    async def body(lab: Lab) -> None:
+        (x,) = await phones(lab, ("201", "answer"))
+        outside = await Phone.open(lab, "20205")  # it writes an internal number as caller ID
+        try:
+            provisional: list[int] = []  # what came before the final answer (100 is the endpoint's)
+            for dialled in ("0312345678", "0399999999", "20201"):
+                client = await outside.call(dialled, authenticate=False)
+                client.on_provisional = lambda r: provisional.append(r.status)
+                final = await client.wait_final()
+                assert final.status == 407, dialled
+                assert final.headers.get_all("Proxy-Authenticate"), dialled
+            assert [status for status in provisional if status > 100] == []
+            await lab.wire.settled()
+            assert (x.incoming, lab.service.pbx.calls, lab.service.sessions) == ([], {}, {})
         finally:
             await close_all(x, outside)
 

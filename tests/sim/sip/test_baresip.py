@@ -3,19 +3,18 @@
 one.
 
 baresip 1.0 (Debian's) gives up ("Function not implemented") on any non-MD5 challenge, even
-beside an MD5 one, so this simulator runs with ``--digest-algorithms MD5`` — the option a person
-uses for such a softphone (docs/sim.md).
+beside an MD5 one: the session's simulator is a ``serve`` with its default digest settings
+(MD5 alone), which is what lets baresip register out of the box (issue 9 item 2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from harness.pytest_plugin.phones import PhoneFactory
-from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
+from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sim.documents import read_tenant
 from harness.sip.observed import PhoneEventKind
 from harness.sip.peers.baresip import (
@@ -30,22 +29,6 @@ SAMPLE = FIXTURES / "sample"
 GUIDE = read_tenant(SAMPLE).guide
 DOMAIN = GUIDE.customer.sip_domain
 BaresipFactory = Callable[..., Baresip]
-
-
-@pytest.fixture(scope="module")
-def md5_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorHandle]:
-    with start_simulator(
-        SAMPLE,
-        extra_args=("--digest-algorithms", "MD5"),
-        workdir=Path(tmp_path_factory.mktemp("md5sim")),
-    ) as handle:
-        yield handle
-
-
-@pytest.fixture
-def sim(md5_sim: SimulatorHandle) -> SimulatorHandle:
-    md5_sim.reset()
-    return md5_sim
 
 
 def softphone(baresip: BaresipFactory, sim: SimulatorHandle, password: str = "Password") -> Baresip:
