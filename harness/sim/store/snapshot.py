@@ -114,7 +114,7 @@ class SnapshotMixin(StoreCore):
                 "ORDER BY t.no"
             )
         }
-        absence = {r["extension"]: absence_value(r) for r in db.execute("SELECT * FROM absence")}
+        absence = {r["extension"]: _absence_value(r) for r in db.execute("SELECT * FROM absence")}
         passwords = {
             r["extension"]: r["password"] for r in db.execute("SELECT * FROM voicemail_passwords")
         }
@@ -182,7 +182,7 @@ def settings_of(snap: RoutingSnapshot) -> Settings:
     )
 
 
-def absence_value(r: sqlite3.Row) -> AbsenceValue:
+def _absence_value(r: sqlite3.Row) -> AbsenceValue:
     return AbsenceValue(
         kind=r["kind"],
         forward_to=r["forward_to"],
