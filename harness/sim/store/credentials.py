@@ -18,15 +18,18 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 def sip_ha1(algorithm: Literal["MD5", "SHA-256"], user: str, realm: str, password: str) -> str:
     """HA1 = H(user:realm:password) (RFC 2617 §3.2.2.2, RFC 8760 §3)."""
     data = f"{user}:{realm}:{password}".encode()
-    digest = hashlib.md5(data) if algorithm == "MD5" else hashlib.sha256(data)
-    return digest.hexdigest()
+    hashed = hashlib.md5(data) if algorithm == "MD5" else hashlib.sha256(data)
+    return hashed.hexdigest()
 
 
 def digest(secret: str) -> str:
+    """SHA-256 of a one-time code or session token, as stored (the secret never is)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches the argon2id ``password_hash`` (False, never an
+    exception, for a wrong password or a malformed hash)."""
     try:
         return HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
