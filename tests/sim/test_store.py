@@ -11,7 +11,13 @@ import pytest
 from harness.guide.types import Action, GroupKind, Settings
 from harness.sim.documents import read_tenant
 from harness.sim.rules import AbsenceDraft, GroupDraft
-from harness.sim.store import SettingsError, Store, sip_ha1
+from harness.sim.store import (
+    PstnRegistrationRow,
+    RegistrationRow,
+    SettingsError,
+    Store,
+    sip_ha1,
+)
 
 from .conftest import RICH
 
@@ -274,12 +280,24 @@ def test_sip_side_writes_captured_before_a_reset_are_dropped(store: Store) -> No
     """The SIP side batches registration rows and records calls when they end; a reset (or a
     tenant load) from another thread in between must not see them land in its fresh tables."""
     before = store.epoch
-    binding = [("20200", "sip:a@127.0.0.1:5999", "127.0.0.1", 9e9)]
+    binding = [
+        RegistrationRow(
+            extension="20200", contact="sip:a@127.0.0.1:5999", source="127.0.0.1", expires_at=9e9
+        )
+    ]
     store.reset()
     assert store.epoch == before + 1
     store.replace_registrations({"abcde20200": binding}, epoch=before)
     store.replace_pstn_registrations(
-        {"09011112222": ("sip:x@127.0.0.1:6000", "UDP", "127.0.0.1:6000", 9e9)}, epoch=before
+        {
+            "09011112222": PstnRegistrationRow(
+                contact="sip:x@127.0.0.1:6000",
+                transport="UDP",
+                source="127.0.0.1:6000",
+                expires_at=9e9,
+            )
+        },
+        epoch=before,
     )
     store.record_call(
         call_id="old", started_at=0.0, ended_at=1.0, caller="20200", callee="20201",

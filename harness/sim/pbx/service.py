@@ -36,7 +36,7 @@ from harness.sim.pbx.registrar import (
 from harness.sim.pbx.routing import ExternalOrigin
 from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService, _CallSession
 from harness.sim.server import ServiceContext
-from harness.sim.store import RingTimeDefaults, Store
+from harness.sim.store import PstnRegistrationRow, RegistrationRow, RingTimeDefaults, Store
 from harness.sip.endpoint import Endpoint
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,8 @@ class _StoreBacked(PbxSipService):
         super().__init__(endpoint=endpoint, setup=setup)
         self.store = store
         self.version: int | None = None
-        self._pending: dict[str, list[tuple[str, str, str, float]]] = {}
-        self._pending_pstn: dict[str, tuple[str, str, str, float] | None] = {}
+        self._pending: dict[str, list[RegistrationRow]] = {}
+        self._pending_pstn: dict[str, PstnRegistrationRow | None] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._pending_epoch = store.epoch  # the store's epoch when this batch began
         self._loop_thread = threading.get_ident()  # built on its loop (StoreSipService.start)
@@ -121,7 +121,12 @@ class _StoreBacked(PbxSipService):
             return
         now, wall = self.now(), time.time()
         self._pending[terminal_id] = [
-            (ext.extension, b.contact, source, wall + (b.expires_at - now))
+            RegistrationRow(
+                extension=ext.extension,
+                contact=b.contact,
+                source=source,
+                expires_at=wall + (b.expires_at - now),
+            )
             for b in self.registrar.bindings(terminal_id, now)
         ]
         self._flush_soon()
@@ -133,7 +138,12 @@ class _StoreBacked(PbxSipService):
             expires_at = time.time() + (subscriber.expires_at - self.now())
             source = f"{subscriber.source.host}:{subscriber.source.port}"
             contact = subscriber.contact
-            row = (str(contact.uri), contact.transport, source, expires_at)
+            row = PstnRegistrationRow(
+                contact=str(contact.uri),
+                transport=contact.transport,
+                source=source,
+                expires_at=expires_at,
+            )
         self._pending_pstn[number] = row
         self._flush_soon()
 
