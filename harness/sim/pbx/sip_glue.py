@@ -67,7 +67,13 @@ from harness.sim.pbx.routing import (
     ToExtension,
 )
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
-from harness.sip.message import REASON_PHRASES, Request, Response, new_call_id, new_tag
+from harness.sip.message import (
+    Request,
+    Response,
+    new_call_id,
+    new_tag,
+    response_to_unparseable,
+)
 from harness.sip.syntax import SipParseError
 from harness.sip.transport import Address, Inbound
 from harness.sip.uri import NameAddr, SipUri
@@ -491,41 +497,6 @@ def _peer(remote: Address) -> str:
     return f"{remote.host}:{remote.port}"
 
 
-_ECHOED = frozenset({"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"})
-
-
-def bad_request(data: bytes, reason: str, status: int = 400) -> bytes | None:
-    """A stateless 400 (or ``status``: 413 for a body too large, §21.4.11) for a request the
-    parser refused, echoing what it can (§8.2.6.2).
-
-    None when there is nobody to answer: the bytes are no request line (garbage, or a broken
-    response — responses are never answered) or carry no Via to answer along.
-    """
-    head = data.split(b"\r\n\r\n", 1)[0]
-    try:
-        lines = head.decode("utf-8").split("\r\n")
-    except UnicodeDecodeError:
-        return None
-    first = lines[0].split(" ")
-    if len(first) != 3 or first[2] != "SIP/2.0" or not first[0].isalpha():
-        return None
-    echoed: list[str] = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        key = name.strip().lower()
-        if not colon or key not in _ECHOED:
-            continue
-        value = value.strip()
-        if key in ("to", "t") and ";tag=" not in value.replace(" ", ""):
-            value += f";tag={new_tag()}"
-        echoed.append(f"{name.strip()}: {value}")
-    if not any(line.split(":", 1)[0].lower() in ("via", "v") for line in echoed):
-        return None
-    phrase = "".join(c for c in reason if c.isascii() and c.isprintable())[:100]
-    line = f"SIP/2.0 {status} {REASON_PHRASES.get(status, 'Bad Request')} ({phrase})"
-    return ("\r\n".join([line, *echoed, "Content-Length: 0", "", ""])).encode("utf-8")
-
-
 @dataclass(frozen=True, kw_only=True)
 class PbxSetup:
     """What one tenant's SIP service is built from."""
@@ -873,7 +844,7 @@ class PbxSipService:
 
     def on_unparseable(self, inbound: Inbound, error: SipParseError) -> None:
         """400 to a request that does not parse, when it says where to answer (§21.4.1)."""
-        response = bad_request(inbound.data, str(error), error.status)
+        response = response_to_unparseable(inbound.data, error.status, str(error))
         if response is not None:
             inbound.transport.send(response, inbound.remote)
 
