@@ -66,7 +66,9 @@ from harness.sim.pbx.routing import (
     ReleaseReason,
     ToExtension,
 )
+from harness.sip.dialog import Dialog
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
+from harness.sip.headers import Via
 from harness.sip.message import (
     Request,
     Response,
@@ -137,20 +139,25 @@ def leg_failure(responses: Sequence[Response]) -> LegFailure:
 
 @dataclass(eq=False)
 class _Dialog:
-    """Our side of one dialog: enough to send BYE, a relayed re-INVITE/UPDATE/INFO and the
-    ACK of a 2xx on it (RFC 3261 §12.2.1.1)."""
+    """Our side of one dialog: the SIP core's ``Dialog`` (RFC 3261 §12: CSeq numbers, remote
+    target, route set) and where its requests go — the side (tenant port or carrier port) it
+    lives on, the peer's address and transport — plus the re-INVITE in progress."""
 
-    call_id: str
-    local: NameAddr  # our From (with our tag)
-    remote: NameAddr  # their To/From (with their tag)
-    target: SipUri  # their Contact
+    state: Dialog
     address: Address
     endpoint: Endpoint  # the side (tenant port or carrier port) this dialog lives on
     transport: TransportName = "UDP"
-    contact: NameAddr | None = None  # ours, for target-refresh requests
-    cseq: int = 1
-    remote_cseq: int | None = None  # the last CSeq of a request from them (§12.2.2)
     reinvite_pending: bool = False  # §14.1: one INVITE at a time on a dialog (else 491)
+
+    @property
+    def call_id(self) -> str:
+        return self.state.call_id
+
+    @property
+    def contact(self) -> NameAddr | None:
+        """Ours, for target-refresh requests and the 2xx of a relayed re-INVITE."""
+        target = self.state.local_target
+        return None if target is None else NameAddr(uri=target)
 
     def request(
         self,
@@ -160,36 +167,24 @@ class _Dialog:
         content_type: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> Request:
-        """A new in-dialog request with the next CSeq."""
-        self.cseq += 1
-        return Request.build(
+        """A new in-dialog request with the next CSeq (§12.2.1.1)."""
+        return self.state.create_request(
             method,
-            self.target,
-            from_=self.local,
-            to=self.remote,
-            call_id=self.call_id,
-            cseq=self.cseq,
-            via=self.endpoint.via(self.transport),
-            contact=self.contact if method in ("INVITE", "UPDATE") else None,
+            via=self._via(),
             headers=headers,
             body=body,
             content_type=content_type,
         )
 
+    def _via(self) -> Via:
+        return Via.parse(self.endpoint.via(self.transport))
+
     def send(self, request: Request) -> ClientTransaction:
         return self.endpoint.send_request(request, self.address, transport=self.transport)
 
-    def ack(self, cseq: int) -> None:
-        """ACK a 2xx to our INVITE of CSeq ``cseq`` (§13.2.2.4)."""
-        ack = Request.build(
-            "ACK",
-            self.target,
-            from_=self.local,
-            to=self.remote,
-            call_id=self.call_id,
-            cseq=cseq,
-            via=self.endpoint.via(self.transport),
-        )
+    def ack(self, invite: Request) -> None:
+        """ACK a 2xx to our ``invite`` on this dialog (§13.2.2.4)."""
+        ack = self.state.ack(invite, via=self._via())
         self.endpoint.send_ack(ack, self.address, transport=self.transport)
 
     def bye(self) -> None:
@@ -328,20 +323,17 @@ class _CallSession:
     def _fork_answered(self, leg: _Leg, fork: _Fork, response: Response) -> None:
         """A 2xx from one contact: ACK it; the first one wins the leg, any other (a 2xx that
         crossed our CANCEL, or a leg we gave up on) is hung up at once (§16.7, §15)."""
-        contact = response.headers.contact
-        target = contact.uri if contact is not None else fork.invite.uri
-        assert isinstance(target, SipUri)
+        if response.headers.to.tag is None:
+            # §8.2.6.2: a UAS tags its 2xx; without one there is no dialog to ACK or end.
+            log.warning("a 2xx without To tag from %s: ignored", fork.contact.uri)
+            return
         dialog = _Dialog(
-            call_id=fork.invite.headers.call_id,
-            local=fork.invite.headers.from_,
-            remote=response.headers.to,
-            target=target,
+            state=Dialog.from_uac(fork.invite, response),
             address=fork.contact.address,
             endpoint=fork.endpoint,
             transport=fork.contact.transport,
-            contact=fork.invite.headers.contact,
         )
-        dialog.ack(fork.invite.headers.cseq.number)
+        dialog.ack(fork.invite)
         if leg.stopped or leg.winner is not None:
             dialog.bye()
             return
@@ -382,20 +374,11 @@ class _CallSession:
         self.server.on_no_ack = self._no_ack
         self.server.ack_wait = self.service.ack_timeout
         self.server.respond(response)
-        caller_contact = request.headers.contact
-        target = caller_contact.uri if caller_contact is not None else request.headers.from_.uri
-        assert isinstance(target, SipUri)
         self.caller_dialog = _Dialog(
-            call_id=request.headers.call_id,
-            local=request.headers.to.with_tag(self.caller_tag),
-            remote=request.headers.from_,
-            target=target,
+            state=Dialog.from_uas(request, response, local_target=contact.uri),
             address=self.server.remote,
             endpoint=self.endpoint,
             transport=transport,
-            contact=contact,
-            cseq=0,
-            remote_cseq=request.headers.cseq.number,
         )
 
     def _no_ack(self) -> None:
@@ -896,17 +879,14 @@ class PbxSipService:
         if there is None:
             server.reply(481)
             return
-        cseq = request.headers.cseq.number
-        if here.remote_cseq is not None and cseq < here.remote_cseq:
+        # §12.2.2: a request out of order is refused; an INVITE or UPDATE with a Contact
+        # refreshes the remote target.
+        if not here.state.receive_request(request):
             server.reply(500, "Server Internal Error (CSeq out of order)")  # §12.2.2
             return
-        here.remote_cseq = cseq
         if is_invite and (here.reinvite_pending or (there != "local" and there.reinvite_pending)):
             server.reply(491)
             return
-        contact = request.headers.contact
-        if contact is not None and isinstance(contact.uri, SipUri):
-            here.target = contact.uri  # a target refresh (§12.2.2)
         if there == "local":
             body = VOICEMAIL_SDP if is_invite else b""
             server.respond(
@@ -945,11 +925,9 @@ class PbxSipService:
                 watch.cancel()
                 here.reinvite_pending = there.reinvite_pending = False
         success = 200 <= response.status < 300
-        answer_contact = response.headers.contact
-        if success and answer_contact is not None and isinstance(answer_contact.uri, SipUri):
-            there.target = answer_contact.uri
+        there.state.receive_response(relayed, response)  # a 2xx: the target refresh (§12.2.1.2)
         if success and is_invite:
-            there.ack(relayed.headers.cseq.number)
+            there.ack(relayed)
         if server.final_status is not None:
             return
         server.respond(
