@@ -7,6 +7,7 @@ API overview::
     data = serialize(msg)                    # == bytes(msg); parse_message(data) == msg
     parser = StreamParser(); parser.feed(chunk) -> [messages]   # TCP, Content-Length framing
     check_datagram(datagram, SizeLimits(...))   # the same size caps for a UDP datagram
+    answer = response_to_unparseable(data, exc.status, str(exc))   # 400/413/505, or None
     req = Request.build("INVITE", uri, from_=…, to=…, call_id=…, cseq=1, via=…, body=sdp,
                         content_type="application/sdp")
     resp = Response.for_request(req, 180, to_tag="abc")   # §8.2.6 copies Via/From/To/…
@@ -519,6 +520,49 @@ def parse_message(data: bytes) -> Message:
 def split_message(data: bytes) -> tuple[Message, bytes]:
     """Parse one message and also return the bytes after its body (by Content-Length)."""
     return _guarded(bytes(data), stream=False)
+
+
+# What a stateless answer to an unparseable request echoes (§8.2.6.2), compact forms included.
+_ECHOED = frozenset({"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"})
+_ANY_VERSION = re.compile(r"SIP/\d+\.\d+", re.I).fullmatch
+
+
+def response_to_unparseable(data: bytes, status: int, reason: str) -> bytes | None:
+    """A stateless final response (400, 413 for a body too large §21.4.11, 505 for another SIP
+    version §21.5.6: ``SipParseError.status``) to ``data``, a request the parser refused,
+    echoing the Via, From, To (with a tag), Call-ID and CSeq lines it can (§8.2.6.2), with
+    ``reason`` in the reason phrase.
+
+    None when there is nobody to answer: the bytes are no request line (garbage, or a broken
+    response — responses are never answered) or carry no Via to answer along. Pure: the
+    caller sends the bytes back to where ``data`` came from.
+    """
+    head = data.split(b"\r\n\r\n", 1)[0]
+    try:
+        lines = head.decode("utf-8").split("\r\n")
+    except UnicodeDecodeError:
+        return None
+    first = lines[0].split(" ")
+    version_ok = len(first) == 3 and (
+        first[2] == "SIP/2.0" or (status == 505 and _ANY_VERSION(first[2]) is not None)
+    )
+    if not version_ok or not first[0].isalpha():
+        return None
+    echoed: list[str] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        key = name.strip().lower()
+        if not colon or key not in _ECHOED:
+            continue
+        value = value.strip()
+        if key in ("to", "t") and ";tag=" not in value.replace(" ", ""):
+            value += f";tag={new_tag()}"
+        echoed.append(f"{name.strip()}: {value}")
+    if not any(line.split(":", 1)[0].lower() in ("via", "v") for line in echoed):
+        return None
+    phrase = "".join(c for c in reason if c.isascii() and c.isprintable())[:100]
+    line = f"SIP/2.0 {status} {REASON_PHRASES.get(status, 'Bad Request')} ({phrase})"
+    return ("\r\n".join([line, *echoed, "Content-Length: 0", "", ""])).encode("utf-8")
 
 
 _CONTENT_LENGTH_RE = re.compile(rb"\r\n(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*\r", re.I)

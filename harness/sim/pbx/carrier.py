@@ -33,9 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.sim.pbx.routing import ExternalOrigin, strip_prefix
-from harness.sim.pbx.sip_glue import Contact, PbxSipService, bad_request, dispatch
+from harness.sim.pbx.sip_glue import Contact, PbxSipService, dispatch
 from harness.sip.endpoint import Endpoint, ServerTransaction
-from harness.sip.message import Response, new_tag
+from harness.sip.message import Response, new_tag, response_to_unparseable
 from harness.sip.syntax import SipParseError
 from harness.sip.transport import Address, Inbound
 from harness.sip.uri import SipUri
@@ -92,7 +92,7 @@ class Carrier:
             self.on_change(number, self.subscribers.get(number))
 
     def on_unparseable(self, inbound: Inbound, error: SipParseError) -> None:
-        response = bad_request(inbound.data, str(error), error.status)
+        response = response_to_unparseable(inbound.data, error.status, str(error))
         if response is not None:
             inbound.transport.send(response, inbound.remote)
 

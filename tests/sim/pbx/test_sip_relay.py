@@ -14,7 +14,7 @@ from harness.sim.pbx.sip_glue import Contact, leg_failure
 from harness.sip.dialog import cancel_for
 from harness.sip.endpoint import ClientTransaction
 from harness.sip.message import Request, Response, new_tag
-from harness.sip.uri import SipUri
+from harness.sip.uri import NameAddr, SipUri
 from tests.sim.pbx.sip_phones import Lab, Phone, close_all, phones, run, until, with_pbx
 
 DTMF = b"Signal=5\r\nDuration=160\r\n"
@@ -162,3 +162,43 @@ def test_a_contact_is_reached_over_the_transport_it_registered_with(
     contact = Contact.of(SipUri.parse(uri), registered_over=registered_over)
     assert contact.transport == transport
     assert (contact.address.host, contact.address.port) == ("127.0.0.1", 5070)
+
+
+def test_requests_on_a_leg_follow_its_route_set() -> None:
+    """The leg's dialog is the SIP core's ``Dialog`` (issue 9 item 7): the callee's 2xx with
+    Record-Route gives it a route set, and the relayed INFO and the BYE carry it as Route
+    (RFC 3261 §12.1.2, §12.2.1.1) — the glue's own dialog record had no route set."""
+
+    async def body(lab: Lab) -> None:
+        caller, callee = await phones(lab, ("205", "ring"), ("201", "ring"))
+        try:
+            client = await caller.call("20201")
+            await until(lambda: len(callee.incoming) == 1, "the leg's INVITE")
+            (leg,) = callee.incoming
+            proxies = ("<sip:p1.invalid;lr>", "<sip:p2.invalid;lr>")
+            leg.respond(
+                Response.for_request(
+                    leg.request,
+                    200,
+                    to_tag=new_tag(),
+                    contact=NameAddr(uri=callee.uri),
+                    headers=tuple(("Record-Route", p) for p in proxies),
+                    body=b"v=0\r\n",
+                    content_type="application/sdp",
+                )
+            )
+            response = await client.wait_final()
+            assert response.status == 200
+            caller.ack(client, response)
+            info = await caller.in_dialog("INFO", client, response, 2, body=DTMF)
+            assert info.status == 200
+            assert (await caller.hang_up(client, response)).status == 200
+            await until(lambda: "bye" in callee.log, "the BYE on the leg")
+            # §12.1.2: the UAC's route set is the Record-Route list in reverse order.
+            routes = [[str(v) for v in r.headers.get_all("Route")] for r in callee.requests]
+            assert [r.method for r in callee.requests] == ["INFO", "BYE"]
+            assert routes == [list(reversed(proxies))] * 2
+        finally:
+            await close_all(caller, callee)
+
+    run(with_pbx(None, body))
