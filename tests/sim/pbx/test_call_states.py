@@ -5,7 +5,9 @@ the public methods only ever take transitions of the tables."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -256,3 +258,26 @@ def test_random_events_only_take_transitions_of_the_tables(
             assert new in one_step | two_steps, (call.id, old, new)
             for leg in call.legs.values():
                 assert isinstance(leg.state, LegState)
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "pbx.md"
+
+
+def documented_rows(first_header: str) -> set[tuple[str, str, str]]:
+    """The (state, event, next state) rows of the docs/pbx.md table whose header starts so."""
+    rows: set[tuple[str, str, str]] = set()
+    lines = DOCS.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    for line in itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :]):
+        state, event, next_state = (cell.strip().strip("`") for cell in line.split("|")[1:4])
+        rows.add((state, event, next_state))
+    return rows
+
+
+def test_docs_show_the_tables_of_the_code() -> None:
+    assert documented_rows("call state") == {
+        (s.value, e.value, n.value) for s, row in CALL_TRANSITIONS.items() for e, n in row.items()
+    }
+    assert documented_rows("leg state") == {
+        (s.value, e.value, n.value) for s, row in LEG_TRANSITIONS.items() for e, n in row.items()
+    }
