@@ -10,6 +10,17 @@ come back from the SIP side (``leg_ringing``, ``leg_answered``, ``leg_failed``,
 転送) replaces the stage; every live leg of the old stage is stopped and its timers cancelled
 first, so a stale timer or a late event from an old leg can never act.
 
+State. The call's own state (``CallState``) and each leg's (``LegState``) change in one funnel
+each, ``Call._transition`` and ``Call._leg_transition``, driven by one table each
+(``CALL_TRANSITIONS``, ``LEG_TRANSITIONS``: state → {event: next state}, STYLE.md §2 and §16,
+like ``harness.sip.transaction``). An undefined (state, event) is a HarnessError naming both:
+a bug in this module, never a verdict. The table encodes DOMAIN.md's outcomes: the first answer
+wins (rules 2–5: ANSWER), 代理応答 joins two calls (rule 8: PICKUP), 留守番電話 answers the caller
+(rules 4, 5 and ``forward_fallback``: VOICEMAIL), a release ends an unanswered call (rules 2–5's
+480/486/404: RELEASE), the caller may give up while it rings (CANCEL), and only a connected or
+voicemail call is hung up (HANG_UP). Every one but HANG_UP leaves RINGING: once answered or
+ended, no timer or late leg event can move the call again (they are filtered before the table).
+
 This is the simulator's own implementation of DOMAIN.md; it never consults harness.model
 (DESIGN.md hard rule): the two must agree because both follow DOMAIN.md, and the differential
 tests check that they do.
@@ -22,9 +33,10 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from harness.clock import Clock, TimerHandle
+from harness.errors import HarnessError
 from harness.guide.types import Action, GroupKind
 from harness.sim.pbx.config import (
     ForwardConfig,
@@ -116,11 +128,72 @@ class CallState(StrEnum):
 TERMINAL = frozenset({CallState.RELEASED, CallState.CANCELLED, CallState.ENDED})
 
 
+class CallEvent(StrEnum):
+    """What moves a call's state (the inputs of ``CALL_TRANSITIONS``)."""
+
+    ANSWER = "answer"  # a leg answered first (rules 2–5)
+    PICKUP = "pickup"  # 代理応答 joined this call with another (rule 8), either side
+    VOICEMAIL = "voicemail"  # 留守番電話 answered the caller (rules 4, 5, forward_fallback)
+    RELEASE = "release"  # the PBX ended it unanswered (ReleaseReason)
+    CANCEL = "cancel"  # the caller gave up before an answer (SIP: CANCEL, or BYE while ringing)
+    HANG_UP = "hang_up"  # either party ended a connected / voicemail call
+
+
+# The one table for a call's state (STYLE.md §2): state → {event: next state}. A terminal state
+# has no row: nothing moves an ended call.
+CALL_TRANSITIONS: dict[CallState, dict[CallEvent, CallState]] = {
+    CallState.RINGING: {
+        CallEvent.ANSWER: CallState.CONNECTED,
+        CallEvent.PICKUP: CallState.CONNECTED,
+        CallEvent.VOICEMAIL: CallState.VOICEMAIL,
+        CallEvent.RELEASE: CallState.RELEASED,
+        CallEvent.CANCEL: CallState.CANCELLED,
+    },
+    CallState.CONNECTED: {CallEvent.HANG_UP: CallState.ENDED},
+    CallState.VOICEMAIL: {CallEvent.HANG_UP: CallState.ENDED},
+}
+
+
 class LegState(StrEnum):
     RINGING = "ringing"
     ANSWERED = "answered"
     STOPPED = "stopped"
     FAILED = "failed"
+
+
+class LegEvent(StrEnum):
+    """What moves a leg's state (the inputs of ``LEG_TRANSITIONS``)."""
+
+    ANSWER = "answer"  # the leg answered first and was connected
+    STOP = "stop"  # the PBX stopped it (SIP: CANCEL)
+    FAIL = "fail"  # it ended unanswered (LegFailure)
+
+
+# The one table for a leg's state: only a ringing leg moves; a late event about a leg that no
+# longer rings is filtered before the table (a 200 crossing our CANCEL is stopped again).
+LEG_TRANSITIONS: dict[LegState, dict[LegEvent, LegState]] = {
+    LegState.RINGING: {
+        LegEvent.ANSWER: LegState.ANSWERED,
+        LegEvent.STOP: LegState.STOPPED,
+        LegEvent.FAIL: LegState.FAILED,
+    },
+}
+
+
+_S = TypeVar("_S", CallState, LegState)
+_E = TypeVar("_E", CallEvent, LegEvent)
+
+
+def _next_state(table: dict[_S, dict[_E, _S]], what: str, state: _S, event: _E) -> _S:
+    """Look (state, event) up in ``table``; refuse an undefined transition naming both."""
+    next_state = table.get(state, {}).get(event)
+    if next_state is None:
+        allowed = ", ".join(table.get(state, {})) or "none: it is final"
+        raise HarnessError(
+            f"{what} in state {state.value!r} cannot take event {event.value!r}"
+            f" (events allowed there: {allowed}); this is a bug in harness.sim.pbx.call"
+        )
+    return next_state
 
 
 @dataclass(kw_only=True)
@@ -173,7 +246,7 @@ class Call:
         self.pickup_lookup = pickup_lookup
         self.on_end = on_end
         self.arrived_at = clock.now()
-        self.state = CallState.RINGING
+        self.state = CallState.RINGING  # the initial state; every change: _transition
         self.caller_id = CallerId(number=None)
         self.legs: dict[str, Leg] = {}
         self.answered_leg: Leg | None = None
@@ -215,16 +288,16 @@ class Call:
                 self.driver.stop_leg(leg_id)
             return
         self._stop_all(except_leg=leg)
-        leg.state = LegState.ANSWERED
+        self._leg_transition(leg, LegEvent.ANSWER)
         self.answered_leg = leg
-        self.state = CallState.CONNECTED
+        self._transition(CallEvent.ANSWER)
         self.driver.connect(leg_id)
 
     def leg_failed(self, leg_id: str, why: LegFailure) -> None:
         leg = self.legs.get(leg_id)
         if leg is None or not leg.live or self.state is not CallState.RINGING:
             return
-        leg.state = LegState.FAILED
+        self._leg_transition(leg, LegEvent.FAIL)
         if self._stage is not None and leg_id in self._stage.legs:
             self._stage.leg_failed(leg, why)
 
@@ -232,14 +305,14 @@ class Call:
         """The caller gave up (SIP: CANCEL) before an answer; the glue answers it 487."""
         if self.state is CallState.RINGING:
             self._stop_all()
-            self._finish(CallState.CANCELLED)
+            self._finish(CallEvent.CANCEL)
 
     def hung_up(self) -> None:
         """Either party ended a connected call, or the caller left voicemail."""
         if self.state is CallState.VOICEMAIL and self.voicemail and self.recording_id:
             self.voicemail.finish(self.recording_id, at=self.clock.now())
         if self.state in (CallState.CONNECTED, CallState.VOICEMAIL):
-            self._finish(CallState.ENDED)
+            self._finish(CallEvent.HANG_UP)
         elif self.state is CallState.RINGING:
             self.caller_cancelled()
 
@@ -327,7 +400,7 @@ class Call:
 
     def _stop(self, leg: Leg) -> None:
         if leg.live:
-            leg.state = LegState.STOPPED
+            self._leg_transition(leg, LegEvent.STOP)
             self.driver.stop_leg(leg.id)
 
     def _stop_all(self, except_leg: Leg | None = None) -> None:
@@ -401,7 +474,7 @@ class Call:
 
     def _to_voicemail(self, mailbox: str) -> None:
         self._stop_all()
-        self.state = CallState.VOICEMAIL
+        self._transition(CallEvent.VOICEMAIL)
         if self.voicemail is not None:
             caller = (
                 self.origin.number
@@ -424,7 +497,7 @@ class Call:
             return
         self._stop_all()
         self.release_reason = reason
-        self._finish(CallState.RELEASED)
+        self._finish(CallEvent.RELEASE)
         self.driver.release(reason)
 
     def _pick_up(self, group: GroupConfig) -> None:
@@ -433,7 +506,7 @@ class Call:
             self._release(ReleaseReason.NO_PICKUP)
             return
         target.picked_up_by(self)
-        self.state = CallState.CONNECTED
+        self._transition(CallEvent.PICKUP)
         self.bridged_with = target.id
         self.driver.bridge(target.id)
 
@@ -441,12 +514,22 @@ class Call:
         """Rule 8: another member dialled the pickup code; stop ringing and join the picker."""
         self._stop_all()
         self._stage = None
-        self.state = CallState.CONNECTED
+        self._transition(CallEvent.PICKUP)
         self.bridged_with = picker.id
         self.driver.bridge(picker.id)
 
-    def _finish(self, state: CallState) -> None:
-        self.state = state
+    def _transition(self, event: CallEvent) -> None:
+        """The one place a call's state changes (STYLE.md §16), driven by ``CALL_TRANSITIONS``."""
+        self.state = _next_state(CALL_TRANSITIONS, f"call {self.id}", self.state, event)
+
+    def _leg_transition(self, leg: Leg, event: LegEvent) -> None:
+        """The one place a leg's state changes, driven by ``LEG_TRANSITIONS``."""
+        leg.state = _next_state(
+            LEG_TRANSITIONS, f"leg {leg.id} of call {self.id}", leg.state, event
+        )
+
+    def _finish(self, event: CallEvent) -> None:
+        self._transition(event)
         self._stage = None
         if self.on_end is not None:
             self.on_end(self)
