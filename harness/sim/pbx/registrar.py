@@ -7,19 +7,25 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
    no honest phone out. Failed authentications are counted per *端末ID* (the account a request
    claims, from any source) and per *source address* (the IP, every port alike — a cracker
    using a new port per guess once found a real password in 96 guesses, issue 10 item 3).
-   ``account_failure_limit`` senders (IP:port) failing one 端末ID, ``device_failure_limit``
-   failures from one IP:port (a phone retrying a wrong password blocks itself, not its
-   端末ID), or ``source_failure_limit`` from one address, within ``failure_window`` seconds
-   block that key for ``block_time`` seconds:
-   requests it covers are answered ``block_status`` (default 503 Service Unavailable with
-   Retry-After, RFC 3261 §21.5.4 — "try again later" is what an honest phone does), *without
-   their credentials being checked*, so a block is no oracle for the right password. The one
-   exception is a *known device*: a request from the very address and port of a live binding
-   of the 端末ID it names (its phone's refresh, or that phone's call) is checked as usual — a
-   cracker cannot send from a port the phone holds and still read the answer. So an attacked
-   account's registered phones keep working and other accounts behind the same address are
-   untouched; a new phone of a blocked account waits out the Retry-After. Successes reset no
-   count, so one valid account cannot launder guesses against others. Both tables are bounded.
+   ``device_failure_limit`` failures from one IP:port (a phone retrying a wrong password blocks
+   itself, not its 端末ID) or ``source_failure_limit`` from one address within
+   ``failure_window`` seconds block that key for ``block_time`` seconds: requests it covers
+   are answered ``block_status`` (default 503 Service Unavailable with Retry-After, RFC 3261
+   §21.5.4 — "try again later" is what an honest phone does), *without their credentials
+   being checked*, so a block is no oracle for the right password. ``account_failure_limit``
+   senders failing one 端末ID do not block it but *back it off* (issue 10.3: "a per-account
+   back-off, then block, that an honest phone with the right password still passes"): from
+   senders that are not its live bindings, one credential check per interval — 1 s, doubled
+   per wrong guess up to ``backoff_cap`` —, every other request 503 with Retry-After = the
+   time to the next slot, unchecked. The right password in a slot registers and ends the
+   back-off; it is forgotten ``block_time`` after its last wrong guess. So a new phone of an
+   attacked account gets in after obeying a Retry-After, while a cracker with any number of
+   addresses gets ≤ 9 checks in 511 s and then one per 256 s. A request from the very address
+   and port of a live binding of the 端末ID it names (its phone's refresh, or that phone's
+   call) is a *known device*: checked as usual through the back-off and an address block — a
+   cracker cannot send from a port the phone holds and still read the answer. Other accounts
+   behind the same address are untouched. Successes reset no count, so one valid account
+   cannot launder guesses against others. Every table is bounded.
 2. A request without credentials gets 401 with one challenge per offered algorithm, most
    preferred first (RFC 8760 §2.4). The default offers MD5 alone: SIPp 3.6 answers only the
    first challenge and aborts unless it is MD5 ("createAuthHeader: authentication must use
@@ -78,17 +84,19 @@ class RegistrarParams:
     nonce_lifetime: float = 300.0
     # MD5 alone: what SIPp 3.6 and Debian's baresip can answer (theory of operation, step 2).
     algorithms: tuple[Algorithm, ...] = (Algorithm.MD5,)
-    account_failure_limit: int = 5  # senders (IP:port) failing to prove one 端末ID …
+    account_failure_limit: int = 5  # senders (IP:port) failing one 端末ID back it off …
     device_failure_limit: int = 5  # … or failures from one IP:port …
     source_failure_limit: int = 20  # … or from one address (all its ports) …
     failure_window: float = 60.0  # … within this many seconds …
-    block_time: float = 300.0  # … block that 端末ID or address this long
+    block_time: float = 300.0  # … block that sender or address this long
     block_status: int = 503  # answer while blocked (with Retry-After)
     # A 端末ID whose senders tripped account_failure_limit is not blocked but backed off: one
     # credential check per interval from senders that are not its live bindings, the interval
     # doubling per wrong guess up to the cap (docs/pbx.md "Throttling policy").
+    # Seconds of the registrar's clock, which are real seconds (registrations are not scaled,
+    # DESIGN.md "Time"), so Retry-After (RFC 3261 §20.33: seconds) is the same number.
     backoff_initial: float = 1.0
-    backoff_cap: float = 8.0
+    backoff_cap: float = 256.0  # 1, 2, 4 … 256: ≤ 9 checks in the first 511 s, then 1 / 256 s
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -377,7 +385,7 @@ class Registrar:
         if backoff is not None:  # a wrong guess in a slot doubles the interval
             backoff.interval = min(backoff.interval * 2, p.backoff_cap)
             backoff.next_slot = now + backoff.interval
-            backoff.until = now + p.block_time
+            backoff.until = now + max(p.block_time, backoff.interval)
         elif account_tripped and terminal_id:
             self._start_backoff(terminal_id, now)
         tripped = [
