@@ -7,19 +7,25 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
    no honest phone out. Failed authentications are counted per *端末ID* (the account a request
    claims, from any source) and per *source address* (the IP, every port alike — a cracker
    using a new port per guess once found a real password in 96 guesses, issue 10 item 3).
-   ``account_failure_limit`` senders (IP:port) failing one 端末ID, ``device_failure_limit``
-   failures from one IP:port (a phone retrying a wrong password blocks itself, not its
-   端末ID), or ``source_failure_limit`` from one address, within ``failure_window`` seconds
-   block that key for ``block_time`` seconds:
-   requests it covers are answered ``block_status`` (default 503 Service Unavailable with
-   Retry-After, RFC 3261 §21.5.4 — "try again later" is what an honest phone does), *without
-   their credentials being checked*, so a block is no oracle for the right password. The one
-   exception is a *known device*: a request from the very address and port of a live binding
-   of the 端末ID it names (its phone's refresh, or that phone's call) is checked as usual — a
-   cracker cannot send from a port the phone holds and still read the answer. So an attacked
-   account's registered phones keep working and other accounts behind the same address are
-   untouched; a new phone of a blocked account waits out the Retry-After. Successes reset no
-   count, so one valid account cannot launder guesses against others. Both tables are bounded.
+   ``device_failure_limit`` failures from one IP:port (a phone retrying a wrong password blocks
+   itself, not its 端末ID) or ``source_failure_limit`` from one address within
+   ``failure_window`` seconds block that key for ``block_time`` seconds: requests it covers
+   are answered ``block_status`` (default 503 Service Unavailable with Retry-After, RFC 3261
+   §21.5.4 — "try again later" is what an honest phone does), *without their credentials
+   being checked*, so a block is no oracle for the right password. ``account_failure_limit``
+   senders failing one 端末ID do not block it but *back it off* (issue 10.3: "a per-account
+   back-off, then block, that an honest phone with the right password still passes"): from
+   senders that are not its live bindings, one credential check per interval — 1 s, doubled
+   per wrong guess up to ``backoff_cap`` —, every other request 503 with Retry-After = the
+   time to the next slot, unchecked. The right password in a slot registers and ends the
+   back-off; it is forgotten ``block_time`` after its last wrong guess. So a new phone of an
+   attacked account gets in after obeying a Retry-After, while a cracker with any number of
+   addresses gets ≤ 9 checks in 511 s and then one per 256 s. A request from the very address
+   and port of a live binding of the 端末ID it names (its phone's refresh, or that phone's
+   call) is a *known device*: checked as usual through the back-off and an address block — a
+   cracker cannot send from a port the phone holds and still read the answer. Other accounts
+   behind the same address are untouched. Successes reset no count, so one valid account
+   cannot launder guesses against others. Every table is bounded.
 2. A request without credentials gets 401 with one challenge per offered algorithm, most
    preferred first (RFC 8760 §2.4). The default offers MD5 alone: SIPp 3.6 answers only the
    first challenge and aborts unless it is MD5 ("createAuthHeader: authentication must use
@@ -41,6 +47,7 @@ Theory of operation (RFC 3261 §10.3, digest per RFC 7616 / RFC 8760 for SIP):
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections import deque
 from collections.abc import Mapping
@@ -77,12 +84,19 @@ class RegistrarParams:
     nonce_lifetime: float = 300.0
     # MD5 alone: what SIPp 3.6 and Debian's baresip can answer (theory of operation, step 2).
     algorithms: tuple[Algorithm, ...] = (Algorithm.MD5,)
-    account_failure_limit: int = 5  # senders (IP:port) failing to prove one 端末ID …
+    account_failure_limit: int = 5  # senders (IP:port) failing one 端末ID back it off …
     device_failure_limit: int = 5  # … or failures from one IP:port …
     source_failure_limit: int = 20  # … or from one address (all its ports) …
     failure_window: float = 60.0  # … within this many seconds …
-    block_time: float = 300.0  # … block that 端末ID or address this long
+    block_time: float = 300.0  # … block that sender or address this long
     block_status: int = 503  # answer while blocked (with Retry-After)
+    # A 端末ID whose senders tripped account_failure_limit is not blocked but backed off: one
+    # credential check per interval from senders that are not its live bindings, the interval
+    # doubling per wrong guess up to the cap (docs/pbx.md "Throttling policy").
+    # Seconds of the registrar's clock, which are real seconds (registrations are not scaled,
+    # DESIGN.md "Time"), so Retry-After (RFC 3261 §20.33: seconds) is the same number.
+    backoff_initial: float = 1.0
+    backoff_cap: float = 256.0  # 1, 2, 4 … 256: ≤ 9 checks in the first 511 s, then 1 / 256 s
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,6 +258,15 @@ class _FailureTable:
             del self.records[key]
 
 
+@dataclass
+class _Backoff:
+    """A 端末ID under attack: the next credential check allowed from an unknown sender."""
+
+    interval: float
+    next_slot: float
+    until: float  # forgotten after this (block_time after its last wrong guess)
+
+
 class Registrar:
     def __init__(
         self,
@@ -271,9 +294,10 @@ class Registrar:
         self._accounts = _FailureTable(
             limit=p.account_failure_limit,
             window=p.failure_window,
-            block_time=p.block_time,
+            block_time=0.0,  # a tripped 端末ID backs off instead (self._backoffs)
             per_sender=True,
         )
+        self._backoffs: dict[str, _Backoff] = {}
         self._devices = _FailureTable(
             limit=p.device_failure_limit, window=p.failure_window, block_time=p.block_time
         )
@@ -299,6 +323,9 @@ class Registrar:
         """Whether requests from ``source`` (an IP), from ``peer`` (its IP:port) or naming
         ``terminal_id`` are blocked."""
         if peer and self._devices.blocked_until(peer, now) is not None:
+            return True
+        backoff = self._backoff(terminal_id, now) if terminal_id else None
+        if backoff is not None and now < backoff.next_slot:
             return True
         return self._block_end(terminal_id, source, now) is not None
 
@@ -337,23 +364,36 @@ class Registrar:
         if device_end is not None:  # this very sender failed too often: no exception
             return self._blocked(device_end, now)
         block_end = self._block_end(terminal_id, source, now)
-        if block_end is not None and not self._known_device(terminal_id, peer, now):
+        known = self._known_device(terminal_id, peer, now)
+        if block_end is not None and not known:
             return self._blocked(block_end, now)
-        if authorization is None:
+        backoff = None if known else self._backoff(terminal_id, now)
+        if backoff is not None and now < backoff.next_slot:  # not its slot: unchecked
+            return self._blocked(backoff.next_slot, now)
+        if authorization is None:  # a challenge spends no slot: the answer to it does
             return self._challenge(now, stale=False)
         verdict = self._authenticate(terminal_id, method, uri, authorization, now)
         if verdict.kind == "stale":
             return self._challenge(now, stale=True)
         if verdict.kind == "ok":
+            if backoff is not None:  # the right password in a slot ends the back-off
+                del self._backoffs[terminal_id]
             return None
         # All counted, always (no short-circuit): any may be the one that blocks.
         p = self.params
+        account_tripped = self._accounts.fail(terminal_id, now, sender=peer)
+        if backoff is not None:  # a wrong guess in a slot doubles the interval
+            backoff.interval = min(backoff.interval * 2, p.backoff_cap)
+            backoff.next_slot = now + backoff.interval
+            backoff.until = now + max(p.block_time, backoff.interval)
+        elif account_tripped and terminal_id:
+            self._start_backoff(terminal_id, now)
         tripped = [
             what
             for what, blocked in (
                 (
                     f"端末ID {terminal_id!r} ({p.account_failure_limit} senders failed)",
-                    self._accounts.fail(terminal_id, now, sender=peer),
+                    account_tripped,
                 ),
                 (
                     f"sender {peer} ({p.device_failure_limit} failures)",
@@ -366,8 +406,17 @@ class Registrar:
             )
             if blocked
         ]
+        if tripped == [] and backoff is not None:
+            why = f"{verdict.why}; 端末ID {terminal_id!r} backed off {backoff.interval:g} s"
+            return dataclasses.replace(self._blocked(backoff.next_slot, now), refusal=why)
         if not tripped:
             return dataclasses.replace(self._challenge(now, stale=False), refusal=verdict.why)
+        if not (self._devices.blocked_until(peer, now) if peer else None) and not (
+            self._sources.blocked_until(source, now)
+        ):  # only the 端末ID tripped: it backs off (registered phones unaffected)
+            slot = self._backoffs[terminal_id].next_slot
+            why = f"{verdict.why}; 端末ID {terminal_id!r} now backed off ({tripped[0]})"
+            return dataclasses.replace(self._blocked(slot, now), refusal=why)
         why = (
             f"{verdict.why}; now blocking {' and '.join(tripped)} in {p.failure_window:g} s "
             f"for {p.block_time:g} s (registered phones of other senders keep working)"
@@ -388,6 +437,25 @@ class Registrar:
         ]
         return max(ends, default=None)
 
+    def _backoff(self, terminal_id: str, now: float) -> _Backoff | None:
+        """The 端末ID's live back-off, if it is under attack."""
+        backoff = self._backoffs.get(terminal_id)
+        if backoff is not None and backoff.until <= now:
+            del self._backoffs[terminal_id]
+            return None
+        return backoff
+
+    def _start_backoff(self, terminal_id: str, now: float) -> None:
+        p = self.params
+        if len(self._backoffs) >= _MAX_KEYS:  # bounded: expired first, then the oldest
+            for key in [k for k, b in self._backoffs.items() if b.until <= now]:
+                del self._backoffs[key]
+            while len(self._backoffs) >= _MAX_KEYS:
+                del self._backoffs[next(iter(self._backoffs))]
+        self._backoffs[terminal_id] = _Backoff(
+            interval=p.backoff_initial, next_slot=now + p.backoff_initial, until=now + p.block_time
+        )
+
     def _known_device(self, terminal_id: str, peer: str, now: float) -> bool:
         """A request from the address and port of a live binding of ``terminal_id``."""
         return bool(peer) and any(b.peer == peer for b in self.bindings(terminal_id, now))
@@ -406,7 +474,7 @@ class Registrar:
         return RegisterResponse(
             status=self.params.block_status,
             reason=reason,
-            retry_after=max(1, int(round(until - now))),
+            retry_after=max(1, math.ceil(until - now)),  # never before the slot
         )
 
     def _authenticate(

@@ -236,22 +236,54 @@ def test_stale_nonce_is_rechallenged_without_counting_a_failure() -> None:
     assert register(registrar, now=101).status == 200
 
 
-def test_failures_of_one_terminal_id_block_it_then_release_it() -> None:
+def test_failures_of_one_terminal_id_back_it_off_and_the_right_password_ends_it() -> None:
+    """Issue 10.3: "a per-account back-off, then block, that an honest phone with the right
+    password still passes". A tripped 端末ID is backed off, not blocked: the next check is
+    1 s away, Retry-After says so, and a new phone with the right password gets in."""
     registrar = make_registrar(account_failure_limit=3, failure_window=60, block_time=300)
-    answers = [register(registrar, now=t, password="Wrong").status for t in (0, 1, 2)]
-    assert answers == [401, 401, 503]
-    blocked = registrar.handle(RegisterRequest(terminal_id=ID, source=SOURCE), now=3)
-    assert (blocked.status, blocked.retry_after, blocked.challenges) == (503, 299, ())
-    # A new phone of the blocked 端末ID waits, even with the right password (no oracle) …
-    right = RegisterRequest(
-        terminal_id=ID,
-        source="10.9.9.9",
-        authorization=answer(registrar._servers[Algorithm.MD5].challenge(3)),
-    )
-    assert registrar.handle(right, now=4).status == 503
-    # … another 端末ID from the same address is untouched, and the block ends.
-    assert register(registrar, now=10, terminal_id="abcde20201", password="Other1").status == 200
-    assert register(registrar, now=302).status == 200
+    answers = [register(registrar, now=t, password="Wrong") for t in (0, 1, 2)]
+    assert [a.status for a in answers] == [401, 401, 503]
+    assert answers[-1].retry_after == 1
+    early = registrar.handle(RegisterRequest(terminal_id=ID, source=SOURCE), now=2.5)
+    assert (early.status, early.retry_after, early.challenges) == (503, 1, ())
+    # Another 端末ID from the same address is untouched …
+    assert register(registrar, now=2.6, terminal_id="abcde20201", password="Other1").status == 200
+    # … and a new phone of the backed-off 端末ID, from another address, registers in its slot.
+    assert register(registrar, now=3, source="10.9.9.9").status == 200
+    assert not registrar.is_blocked(terminal_id=ID, now=3)
+    assert registrar._backoff(ID, 3) is None  # the right password ended the back-off
+
+
+def test_each_wrong_guess_in_a_slot_doubles_the_back_off_up_to_its_cap() -> None:
+    """A distributed cracker (a new address per guess, no address limit reached) gets one
+    check per interval, the interval doubling to the cap: 1, 2, 4, 8, 8 … simulated seconds.
+    Requests between slots are refused unchecked (the right password too: no oracle)."""
+    registrar = make_registrar(account_failure_limit=3, backoff_initial=1, backoff_cap=8)
+    for t in (0, 1, 2):
+        register(registrar, now=t, password="Wrong", source=f"10.0.0.{t}")
+    now, checked, retry_afters = 2.0, 0, []
+    while now < 60:
+        response = register(registrar, now=now, password="Wrong", source=f"10.1.0.{checked}")
+        if response.refusal is not None:  # credentials were checked (and refused)
+            checked += 1
+            retry_afters.append(response.retry_after)
+        else:
+            assert response.status == 503 and response.retry_after is not None
+            assert register(registrar, now=now, source="10.2.0.1").status == 503  # unchecked
+        now += 0.5
+    assert retry_afters[:5] == [2, 4, 8, 8, 8]
+    # 58 s of guessing every 0.5 s: 116 tries, 1 + 2 + 4 + 8 * 6 = 55 s of slots → 8 checks.
+    assert checked <= 9, checked
+    # The honest phone that obeys the last Retry-After gets in.
+    assert register(registrar, now=now + 8, source="10.3.0.1").status == 200
+
+
+def test_a_back_off_is_forgotten_block_time_after_its_last_wrong_guess() -> None:
+    registrar = make_registrar(account_failure_limit=2, block_time=300)
+    for t in (0, 1):
+        register(registrar, now=t, password="Wrong", source=f"10.0.0.{t}")
+    assert registrar._backoff(ID, 300) is not None
+    assert registrar._backoff(ID, 302) is None and not registrar._backoffs
 
 
 def test_failures_outside_the_window_do_not_accumulate() -> None:
@@ -284,7 +316,7 @@ def test_a_rotating_port_cracker_is_stopped_long_before_a_password_late_in_its_l
 
 
 def test_the_attacked_terminal_ids_registered_phone_keeps_working_through_the_block() -> None:
-    registrar = make_registrar(account_failure_limit=3)
+    registrar = make_registrar(account_failure_limit=3, backoff_initial=10)
     phone = "127.0.0.1:5070"
     assert register(registrar, now=0, peer=phone, call_id="phone", cseq=1).status == 200
     for t in (1, 2, 3):
@@ -355,7 +387,7 @@ def test_the_failure_tables_are_bounded_and_keep_what_still_counts() -> None:
     register(registrar, now=220, terminal_id="abcde20201", password="Wrong")  # the sweep
     assert len(registrar._accounts.records) <= _MAX_KEYS
     assert len(registrar._sources.records) <= _MAX_KEYS
-    assert registrar.is_blocked(terminal_id=ID, now=220)
+    assert registrar._backoff(ID, 220) is not None  # still backed off (until 302)
     register(registrar, now=221, terminal_id="abcde20201", password="Wrong")
     assert register(registrar, now=222, terminal_id="abcde20201", password="Wrong").status == 503
 
