@@ -21,6 +21,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harness.clock import wall_time
@@ -44,6 +45,29 @@ log = logging.getLogger(__name__)
 FLUSH_DELAY = 0.05  # seconds a registration may wait before the store has it (a list
 # request flushes at once: ``flush_pending``)
 FLUSH_WAIT = 2.0  # seconds a list read from another thread waits for the loop's flush
+
+
+def run_on_loop(
+    loop: asyncio.AbstractEventLoop, loop_thread: int, action: Callable[[], None]
+) -> None:
+    """Run ``action`` on ``loop`` and return once it ran: at once on the loop's own thread,
+    else scheduled there and waited for (at most ``FLUSH_WAIT``; a closed loop runs nothing)."""
+    if threading.get_ident() == loop_thread:
+        action()
+        return
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            action()
+        finally:
+            done.set()
+
+    try:
+        loop.call_soon_threadsafe(run)
+    except RuntimeError:  # the loop is closed: nothing runs on it any more
+        return
+    done.wait(FLUSH_WAIT)
 
 
 def _seconds(value: float) -> float:
@@ -160,25 +184,13 @@ class _StoreBacked(PbxSipService):
         flush runs on the loop and this waits for it (bounded)."""
         if self._flush_handle is None:
             return
-        if threading.get_ident() == self._loop_thread:
-            self._flush_handle.cancel()
-            self.flush()
-            return
-        done = threading.Event()
 
-        def flush_on_loop() -> None:
-            try:
-                if self._flush_handle is not None:
-                    self._flush_handle.cancel()
-                    self.flush()
-            finally:
-                done.set()
+        def flush_now() -> None:
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+                self.flush()
 
-        try:
-            self.loop.call_soon_threadsafe(flush_on_loop)
-        except RuntimeError:  # the loop is closed: nothing runs on it any more
-            return
-        done.wait(FLUSH_WAIT)
+        run_on_loop(self.loop, self._loop_thread, flush_now)
 
     def forget_registrations(self) -> None:
         """The store was reset or given a new tenant: its registration rows are gone, and so
@@ -296,9 +308,15 @@ class StoreSipService:
             sip.forget_registrations()
             carrier.forget()
 
+        loop_thread = threading.get_ident()
+
         def on_reset() -> None:
-            # From the API handler (on this loop) or a worker thread (tenant loads).
-            loop.call_soon_threadsafe(forget_soft_state)
+            # From the API handler (on this loop) or a worker thread (tenant loads); done
+            # before the reset returns, so a REGISTER sent after its answer finds the old
+            # bindings gone. (Scheduled with call_soon_threadsafe from the loop itself, uvloop
+            # ran it in its poll phase — after a REGISTER read in the same phase, whose new
+            # binding the late forget then dropped: a flaky test_serve_sip.py under load.)
+            run_on_loop(loop, loop_thread, forget_soft_state)
 
         context.store.on_reset(on_reset)
         context.ports["sip"] = endpoint.transport().local.port
