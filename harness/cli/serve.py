@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,16 +178,6 @@ def _api_token(text: str) -> str:
     return text
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (e.g. 900)") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
-    return value
-
-
 def _algorithms(text: str) -> tuple[Algorithm, ...]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     valid = ", ".join(a.value for a in Algorithm)
@@ -201,14 +192,23 @@ def _algorithms(text: str) -> tuple[Algorithm, ...]:
     return chosen
 
 
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r} (e.g. 1, 0.01)") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"time scale must be > 0, got {value}")
-    return value
+def _positive(what: str, example: str, rule: str) -> Callable[[str], float]:
+    """An argparse type for a finite number > 0 (``what``: "a number of seconds", …)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r} (e.g. {example})") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{rule} (and finite), got {text}")
+        return value
+
+    return parse
+
+
+_seconds = _positive("a number of seconds", "900", "must be > 0 seconds")
+_scale = _positive("a time scale", "1, 0.01", "time scale must be > 0")
 
 
 def run(args: argparse.Namespace) -> int:

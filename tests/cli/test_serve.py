@@ -40,7 +40,9 @@ def test_missing_guide_folder_is_a_clear_error(
         ("--http-port", "70000", "port out of range"),
         ("--smtp-port", "abc", "not a port number"),
         ("--time-scale", "0", "time scale must be > 0"),
-        ("--time-scale", "fast", "not a number"),
+        ("--time-scale", "fast", "not a time scale"),
+        ("--time-scale", "inf", "time scale must be > 0 (and finite)"),
+        ("--lockout-time", "inf", "must be > 0 seconds (and finite)"),
     ],
 )
 def test_bad_options_are_explained(
