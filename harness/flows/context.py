@@ -1,0 +1,58 @@
+"""What every step function gets: the target, the tenant, the phones, the browser, evidence.
+
+Flows use only the public surfaces listed here (DESIGN.md: flows never import ``harness.sim``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from harness.flows.catalog import ManualStep
+from harness.guide.types import Tenant
+from harness.target.model import Capability, Target
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+    from harness.target.mail import MailReader
+    from harness.target.phones import PhoneFactory
+    from harness.target.provisioning import ProvisioningClient
+
+
+class Evidence(Protocol):
+    """Where a step's evidence goes (Allure attachments and/or a folder)."""
+
+    def after_step(self, step: ManualStep) -> None:
+        """Called after every step body, passed or not: attach what the step's surface shows."""
+
+    def text(self, name: str, body: str) -> None:
+        """Attach a text document (a ladder, a timeline, a diff)."""
+
+    def file(self, name: str, path: Path, mime: str) -> None:
+        """Attach a file (a pcap, a trace)."""
+
+    def png(self, name: str, data: bytes) -> None:
+        """Attach a screenshot."""
+
+
+@dataclass(kw_only=True)
+class FlowContext:
+    """The one argument every step function takes first (see harness.flows.step)."""
+
+    target: Target
+    tenant: Tenant
+    tenant_dir: Path
+    phones: PhoneFactory
+    evidence: Evidence
+    #: Opens a fresh browser page (its own context); None when the run has no browser.
+    new_page: Callable[[], Page] | None = None
+    api: ProvisioningClient | None = None
+    mail: MailReader | None = None
+    executed: list[str] = field(default_factory=list)
+
+    def require(self, *needed: Capability) -> None:
+        """Raise MissingCapability (verdict: skipped) when the target lacks one of ``needed``."""
+        self.target.require(*needed)

@@ -1,0 +1,182 @@
+"""The phone factory: virtual phones set up as the manual says, on one runtime and one clock.
+
+Terminals come from the tenant's 内線番号情報1 rows with their app profile (P.3–P.5, P.7);
+external subscribers register on the target's carrier side. Every phone's SIP is recorded into
+one pcap and one text ladder (evidence, ../shared/STYLE.md §12).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.clock import Clock
+from harness.guide.types import Guide, Terminal, TerminalKind
+from harness.sip.app import (
+    AccountSettings,
+    AppProfile,
+    ConnectionMode,
+    FlexibleInterConnect,
+    Network,
+    Platform,
+)
+from harness.sip.ladder import LadderTap
+from harness.sip.pcap import PcapTap
+from harness.sip.phone import DEFAULT_EXPIRES, Phone, TransportName
+from harness.sip.resolver import Resolver
+from harness.sip.runtime import Runtime
+from harness.sip.transport import Faults
+
+#: Default time scale of the phones' service timers (1 simulated second = 10 ms).
+DEFAULT_PHONE_SCALE = 0.01
+
+
+class PhoneFactory:
+    """Makes ``Phone``s on one runtime with one clock and resolver; ``close()`` closes all.
+
+    ``resolver`` may be replaced between phones (e.g. once the server under test is up).
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        clock: Clock,
+        resolver: Resolver | None = None,
+        pcap: Path | None = None,
+        ladder: Path | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.clock = clock
+        self.resolver = resolver or Resolver()
+        self.phones: list[Phone] = []
+        self._pcap = PcapTap(pcap) if pcap is not None else None
+        self._ladder_path = ladder
+        self.ladder = LadderTap()
+
+    def phone(
+        self,
+        name: str,
+        *,
+        user_id: str,
+        password: str,
+        sip_server: str,
+        platform: Platform = Platform.ANDROID,
+        service_code: str | None = None,
+        flexible_interconnect: FlexibleInterConnect | None = None,
+        network: Network | None = None,
+        transport: TransportName = "UDP",
+        expires: int = DEFAULT_EXPIRES,
+        faults: Faults | None = None,
+    ) -> Phone:
+        """A phone whose app is set up with exactly these settings (not yet registered)."""
+        profile = AppProfile(
+            platform=platform,
+            account=AccountSettings(
+                user_id=user_id,
+                password=password,
+                sip_server=sip_server,
+                service_code=service_code,
+            ),
+            flexible_interconnect=flexible_interconnect,
+            network=network or _default_network(platform),
+        )
+        return self.from_profile(name, profile, transport=transport, expires=expires, faults=faults)
+
+    def from_profile(
+        self,
+        name: str,
+        profile: AppProfile,
+        *,
+        transport: TransportName = "UDP",
+        expires: int = DEFAULT_EXPIRES,
+        faults: Faults | None = None,
+    ) -> Phone:
+        phone = Phone.open(
+            self.runtime,
+            name=name,
+            profile=profile,
+            resolver=self.resolver,
+            clock=self.clock,
+            transport=transport,
+            expires=expires,
+            faults=faults,
+            taps=(self.ladder, self._pcap) if self._pcap is not None else (self.ladder,),
+        )
+        self.ladder.name(phone.local, name)
+        self.phones.append(phone)
+        return phone
+
+    def for_terminal(
+        self,
+        guide: Guide,
+        terminal: Terminal,
+        *,
+        platform: Platform | None = None,
+        network: Network | None = None,
+        wifi_names: tuple[str, ...] = (),
+        **options: object,
+    ) -> Phone:
+        """The phone of one 内線番号情報1 row, set up as the manual says: ユーザID = 端末ID,
+        パスワード, SIPサーバ = 内線サーバアドレス, サービスコード when the guide has one, and the
+        UNO address (with ``wifi_names``) when the guide has 内線サーバアドレス(UNO接続).
+        Named by its 内線番号. ``platform`` defaults by 端末種別 (スマートフォン → Android)."""
+        customer = guide.customer
+        chosen = platform or platform_for(terminal.terminal_kind)
+        fic = None
+        if customer.uno_address and chosen is not Platform.IP_PHONE:
+            fic = FlexibleInterConnect(
+                uno_server=customer.uno_address,
+                wifi_names=wifi_names,
+                connection_mode=ConnectionMode.FLEXIBLE_INTERCONNECT,
+            )
+        return self.phone(
+            terminal.extension,
+            user_id=terminal.terminal_id,
+            password=terminal.password,
+            sip_server=customer.sip_domain,
+            platform=chosen,
+            service_code=customer.service_code,
+            flexible_interconnect=fic,
+            network=network,
+            **options,  # type: ignore[arg-type]
+        )
+
+    def for_guide(self, guide: Guide, **options: object) -> dict[str, Phone]:
+        """One phone per 内線番号情報1 row, keyed by 内線番号."""
+        return {
+            terminal.extension: self.for_terminal(guide, terminal, **options)  # type: ignore[arg-type]
+            for terminal in guide.terminals
+        }
+
+    def close(self) -> None:
+        """Close every phone made (unregistering the registered ones), then the pcap."""
+        errors: list[BaseException] = []
+        for phone in reversed(self.phones):
+            try:
+                phone.close()
+            except Exception as exc:  # keep closing the others; report the first
+                errors.append(exc)
+        self.phones.clear()
+        if self._pcap is not None:
+            self._pcap.close()
+        if self._ladder_path is not None:
+            self.ladder.write(self._ladder_path)
+        if errors:
+            raise errors[0]
+
+
+def platform_for(kind: TerminalKind) -> Platform:
+    """The app platform a 端末種別 runs by default (スマートフォン → Android; the iPhone app
+    is chosen explicitly with ``platform=``)."""
+    return {
+        TerminalKind.SMARTPHONE: Platform.ANDROID,
+        TerminalKind.SOFTPHONE: Platform.WINDOWS,
+        TerminalKind.IP_PHONE: Platform.IP_PHONE,
+        TerminalKind.VOIP_GW: Platform.IP_PHONE,
+    }[kind]
+
+
+def _default_network(platform: Platform) -> Network:
+    if platform in (Platform.WINDOWS, Platform.IP_PHONE):
+        return Network.wired()
+    return Network.cellular()
