@@ -37,6 +37,9 @@ class Evidence(Protocol):
     def png(self, name: str, data: bytes) -> None:
         """Attach a screenshot."""
 
+    def watch(self, page: Page) -> None:
+        """Screenshot ``page`` after every web step from now on (until it closes)."""
+
 
 @dataclass(kw_only=True)
 class FlowContext:
@@ -52,6 +55,18 @@ class FlowContext:
     api: ProvisioningClient | None = None
     mail: MailReader | None = None
     executed: list[str] = field(default_factory=list)
+
+    def open_page(self) -> Page:
+        """A fresh browser page, watched by the evidence recorder; MissingCapability (skipped)
+        when the target has no web site, HarnessError when the run has no browser."""
+        self.require(Capability.WEB)
+        if self.new_page is None:
+            from harness.errors import HarnessError
+
+            raise HarnessError("this run has no browser: the flow needs one for the web site")
+        page = self.new_page()
+        self.evidence.watch(page)
+        return page
 
     def require(self, *needed: Capability) -> None:
         """Raise MissingCapability (verdict: skipped) when the target lacks one of ``needed``."""
