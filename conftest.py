@@ -1,11 +1,19 @@
 """Top-level conftest: Hypothesis profiles (dev, ci, thorough), chosen by HYPOTHESIS_PROFILE
-or, under CI=true, ``ci``. The harness's own fixtures come from its pytest plugin."""
+or, under CI=true, ``ci``. The harness's own fixtures come from its pytest plugin; the
+pytest-playwright overrides that launch Debian Chromium are imported here because a conftest
+always wins over a plugin (harness/pytest_plugin/browser.py)."""
 
 from __future__ import annotations
 
 import os
 
 from hypothesis import HealthCheck, settings
+
+from harness.pytest_plugin.browser import (  # noqa: F401 (fixture overrides for pytest-playwright)
+    browser_context_args,
+    browser_type_launch_args,
+    new_context,
+)
 
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(

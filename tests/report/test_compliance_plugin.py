@@ -42,7 +42,11 @@ def test_plugin_classifies_outcomes_like_allure_and_writes_the_matrix(
 ) -> None:
     pytester.makepyfile(test_steps=TESTS)
     out = pytester.path / "reports"
-    result = pytester.runpytest("-p", "no:cacheprovider", f"--compliance-dir={out}")
+    # In-process runs nest inside this test: pytest-playwright's soft-assertion scope refuses
+    # to nest, and the inner tests use no browser.
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "-p", "no:playwright", f"--compliance-dir={out}"
+    )
     result.assert_outcomes(passed=1, failed=2, skipped=1, errors=1)
     payload = json.loads((out / "compliance.json").read_text(encoding="utf-8"))
     verdicts = {s["id"]: s["verdict"] for s in payload["steps"]}
@@ -68,6 +72,6 @@ def test_x():
     pass
 """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:playwright")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown manual steps*", "*P3-S2-66*did you mean P3-S2-6,*"])

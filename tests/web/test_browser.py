@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from harness.errors import HarnessError
-from harness.pytest_plugin.browser import artifact_dir_name
 from harness.web.browser import BrowserOptions, find_chromium, launch
 
 from .conftest import LocalSite
@@ -115,13 +114,6 @@ def test_bare_name_is_found_on_path() -> None:
     assert find_chromium(Path("chromium")).is_absolute()
 
 
-def test_artifact_dir_name_is_a_single_readable_path_segment() -> None:
-    name = artifact_dir_name("tests/web/test_x.py::test_absence[転送/留守番電話 無応答]")
-    assert "/" not in name and "転送" in name and name.startswith("tests_web_test_x.py__")
-    escaped = artifact_dir_name("tests/web/test_x.py::test_absence[\\u8ee2\\u9001]")
-    assert escaped == "tests_web_test_x.py__test_absence[転送]"
-
-
 INNER_TESTS = """
 import pytest
 
@@ -151,11 +143,20 @@ def test_shared_fails(shared, borrow_context):
 """
 
 
+INNER_CONFTEST = """
+from harness.pytest_plugin.browser import (  # noqa: F401
+    browser_context_args, browser_type_launch_args, new_context)
+"""
+
+
 def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
-    """A child pytest runs passing and failing tests, in their own contexts and in a context
-    shared by the module: only the failures leave evidence, and the shared context's trace
-    holds the failed test's own steps only."""
+    """A child pytest (pytest-playwright with the documented conftest line) runs passing and
+    failing tests, in their own contexts and in a context shared by the module: only the
+    failures leave evidence, in Allure too, and the shared context's trace holds the failed
+    test's own steps only."""
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_TESTS), encoding="utf-8")
+    (tmp_path / "conftest.py").write_text(textwrap.dedent(INNER_CONFTEST), encoding="utf-8")
+    output = tmp_path / "artifacts"
     result = subprocess.run(
         [
             sys.executable,
@@ -166,12 +167,18 @@ def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
             "no:cacheprovider",
             "-W",
             "error",
+            "-W",
+            "ignore:Session-scoped fixtures defined as instance:pytest.PytestRemovedIn10Warning",
             "--rootdir",
             str(tmp_path),
             "--alluredir",
             str(tmp_path / "allure"),
+            "--tracing=retain-on-failure",
+            "--screenshot=only-on-failure",
+            "--output",
+            str(output),
             str(tmp_path / "test_inner.py"),
-        ],
+        ],  # fmt: skip
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -180,14 +187,17 @@ def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
         check=False,
     )
     assert "2 failed, 2 passed" in result.stdout, result.stdout + result.stderr
-    artifacts = tmp_path / "reports" / "artifacts"
-    kept = sorted(p.name for p in artifacts.iterdir())
-    assert kept == ["test_inner.py__test_fails", "test_inner.py__test_shared_fails"]
-    for test in kept:
-        files = sorted(p.name for p in (artifacts / test).iterdir())
-        assert files == ["context0-page0.png", "context0-trace.zip"]
-        assert (artifacts / test / "context0-page0.png").read_bytes().startswith(b"\x89PNG")
-    with zipfile.ZipFile(artifacts / kept[1] / "context0-trace.zip") as trace:
+    kept = {p.name: sorted(f.name for f in p.iterdir()) for p in output.iterdir()}
+    assert sorted(kept) == [
+        "test-inner-py-test-fails-chromium",
+        "test-inner-py-test-shared-fails-chromium",
+    ], kept
+    assert kept["test-inner-py-test-fails-chromium"] == ["test-failed-1.png", "trace.zip"]
+    shared = output / "test-inner-py-test-shared-fails-chromium"
+    assert kept[shared.name] == ["shared-context0-page0.png", "shared-context0-trace.zip"]
+    for png in output.rglob("*.png"):
+        assert png.read_bytes().startswith(b"\x89PNG")
+    with zipfile.ZipFile(shared / "shared-context0-trace.zip") as trace:
         steps = trace.read("trace.trace").decode("utf-8")
     # Its own action is there; the other test's and the owner's are not (the page as the test
     # found it is, in the DOM snapshot taken before its first step).
@@ -198,9 +208,12 @@ def test_failed_test_keeps_screenshot_and_trace(tmp_path: Path) -> None:
         for path in (tmp_path / "allure").glob("*-result.json")
     ]
     attached = {r["name"]: sorted(a["name"] for a in r.get("attachments", [])) for r in results}
-    assert attached["test_fails"] == [
-        "context0-page0.png",
-        "context0-trace (npx playwright show-trace)",
+    assert attached["test_fails[chromium]"] == [
+        "test-failed-1.png",
+        "trace (npx playwright show-trace)",
     ]
-    assert attached["test_passes"] == attached["test_shared_passes"] == []
-    assert len(attached["test_shared_fails"]) == 2
+    assert attached["test_passes[chromium]"] == attached["test_shared_passes[chromium]"] == []
+    assert attached["test_shared_fails[chromium]"] == [
+        "shared-context0-page0.png",
+        "shared-context0-trace (npx playwright show-trace)",
+    ]
