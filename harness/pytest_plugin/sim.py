@@ -30,6 +30,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.target.embedded import start_embedded, stop_process
+from harness.target.model import Target
 
 SAMPLE_GUIDE = Path(__file__).resolve().parents[2] / "fixtures" / "ご利用内容" / "sample"
 
@@ -51,6 +52,8 @@ class SimulatorHandle:
     """The carrier side's SIP port, where external numbers register."""
     api_token: str = field(default="", repr=False)
     """The provisioning API's bearer token (``client`` already sends it)."""
+    target: Target | None = field(default=None, repr=False)
+    """The embedded target this process is (harness.target: SIP, carrier, web, mail, API)."""
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call the provisioning API; a non-2xx answer raises HarnessError with its message."""
@@ -129,6 +132,7 @@ def start_simulator(
             guide=guide.resolve(),
             pstn_port=embedded.target.carrier.port if embedded.target.carrier else None,
             api_token=token,
+            target=embedded.target,
         )
         try:
             yield handle

@@ -25,7 +25,10 @@ from tests.sim.sip.kit import (
 
 @pytest.fixture
 def client(sim: SimulatorHandle) -> Iterator[ProvisioningClient]:
-    with ProvisioningClient(ApiAccess(base_url=sim.base_url, token=sim.api_token)) as typed:
+    """The client of the session simulator's embedded target (``SimulatorHandle.target``)."""
+    assert sim.target is not None and sim.target.api is not None
+    assert sim.target.api == ApiAccess(base_url=sim.base_url, token=sim.api_token)
+    with ProvisioningClient(sim.target.api) as typed:
         yield typed
 
 
