@@ -183,7 +183,12 @@ def _wait_ready(process: subprocess.Popen[bytes], ready: Path, log: Path) -> dic
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if ready.exists():
-            info = json.loads(ready.read_text(encoding="utf-8"))
+            try:
+                info = json.loads(ready.read_text(encoding="utf-8"))
+            except ValueError as error:
+                raise HarnessError(
+                    f"serve's ready file {ready} is not JSON ({error}); see {log}"
+                ) from error
             if not isinstance(info, dict):
                 raise HarnessError(f"serve's ready file {ready} is not a JSON object; see {log}")
             return {str(k): v for k, v in info.items()}

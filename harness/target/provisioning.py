@@ -268,6 +268,8 @@ class ProvisioningClient:
             if body is None:
                 return self._http.request(method, path)
             return self._http.request(method, path, json=body)
+        except RuntimeError as error:  # httpx: the client was closed (the target stopped)
+            raise ProvisioningError(method, path, None, f"the client is closed: {error}") from error
         except httpx.HTTPError as error:
             raise ProvisioningError(
                 method,

@@ -209,6 +209,8 @@ def test_kill_stops_the_process(tmp_path: Path) -> None:
     with start_embedded(SAMPLE, workdir=tmp_path) as embedded:
         embedded.kill(signal.SIGKILL)
         assert embedded.process.poll() is not None
+        with pytest.raises(ProvisioningError, match="the client is closed"):
+            embedded.provisioning.health()  # kill closed the target's own client
         assert embedded.target.api is not None
         with (
             ProvisioningClient(embedded.target.api, timeout=2) as client,
