@@ -146,13 +146,11 @@ VIOLATIONS = [
         chain=("harness.guide._peek -> starlette (l.1)",),
     ),
     Violation(
-        id="a-future-target-imports-the-simulator",
-        files={
-            "harness/target/__init__.py": "",
-            "harness/target/embedded.py": "from harness.sim.server import Simulator\n",
-        },
+        # A module of its own: appending to embedded.py (which exists now) moves the line.
+        id="the-target-imports-the-simulator",
+        files={"harness/target/_leak.py": "from harness.sim.server import Simulator\n"},
         broken=frozenset({"package-table", "public-surfaces-only", "sim-target-independent"}),
-        chain=("harness.target.embedded -> harness.sim.server (l.1)",),
+        chain=("harness.target._leak -> harness.sim.server (l.1)",),
     ),
     Violation(
         id="a-future-suite-imports-the-simulator",

@@ -17,13 +17,8 @@ its ``client`` sends it with every request (``api_token`` holds it for tests tha
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,9 +29,10 @@ import httpx
 import pytest
 
 from harness.errors import HarnessError
+from harness.target.embedded import start_embedded, stop_process
+from harness.target.model import Target
 
 SAMPLE_GUIDE = Path(__file__).resolve().parents[2] / "fixtures" / "ご利用内容" / "sample"
-START_TIMEOUT = 30.0
 
 
 @dataclass
@@ -56,6 +52,8 @@ class SimulatorHandle:
     """The carrier side's SIP port, where external numbers register."""
     api_token: str = field(default="", repr=False)
     """The provisioning API's bearer token (``client`` already sends it)."""
+    target: Target | None = field(default=None, repr=False)
+    """The embedded target this process is (harness.target: SIP, carrier, web, mail, API)."""
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call the provisioning API; a non-2xx answer raises HarnessError with its message."""
@@ -95,26 +93,8 @@ class SimulatorHandle:
 
     def kill(self, sig: int = signal.SIGTERM) -> None:
         """Stop the process (SIGTERM: graceful; SIGKILL: ``kill -9``) and wait for it."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process, sig)
         self.client.close()
-
-
-def _serve_command(
-    guide: Path, *, ready: Path, time_scale: float, db: Path | None, extra: Sequence[str]
-) -> list[str]:
-    command = [
-        sys.executable, "-m", "harness.cli", "serve", "--guide", str(guide),
-        "--host", "127.0.0.1", "--time-scale", str(time_scale), "--ready-file", str(ready),
-    ]  # fmt: skip
-    if db is not None:
-        command += ["--db", str(db)]
-    return command + list(extra)
 
 
 @contextmanager
@@ -126,69 +106,45 @@ def start_simulator(
     extra_args: Sequence[str] = (),
     workdir: Path | None = None,
 ) -> Iterator[SimulatorHandle]:
-    """Start ``python -m harness.cli serve`` on free ports; wait until ready; stop at the end."""
-    with tempfile.TemporaryDirectory(prefix="smartpbx-sim-run-") as scratch:
-        folder = workdir or Path(scratch)
-        ready = folder / "ready.json"
-        ready.unlink(missing_ok=True)
-        log = folder / "serve.log"
-        command = _serve_command(guide, ready=ready, time_scale=time_scale, db=db, extra=extra_args)
-        with log.open("wb") as out:
-            process = subprocess.Popen(  # noqa: S603 (our own CLI)
-                command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ}
-            )
-        handle: SimulatorHandle | None = None
+    """Start ``python -m harness.cli serve`` on free ports; wait until ready; stop at the end.
+
+    A thin layer over :func:`harness.target.embedded.start_embedded` (the embedded target)
+    for the project's own tests: the same process, with a raw JSON client.
+    """
+    with start_embedded(
+        guide, time_scale=time_scale, db=db, extra_args=extra_args, workdir=workdir
+    ) as embedded:
+        ready = embedded.ready
+        token = embedded.api_token
+        handle = SimulatorHandle(
+            base_url=str(ready["base_url"]),
+            http_port=_port(ready, "http"),
+            smtp_port=_port(ready, "smtp"),
+            sip_port=embedded.target.sip.port,
+            db=embedded.db,
+            process=embedded.process,
+            log=embedded.log,
+            client=httpx.Client(
+                base_url=str(ready["base_url"]),
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}"},
+            ),
+            guide=guide.resolve(),
+            pstn_port=embedded.target.carrier.port if embedded.target.carrier else None,
+            api_token=token,
+            target=embedded.target,
+        )
         try:
-            info = _wait_ready(process, ready, log)
-            token = _read_token(Path(info["api_token_file"]))
-            handle = SimulatorHandle(
-                base_url=info["base_url"],
-                http_port=info["http"],
-                smtp_port=info["smtp"],
-                sip_port=info["sip"],
-                db=Path(info["db"]),
-                process=process,
-                log=log,
-                client=httpx.Client(
-                    base_url=info["base_url"],
-                    timeout=30,
-                    headers={"Authorization": f"Bearer {token}"},
-                ),
-                guide=guide.resolve(),
-                pstn_port=info.get("pstn"),
-                api_token=token,
-            )
             yield handle
         finally:
-            if handle is not None:
-                handle.kill()
-            elif process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+            handle.kill()
 
 
-def _read_token(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise HarnessError(f"cannot read the simulator's API token file {path}: {error}") from error
-
-
-def _wait_ready(process: subprocess.Popen[bytes], ready: Path, log: Path) -> dict[str, Any]:
-    """Wait (polling, bounded) for the ready file the serve command writes atomically."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if ready.exists():
-            info: dict[str, Any] = json.loads(ready.read_text(encoding="utf-8"))
-            return info
-        if process.poll() is not None:
-            raise HarnessError(
-                f"the simulator exited with {process.returncode} before it was ready:\n"
-                + log.read_text(encoding="utf-8", errors="replace")[-4000:]
-            )
-        time.sleep(0.02)
-    process.kill()
-    raise HarnessError(f"the simulator was not ready within {START_TIMEOUT} s; see {log}")
+def _port(ready: dict[str, object], key: str) -> int:
+    value = ready.get(key)
+    if not isinstance(value, int):
+        raise HarnessError(f"serve's ready file has no port {key!r} (found {value!r})")
+    return value
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -91,6 +91,7 @@ class Target:
     changes_settings: bool = False
     pbx_features: bool = True
     voicemail_api: str | None = None
+    voicemail_token: str | None = field(default=None, repr=False)
     tolerance: float | None = None
 
     @property
