@@ -1,0 +1,214 @@
+"""Kamailio as a real SIP target for a tenant (issue 11 item 4, first proof): the SIP-level
+subset of the suite — registration with each terminal's password, the wrong-password paths,
+calls between terminals by 内線番号 with the caller ID of an internal call, unknown and
+unregistered extensions — against a server nobody here wrote, on the sample tenant and on a
+generated one."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from harness.errors import InputError
+from harness.guide.dump import write_tenant
+from harness.guide.strategies import tenants
+from harness.guide.types import Tenant
+from harness.sip.app import Platform, RegistrationState
+from harness.sip.peers.kamailio import Kamailio
+from harness.target.kamailio import KamailioTarget, kamailio_target
+from harness.target.model import Capability
+from harness.target.phones import PhoneFactory
+
+pytestmark = pytest.mark.peers
+
+SAMPLE = Path(__file__).parents[2] / "fixtures" / "ご利用内容" / "sample"
+# 内線番号 of a generated tenant are 2–7 digits: 23 digits is never one.
+NO_SUCH_EXTENSION = "9" * 23
+
+
+def _generated(tmp: Path) -> Path:
+    """A tenant the project has never seen: drawn once from the guide strategies (two or more
+    terminals, so that one can call another), written as a folder."""
+    drawn: list[Tenant] = []
+
+    @given(tenants(min_extensions=2, max_extensions=4, with_settings=False, name="generated"))
+    @settings(
+        max_examples=1, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    def draw(tenant: Tenant) -> None:
+        drawn.append(tenant)
+
+    draw()
+    return write_tenant(drawn[-1], tmp)
+
+
+@pytest.fixture(params=["sample", "generated"])
+def served(
+    request: pytest.FixtureRequest, tmp_path: Path, phone_factory: PhoneFactory
+) -> Iterator[KamailioTarget]:
+    """Kamailio for the tenant; the phones resolve its 内線サーバアドレス to the server."""
+    folder = SAMPLE if request.param == "sample" else _generated(tmp_path / "tenants")
+    with kamailio_target(folder, tmp_path / "target") as served:
+        phone_factory.resolver = served.resolver()
+        yield served
+        phone_factory.close()  # unregister before Kamailio stops
+
+
+def test_the_target_names_only_sip_and_is_verify_only(served: KamailioTarget) -> None:
+    target = served.target
+    assert target.kind == "remote" and target.time_scale == 1.0
+    assert target.capabilities == frozenset(), target.capabilities
+    assert target.missing([Capability.WEB, Capability.PBX_FEATURES]) == (
+        Capability.WEB,
+        Capability.PBX_FEATURES,
+    )
+    document = tomllib.loads(served.target_file.read_text(encoding="utf-8"))
+    assert document == {
+        "target": {
+            "name": target.name,
+            "time_scale": 1.0,
+            "changes_settings": False,
+            "pbx_features": False,
+        },
+        "sip": {"proxy": f"127.0.0.1:{served.kamailio.port}", "transport": "udp"},
+    }
+
+
+def test_the_target_file_loads_as_the_same_target(served: KamailioTarget) -> None:
+    config = pytest.importorskip("harness.target.config", reason="harness.target.config not here")
+    loaded = config.load_target_file(served.target_file)
+    assert (loaded.name, loaded.sip, loaded.capabilities) == (
+        served.target.name,
+        served.target.sip,
+        served.target.capabilities,
+    )
+
+
+def test_every_terminal_registers_with_its_password(
+    served: KamailioTarget, phone_factory: PhoneFactory
+) -> None:
+    guide = served.tenant.guide
+    phones = phone_factory.for_guide(guide)
+    for terminal in guide.terminals:
+        phone = phones[terminal.extension]
+        phone.register()
+        assert phone.registration_state is RegistrationState.REGISTERED, terminal.extension
+        assert phone.virtual.last_register_status == 200
+        (contact,) = served.kamailio.contacts(terminal.terminal_id)
+        assert f"@{phone.local.host}:{phone.local.port}" in contact.address, contact
+
+
+@pytest.mark.parametrize(
+    ("platform", "text"),
+    [
+        pytest.param(Platform.ANDROID, "認証に失敗しました", id="Android"),
+        pytest.param(Platform.IPHONE, "通話不可", id="iPhone"),
+        pytest.param(Platform.WINDOWS, "認証に失敗しました", id="Windows"),
+    ],
+)
+def test_a_wrong_password_is_refused_then_the_right_one_registers(
+    served: KamailioTarget, phone_factory: PhoneFactory, platform: Platform, text: str
+) -> None:
+    guide = served.tenant.guide
+    terminal = guide.terminals[0]
+    wrong = terminal.model_copy(update={"password": terminal.password + "x"})
+    phone = phone_factory.for_terminal(guide, wrong, platform=platform)
+    assert phone.register() == text
+    assert phone.virtual.last_register_status == 401
+    assert served.kamailio.contacts(terminal.terminal_id) == []
+    # The manual's way out: enter the password of 内線番号情報1 again → 通話可能.
+    right = phone_factory.for_terminal(guide, terminal, platform=platform)
+    right.register()
+    assert right.registration_state is RegistrationState.REGISTERED
+    assert right.virtual.last_register_status == 200
+
+
+def test_a_terminal_of_another_tenant_is_refused(
+    served: KamailioTarget, phone_factory: PhoneFactory
+) -> None:
+    guide = served.tenant.guide
+    stranger = guide.terminals[0].model_copy(update={"terminal_id": "stranger0"})
+    phone = phone_factory.for_terminal(guide, stranger)
+    phone.register()
+    assert phone.registration_state is RegistrationState.AUTH_FAILED
+    assert phone.virtual.last_register_status == 401
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+def test_a_call_by_extension_shows_the_callers_extension_and_connects(
+    served: KamailioTarget, phone_factory: PhoneFactory, transport: str
+) -> None:
+    guide = served.tenant.guide
+    first, second = guide.terminals[0], guide.terminals[1]
+    caller = phone_factory.for_terminal(guide, first, transport=transport)
+    callee = phone_factory.for_terminal(guide, second, transport=transport)
+    caller.register()
+    callee.register()
+    callee.answer_after(0)
+    call = caller.call(second.extension)
+    ring = callee.wait_for("ring")
+    assert ring.caller_id == first.extension  # DOMAIN.md: internal call → the caller's 内線番号
+    call.wait_for("connected")
+    callee.wait_for("answer")
+    call.hangup()  # BYE along the Record-Route; Kamailio restores the caller's own From
+    assert callee.wait_for("hangup").detail == "remote"
+    assert call.final_status == 200
+
+
+def test_the_callee_hangs_up_through_the_restored_dialog(
+    served: KamailioTarget, phone_factory: PhoneFactory
+) -> None:
+    guide = served.tenant.guide
+    first, second = guide.terminals[0], guide.terminals[1]
+    caller = phone_factory.for_terminal(guide, first)
+    callee = phone_factory.for_terminal(guide, second)
+    caller.register()
+    callee.register()
+    callee.answer_after(0)
+    call = caller.call(second.extension)
+    call.wait_for("connected")
+    # The callee's BYE carries the rewritten From as its To: Kamailio must put the caller's
+    # own URI back, or the caller would not match it to its dialog.
+    callee.hangup()
+    assert call.wait_for("hangup").detail == "remote"
+
+
+def test_unknown_and_unregistered_extensions_fail(
+    served: KamailioTarget, phone_factory: PhoneFactory
+) -> None:
+    guide = served.tenant.guide
+    caller = phone_factory.for_terminal(guide, guide.terminals[0])
+    caller.register()
+    unregistered = guide.terminals[1].extension
+    # 480 ends the call like an unavailable callee (a release), 404 like a wrong number.
+    assert caller.call(unregistered).wait_for("release").status == 480
+    assert caller.call(NO_SUCH_EXTENSION).wait_for("refused").status == 404
+    # Terminal ids are accounts, not numbers: dialling one reaches nobody.
+    assert caller.call(guide.terminals[1].terminal_id).wait_for("refused").status == 404
+
+
+def test_a_broken_tenant_folder_stops_before_kamailio_starts(tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with pytest.raises(InputError, match="ご利用内容.yaml"), kamailio_target(folder, tmp_path):
+        pass
+    assert not (tmp_path / "kamailio").exists()
+
+
+def test_extensions_must_be_numbers_of_known_terminals() -> None:
+    with pytest.raises(InputError) as raised:
+        Kamailio(
+            sip_domain="01234abc.smart-pbx.jp",
+            users={"abcde20200": "Password", "abcde20201": "Password"},
+            extensions={"2o200": "abcde20200", "20201": "nobody", "20202": "abcde20200"},
+        )
+    where = [problem.where for problem in raised.value.problems]
+    assert where == [
+        "Kamailio extensions › '2o200'",
+        "Kamailio extensions › '20201'",
+        "Kamailio extensions › '20202'",
+    ], raised.value
