@@ -11,7 +11,7 @@
   for an extension with no live registration, 403 for a caller that is not a terminal;
 - nothing else: no 着信グループ, no 不在時動作, no carrier side, no web site, no mail. The target
   says so (``pbx_features = false``, verify-only, no ``[carrier]``/``[web]``/``[mail]``), and
-  the suite skips what needs them with the capability named (docs/targets.md "Kamailio target").
+  the suite skips what needs them with the capability named (docs/peers.md "Kamailio target").
 
 It yields the running server, a TOML target file with the keys of ``harness.target.config``
 (what ``smartpbx-harness run --target FILE`` reads) and the same ``Target`` built directly.
@@ -66,8 +66,8 @@ def tenant_accounts(tenant: Tenant) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def target_file_text(target: Target, *, tenant: str) -> str:
-    """The TOML target file of ``target`` (keys of docs/targets.md; strings JSON-quoted, which
-    is valid TOML for basic strings)."""
+    """The TOML target file of ``target``, with the keys ``harness.target.config`` reads
+    (strings JSON-quoted, which is valid TOML for basic strings)."""
 
     def q(value: str) -> str:
         return json.dumps(value, ensure_ascii=False)

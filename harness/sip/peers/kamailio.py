@@ -4,7 +4,9 @@ The configuration is ``kamailio.cfg`` beside this module, kept in the project; e
 varies (SIP domain = digest realm, the users' database, the digest algorithm, worker count) is
 passed as pre-processor defines (``-A``) and the listen sockets as ``-l``, so the file itself is
 never templated. Users and passwords go into an htable loaded through ``db_text`` from a file
-this driver writes, holding HA1 values only (never the plain password).
+this driver writes, holding HA1 values only (never the plain password). With ``extensions``
+(内線番号 → terminal id) the tenant's numbering is on (``-A WITH_TENANT``): calls by 内線番号,
+the caller's 内線番号 as From; ``harness.target.kamailio`` builds that from a tenant folder.
 
 Usage::
 
