@@ -15,16 +15,26 @@
 
 It yields the running server, a TOML target file with the keys of ``harness.target.config``
 (what ``smartpbx-harness run --target FILE`` reads) and the same ``Target`` built directly.
+
+By hand: ``python -m harness.target.kamailio TENANT_DIR [--workdir DIR] [--transport tcp]``
+prints the target file's path on stdout and serves until SIGINT/SIGTERM (exit 2: bad tenant
+folder, 3: Kamailio did not start).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Iterator
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import HarnessError, InputError
 from harness.guide.load import load_tenant
 from harness.guide.types import Tenant
 from harness.sip.peers.kamailio import Kamailio
@@ -129,3 +139,42 @@ def kamailio_target(
         target_file = workdir / TARGET_FILE
         target_file.write_text(target_file_text(target, tenant=tenant.name), encoding="utf-8")
         yield KamailioTarget(kamailio=server, tenant=tenant, target=target, target_file=target_file)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve Kamailio for a tenant folder until SIGINT/SIGTERM; the target file's path goes to
+    stdout (one line, for scripts), a note for people to stderr."""
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.target.kamailio",
+        description="Run Kamailio as the SIP server of a tenant and write its target file.",
+    )
+    parser.add_argument("tenant", type=Path, help="a tenant folder (ご利用内容.yaml)")
+    parser.add_argument("--workdir", type=Path, help="config, log and target file (default: new)")
+    parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
+    args = parser.parse_args(argv)
+    workdir: Path = args.workdir or Path(tempfile.mkdtemp(prefix="kamailio-target-"))
+    stopping = threading.Event()
+    try:
+        with kamailio_target(args.tenant, workdir, transport=args.transport) as served:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda _number, _frame: stopping.set())
+            print(served.target_file, flush=True)
+            print(
+                f"Kamailio for {served.tenant.name} on {served.target.sip}; log "
+                f"{served.kamailio.log_path}. Stop with Ctrl-C.",
+                file=sys.stderr,
+                flush=True,
+            )
+            while not stopping.wait(timeout=1.0):  # set by the signal handlers above
+                pass
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except HarnessError as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,9 @@ generated one."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +21,10 @@ from harness.guide.dump import write_tenant
 from harness.guide.strategies import tenants
 from harness.guide.types import Tenant
 from harness.sip.app import Platform, RegistrationState
+from harness.sip.peers._net import wait_for_options
 from harness.sip.peers.kamailio import Kamailio
 from harness.target.kamailio import KamailioTarget, kamailio_target
+from harness.target.kamailio import main as kamailio_main
 from harness.target.model import Capability
 from harness.target.phones import PhoneFactory
 
@@ -231,3 +236,39 @@ def test_extensions_must_be_numbers_of_known_terminals() -> None:
         "Kamailio extensions › '20201'",
         "Kamailio extensions › '20202'",
     ], raised.value
+
+
+def test_serving_by_hand_prints_the_target_file_and_stops_on_sigterm(tmp_path: Path) -> None:
+    argv = [
+        sys.executable,
+        "-m",
+        "harness.target.kamailio",
+        str(SAMPLE),
+        "--workdir",
+        str(tmp_path),
+    ]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()  # the path once served, or '' if it exited
+            target_file = Path(line.strip())
+            document = tomllib.loads(target_file.read_text(encoding="utf-8"))
+            assert document["target"]["name"] == "kamailio-sample"
+            host, _, port = document["sip"]["proxy"].partition(":")
+            assert wait_for_options(host=host, port=int(port), timeout=5, alive=lambda: True) == 200
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+            gone = wait_for_options(host=host, port=int(port), timeout=0.3, alive=lambda: True)
+            assert gone is None
+        finally:
+            process.kill()
+
+
+def test_serving_by_hand_a_broken_folder_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kamailio_main([str(tmp_path / "nowhere"), "--workdir", str(tmp_path / "w")]) == 2
+    out, err = capsys.readouterr()
+    assert "nowhere" in err and out == ""
