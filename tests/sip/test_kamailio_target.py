@@ -21,8 +21,11 @@ from harness.guide.dump import write_tenant
 from harness.guide.strategies import tenants
 from harness.guide.types import Tenant
 from harness.sip.app import Platform, RegistrationState
+from harness.sip.message import parse_message
 from harness.sip.peers._net import wait_for_options
 from harness.sip.peers.kamailio import Kamailio
+from harness.sip.phone import Phone
+from harness.sip.uri import SipUri
 from harness.target.kamailio import KamailioTarget, kamailio_target
 from harness.target.kamailio import main as kamailio_main
 from harness.target.model import Capability
@@ -172,6 +175,7 @@ def test_a_call_by_extension_shows_the_callers_extension_and_connects(
     callee = phones.for_terminal(guide, second, transport=transport)
     caller.register()
     callee.register()
+    received = {phone.name: _received(phone) for phone in (caller, callee)}
     callee.answer_after(0)
     call = caller.call(second.extension)
     ring = callee.wait_for("ring")
@@ -181,6 +185,25 @@ def test_a_call_by_extension_shows_the_callers_extension_and_connects(
     call.hangup()  # BYE along the Record-Route; Kamailio restores the caller's own From
     assert callee.wait_for("hangup").detail == "remote"
     assert call.final_status == 200
+    # The rewrite is the callee's view only: the caller's replies carry its own From back.
+    invite = next(m for m in received[callee.name] if m.startswith("INVITE"))
+    assert _from_user(invite) == first.extension
+    ok = next(m for m in received[caller.name] if m.startswith("SIP/2.0 200") and "INVITE" in m)
+    assert _from_user(ok) == first.terminal_id
+
+
+def _received(phone: Phone) -> list[str]:
+    """Every SIP message ``phone`` receives from now on, as text (grows as they arrive)."""
+    seen: list[str] = []
+    phone.virtual.endpoint.add_tap(
+        lambda r: seen.append(r.data.decode()) if r.direction == "received" else None
+    )
+    return seen
+
+
+def _from_user(message: str) -> str | None:
+    uri = parse_message(message.encode()).headers.from_.uri
+    return uri.user_text if isinstance(uri, SipUri) else None
 
 
 def test_the_callee_hangs_up_through_the_restored_dialog(
