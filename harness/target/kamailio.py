@@ -16,9 +16,9 @@
 It yields the running server, a TOML target file with the keys of ``harness.target.config``
 (what ``smartpbx-harness run --target FILE`` reads) and the same ``Target`` built directly.
 
-By hand: ``python -m harness.target.kamailio TENANT_DIR [--workdir DIR] [--transport tcp]``
-prints the target file's path on stdout and serves until SIGINT/SIGTERM (exit 2: bad tenant
-folder, 3: Kamailio did not start).
+By hand: ``python -m harness.target.kamailio TENANT_DIR [--workdir DIR] [--transport tcp]
+[--port N]`` prints the target file's path on stdout and serves until SIGINT/SIGTERM (exit 2:
+bad tenant folder, 3: Kamailio did not start).
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ def kamailio_target(
     workdir: Path,
     *,
     transport: SipTransport = "udp",
+    port: int | None = None,
     start_timeout: float = 10.0,
 ) -> Iterator[KamailioTarget]:
     """Start Kamailio for the tenant folder ``tenant_dir``; stop and reap it on exit.
@@ -114,8 +115,8 @@ def kamailio_target(
     the target file to ``workdir/kamailio-target.toml`` (both kept as evidence). The start is
     bounded: Kamailio must answer OPTIONS within ``start_timeout`` seconds, else
     ``HarnessError`` with the tail of its log. A broken tenant folder is an ``InputError``
-    before anything starts. Kamailio listens on udp and tcp; ``transport`` is what the target
-    tells terminals to use.
+    before anything starts. Kamailio listens on udp and tcp 127.0.0.1:``port`` (default: a free
+    port); ``transport`` is what the target tells terminals to use.
     """
     tenant = load_tenant(tenant_dir)
     users, extensions = tenant_accounts(tenant)
@@ -126,6 +127,7 @@ def kamailio_target(
         extensions=extensions,
         workdir=workdir / "kamailio",
         start_timeout=start_timeout,
+        port=port,
     )
     with server:
         target = Target(
@@ -151,11 +153,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("tenant", type=Path, help="a tenant folder (ご利用内容.yaml)")
     parser.add_argument("--workdir", type=Path, help="config, log and target file (default: new)")
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="udp+tcp port on 127.0.0.1 (default: a free one; 5060 matches targets/kamailio.toml)",
+    )
     args = parser.parse_args(argv)
     workdir: Path = args.workdir or Path(tempfile.mkdtemp(prefix="kamailio-target-"))
     stopping = threading.Event()
     try:
-        with kamailio_target(args.tenant, workdir, transport=args.transport) as served:
+        with kamailio_target(
+            args.tenant, workdir, transport=args.transport, port=args.port
+        ) as served:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda _number, _frame: stopping.set())
             print(served.target_file, flush=True)

@@ -22,7 +22,7 @@ from harness.guide.strategies import tenants
 from harness.guide.types import Tenant
 from harness.sip.app import Platform, RegistrationState
 from harness.sip.message import parse_message
-from harness.sip.peers._net import wait_for_options
+from harness.sip.peers._net import free_port, wait_for_options
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.phone import Phone
 from harness.sip.uri import SipUri
@@ -262,14 +262,9 @@ def test_extensions_must_be_numbers_of_known_terminals() -> None:
 
 
 def test_serving_by_hand_prints_the_target_file_and_stops_on_sigterm(tmp_path: Path) -> None:
-    argv = [
-        sys.executable,
-        "-m",
-        "harness.target.kamailio",
-        str(SAMPLE),
-        "--workdir",
-        str(tmp_path),
-    ]
+    port = free_port()  # as a fixed --port (targets/kamailio.toml names 5060)
+    argv = [sys.executable, "-m", "harness.target.kamailio", str(SAMPLE)]
+    argv += ["--workdir", str(tmp_path), "--port", str(port)]
     with subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:
@@ -279,11 +274,12 @@ def test_serving_by_hand_prints_the_target_file_and_stops_on_sigterm(tmp_path: P
             target_file = Path(line.strip())
             document = tomllib.loads(target_file.read_text(encoding="utf-8"))
             assert document["target"]["name"] == "kamailio-sample"
-            host, _, port = document["sip"]["proxy"].partition(":")
-            assert wait_for_options(host=host, port=int(port), timeout=5, alive=lambda: True) == 200
+            assert document["sip"]["proxy"] == f"127.0.0.1:{port}"
+            host = "127.0.0.1"
+            assert wait_for_options(host=host, port=port, timeout=5, alive=lambda: True) == 200
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=10) == 0
-            gone = wait_for_options(host=host, port=int(port), timeout=0.3, alive=lambda: True)
+            gone = wait_for_options(host=host, port=port, timeout=0.3, alive=lambda: True)
             assert gone is None
         finally:
             process.kill()

@@ -188,6 +188,7 @@ class Kamailio(Peer):
         binary: str = KAMAILIO_BINARY,
         start_timeout: float = 10.0,
         shm_mb: int = 64,
+        port: int | None = None,
     ) -> None:
         if not _DOMAIN_RE.fullmatch(sip_domain):
             raise InputError(
@@ -214,6 +215,7 @@ class Kamailio(Peer):
         self.shm_mb = shm_mb
         self.host = LOOPBACK
         self.port = 0
+        self._fixed_port = port
         self._process: ManagedProcess | None = None
         self._ctl_socket: Path | None = None
 
@@ -258,7 +260,7 @@ class Kamailio(Peer):
         workdir.mkdir(parents=True, exist_ok=True)
         config = self._write_config(workdir)
         for attempt in range(2):
-            self.port = free_port()
+            self.port = self._fixed_port or free_port()
             self._process = ManagedProcess(
                 name="kamailio",
                 argv=self._argv(binary, config, workdir),
@@ -277,7 +279,7 @@ class Kamailio(Peer):
             exited = self._process.returncode()
             self._process.stop()
             log = self.log_tail(40)
-            if attempt == 0 and bind_failed(log):
+            if attempt == 0 and self._fixed_port is None and bind_failed(log):
                 continue  # another process took the port between probing and binding: retry
             break
         what = (
