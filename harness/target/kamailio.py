@@ -5,10 +5,10 @@
 
 - registrar with digest auth: every 内線番号情報1 row's 端末ID / パスワード (HA1 only on disk),
   realm and domain = the tenant's 内線サーバアドレス;
-- calls between terminals by 内線番号: the Request-URI's extension is looked up as the
-  terminal's 端末ID AOR; the callee sees the caller's 内線番号 as From (the caller ID an internal
-  call has, DOMAIN.md "Call routing semantics" 7); 404 for a number that is no extension, 480
-  for an extension with no live registration, 403 for a caller that is not a terminal;
+- calls between terminals by 内線番号 (or 端末ID): the Request-URI's extension is looked up as
+  the terminal's 端末ID AOR; the callee sees the caller's 内線番号 as From (the caller ID an
+  internal call has, DOMAIN.md "Call routing semantics" 7); 404 for a number that is neither,
+  480 for a terminal with no live registration, 403 for a caller that is not a terminal;
 - nothing else: no 着信グループ, no 不在時動作, no carrier side, no web site, no mail. The target
   says so (``pbx_features = false``, verify-only, no ``[carrier]``/``[web]``/``[mail]``), and
   the suite skips what needs them with the capability named (docs/peers.md "Kamailio target").

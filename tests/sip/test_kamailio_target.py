@@ -6,6 +6,7 @@ generated one."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -186,24 +187,53 @@ def test_a_call_by_extension_shows_the_callers_extension_and_connects(
     assert callee.wait_for("hangup").detail == "remote"
     assert call.final_status == 200
     # The rewrite is the callee's view only: the caller's replies carry its own From back.
-    invite = next(m for m in received[callee.name] if m.startswith("INVITE"))
+    invite = next(m for m in _messages(received[callee.name]) if m.startswith("INVITE"))
     assert _from_user(invite) == first.extension
-    ok = next(m for m in received[caller.name] if m.startswith("SIP/2.0 200") and "INVITE" in m)
+    ok = next(
+        m
+        for m in _messages(received[caller.name])
+        if m.startswith("SIP/2.0 200") and " INVITE" in m
+    )
     assert _from_user(ok) == first.terminal_id
 
 
 def _received(phone: Phone) -> list[str]:
-    """Every SIP message ``phone`` receives from now on, as text (grows as they arrive)."""
-    seen: list[str] = []
+    """What ``phone`` receives from now on, as text chunks (UDP: one message each; TCP: parts
+    of the stream); the list grows as they arrive. ``_messages`` splits them."""
+    chunks: list[str] = []
     phone.virtual.endpoint.add_tap(
-        lambda r: seen.append(r.data.decode()) if r.direction == "received" else None
+        lambda r: chunks.append(r.data.decode()) if r.direction == "received" else None
     )
-    return seen
+    return chunks
+
+
+_START_LINE = re.compile(r"(?m)^(?=SIP/2\.0 \d{3} |[A-Z]+ sip:\S+ SIP/2\.0\r$)")
+
+
+def _messages(chunks: list[str]) -> list[str]:
+    """The SIP messages in ``chunks``, split at their start lines."""
+    return [m for m in _START_LINE.split("".join(chunks)) if m]
 
 
 def _from_user(message: str) -> str | None:
     uri = parse_message(message.encode()).headers.from_.uri
     return uri.user_text if isinstance(uri, SipUri) else None
+
+
+def test_a_call_by_terminal_id_reaches_the_same_terminal_with_the_same_caller_id(
+    served: KamailioTarget, phones: PhoneFactory
+) -> None:
+    guide = served.tenant.guide
+    first, second = guide.terminals[0], guide.terminals[1]
+    caller = phones.for_terminal(guide, first)
+    callee = phones.for_terminal(guide, second)
+    caller.register()
+    callee.register()
+    callee.answer_after(0)
+    call = caller.call(second.terminal_id)
+    assert callee.wait_for("ring").caller_id == first.extension
+    call.wait_for("connected")
+    call.hangup()
 
 
 def test_the_callee_hangs_up_through_the_restored_dialog(
@@ -234,8 +264,10 @@ def test_unknown_and_unregistered_extensions_fail(
     # 480 ends the call like an unavailable callee (a release), 404 like a wrong number.
     assert caller.call(unregistered).wait_for("release").status == 480
     assert caller.call(NO_SUCH_EXTENSION).wait_for("refused").status == 404
-    # Terminal ids are accounts, not numbers: dialling one reaches nobody.
-    assert caller.call(guide.terminals[1].terminal_id).wait_for("refused").status == 404
+    # A terminal id is what a plain registrar routes by: accepted too, the same terminal.
+    assert caller.call(guide.terminals[1].terminal_id).wait_for("release").status == 480
+    # A 端末ID-shaped name that is no terminal of the tenant is no number either.
+    assert caller.call(guide.terminals[1].terminal_id + "x").wait_for("refused").status == 404
 
 
 def test_a_broken_tenant_folder_stops_before_kamailio_starts(tmp_path: Path) -> None:
