@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from harness.errors import InputError
 from harness.guide.dump import write_tenant
 from harness.guide.strategies import tenants
-from harness.guide.types import Tenant
+from harness.guide.types import Tenant, Terminal
 from harness.sip.app import Platform, RegistrationState
 from harness.sip.message import parse_message
 from harness.sip.peers._net import free_port, wait_for_options
@@ -166,18 +166,26 @@ def test_a_terminal_of_another_tenant_is_refused(
     assert phone.virtual.last_register_status == 401
 
 
-@pytest.mark.parametrize("transport", ["UDP", "TCP"])
-def test_a_call_by_extension_shows_the_callers_extension_and_connects(
-    served: KamailioTarget, phones: PhoneFactory, transport: str
-) -> None:
+def _registered_pair(
+    served: KamailioTarget, phones: PhoneFactory, transport: str = "UDP"
+) -> tuple[Terminal, Terminal, Phone, Phone]:
+    """The tenant's first two terminals, registered; the second answers at once."""
     guide = served.tenant.guide
     first, second = guide.terminals[0], guide.terminals[1]
     caller = phones.for_terminal(guide, first, transport=transport)
     callee = phones.for_terminal(guide, second, transport=transport)
     caller.register()
     callee.register()
-    received = {phone.name: _received(phone) for phone in (caller, callee)}
     callee.answer_after(0)
+    return first, second, caller, callee
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+def test_a_call_by_extension_shows_the_callers_extension_and_connects(
+    served: KamailioTarget, phones: PhoneFactory, transport: str
+) -> None:
+    first, second, caller, callee = _registered_pair(served, phones, transport)
+    received = {phone.name: _received(phone) for phone in (caller, callee)}
     call = caller.call(second.extension)
     ring = callee.wait_for("ring")
     assert ring.caller_id == first.extension  # DOMAIN.md: internal call → the caller's 内線番号
@@ -220,33 +228,15 @@ def _from_user(message: str) -> str | None:
     return uri.user_text if isinstance(uri, SipUri) else None
 
 
-def test_a_call_by_terminal_id_reaches_the_same_terminal_with_the_same_caller_id(
-    served: KamailioTarget, phones: PhoneFactory
-) -> None:
-    guide = served.tenant.guide
-    first, second = guide.terminals[0], guide.terminals[1]
-    caller = phones.for_terminal(guide, first)
-    callee = phones.for_terminal(guide, second)
-    caller.register()
-    callee.register()
-    callee.answer_after(0)
-    call = caller.call(second.terminal_id)
-    assert callee.wait_for("ring").caller_id == first.extension
-    call.wait_for("connected")
-    call.hangup()
-
-
+@pytest.mark.parametrize("dialled", ["extension", "terminal_id"])
 def test_the_callee_hangs_up_through_the_restored_dialog(
-    served: KamailioTarget, phones: PhoneFactory
+    served: KamailioTarget, phones: PhoneFactory, dialled: str
 ) -> None:
-    guide = served.tenant.guide
-    first, second = guide.terminals[0], guide.terminals[1]
-    caller = phones.for_terminal(guide, first)
-    callee = phones.for_terminal(guide, second)
-    caller.register()
-    callee.register()
-    callee.answer_after(0)
-    call = caller.call(second.extension)
+    """Dialled by 内線番号 or by 端末ID (what a plain registrar routes by): the same terminal
+    rings with the same caller ID."""
+    first, second, caller, callee = _registered_pair(served, phones)
+    call = caller.call(second.extension if dialled == "extension" else second.terminal_id)
+    assert callee.wait_for("ring").caller_id == first.extension
     call.wait_for("connected")
     # The callee's BYE carries the rewritten From as its To: Kamailio must put the caller's
     # own URI back, or the caller would not match it to its dialog.
