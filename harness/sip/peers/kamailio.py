@@ -4,7 +4,9 @@ The configuration is ``kamailio.cfg`` beside this module, kept in the project; e
 varies (SIP domain = digest realm, the users' database, the digest algorithm, worker count) is
 passed as pre-processor defines (``-A``) and the listen sockets as ``-l``, so the file itself is
 never templated. Users and passwords go into an htable loaded through ``db_text`` from a file
-this driver writes, holding HA1 values only (never the plain password).
+this driver writes, holding HA1 values only (never the plain password). With ``extensions``
+(内線番号 → terminal id) the tenant's numbering is on (``-A WITH_TENANT``): calls by 内線番号,
+the caller's 内線番号 as From; ``harness.target.kamailio`` builds that from a tenant folder.
 
 Usage::
 
@@ -22,7 +24,7 @@ import importlib.resources
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
@@ -46,6 +48,7 @@ DigestAlgorithm = Literal["MD5", "SHA-256"]
 # db_text separates columns with ':' and the htable key doubles as the digest user name, so keep
 # terminal ids to the characters a SIP user part takes without escaping (RFC 3261 §25.1).
 _USER_RE = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=-]{1,64}")
+_EXTENSION_RE = re.compile(r"[0-9]{2,22}")
 _DOMAIN_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
@@ -92,30 +95,77 @@ def digest_ha1(*, user: str, realm: str, password: str, algorithm: DigestAlgorit
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def _users_table(users: Mapping[str, str], *, realm: str, algorithm: DigestAlgorithm) -> str:
-    """The db_text ``users`` table of the htable module.
+def _htable_table(rows: Mapping[str, str]) -> str:
+    """A db_text table of the htable module holding ``rows`` (key -> string value).
 
     key_type 0 = simple key, value_type 0 = string (htable README §2.3).
     """
-    problems = [
-        Problem(
-            where=f"Kamailio users › {user!r}",
-            rule="a terminal id is 1–64 characters of letters, digits and -_.!~*'()&=+$,;",
-            value=user,
-        )
-        for user in users
-        if not _USER_RE.fullmatch(user)
-    ]
-    if problems:
-        raise InputError(problems, subject="Kamailio users")
     lines = [
         "id(int,auto) key_name(string) key_type(int) value_type(int) key_value(string) "
         "expires(int) "
     ]
-    for row, (user, password) in enumerate(users.items(), start=1):
-        ha1 = digest_ha1(user=user, realm=realm, password=password, algorithm=algorithm)
-        lines.append(f"{row}:{user}:0:0:{ha1}:0")
+    lines += [f"{row}:{key}:0:0:{value}:0" for row, (key, value) in enumerate(rows.items(), 1)]
     return "\n".join(lines) + "\n"
+
+
+def _check_names(
+    names: Iterable[str], *, pattern: re.Pattern[str], where: str, rule: str
+) -> list[Problem]:
+    return [
+        Problem(where=f"{where} › {name!r}", rule=rule, value=name)
+        for name in names
+        if not pattern.fullmatch(name)
+    ]
+
+
+def _users_table(users: Mapping[str, str], *, realm: str, algorithm: DigestAlgorithm) -> str:
+    """The db_text ``users`` table: terminal id -> HA1 (never the plain password)."""
+    problems = _check_names(
+        users,
+        pattern=_USER_RE,
+        where="Kamailio users",
+        rule="a terminal id is 1–64 characters of letters, digits and -_.!~*'()&=+$,;",
+    )
+    if problems:
+        raise InputError(problems, subject="Kamailio users")
+    return _htable_table(
+        {
+            user: digest_ha1(user=user, realm=realm, password=password, algorithm=algorithm)
+            for user, password in users.items()
+        }
+    )
+
+
+def _check_extensions(extensions: Mapping[str, str], users: Mapping[str, str]) -> None:
+    """Every 内線番号 is digits and names a terminal id of ``users``; one number per terminal."""
+    problems = _check_names(
+        extensions,
+        pattern=_EXTENSION_RE,
+        where="Kamailio extensions",
+        rule="a 内線番号 is 2–22 digits",
+    )
+    problems += [
+        Problem(
+            where=f"Kamailio extensions › {number!r}",
+            rule="the terminal id of an extension is one of the users",
+            value=terminal_id,
+        )
+        for number, terminal_id in extensions.items()
+        if terminal_id not in users
+    ]
+    seen: set[str] = set()
+    for number, terminal_id in extensions.items():
+        if terminal_id in seen:
+            problems.append(
+                Problem(
+                    where=f"Kamailio extensions › {number!r}",
+                    rule="each terminal id has one 内線番号",
+                    value=terminal_id,
+                )
+            )
+        seen.add(terminal_id)
+    if problems:
+        raise InputError(problems, subject="Kamailio extensions")
 
 
 class Kamailio(Peer):
@@ -131,12 +181,14 @@ class Kamailio(Peer):
         *,
         sip_domain: str = "example.invalid",
         users: Mapping[str, str] | None = None,
+        extensions: Mapping[str, str] | None = None,
         algorithm: DigestAlgorithm = "MD5",
         children: int = 2,
         workdir: Path | None = None,
         binary: str = KAMAILIO_BINARY,
         start_timeout: float = 10.0,
         shm_mb: int = 64,
+        port: int | None = None,
     ) -> None:
         if not _DOMAIN_RE.fullmatch(sip_domain):
             raise InputError(
@@ -152,6 +204,9 @@ class Kamailio(Peer):
             )
         self.sip_domain = sip_domain
         self.users = dict(users or {})
+        self.extensions = None if extensions is None else dict(extensions)
+        if self.extensions is not None:
+            _check_extensions(self.extensions, self.users)
         self.algorithm: DigestAlgorithm = algorithm
         self.children = children
         self.workdir = workdir
@@ -160,6 +215,7 @@ class Kamailio(Peer):
         self.shm_mb = shm_mb
         self.host = LOOPBACK
         self.port = 0
+        self._fixed_port = port
         self._process: ManagedProcess | None = None
         self._ctl_socket: Path | None = None
 
@@ -204,7 +260,7 @@ class Kamailio(Peer):
         workdir.mkdir(parents=True, exist_ok=True)
         config = self._write_config(workdir)
         for attempt in range(2):
-            self.port = free_port()
+            self.port = self._fixed_port or free_port()
             self._process = ManagedProcess(
                 name="kamailio",
                 argv=self._argv(binary, config, workdir),
@@ -223,7 +279,7 @@ class Kamailio(Peer):
             exited = self._process.returncode()
             self._process.stop()
             log = self.log_tail(40)
-            if attempt == 0 and bind_failed(log):
+            if attempt == 0 and self._fixed_port is None and bind_failed(log):
                 continue  # another process took the port between probing and binding: retry
             break
         what = (
@@ -268,9 +324,16 @@ class Kamailio(Peer):
         db.mkdir(exist_ok=True)
         table = _users_table(self.users, realm=self.sip_domain, algorithm=self.algorithm)
         (db / "users").write_text(table, encoding="utf-8")
+        tables = ["users"]
+        if self.extensions is not None:
+            reverse = {terminal_id: number for number, terminal_id in self.extensions.items()}
+            (db / "extensions").write_text(_htable_table(self.extensions), encoding="utf-8")
+            (db / "extension_of").write_text(_htable_table(reverse), encoding="utf-8")
+            tables += ["extensions", "extension_of"]
         # db_text checks the table version the htable module expects (2).
+        versions = "".join(f"{row}:{name}:2\n" for row, name in enumerate(tables))
         (db / "version").write_text(
-            "id(int,auto) table_name(string) table_version(int) \n0:users:2\n", encoding="utf-8"
+            "id(int,auto) table_name(string) table_version(int) \n" + versions, encoding="utf-8"
         )
         config = workdir / "kamailio.cfg"
         source = importlib.resources.files("harness.sip.peers").joinpath("kamailio.cfg")
@@ -312,4 +375,5 @@ class Kamailio(Peer):
             f"CHILDREN={self.children}",
             "-A",
             f'CTL_SOCKET="unix:{self.ctl_socket}"',
+            *(["-A", "WITH_TENANT"] if self.extensions is not None else []),
         ]
