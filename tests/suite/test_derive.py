@@ -1,0 +1,169 @@
+"""``derive_checks``: every row of a tenant's settings has its checks, on the bundled tenants and
+on generated ones; ids are unique and stable; every scenario predicts; steps and needs hold."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+
+from harness.flows.catalog import step_by_id
+from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant
+from harness.guide.strategies import tenants as guide_tenants
+from harness.guide.types import Action
+from harness.model import EventKind, predict, scenario_problems
+from harness.suite.derive import ANSWER_AFTER, BehaviourCheck, Bounds, CheckKind, derive_checks
+from harness.target.model import Capability
+from tests.model.strategies import tenants as model_tenants
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ご利用内容"
+BUNDLED = ("sample", "multisite", "domain-examples", "large")
+PBX_KINDS = {
+    CheckKind.GROUP,
+    CheckKind.PICKUP,
+    CheckKind.INBOUND,
+    CheckKind.OUTBOUND,
+    CheckKind.ABSENCE,
+    CheckKind.REACH,
+}
+
+
+@pytest.fixture(scope="module", params=BUNDLED)
+def bundled(request: pytest.FixtureRequest) -> Tenant:
+    return load_tenant(FIXTURES / request.param)
+
+
+def ids(checks: tuple[BehaviourCheck, ...]) -> set[str]:
+    return {c.id for c in checks}
+
+
+def has_caller(tenant: Tenant, number: str) -> bool:
+    """Someone can call ``number``: another extension, or a line routed to it."""
+    return len(tenant.extensions) > 1 or any(
+        r.destination == number for r in tenant.settings.inbound_routes
+    )
+
+
+def assert_every_row_has_its_checks(tenant: Tenant, checks: tuple[BehaviourCheck, ...]) -> None:
+    found = ids(checks)
+    for extension in tenant.extensions:
+        assert f"register:{extension}" in found
+    by_id = {c.id: c for c in checks}
+    for group in tenant.settings.ring_groups:
+        if group.kind is GroupKind.PICKUP:
+            outside = [e for e in tenant.extensions if e not in group.members]
+            plain = [
+                m
+                for m in group.members
+                if tenant.absence_of(m) is None and tenant.group_with_pilot(m) is None
+            ]
+            if outside and plain:
+                assert f"pickup:{group.members[0]}:pickup" in found
+            continue
+        pilot = group.pilot
+        if not has_caller(tenant, str(pilot)):
+            continue
+        if group.kind is GroupKind.SIMULTANEOUS:
+            assert f"group:{pilot}:simultaneous-first-answers" in found
+            assert f"group:{pilot}:simultaneous-no-answer" in found
+        else:
+            order = by_id[f"group:{pilot}:sequential-order"]
+            if [m for m in group.members if m != order.scenario.caller]:
+                assert f"group:{pilot}:sequential-skip-unregistered" in found
+                assert f"group:{pilot}:sequential-skip-busy" in found
+    for route in tenant.settings.inbound_routes:
+        assert f"inbound:{route.external_number}" in found
+    prefixed: set[str] = set()
+    for row in tenant.settings.outbound_caller_ids:
+        assert f"outbound:{row.extension}" in found
+        if row.caller_id not in prefixed:
+            assert {f"outbound:{row.extension}:184", f"outbound:{row.extension}:186"} <= found
+            prefixed.add(row.caller_id)
+    for extension, absence in tenant.settings.absence.items():
+        if not has_caller(tenant, extension):
+            continue
+        if not isinstance(absence, ForwardAbsence):
+            assert f"reach:{extension}:legs" in found
+        elif absence.actions.unconditional is not Action.NONE:
+            assert f"absence:{extension}:unconditional" in found
+        else:
+            for state in ("busy", "unreachable", "no-answer"):
+                assert f"absence:{extension}:{state}" in found
+
+
+def assert_checks_are_sound(tenant: Tenant, checks: tuple[BehaviourCheck, ...]) -> None:
+    assert len(ids(checks)) == len(checks), Counter(c.id for c in checks).most_common(3)
+    for check in checks:
+        assert check.steps and check.requirement and check.title, check.id
+        for step in check.steps:
+            step_by_id(step)  # KeyError names the unknown step
+        assert scenario_problems(tenant, check.scenario, source=check.id) == []
+        timeline = predict(tenant, check.scenario)
+        involved = {check.scenario.caller, *check.scenario.endpoints}
+        involved |= {e.endpoint for e in timeline.events}
+        external = any(not tenant.has_extension(n) for n in involved)
+        assert (Capability.CARRIER in check.needs) is (
+            external or check.kind in (CheckKind.INBOUND, CheckKind.OUTBOUND)
+        ), check.id
+        if check.kind in PBX_KINDS:
+            assert Capability.PBX_FEATURES in check.needs, check.id
+        # an endpoint told to answer is one the model rings (the check proves it was reached)
+        for endpoint, behaviour in check.scenario.endpoints.items():
+            if behaviour.answer_after == ANSWER_AFTER and check.kind != CheckKind.GROUP:
+                assert any(
+                    e.kind is EventKind.RING and e.endpoint == endpoint for e in timeline.events
+                ), check.id
+
+
+def test_bundled_tenants_have_a_check_for_every_row(bundled: Tenant) -> None:
+    checks = derive_checks(bundled)
+    assert_every_row_has_its_checks(bundled, checks)
+    assert_checks_are_sound(bundled, checks)
+
+
+def test_ids_are_stable_from_the_same_documents(bundled: Tenant) -> None:
+    again = load_tenant(FIXTURES / bundled.name)
+    assert derive_checks(bundled) == derive_checks(again)
+
+
+def test_sample_checks_are_the_documents_promises() -> None:
+    tenant = load_tenant(FIXTURES / "sample")
+    checks = {c.id: c for c in derive_checks(tenant)}
+    # 20201 (plain) is rung by 20200 and answers; nothing but SIP is needed
+    register = checks["register:20201"]
+    assert (register.scenario.caller, register.scenario.dialled) == ("20200", "20201")
+    assert register.needs == ()
+    assert checks["call:android->windows"].steps == ("P3-S3-11", "P5-S3-12")
+    # 184 withholds the caller ID the far end sees, 186 presents it
+    withheld = predict(tenant, checks["outbound:20200:184"].scenario)
+    presented = predict(tenant, checks["outbound:20200:186"].scenario)
+    assert [e.caller_id for e in withheld.events if e.kind is EventKind.RING] == ["非通知"]
+    assert [e.caller_id for e in presented.events if e.kind is EventKind.RING] == ["0312345678"]
+    pickup = predict(tenant, checks["pickup:20200:pickup"].scenario)
+    assert pickup.answered_by == "20201"
+
+
+def test_bounds_cap_each_table() -> None:
+    tenant = load_tenant(FIXTURES / "large")
+    capped = derive_checks(tenant, bounds=Bounds(rows_per_table=1))
+    kinds = Counter(c.kind for c in capped)
+    assert kinds[CheckKind.INBOUND] == 1
+    assert sum(1 for c in capped if c.id.startswith("outbound:") and c.id.count(":") == 1) == 1
+    assert kinds[CheckKind.REGISTER] == len(tenant.extensions)  # terminals are never capped
+    assert len(capped) < len(derive_checks(tenant))
+
+
+@given(guide_tenants(max_extensions=6))
+def test_generated_tenants_have_a_check_for_every_row(tenant: Tenant) -> None:
+    checks = derive_checks(tenant)
+    assert_every_row_has_its_checks(tenant, checks)
+    assert_checks_are_sound(tenant, checks)
+
+
+@given(model_tenants())
+def test_model_tenants_with_forwarding_chains_derive_soundly(tenant: Tenant) -> None:
+    checks = derive_checks(tenant)
+    assert_every_row_has_its_checks(tenant, checks)
+    assert_checks_are_sound(tenant, checks)
