@@ -35,8 +35,10 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
+from pathlib import Path
 from typing import TypeVar
 
+from harness.errors import InputError, Problem
 from harness.guide.types import (
     Action,
     ForwardAbsence,
@@ -56,8 +58,11 @@ from harness.model import (
     Pickup,
     Scenario,
     Timeline,
+    load_scenario,
     predict,
+    scenario_problems,
 )
+from harness.model.numbering import strip_prefix
 from harness.target.model import Capability
 
 #: Simulated seconds after it starts ringing at which the answering endpoint of a check answers.
@@ -279,6 +284,27 @@ class _Deriver:
             scenario=dataclasses.replace(scenario, description=scenario.description or title),
             needs=self.needs(scenario, base),
         )
+
+    def steps_met(self, scenario: Scenario) -> tuple[str, ...]:
+        """The catalog steps whose settings a call meets (for a tenant's own scenario files):
+        着信グループ, 外線着信設定, 外線発信設定, 不在時動作; else the caller's dialling step."""
+        tenant, steps = self.tenant, []
+        if scenario.pickups or tenant.group_with_pilot(scenario.dialled) is not None:
+            steps.append("P2-S2-2")
+        if not tenant.has_extension(scenario.caller):
+            steps.append("P2-S2-3")
+            destination = tenant.inbound_destination(scenario.dialled)
+            if destination is not None and tenant.group_with_pilot(destination) is not None:
+                steps.append("P2-S2-2")
+        elif _external(tenant, strip_prefix(scenario.dialled, self.params)[0]):
+            steps.append("P2-S2-4")
+        callee = tenant.inbound_destination(scenario.dialled) or scenario.dialled
+        absence = tenant.absence_of(callee)
+        if absence is not None and tenant.group_with_pilot(callee) is None:
+            steps.append("P6-S2-forward" if isinstance(absence, ForwardAbsence) else "P6-S2-reach")
+        if not steps and tenant.has_extension(scenario.caller):
+            steps.extend(self.profile(tenant.terminal_for(scenario.caller))[3])
+        return tuple(dict.fromkeys(steps or ["P2-S2-1"]))
 
     # --- terminals ---------------------------------------------------------------------------
 
@@ -583,6 +609,46 @@ class _Deriver:
                 answered,
                 _PBX,
             )
+
+
+def scenario_checks(
+    tenant: Tenant, folder: Path, *, params: ModelParams = DEFAULT_PARAMS
+) -> tuple[BehaviourCheck, ...]:
+    """One check per ``scenarios/*.yaml`` of the tenant folder (sorted by file name), listed
+    under the steps whose settings the call meets; InputError names every bad file."""
+    deriver = _Deriver(tenant, params, DEFAULT_BOUNDS)
+    problems: list[Problem] = []
+    checks: list[BehaviourCheck] = []
+    for path in sorted((folder / "scenarios").glob("*.yaml")):
+        where = f"{folder.name}/scenarios/{path.name}"
+        try:
+            scenario = load_scenario(path)
+        except InputError as error:
+            problems.extend(error.problems)
+            continue
+        found = scenario_problems(tenant, scenario, source=where)
+        if found:
+            problems.extend(found)
+            continue
+        title = scenario.description or path.stem
+        checks.append(
+            deriver.check(
+                f"scenario:{path.stem}",
+                CheckKind.SCENARIO,
+                f"{where}: {title}",
+                deriver.steps_met(scenario),
+                f"The call of {where} MUST give the timeline the model predicts for it.",
+                scenario,
+            )
+        )
+    if problems:
+        raise InputError(problems, subject=f"scenarios of tenant {tenant.name}")
+    return tuple(checks)
+
+
+def _external(tenant: Tenant, digits: str) -> bool:
+    """Digits that are no extension or pilot and start with 0 (DOMAIN.md rule 1)."""
+    return digits.startswith("0") and not tenant.has_extension(digits)
 
 
 def _action_words(action: Action) -> str:
