@@ -20,10 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError, InputError
-from harness.suite.plan import DEFAULT_TIME_SCALE, SuitePlan, build_plan
-
-SUITE_PLAN = pytest.StashKey[SuitePlan]()
-SUITE_DIR = Path(__file__).resolve().parents[1] / "suite"
+from harness.suite.plan import DEFAULT_TIME_SCALE, SUITE_DIR, SUITE_PLAN, build_plan
 
 #: Exit status of a run whose target cannot be reached (the CLI's "could not run").
 EXIT_UNREACHABLE = 3

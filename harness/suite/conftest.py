@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.flows.context import FlowContext
-from harness.pytest_plugin.suite import SUITE_PLAN
 from harness.suite import surfaces
 from harness.suite.derive import BehaviourCheck
-from harness.suite.plan import SuitePlan, SuiteTenant
+from harness.suite.plan import SUITE_PLAN, SuitePlan, SuiteTenant
 from harness.suite.verdicts import skip_reason, verdict_of
 from harness.target.model import Capability, Target
 
@@ -101,14 +100,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Every call-phase report (and a failed set-up) carries the verdict as a user property."""
+    """The verdict of every test as a user property of the item (its reports, the JUnit XML):
+    from the call phase, or from a set-up that did not pass."""
     report = yield
     if report.when == "call" or (report.when == "setup" and not report.passed):
         exception = call.excinfo.value if call.excinfo is not None else None
-        verdict = verdict_of(report, exception)
-        report.user_properties.append(("verdict", verdict))
+        properties = [("verdict", verdict_of(report, exception))]
         if report.skipped:
-            report.user_properties.append(("verdict_reason", skip_reason(report)))
+            properties.append(("verdict_reason", skip_reason(report)))
+        item.user_properties.extend(properties)
+        report.user_properties.extend(properties)
     return report
 
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from harness.errors import InputError, Problem
 from harness.guide import Tenant, load_tenant
 from harness.guide.load import GUIDE_FILE
@@ -26,6 +28,10 @@ BUNDLED_ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "ご利用内�
 
 #: Default real seconds per simulated second of an embedded target (DESIGN.md "Time").
 DEFAULT_TIME_SCALE = 0.01
+
+
+#: This package: what ``pytest`` runs when it runs the suite.
+SUITE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,3 +121,7 @@ def build_plan(
     return SuitePlan(
         target_spec=target, target=remote, time_scale=remote.time_scale, tenants=tenants
     )
+
+
+#: Where the pytest plugin keeps the run's plan (``config.stash[SUITE_PLAN]``).
+SUITE_PLAN = pytest.StashKey[SuitePlan]()
