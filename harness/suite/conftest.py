@@ -105,7 +105,7 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call" or (report.when == "setup" and not report.passed):
         exception = call.excinfo.value if call.excinfo is not None else None
-        properties = [("verdict", verdict_of(report, exception))]
+        properties: list[tuple[str, object]] = [("verdict", verdict_of(report, exception))]
         if report.skipped:
             properties.append(("verdict_reason", skip_reason(report)))
         item.user_properties.extend(properties)
