@@ -187,8 +187,9 @@ def suite_plan(pytestconfig: pytest.Config) -> SuitePlan:
 
 @pytest.fixture(scope="session")
 def suite_targets(
-    suite_plan: SuitePlan, tmp_path_factory: pytest.TempPathFactory
+    suite_plan: SuitePlan, tmp_path_factory: pytest.TempPathFactory, sip_runtime: Runtime
 ) -> Iterator[Targets]:
+    """This worker's targets; torn down before ``sip_runtime`` (the shared phones run on it)."""
     with ExitStack() as stack:
         targets = Targets(plan=suite_plan, root=tmp_path_factory.mktemp("suite"), stack=stack)
         yield targets
