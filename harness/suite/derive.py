@@ -25,8 +25,11 @@
 at most 16 ``call`` checks. Every bundled tenant is below the bounds, so every row is checked.
 
 Where an answer is needed, the endpoint the model says rings first (other than the one under
-test) answers ``ANSWER_AFTER`` simulated seconds after it starts ringing: the check proves the
-call *reached* the right endpoint, with the right caller ID, at the right time.
+test) answers at a *quiet instant*: at least ``ANSWER_AFTER`` simulated seconds after it starts
+ringing, and ``QUIET`` seconds away from every other event of the unanswered call when it can
+be (a 接続先 starting, a member's 呼出時間 running out), so that timer noise of a loaded machine
+cannot reorder the answer and another event. The check proves the call *reached* the right
+endpoint, with the right caller ID, at the right time. Pickups are timed the same way.
 """
 
 from __future__ import annotations
@@ -65,8 +68,10 @@ from harness.model import (
 from harness.model.numbering import strip_prefix
 from harness.target.model import Capability
 
-#: Simulated seconds after it starts ringing at which the answering endpoint of a check answers.
+#: Fewest simulated seconds after it starts ringing at which the answering endpoint answers.
 ANSWER_AFTER = 2.0
+#: Simulated seconds an answer or pickup keeps away from every other event of the call.
+QUIET = 2.0
 
 #: The harness's own external test numbers on the carrier side (a caller from outside, a callee
 #: of outbound calls); the first ones the tenant does not use are taken.
@@ -186,14 +191,16 @@ class _Deriver:
     ) -> Scenario:
         """``scenario`` where the first endpoint the model rings (not in ``besides``, not told
         otherwise by the scenario) answers ``ANSWER_AFTER`` after it starts ringing."""
-        for event in self.predict(scenario).events:
+        timeline = self.predict(scenario)
+        for event in timeline.events:
             if (
                 event.kind is EventKind.RING
                 and event.endpoint not in besides
                 and event.endpoint not in scenario.endpoints
             ):
+                at = quiet_instant(timeline, event.endpoint, event.t)
                 endpoints = dict(scenario.endpoints)
-                endpoints[event.endpoint] = EndpointBehaviour(answer_after=ANSWER_AFTER)
+                endpoints[event.endpoint] = EndpointBehaviour(answer_after=at - event.t)
                 return dataclasses.replace(scenario, endpoints=endpoints)
         return scenario
 
@@ -401,11 +408,11 @@ class _Deriver:
         free = [m for m in members if m != caller]
         steps = ("P2-S2-2",)
         if group.kind is GroupKind.SIMULTANEOUS:
+            # one member answers (two answering close together would race on a loaded
+            # machine): every member rings, the answer wins, the other legs stop
             answers: dict[str, EndpointBehaviour] = {}
             if free:
                 answers[free[-1]] = EndpointBehaviour(answer_after=ANSWER_AFTER)
-            if len(free) > 1:
-                answers[free[0]] = EndpointBehaviour(answer_after=2 * ANSWER_AFTER)
             yield self.check(
                 f"group:{pilot}:simultaneous-first-answers",
                 CheckKind.GROUP,
@@ -426,7 +433,13 @@ class _Deriver:
                 _PBX,
             )
             return
-        last = {free[-1]: EndpointBehaviour(answer_after=ANSWER_AFTER)} if free else {}
+        last: dict[str, EndpointBehaviour] = {}
+        if free:
+            unanswered = self.predict(self.call(caller, pilot, ""))
+            start = _ring_at(unanswered, free[-1])
+            if start is not None:
+                answer = quiet_instant(unanswered, free[-1], start) - start
+                last = {free[-1]: EndpointBehaviour(answer_after=answer)}
         yield self.check(
             f"group:{pilot}:sequential-order",
             CheckKind.GROUP,
@@ -464,19 +477,13 @@ class _Deriver:
         for rung in sorted(members, key=lambda m: not self.is_plain(m)):
             for caller in self.callers_of(rung, avoid=frozenset(members)):
                 scenario = self.call(caller, rung, "")
-                ring = next(
-                    (
-                        e.t
-                        for e in self.predict(scenario).events
-                        if e.kind is EventKind.RING and e.endpoint == rung
-                    ),
-                    None,
-                )
+                ring = _ring_at(self.predict(scenario), rung)
                 pickers = [m for m in members if m not in (rung, caller)]
                 if ring is None or not pickers:
                     continue
                 picker = pickers[0]
-                pickup = Pickup(by=picker, at=ring + ANSWER_AFTER, code=self.params.pickup_code)
+                at = quiet_instant(self.predict(scenario), rung, ring)
+                pickup = Pickup(by=picker, at=at, code=self.params.pickup_code)
                 yield self.check(
                     f"pickup:{members[0]}:pickup",
                     CheckKind.PICKUP,
@@ -644,6 +651,38 @@ def scenario_checks(
     if problems:
         raise InputError(problems, subject=f"scenarios of tenant {tenant.name}")
     return tuple(checks)
+
+
+def quiet_instant(timeline: Timeline, endpoint: str, ring: float) -> float:
+    """When ``endpoint``, ringing from ``ring`` in the unanswered ``timeline``, should answer:
+    the earliest half second from ``ring + ANSWER_AFTER`` while it still rings that is
+    ``QUIET`` away from every other event; failing that, the one farthest from them."""
+    stops = [
+        e.t
+        for e in timeline.events
+        if e.endpoint == endpoint and e.t > ring and e.kind is not EventKind.RING
+    ]
+    ends = [e.t for e in timeline.events if e.t > ring]
+    until = min(stops) if stops else (max(ends) if ends else ring + 30.0)
+    others = sorted({e.t for e in timeline.events if not (e.endpoint == endpoint and e.t == ring)})
+    best, best_gap = ring + ANSWER_AFTER, -1.0
+    at = ring + ANSWER_AFTER
+    while at < until or at == ring + ANSWER_AFTER:
+        gap = min((abs(at - t) for t in others), default=QUIET)
+        if gap >= QUIET:
+            return at
+        if gap > best_gap:
+            best, best_gap = at, gap
+        at += 0.5
+    return best
+
+
+def _ring_at(timeline: Timeline, endpoint: str) -> float | None:
+    """When ``endpoint`` first rings in ``timeline`` (None: never)."""
+    return next(
+        (e.t for e in timeline.events if e.kind is EventKind.RING and e.endpoint == endpoint),
+        None,
+    )
 
 
 def _external(tenant: Tenant, digits: str) -> bool:

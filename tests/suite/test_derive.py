@@ -13,8 +13,16 @@ from harness.flows.catalog import step_by_id
 from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant
 from harness.guide.strategies import tenants as guide_tenants
 from harness.guide.types import Action
-from harness.model import EventKind, predict, scenario_problems
-from harness.suite.derive import ANSWER_AFTER, BehaviourCheck, Bounds, CheckKind, derive_checks
+from harness.model import Event, EventKind, Outcome, Timeline, predict, scenario_problems
+from harness.suite.derive import (
+    ANSWER_AFTER,
+    QUIET,
+    BehaviourCheck,
+    Bounds,
+    CheckKind,
+    derive_checks,
+    quiet_instant,
+)
 from harness.target.model import Capability
 from tests.model.strategies import tenants as model_tenants
 
@@ -109,9 +117,11 @@ def assert_checks_are_sound(tenant: Tenant, checks: tuple[BehaviourCheck, ...]) 
         ), check.id
         if check.kind in PBX_KINDS:
             assert Capability.PBX_FEATURES in check.needs, check.id
-        # an endpoint told to answer is one the model rings (the check proves it was reached)
+        # an endpoint told to answer is one the model rings (the check proves it was reached),
+        # at least ANSWER_AFTER after it started ringing
         for endpoint, behaviour in check.scenario.endpoints.items():
-            if behaviour.answer_after == ANSWER_AFTER and check.kind != CheckKind.GROUP:
+            if behaviour.answer_after is not None and check.kind != CheckKind.SCENARIO:
+                assert behaviour.answer_after >= ANSWER_AFTER, check.id
                 assert any(
                     e.kind is EventKind.RING and e.endpoint == endpoint for e in timeline.events
                 ), check.id
@@ -167,3 +177,27 @@ def test_model_tenants_with_forwarding_chains_derive_soundly(tenant: Tenant) -> 
     checks = derive_checks(tenant)
     assert_every_row_has_its_checks(tenant, checks)
     assert_checks_are_sound(tenant, checks)
+
+
+def test_answers_keep_clear_of_the_other_events_of_the_call() -> None:
+    # シングルナンバーリーチ: X rings at 0, 接続先1 at 1 s, 接続先2 at 3 s, all stop at 30 s
+    unanswered = Timeline(
+        events=(
+            Event(t=0, kind=EventKind.RING, endpoint="20200", caller_id="20201"),
+            Event(t=1, kind=EventKind.RING, endpoint="09011112222", caller_id="0312345678"),
+            Event(t=3, kind=EventKind.RING, endpoint="0311112222", caller_id="0312345678"),
+            Event(t=30, kind=EventKind.STOP, endpoint="20200"),
+        ),
+        outcome=Outcome.RELEASED,
+    )
+    at = quiet_instant(unanswered, "20200", 0)
+    assert at >= ANSWER_AFTER and min(abs(at - t) for t in (1, 3, 30)) >= QUIET
+    # no quiet instant while it rings (stopped at 3 s): the farthest one from the others
+    crowded = Timeline(
+        events=(
+            Event(t=0, kind=EventKind.RING, endpoint="20200", caller_id="20201"),
+            Event(t=3, kind=EventKind.STOP, endpoint="20200"),
+        ),
+        outcome=Outcome.RELEASED,
+    )
+    assert quiet_instant(crowded, "20200", 0) == ANSWER_AFTER
