@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -50,7 +50,18 @@ def verdicts() -> Iterator[None]:
     except MissingCapability as error:
         pytest.skip(missing_reason(error))
     except NotApplicable as error:
+        _allure_label("verdict", "n/a")
         pytest.skip(NA_PREFIX + error.reason)
+
+
+def _allure_label(name: str, value: str) -> None:
+    """A label on the Allure result when allure-pytest is active (the matrix reads it too)."""
+    try:
+        import allure
+    except ImportError:
+        return
+    dynamic: Any = allure.dynamic  # allure-pytest ships no type hints
+    dynamic.label(name, value)
 
 
 def verdict_of(report: pytest.TestReport, exception: BaseException | None) -> Verdict:

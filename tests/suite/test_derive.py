@@ -3,12 +3,14 @@ on generated ones; ids are unique and stable; every scenario predicts; steps and
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 
+from harness.errors import InputError
 from harness.flows.catalog import step_by_id
 from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant
 from harness.guide.strategies import tenants as guide_tenants
@@ -22,7 +24,9 @@ from harness.suite.derive import (
     CheckKind,
     derive_checks,
     quiet_instant,
+    scenario_checks,
 )
+from harness.suite.plan import bundled_guides, load_tenants
 from harness.target.model import Capability
 from tests.model.strategies import tenants as model_tenants
 
@@ -201,3 +205,21 @@ def test_answers_keep_clear_of_the_other_events_of_the_call() -> None:
         outcome=Outcome.RELEASED,
     )
     assert quiet_instant(crowded, "20200", 0) == ANSWER_AFTER
+
+
+def test_the_default_guides_are_the_bundled_tenants() -> None:
+    assert [p.name for p in bundled_guides()] == sorted(BUNDLED)
+
+
+def test_a_bad_scenario_file_is_named_with_the_tenant(tmp_path: Path) -> None:
+    folder = tmp_path / "sample"
+    shutil.copytree(FIXTURES / "sample", folder)
+    (folder / "scenarios" / "typo.yaml").write_text(
+        'call: {from: "29999", to: "20200"}\n', encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=r"sample/scenarios/typo.yaml › call › from"):
+        load_tenants([folder])
+    checks = scenario_checks(load_tenant(FIXTURES / "sample"), FIXTURES / "sample")
+    assert [c.id for c in checks] == [
+        f"scenario:{p.stem}" for p in sorted((FIXTURES / "sample" / "scenarios").glob("*.yaml"))
+    ]
