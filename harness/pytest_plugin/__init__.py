@@ -14,4 +14,5 @@ pytest_plugins: list[str] = [
     "harness.pytest_plugin.phones",
     "harness.pytest_plugin.sim",
     "harness.pytest_plugin.browser",
+    "harness.pytest_plugin.suite",
 ]
