@@ -32,24 +32,20 @@ from typing import Any
 import pytest
 
 from harness import __version__
-from harness.flows.catalog import ManualStep, manual_steps, step_by_id
+from harness.flows.catalog import ManualStep, step_by_id, step_infos
 from harness.report.compliance import (
+    RESULTS_FILE,
     CaseKind,
     CaseResult,
-    IndexEntry,
-    Matrix,
     Outcome,
-    StepInfo,
-    build_matrix,
-    index_documents,
-    matrix_html,
+    matrices,
+    results_json,
+    write_matrices,
 )
 
 _RESULTS = pytest.StashKey[dict[str, CaseResult]]()
 _STEPS = pytest.StashKey[tuple[str, ...]]()
 
-#: The matrix of tests that name no tenant (the project's own tests).
-NO_TENANT = "—"
 # Worst phase decides: broken > failed > skipped/n/a > passed.
 _RANK: dict[str, int] = {"passed": 0, "n/a": 1, "skipped": 2, "failed": 3, "broken": 4}
 
@@ -244,66 +240,6 @@ class _Recorder:
         )
 
 
-def catalog_steps() -> list[StepInfo]:
-    return [
-        StepInfo(
-            id=s.id,
-            label=s.label,
-            actor=s.actor,
-            surface=s.surface,
-            text=s.text,
-            in_scope=s.scope == "automated",
-            reason=s.reason,
-        )
-        for s in manual_steps()
-    ]
-
-
-def matrices(results: Iterable[CaseResult]) -> list[Matrix]:
-    """One matrix per tenant (tests naming no tenant: one matrix with ``tenant`` None)."""
-    by_tenant: dict[str, list[CaseResult]] = {}
-    for result in results:
-        by_tenant.setdefault(result.tenant or NO_TENANT, []).append(result)
-    out = []
-    for tenant, group in by_tenant.items():
-        targets = ", ".join(dict.fromkeys(r.target for r in group if r.target)) or None
-        out.append(
-            build_matrix(
-                catalog_steps(),
-                group,
-                tenant=None if tenant == NO_TENANT else tenant,
-                target=targets,
-            )
-        )
-    return out
-
-
-def write_matrices(directory: Path, found: Sequence[Matrix]) -> list[Path]:
-    """Write each matrix (and the index when tenants are named); returns the JSON files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    entries: list[IndexEntry] = []
-    for matrix in found or [build_matrix(catalog_steps(), [])]:
-        folder = directory if matrix.tenant is None else directory / safe_name(matrix.tenant)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "compliance.json").write_text(matrix.to_json(), encoding="utf-8")
-        (folder / "compliance.md").write_text(matrix.to_markdown(), encoding="utf-8")
-        (folder / "compliance.html").write_text(matrix_html(matrix), encoding="utf-8")
-        written.append(folder / "compliance.json")
-        if matrix.tenant is not None:
-            entries.append(IndexEntry(matrix=matrix, path=f"{folder.name}/compliance"))
-    if entries:
-        for name, text in index_documents(entries).items():
-            (directory / name).write_text(text, encoding="utf-8")
-    return written
-
-
-def safe_name(name: str) -> str:
-    """A tenant name as one folder name (path separators and dots at the start replaced)."""
-    cleaned = re.sub(r"[/\\\x00]", "_", name).lstrip(".")
-    return cleaned or "_"
-
-
 def environment(results: Sequence[CaseResult], config: pytest.Config) -> dict[str, str]:
     """Allure's environment of the run: target, tenants, versions, time scale."""
     env = {
@@ -343,7 +279,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     results = list(config.stash[_RESULTS].values())
     directory = config.getoption("--compliance-dir")
     if directory:
-        write_matrices(Path(directory), matrices(results))
+        write_matrices(Path(directory), matrices(step_infos(), results))
+        (Path(directory) / RESULTS_FILE).write_text(results_json(results), encoding="utf-8")
     try:
         alluredir = config.getoption("allure_report_dir")
     except ValueError:  # allure-pytest not installed

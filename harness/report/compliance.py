@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Outcome = Literal["passed", "failed", "broken", "skipped", "n/a"]
@@ -91,6 +93,10 @@ class CaseResult:
             "requirement": self.requirement,
             "evidence": list(self.evidence),
         }
+
+    def as_record(self) -> dict[str, object]:
+        """Everything of the result, for ``results.json`` (:func:`load_results` reads it)."""
+        return self.as_json() | {"tenant": self.tenant, "target": self.target}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -364,3 +370,97 @@ def index_documents(entries: Sequence[IndexEntry]) -> dict[str, str]:
         "index.md": "\n".join(md) + "\n",
         "index.html": _page(title, body),
     }
+
+
+def results_json(results: Iterable[CaseResult]) -> str:
+    """Every result of a run as JSON (``results.json``): what ``report`` re-renders from."""
+    return json.dumps([r.as_record() for r in results], ensure_ascii=False, indent=2)
+
+
+def load_results(text: str, *, source: str) -> list[CaseResult]:
+    """Read ``results.json``; ValueError naming ``source`` and the entry when it is not one."""
+    try:
+        rows = json.loads(text)
+        if not isinstance(rows, list):
+            raise TypeError("not a list")
+        return [_result(row) for row in rows]
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"{source}: not a results.json written by the harness ({error})") from None
+
+
+def _result(row: dict[str, object]) -> CaseResult:
+    def text(name: str) -> str | None:
+        value = row.get(name)
+        return None if value is None else str(value)
+
+    outcome = str(row["outcome"])
+    kind = str(row.get("kind", "test"))
+    if outcome not in OUTCOMES or kind not in ("flow", "check", "test"):
+        raise ValueError(f"bad outcome {outcome!r} or kind {kind!r} in {row.get('nodeid')!r}")
+    steps = row.get("steps", [])
+    evidence = row.get("evidence", [])
+    if not isinstance(steps, list) or not isinstance(evidence, list):
+        raise TypeError(f"steps and evidence of {row.get('nodeid')!r} must be lists")
+    return CaseResult(
+        nodeid=str(row["nodeid"]),
+        outcome=outcome,
+        steps=tuple(str(s) for s in steps),
+        message=text("message"),
+        kind=kind,  # type: ignore[arg-type]
+        name=text("name"),
+        requirement=text("requirement"),
+        tenant=text("tenant"),
+        target=text("target"),
+        evidence=tuple(str(e) for e in evidence),
+    )
+
+
+#: Every classified result of a run, written beside the matrices (``report`` reads it).
+RESULTS_FILE = "results.json"
+#: The matrix of tests that name no tenant (the project's own tests).
+NO_TENANT = "—"
+
+
+def matrices(steps: Sequence[StepInfo], results: Iterable[CaseResult]) -> list[Matrix]:
+    """One matrix per tenant (tests naming no tenant: one matrix with ``tenant`` None); with
+    no result at all, one matrix of the catalog (every step ``not covered``)."""
+    by_tenant: dict[str, list[CaseResult]] = {}
+    for result in results:
+        by_tenant.setdefault(result.tenant or NO_TENANT, []).append(result)
+    out = []
+    for tenant, group in by_tenant.items():
+        targets = ", ".join(dict.fromkeys(r.target for r in group if r.target)) or None
+        out.append(
+            build_matrix(
+                steps, group, tenant=None if tenant == NO_TENANT else tenant, target=targets
+            )
+        )
+    return out or [build_matrix(steps, [])]
+
+
+def write_matrices(directory: Path, found: Sequence[Matrix]) -> list[Path]:
+    """Write each matrix into ``directory`` (a tenant's into ``<tenant>/``) as
+    ``compliance.{json,md,html}``, and ``index.{json,md,html}`` when tenants are named;
+    returns the JSON files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    entries: list[IndexEntry] = []
+    for matrix in found:
+        folder = directory if matrix.tenant is None else directory / safe_name(matrix.tenant)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "compliance.json").write_text(matrix.to_json(), encoding="utf-8")
+        (folder / "compliance.md").write_text(matrix.to_markdown(), encoding="utf-8")
+        (folder / "compliance.html").write_text(matrix_html(matrix), encoding="utf-8")
+        written.append(folder / "compliance.json")
+        if matrix.tenant is not None:
+            entries.append(IndexEntry(matrix=matrix, path=f"{folder.name}/compliance"))
+    if entries:
+        for name, text in index_documents(entries).items():
+            (directory / name).write_text(text, encoding="utf-8")
+    return written
+
+
+def safe_name(name: str) -> str:
+    """A tenant name as one folder name (path separators and leading dots replaced)."""
+    cleaned = re.sub(r"[/\\\x00]", "_", name).lstrip(".")
+    return cleaned or "_"
