@@ -225,6 +225,10 @@ def suite_command(args: argparse.Namespace, guides: Sequence[Path], reports: Pat
         "--clean-alluredir",
         f"--compliance-dir={reports}",
         f"--junitxml={reports / 'junit.xml'}",
+        # xunit1 keeps each test's properties (tenant, flow/check, steps) in the JUnit XML;
+        # xunit2 drops them and warns on record_property.
+        "-o",
+        "junit_family=xunit1",
     ]
     if args.time_scale is not None:
         command.append(f"--sim-time-scale={args.time_scale}")

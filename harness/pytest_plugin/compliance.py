@@ -253,14 +253,20 @@ def environment(results: Sequence[CaseResult], config: pytest.Config) -> dict[st
         env["tenant"] = tenants
     if targets:
         env["target"] = targets
-    for option, key in (("target", "target.spec"), ("sim_time_scale", "time_scale")):
-        try:
-            value = config.getoption(option)
-        except ValueError:  # the option belongs to a plugin that is not loaded
-            continue
-        if value is not None:
-            env[key] = str(value)
+    spec = _option(config, "target")
+    if spec is not None:
+        env["target.spec"] = str(spec)
+    scale = _option(config, "sim_time_scale")
+    if spec in (None, "embedded") and scale is not None:  # a target file names its own
+        env["time_scale"] = str(scale)
     return env
+
+
+def _option(config: pytest.Config, name: str) -> object:
+    try:
+        return config.getoption(name)
+    except ValueError:  # the option belongs to a plugin that is not loaded
+        return None
 
 
 def _write_environment(directory: Path, env: dict[str, str]) -> None:
@@ -281,9 +287,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if directory:
         write_matrices(Path(directory), matrices(step_infos(), results))
         (Path(directory) / RESULTS_FILE).write_text(results_json(results), encoding="utf-8")
-    try:
-        alluredir = config.getoption("allure_report_dir")
-    except ValueError:  # allure-pytest not installed
-        alluredir = None
+    alluredir = _option(config, "allure_report_dir")
     if alluredir:
-        _write_environment(Path(alluredir), environment(results, config))
+        _write_environment(Path(str(alluredir)), environment(results, config))

@@ -215,10 +215,12 @@ def test_a_conforming_run_exits_0_with_a_matrix_per_tenant_and_report_re_renders
     assert [e["tenant"] for e in index] == ["domain-examples", "sample"]
     junit = (reports / "junit.xml").read_text(encoding="utf-8")
     assert 'tests="8"' in junit and 'failures="0"' in junit
+    assert '<property name="check" value="ring-group"' in junit  # xunit1 keeps properties
     html_report = reports / "allure-report" / "index.html"
     assert html_report.stat().st_size > 100_000  # the single-file report embeds its data
     environment = (reports / "allure-results" / "environment.properties").read_text("utf-8")
     assert "tenant=domain-examples, sample" in environment and "target=embedded" in environment
+    assert "time_scale=0.01" in environment and "smartpbx-harness=" in environment
     assert str(html_report) in out and str(reports / "index.html") in out
 
     # `report` re-renders what the run wrote, from results.json.
