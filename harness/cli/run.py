@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import shlex
 import subprocess
 import sys
@@ -202,9 +203,25 @@ def run(args: argparse.Namespace) -> int:
     if args.no_suite:
         print(f"{len(checked)} tenant(s) valid; timelines under {reports / 'timelines'}")
         return EXIT_OK
+    require_suite(str(args.suite))
     if target is not None:
         probe(target)
     return run_suite(args, [c.folder for c in checked], reports)
+
+
+def require_suite(suite: str) -> None:
+    """The suite to run exists: a path, or an importable package (exit 3 otherwise)."""
+    if Path(suite).exists():
+        return
+    try:
+        found = importlib.util.find_spec(suite)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise HarnessError(
+            f"the conformance suite {suite} is not installed: reinstall smartpbx-harness "
+            "(`make setup`), or give --suite a folder of tests"
+        )
 
 
 def suite_command(args: argparse.Namespace, guides: Sequence[Path], reports: Path) -> list[str]:
@@ -244,7 +261,11 @@ def run_suite(args: argparse.Namespace, guides: Sequence[Path], reports: Path) -
     print("\n$ " + shlex.join(command), flush=True)
     pytest_code = subprocess.run(command, check=False).returncode
     if pytest_code == 4:  # pytest's usage error: an option the suite refused
-        print("smartpbx-harness: the suite refused its options (see above)", file=sys.stderr)
+        print(
+            "smartpbx-harness: pytest refused the suite's options (see above): check the "
+            "arguments after --",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     results = read_results(reports)
     print(render_reports(reports, results))

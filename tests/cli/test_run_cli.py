@@ -359,6 +359,17 @@ def test_time_scale_is_refused_with_a_target_file(
     assert "applies to --target embedded only" in capsys.readouterr().err
 
 
+def test_a_missing_suite_is_a_broken_harness(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = run_args(tmp_path, tmp_path / "no-such-suite", "sample")
+    args[args.index("--suite") + 1] = "harness.no_such_suite"
+    assert main(args) == 3
+    assert "the conformance suite harness.no_such_suite is not installed" in (
+        capsys.readouterr().err
+    )
+
+
 def test_the_suite_command_passes_target_guides_scale_and_workers(tmp_path: Path) -> None:
     args = argparse.Namespace(
         suite="harness.suite", target="embedded", time_scale=0.02, workers="2", pytest_args=["-x"]
@@ -428,3 +439,30 @@ def test_reports_folder_that_cannot_be_written_is_refused(
     assert main(["run", "--no-suite", "--fixtures", str(root), "--reports", str(reports)]) == 2
     err = capsys.readouterr().err
     assert f"--reports {reports}: cannot be written (Not a directory)" in err
+
+
+def test_a_real_target_file_is_validated_and_probed_before_any_test(
+    tmp_path: Path, standin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With harness.target's own config and probe (contracts.md): a bad key is exit 2 naming
+    # it; a target nothing answers for is exit 3 — both before pytest runs.
+    pytest.importorskip("harness.target.config")
+    pytest.importorskip("harness.target.probe")
+    args = run_args(tmp_path, standin, "sample")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[target]\nname = "x"\ntime_scale = 1.0\nchanges_settings = false\ncolour = "red"\n'
+        '[sip]\nproxy = "127.0.0.1:9"\ntransport = "udp"\n',
+        encoding="utf-8",
+    )
+    assert main([*args, "--target", str(bad)]) == 2
+    assert "colour" in capsys.readouterr().err
+    silent = tmp_path / "silent.toml"
+    silent.write_text(
+        '[target]\nname = "silent"\ntime_scale = 1.0\nchanges_settings = false\n'
+        '[sip]\nproxy = "127.0.0.1:9"\ntransport = "udp"\n',
+        encoding="utf-8",
+    )
+    assert main([*args, "--target", str(silent)]) == 3
+    assert "127.0.0.1:9" in capsys.readouterr().err
+    assert not (tmp_path / "reports" / "results.json").exists()
