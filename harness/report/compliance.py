@@ -121,6 +121,9 @@ class Matrix:
     rows: tuple[Row, ...]
     tenant: str | None = None
     target: str | None = None
+    #: Prefix of evidence paths (relative to the reports folder) as seen from the matrix's
+    #: own folder: ``../`` for a tenant's ``<tenant>/compliance.*``.
+    link_base: str = ""
 
     @property
     def title(self) -> str:
@@ -190,7 +193,7 @@ class Matrix:
             "|---|---|---|---|---|---|",
         ]
         for row in self.rows:
-            cells = [_md_test(t) for t in row.tests]
+            cells = [_md_test(t, self.link_base) for t in row.tests]
             if row.reason:
                 cells.insert(0, f"{row.verdict}: {row.reason}")
             text = row.step.text.replace("|", "\\|")
@@ -206,11 +209,19 @@ def _counts_text(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())) or "none"
 
 
-def _md_test(test: CaseResult) -> str:
+def link(evidence: str, base: str) -> str:
+    """An evidence path as a link from a matrix ``base`` folders below the reports folder:
+    URLs and absolute paths as they are, paths relative to the reports folder prefixed."""
+    if "://" in evidence or evidence.startswith("/"):
+        return evidence
+    return base + evidence
+
+
+def _md_test(test: CaseResult, base: str) -> str:
     text = f"{test.outcome}: `{test.display}`"
     if test.message and test.outcome in ("failed", "broken", "skipped", "n/a"):
         text += f" — {test.message}"
-    links = " ".join(f"[evidence {i}]({e})" for i, e in enumerate(test.evidence, 1))
+    links = " ".join(f"[evidence {i}]({link(e, base)})" for i, e in enumerate(test.evidence, 1))
     return f"{text} {links}".rstrip()
 
 
@@ -240,7 +251,7 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _html_test(test: CaseResult) -> str:
+def _html_test(test: CaseResult, base: str) -> str:
     colour = _VERDICT_COLOURS[test.outcome]
     text = (
         f'<span style="color:{colour}">{html.escape(test.outcome)}</span>: '
@@ -250,8 +261,8 @@ def _html_test(test: CaseResult) -> str:
         text += f"<br><small>requires: {html.escape(test.requirement)}</small>"
     if test.message and test.outcome != "passed":
         text += f"<br><small>{html.escape(test.message)}</small>"
-    for i, link in enumerate(test.evidence, 1):
-        text += f' <a href="{html.escape(link, quote=True)}">evidence {i}</a>'
+    for i, path in enumerate(test.evidence, 1):
+        text += f' <a href="{html.escape(link(path, base), quote=True)}">evidence {i}</a>'
     return text
 
 
@@ -260,7 +271,7 @@ def matrix_html(matrix: Matrix) -> str:
     rows = []
     for row in matrix.rows:
         colour = _VERDICT_COLOURS[row.verdict]
-        cells = [_html_test(t) for t in row.tests]
+        cells = [_html_test(t, matrix.link_base) for t in row.tests]
         if row.reason:
             cells.insert(0, f"{html.escape(row.verdict)}: {html.escape(row.reason)}")
         rows.append(
@@ -318,7 +329,8 @@ def build_matrix(
     for step in steps:
         tests = tuple(r for r in results if step.id in r.steps)
         rows.append(Row(step=step, verdict=verdict_of(step, tests), tests=tests))
-    return Matrix(rows=tuple(rows), tenant=tenant, target=target)
+    base = "" if tenant is None else "../"
+    return Matrix(rows=tuple(rows), tenant=tenant, target=target, link_base=base)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -362,6 +374,8 @@ def index_documents(entries: Sequence[IndexEntry]) -> dict[str, str]:
             f'<td><a href="{html.escape(e.path, quote=True)}.html">matrix</a></td></tr>'
         )
     body = (
+        '<p><a href="allure-report/index.html">Allure report</a> (steps with their '
+        "evidence: screenshots, SIP ladders, timelines)</p>"
         "<table><tr><th>tenant</th><th>target</th><th>steps</th><th>flows and checks</th>"
         "<th>matrix</th></tr>" + "".join(rows) + "</table>"
     )
