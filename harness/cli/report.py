@@ -38,7 +38,7 @@ def report(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise InputError([Problem(where=str(path), rule=str(error))], subject="report") from None
     write_matrices(reports, matrices(step_infos(), results))
-    print(render_reports(reports, results))
+    render_reports(reports, results)
     return EXIT_OK
 
 

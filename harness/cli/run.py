@@ -268,7 +268,7 @@ def run_suite(args: argparse.Namespace, guides: Sequence[Path], reports: Path) -
         )
         return EXIT_BAD_INPUT
     results = read_results(reports)
-    print(render_reports(reports, results))
+    render_reports(reports, results)
     return verdict(results, pytest_code)
 
 
@@ -284,24 +284,22 @@ def read_results(reports: Path) -> list[CaseResult]:
         raise HarnessError(str(error)) from None
 
 
-def render_reports(reports: Path, results: Sequence[CaseResult]) -> str:
-    """Render the Allure HTML; the summary table and where every report is."""
+def render_reports(reports: Path, results: Sequence[CaseResult]) -> None:
+    """Print the summary table, render the Allure HTML, print where every report is.
+
+    The table comes first: when Allure cannot render (HarnessError, exit 3), the verdicts
+    are on the terminal all the same.
+    """
+    print("\n" + summary_table(results) + "\n", flush=True)
     index = generate_report(
         reports / "allure-results", reports / "allure-report", project=_project()
     )
-    matrices = (
-        reports / "index.html" if (reports / "index.html").exists() else reports / "compliance.html"
-    )
-    return "\n".join(
-        [
-            "",
-            summary_table(results),
-            "",
-            f"compliance matrix: {matrices}",
-            f"Allure report: {index}",
-            f"JUnit XML: {reports / 'junit.xml'}",
-        ]
-    )
+    matrices = reports / "index.html"
+    if not matrices.exists():
+        matrices = reports / "compliance.html"
+    print(f"compliance matrix: {matrices}")
+    print(f"Allure report: {index}")
+    print(f"JUnit XML: {reports / 'junit.xml'}")
 
 
 def _project() -> Path:
