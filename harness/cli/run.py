@@ -116,12 +116,20 @@ def check_guides(folders: Sequence[Path], timelines: Path) -> tuple[list[Checked
     """
     checked: list[Checked] = []
     problems: list[str] = []
+    seen: dict[str, Path] = {}
     for folder in folders:
         try:
             tenant = load_tenant(folder)
         except InputError as error:
             problems.append(str(error))
             continue
+        if tenant.name in seen:
+            problems.append(
+                f"--guide {folder}: the tenant {tenant.name!r} is also --guide {seen[tenant.name]}"
+                ": the reports are per tenant name; give each tenant once (rename a copy)"
+            )
+            continue
+        seen[tenant.name] = folder
         print(summary(tenant))
         valid = True
         for path in sorted((folder / "scenarios").glob("*.yaml")):

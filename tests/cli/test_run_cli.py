@@ -78,6 +78,17 @@ def test_run_reports_every_invalid_tenant_and_scenario_with_exit_2(
     assert "2 input(s) refused: nothing was run" in captured.err
 
 
+def test_the_same_tenant_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "elsewhere" / "sample"
+    shutil.copytree(FIXTURES / "sample", copy)
+    args = ["run", "--no-suite", "--reports", str(tmp_path / "r")]
+    assert main([*args, "--guide", str(FIXTURES / "sample"), "--guide", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert f"--guide {copy}: the tenant 'sample' is also --guide {FIXTURES / 'sample'}" in err
+
+
 def test_run_help_documents_targets_reports_and_exit_codes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
