@@ -23,6 +23,8 @@ also writes Allure's ``environment.properties`` (target, tenants, versions, time
 
 from __future__ import annotations
 
+import hashlib
+import json
 import platform
 import re
 from collections.abc import Generator, Iterable, Sequence
@@ -143,7 +145,36 @@ def allure_labels(item: pytest.Item) -> list[tuple[str, str]]:
         value = _first(props, name)
         if value:
             labels.append((name, value))
+    tenant = _first(props, "tenant")
+    kind, case = _kind(props)
+    if tenant and case:
+        labels.append((HISTORY_LABEL, f"{tenant}/{kind}/{case}"))
     return labels
+
+
+#: The Allure label naming a suite test stably (tenant, flow or check): its historyId is made
+#: from it, so history and retries follow the check across runs whatever its node id.
+HISTORY_LABEL = "harness_id"
+
+
+def stable_history_ids(alluredir: Path) -> int:
+    """Set ``historyId`` (and ``testCaseId``) of every Allure result carrying the
+    :data:`HISTORY_LABEL` label to a hash of it; returns how many results were rewritten.
+
+    Done once all results are written (the controller's session finish under xdist), on the
+    files, rather than through allure-pytest's private listener state."""
+    rewritten = 0
+    for path in alluredir.glob("*-result.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        labels = data.get("labels", [])
+        stable = next((lb["value"] for lb in labels if lb.get("name") == HISTORY_LABEL), None)
+        if stable is None:
+            continue
+        digest = hashlib.md5(str(stable).encode("utf-8"), usedforsecurity=False).hexdigest()
+        data["historyId"] = data["testCaseId"] = digest
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        rewritten += 1
+    return rewritten
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -290,3 +321,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     alluredir = _option(config, "allure_report_dir")
     if alluredir:
         _write_environment(Path(str(alluredir)), environment(results, config))
+        stable_history_ids(Path(str(alluredir)))

@@ -8,6 +8,7 @@ path of the command can be provoked on purpose.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -229,6 +230,18 @@ def test_a_conforming_run_exits_0_with_a_matrix_per_tenant_and_report_re_renders
     assert '<property name="check" value="ring-group"' in junit  # xunit1 keeps properties
     html_report = reports / "allure-report" / "index.html"
     assert html_report.stat().st_size > 100_000  # the single-file report embeds its data
+    allure = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (reports / "allure-results").glob("*-result.json")
+    ]
+    by_name = {r["name"]: r for r in allure}
+    check = by_name["test_ring_group[sample]"]
+    labels = {(lb["name"], lb["value"]) for lb in check["labels"]}
+    assert {("epic", "P.2 web"), ("feature", "ring-group"), ("tenant", "sample")} <= labels
+    assert ("harness_id", "sample/check/ring-group") in labels
+    # historyId follows tenant + check id, not the node id
+    assert check["historyId"] == hashlib.md5(b"sample/check/ring-group").hexdigest()
+    assert len({r["historyId"] for r in allure}) == len(allure) == 8
     environment = (reports / "allure-results" / "environment.properties").read_text("utf-8")
     assert "tenant=domain-examples, sample" in environment and "target=embedded" in environment
     assert "time_scale=0.01" in environment and "smartpbx-harness=" in environment
