@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Literal
 
 from harness.guide.source import parse_yaml
+from harness.report.compliance import StepInfo
 
 Scope = Literal["automated", "out_of_scope"]
 
@@ -75,3 +76,19 @@ def step_by_id(step_id: str) -> ManualStep:
     close = difflib.get_close_matches(step_id, [s.id for s in manual_steps()], n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise KeyError(f"no manual step {step_id!r} in harness/flows/manual_steps.yaml{hint}")
+
+
+def step_infos() -> list[StepInfo]:
+    """The catalog as the compliance matrix (harness.report.compliance) reads it."""
+    return [
+        StepInfo(
+            id=s.id,
+            label=s.label,
+            actor=s.actor,
+            surface=s.surface,
+            text=s.text,
+            in_scope=s.scope == "automated",
+            reason=s.reason,
+        )
+        for s in manual_steps()
+    ]

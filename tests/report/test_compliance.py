@@ -27,10 +27,13 @@ def result(nodeid: str, outcome: str, *steps: str) -> CaseResult:
     ("outcomes", "expected"),
     [
         ((), "not covered"),
-        (("skipped",), "not covered"),
+        (("skipped",), "skipped"),
+        (("n/a",), "n/a"),
+        (("n/a", "skipped"), "skipped"),
         (("passed",), "pass"),
         (("passed", "skipped"), "pass"),
-        (("passed", "failed"), "fail"),
+        (("passed", "n/a"), "pass"),
+        (("passed", "failed"), "failed"),
         (("failed", "broken"), "broken"),
         (("passed", "broken"), "broken"),
     ],
@@ -42,10 +45,24 @@ def test_verdict_precedence(outcomes: tuple[str, ...], expected: str) -> None:
     assert len(matrix.rows[0].tests) == len(outcomes)
 
 
-def test_out_of_scope_step_is_na_whatever_its_tests() -> None:
+def test_out_of_scope_step_keeps_its_reason_whatever_its_tests() -> None:
     matrix = build_matrix([step("X", in_scope=False)], [result("t", "failed", "X")])
-    assert matrix.rows[0].verdict == "n/a"
-    assert "out of scope: app store" in matrix.to_markdown()
+    assert matrix.rows[0].verdict == "out_of_scope"
+    assert "out_of_scope: app store" in matrix.to_markdown()
+
+
+def test_skipped_and_na_steps_show_their_reasons() -> None:
+    results = [
+        CaseResult(nodeid="a", outcome="skipped", steps=("A",), message="needs web"),
+        CaseResult(nodeid="b", outcome="skipped", steps=("A",), message="needs web"),
+        CaseResult(nodeid="c", outcome="n/a", steps=("B",), message="no iPhone terminal"),
+    ]
+    matrix = build_matrix([step("A"), step("B")], results)
+    assert [(r.verdict, r.reason) for r in matrix.rows] == [
+        ("skipped", "needs web"),
+        ("n/a", "no iPhone terminal"),
+    ]
+    assert "skipped: needs web<br>" in matrix.to_markdown()
 
 
 def test_unknown_step_is_refused() -> None:
@@ -58,13 +75,26 @@ def test_one_test_feeds_every_step_it_names_and_documents_agree() -> None:
         [step("A"), step("B"), step("C")],
         [result("t::one", "passed", "A", "B"), result("t::two", "failed", "B")],
     )
-    assert [r.verdict for r in matrix.rows] == ["pass", "fail", "not covered"]
-    assert matrix.counts() == {"pass": 1, "fail": 1, "not covered": 1}
+    assert [r.verdict for r in matrix.rows] == ["pass", "failed", "not covered"]
+    assert matrix.counts() == {"pass": 1, "failed": 1, "not covered": 1}
+    assert matrix.outcome_counts() == {"passed": 1, "failed": 1}
     payload = json.loads(matrix.to_json())
-    assert [s["verdict"] for s in payload["steps"]] == ["pass", "fail", "not covered"]
+    assert [s["verdict"] for s in payload["steps"]] == ["pass", "failed", "not covered"]
     assert payload["steps"][1]["tests"][1]["nodeid"] == "t::two"
     markdown = matrix.to_markdown()
-    assert "| B | P.9 B text of B | 端末ご利用者 | web | **fail** |" in markdown
+    assert "| B | P.9 B text of B | 端末ご利用者 | web | **failed** |" in markdown
+
+
+def test_checks_are_listed_under_their_steps_after_the_flows() -> None:
+    results = [
+        CaseResult(nodeid="c", outcome="passed", steps=("A",), kind="check", name="ring:1"),
+        CaseResult(nodeid="f", outcome="passed", steps=("A",), kind="flow", name="p2-admin"),
+    ]
+    matrix = build_matrix([step("A")], results, tenant="acme", target="embedded")
+    assert [t.display for t in matrix.rows[0].tests] == ["flow p2-admin", "check ring:1"]
+    assert matrix.to_markdown().startswith(
+        "# Compliance matrix — ご利用までの流れ (tenant acme, target embedded)"
+    )
 
 
 def test_html_page_escapes_and_colours_verdicts() -> None:
@@ -73,5 +103,5 @@ def test_html_page_escapes_and_colours_verdicts() -> None:
     )
     page = matrix_html(matrix)
     assert "A&lt;b&gt;" in page and "t::&lt;x&gt;" in page and "<b>" not in page
-    assert 'style="color:#c0392b;font-weight:bold">fail<' in page
-    assert "out of scope: app store" in page
+    assert 'style="color:#c0392b;font-weight:bold">failed<' in page
+    assert "out_of_scope: app store" in page
