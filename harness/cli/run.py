@@ -256,7 +256,7 @@ def suite_command(args: argparse.Namespace, guides: Sequence[Path], reports: Pat
         "junit_family=xunit1",
     ]
     if args.time_scale is not None:
-        command.append(f"--sim-time-scale={args.time_scale}")
+        command.append(f"--suite-time-scale={args.time_scale}")
     if args.workers is not None:
         command += ["-n", str(args.workers)]
     return [*command, *args.pytest_args]

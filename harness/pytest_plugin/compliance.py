@@ -227,6 +227,10 @@ def pytest_runtest_makereport(
     outcome, message = classify(report, call)
     report.harness_outcome = outcome  # type: ignore[attr-defined]
     report.harness_message = message  # type: ignore[attr-defined]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        # The verdict as a property of the test (its teardown report, the JUnit XML), once.
+        if not any(name == "verdict" for name, _ in item.user_properties):
+            item.user_properties.append(("verdict", outcome))
     return report
 
 
@@ -287,7 +291,7 @@ def environment(results: Sequence[CaseResult], config: pytest.Config) -> dict[st
     spec = _option(config, "target")
     if spec is not None:
         env["target.spec"] = str(spec)
-    scale = _option(config, "sim_time_scale")
+    scale = _option(config, "suite_time_scale")
     if spec in (None, "embedded") and scale is not None:  # a target file names its own
         env["time_scale"] = str(scale)
     return env

@@ -19,7 +19,7 @@ Manual flows run before behaviour checks (collection order); every item carries 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,16 +28,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.flows.context import FlowContext
+from harness.flows.step import Flow
 from harness.suite import surfaces
 from harness.suite.derive import BehaviourCheck
 from harness.suite.plan import SUITE_PLAN, SuitePlan, SuiteTenant
-from harness.suite.verdicts import skip_reason, verdict_of
 from harness.target.model import Capability, Target
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from harness.flows.step import Flow
     from harness.sip.runtime import Runtime
     from harness.target.phones import PhoneFactory
     from harness.target.provisioning import ProvisioningClient
@@ -77,40 +76,41 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
-def _steps_of(item: pytest.Item) -> tuple[str, ...]:
+def _subject(item: pytest.Item) -> tuple[SuiteTenant | None, Flow | BehaviourCheck | None]:
     callspec = getattr(item, "callspec", None)
     params: dict[str, object] = callspec.params if callspec is not None else {}
+    tenant = params.get("suite_tenant")
     subject = params.get("suite_check") or params.get("suite_flow")
-    steps = getattr(subject, "steps", ())
-    return tuple(str(s) for s in steps)
+    return (
+        tenant if isinstance(tenant, SuiteTenant) else None,
+        subject if isinstance(subject, BehaviourCheck | Flow) else None,
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Flows first (onboarding brings the settings), then checks; mark each with its steps."""
+    """Flows first (onboarding brings the settings), then checks; each item records what the
+    reports read (docs/suite.md "Recorded properties"): tenant, target, flow or check, the
+    manual steps it verifies and its requirement."""
     order = {"test_manual.py": 0, "test_behaviour.py": 1}
     items.sort(key=lambda item: order.get(Path(str(item.path)).name, 2))
+    plan = config.stash.get(SUITE_PLAN, None)
+    target = "embedded" if plan is None or plan.target is None else plan.target.name
     for item in items:
-        steps = _steps_of(item)
-        if steps:
-            item.add_marker(pytest.mark.manual_step(*steps))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """The verdict of every test as a user property of the item (its reports, the JUnit XML):
-    from the call phase, or from a set-up that did not pass."""
-    report = yield
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        exception = call.excinfo.value if call.excinfo is not None else None
-        properties: list[tuple[str, object]] = [("verdict", verdict_of(report, exception))]
-        if report.skipped:
-            properties.append(("verdict_reason", skip_reason(report)))
-        item.user_properties.extend(properties)
-        report.user_properties.extend(properties)
-    return report
+        tenant, subject = _subject(item)
+        if tenant is None or subject is None:
+            continue
+        kind = "check" if isinstance(subject, BehaviourCheck) else "flow"
+        name = subject.id if isinstance(subject, BehaviourCheck) else subject.name
+        item.user_properties.extend(
+            [
+                ("tenant", tenant.key),
+                ("target", target),
+                (kind, name),
+                ("steps", " ".join(subject.steps)),
+                ("requirement", subject.requirement),
+            ]
+        )
 
 
 # --- targets --------------------------------------------------------------------------------

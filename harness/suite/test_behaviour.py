@@ -9,6 +9,8 @@ capability the target lacks is *skipped* with it named.
 
 from __future__ import annotations
 
+import pytest
+
 from harness.flows.context import FlowContext
 from harness.suite import surfaces
 from harness.suite.conftest import allure_labels, check_epic
@@ -22,6 +24,7 @@ def test_check(
     suite_tenant: SuiteTenant,
     suite_check: BehaviourCheck,
     behaviour_context: FlowContext,
+    request: pytest.FixtureRequest,
 ) -> None:
     allure_labels(
         epic=check_epic(suite_check),
@@ -29,7 +32,7 @@ def test_check(
         title=f"{suite_tenant.key}: {suite_check.title}",
         description=suite_check.requirement,
     )
-    with verdicts():
+    with verdicts(request.node):
         behaviour_context.require(*suite_check.needs)
         surfaces.check_call(
             behaviour_context, suite_check.scenario, params=suite_plan.params, name=suite_check.id

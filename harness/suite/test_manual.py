@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from harness.errors import HarnessError
 from harness.flows.context import FlowContext
 from harness.suite.conftest import allure_labels
@@ -20,14 +22,19 @@ if TYPE_CHECKING:
     from harness.flows.step import Flow
 
 
-def test_flow(suite_tenant: SuiteTenant, suite_flow: Flow, manual_context: FlowContext) -> None:
+def test_flow(
+    suite_tenant: SuiteTenant,
+    suite_flow: Flow,
+    manual_context: FlowContext,
+    request: pytest.FixtureRequest,
+) -> None:
     allure_labels(
         epic=suite_flow.section,
         feature=suite_flow.name,
         title=f"{suite_tenant.key}: {suite_flow.name}",
         description=suite_flow.requirement,
     )
-    with verdicts():
+    with verdicts(request.node):
         manual_context.require(*suite_flow.needs)
         suite_flow.run(manual_context)
     ran = list(dict.fromkeys(manual_context.executed))

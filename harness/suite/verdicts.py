@@ -11,10 +11,11 @@ nothing                    passed     passed
 anything else              broken     error: Allure *broken* (not an assertion)
 =========================  =========  ===============================================
 
-Every call-phase report carries the user property ``verdict`` (one of :data:`VERDICTS`) and,
-for a skip, ``verdict_reason``: the compliance matrix reads them from the JUnit XML / the
-reports, never by parsing messages. A phone that never rang is a ``ConformanceFailure``
-(``harness.flows.calls`` raises it); a ``TimeoutError`` is *broken*, never a pass.
+An n/a records the user properties ``verdict = n/a`` and ``reason`` before it skips; the
+compliance plugin (harness.pytest_plugin.compliance) classifies every other outcome from the
+report itself, on the worker that ran the test — the matrix never parses messages.
+A phone that never rang is a ``ConformanceFailure`` (``harness.flows.calls`` raises it);
+a ``TimeoutError`` is *broken*, never a pass.
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ from typing import Any, Literal
 
 import pytest
 
-from harness.errors import ConformanceFailure
 from harness.flows.applicability import NotApplicable
 from harness.target.model import MissingCapability
 
 Verdict = Literal["passed", "failed", "broken", "skipped", "n/a"]
 VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "broken", "skipped", "n/a")
 
-#: Prefix of the skip reason of an n/a verdict (what ``verdict_of`` recognises).
+#: Prefix of the skip reason of an n/a verdict (pytest's own summary shows it).
 NA_PREFIX = "n/a: "
 
 
@@ -43,14 +43,17 @@ def missing_reason(error: MissingCapability) -> str:
 
 
 @contextmanager
-def verdicts() -> Iterator[None]:
-    """Run a check, turning a missing capability and an n/a into their skips."""
+def verdicts(item: pytest.Item) -> Iterator[None]:
+    """Run a flow or check, turning a missing capability and an n/a into their skips; an n/a
+    records ``verdict = n/a`` and its ``reason`` on ``item`` first (docs/suite.md "Recorded
+    properties"), which is how the reports tell it from a skip."""
     try:
         yield
     except MissingCapability as error:
         pytest.skip(missing_reason(error))
     except NotApplicable as error:
         _allure_label("verdict", "n/a")
+        item.user_properties.extend([("verdict", "n/a"), ("reason", error.reason)])
         pytest.skip(NA_PREFIX + error.reason)
 
 
@@ -62,22 +65,3 @@ def _allure_label(name: str, value: str) -> None:
         return
     dynamic: Any = allure.dynamic  # allure-pytest ships no type hints
     dynamic.label(name, value)
-
-
-def verdict_of(report: pytest.TestReport, exception: BaseException | None) -> Verdict:
-    """The verdict of a call-phase (or failed set-up) report."""
-    if report.passed:
-        return "passed"
-    if report.skipped:
-        return "n/a" if skip_reason(report).startswith(NA_PREFIX) else "skipped"
-    if isinstance(exception, ConformanceFailure):
-        return "failed"
-    return "broken"
-
-
-def skip_reason(report: pytest.TestReport) -> str:
-    """The reason pytest recorded for a skip (``(path, line, "Skipped: reason")``)."""
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2]).removeprefix("Skipped: ")
-    return str(longrepr or "")

@@ -404,7 +404,7 @@ def test_the_suite_command_passes_target_guides_scale_and_workers(tmp_path: Path
         "--target=embedded",
         f"--guide={tmp_path / 'a'}",
         f"--guide={tmp_path / 'b'}",
-        "--sim-time-scale=0.02",
+        "--suite-time-scale=0.02",
         f"--compliance-dir={tmp_path / 'r'}",
         f"--junitxml={tmp_path / 'r' / 'junit.xml'}",
     ):

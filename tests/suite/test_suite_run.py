@@ -164,6 +164,13 @@ def test_the_suite_runs_every_flow_then_every_check_with_typed_verdicts(
         f"--junitxml={junit}",
         "-p",
         "no:randomly",
+        # In-process runs nest in this test: pytest-playwright's soft-assertion scope cannot
+        # (no flow here uses a browser), and without it the project's addopts do not parse.
+        "-p",
+        "no:playwright",
+        "-o",
+        "addopts=",
+        "-ra",
     )
     checks = load_tenants([SAMPLE])[0].checks
     needs_carrier = {c.id for c in checks if Capability.CARRIER in c.needs}
@@ -249,5 +256,5 @@ def test_a_bad_time_scale_is_refused(pytester: pytest.Pytester, world: FakeWorld
 
 def test_the_project_tests_are_not_preflighted(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n")
-    result = pytester.runpytest_inprocess("--guide", "/nonexistent")
+    result = pytester.runpytest_inprocess("--guide", "/nonexistent", "-p", "no:playwright")
     result.assert_outcomes(passed=1)
