@@ -30,17 +30,14 @@ from harness.flows.timeline import (
     tolerance_for,
 )
 from harness.guide.dump import write_tenant
-from harness.guide.load import load_tenant
-from harness.guide.types import Tenant
 from harness.model import DEFAULT_PARAMS, Scenario, load_scenario, predict
 from harness.model.timeline import Event, EventKind, Outcome, Timeline
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sip.observed import PhoneEvent, PhoneEventKind
 from harness.sip.runtime import Runtime
 from harness.target.model import Capability, MissingCapability, SipEndpoint, Target
-from harness.target.phones import PhoneFactory
 from tests.model.strategies import scenarios, tenants
-from tests.sim.sip.kit import FIXTURES
+from tests.sim.sip.kit import FIXTURES, flow_context, sim_target
 
 K = EventKind
 SAMPLE = FIXTURES / "sample"
@@ -281,35 +278,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorHandle]:
         yield handle
 
 
-def sim_target(handle: SimulatorHandle, *, carrier: bool = True) -> Target:
-    assert handle.sip_port is not None and handle.pstn_port is not None
-    return Target(
-        name="embedded-test",
-        kind="embedded",
-        time_scale=SCALE,
-        sip=SipEndpoint(host="127.0.0.1", port=handle.sip_port),
-        carrier=SipEndpoint(host="127.0.0.1", port=handle.pstn_port) if carrier else None,
-        web_base_url=handle.base_url,
-        changes_settings=True,
-    )
-
-
-def context(
-    handle: SimulatorHandle, tenant: Tenant, folder: Path, runtime: Runtime, scratch: Path
-) -> FlowContext:
-    goal = sim_target(handle)
-    phones = PhoneFactory.for_target(
-        runtime, goal, tenant.guide, pcap=scratch / "phones.pcap", ladder=scratch / "ladder.txt"
-    )
-    return FlowContext(
-        target=goal,
-        tenant=tenant,
-        tenant_dir=folder,
-        phones=phones,
-        evidence=FolderEvidence(scratch / "evidence", phones=phones),
-    )
-
-
 @pytest.fixture
 def on_tenant(
     live: SimulatorHandle, sip_runtime: Runtime, tmp_path: Path
@@ -321,7 +289,8 @@ def on_tenant(
             live.load_tenant(folder)
         else:
             live.reset()
-        ctx = context(live, load_tenant(folder), folder, sip_runtime, tmp_path / str(len(made)))
+        scratch = tmp_path / str(len(made))
+        ctx = flow_context(sim_target(live, scale=SCALE), folder, sip_runtime, scratch)
         made.append(ctx)
         return ctx
 
@@ -412,7 +381,7 @@ def test_check_agrees_with_the_model_on_generated_tenants(
     scratch = tmp_path_factory.mktemp("generated")
     folder = write_tenant(tenant, scratch)
     live.load_tenant(folder)
-    ctx = context(live, load_tenant(folder), folder, sip_runtime, scratch)
+    ctx = flow_context(sim_target(live, scale=SCALE), folder, sip_runtime, scratch)
     try:
         check(ctx, scenario)
     finally:
