@@ -30,7 +30,7 @@ from harness.flows.timeline import (
     tolerance_for,
 )
 from harness.guide.dump import write_tenant
-from harness.model import DEFAULT_PARAMS, Scenario, load_scenario, predict
+from harness.model import DEFAULT_PARAMS, Scenario, load_scenario, parse_scenario, predict
 from harness.model.timeline import Event, EventKind, Outcome, Timeline
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sip.observed import PhoneEvent, PhoneEventKind
@@ -386,3 +386,38 @@ def test_check_agrees_with_the_model_on_generated_tenants(
         check(ctx, scenario)
     finally:
         ctx.phones.close()
+
+
+BEHAVIOURS = {
+    "member-rejects-other-answers": {
+        "call": {"from": "09099998888", "to": "0312345678"},
+        "endpoints": {"20201": {"reject_after": 3}, "20200": {"answer_after": 6}},
+    },
+    "member-busy": {
+        "call": {"from": "09099998888", "to": "0312345678"},
+        "endpoints": {"20200": {"state": "busy"}, "20201": {"answer_after": 2}},
+    },
+    "member-unregistered": {
+        "call": {"from": "09099998888", "to": "0312345678"},
+        "endpoints": {"20201": {"state": "unregistered"}},
+    },
+    "only-member-rejects": {
+        "call": {"from": "20201", "to": "20200"},
+        "endpoints": {"20200": {"reject_after": 4}},
+    },
+}
+
+
+@pytest.mark.parametrize("title", sorted(BEHAVIOURS))
+def test_check_plays_each_endpoint_behaviour(
+    title: str, on_tenant: Callable[[Path], FlowContext]
+) -> None:
+    """busy (486 at once), unregistered (圏外), reject_after (rings, then 486) as the model
+    reads them; each scenario's timeline differs from the all-idle one, so a behaviour that
+    was not applied fails the check."""
+    ctx = on_tenant(SAMPLE)
+    scenario = parse_scenario(BEHAVIOURS[title], source=title)
+    idle = dataclasses.replace(scenario, endpoints={})
+    assert predict(ctx.tenant, scenario) != predict(ctx.tenant, idle)
+    observed = check(ctx, scenario, name=title)
+    assert len(observed.events) == len(predict(ctx.tenant, scenario).events)
