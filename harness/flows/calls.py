@@ -33,7 +33,13 @@ from dataclasses import dataclass
 
 from harness.errors import ConformanceFailure, HarnessError
 from harness.flows.context import FlowContext
-from harness.flows.timeline import TimelineMismatch, compare, observed_timeline, tolerance_for
+from harness.flows.timeline import (
+    TimelineMismatch,
+    compare,
+    early_tolerance_for,
+    observed_timeline,
+    tolerance_for,
+)
 from harness.guide.types import ForwardAbsence, Tenant
 from harness.model import (
     DEFAULT_PARAMS,
@@ -82,6 +88,7 @@ def check(
     label = name or scenario.description or f"{scenario.caller} → {scenario.dialled}"
     expected = predict(ctx.tenant, scenario, params)
     tolerance = tolerance_for(ctx.target)
+    early = early_tolerance_for(ctx.target)
     factory = ctx.phones
     ratio = factory.clock.scale / ctx.target.time_scale  # model s per phone-clock s
     ladder_mark = factory.ladder.mark()
@@ -103,10 +110,16 @@ def check(
         return observed_timeline(_events(cast), phones=names, origin=origin, scale=ratio)
 
     observed = _wait(
-        observe, expected, tolerance, started=started, horizon=horizon, scale=ctx.target.time_scale
+        observe,
+        expected,
+        tolerance,
+        early,
+        started=started,
+        horizon=horizon,
+        scale=ctx.target.time_scale,
     )
     _hang_up(cast)
-    diff = compare(expected, observed, tolerance=tolerance)
+    diff = compare(expected, observed, tolerance=tolerance, early=early)
     evidence = ctx.evidence
     evidence.text(f"{label} — expected timeline.json", _json(expected))
     evidence.text(f"{label} — observed timeline.json", _json(observed))
@@ -244,6 +257,7 @@ def _wait(
     observe: Callable[[], Timeline],
     expected: Timeline,
     tolerance: float,
+    early: float,
     *,
     started: float,
     horizon: float,
@@ -255,7 +269,7 @@ def _wait(
     deadline = started + horizon + MARGIN
     while True:
         observed: Timeline = observe()
-        ended = compare(expected, observed, tolerance=tolerance)
+        ended = compare(expected, observed, tolerance=tolerance, early=early)
         now = time.monotonic()
         if ended.ok or now > deadline:
             return observed

@@ -24,6 +24,9 @@ phone cannot tell them apart.
 
 :func:`tolerance_for` is the documented rule of how far (simulated seconds) an observation may
 be from the model's instant on a target; ``Target.tolerance`` overrides it.
+:func:`early_tolerance_for` is the much smaller bound on the early side: an observation is late
+(set-up and delivery latency), never early, so a target whose timers fire too soon is caught
+even at a small time scale.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ MIN_TOLERANCE = 0.5
 #: docs/suite-timelines.md: 134 events at load average 8.8, median 8 ms, p95 40 ms, max 87 ms
 #: late; single outliers of 0.39–0.41 s at load average 15).
 JITTER_BUDGET = 0.5
+#: Real seconds an event may come *before* its scaled instant: only the two clocks' reading
+#: instants (every event measured is late: set-up and delivery latency; min +1 ms seen).
+EARLY_BUDGET = 0.02
 
 _END_KINDS = frozenset(
     {EventKind.ANSWER, EventKind.VOICEMAIL, EventKind.BUSY, EventKind.RELEASE, EventKind.REFUSED}
@@ -74,6 +80,15 @@ def tolerance_for(target: Target) -> float:
     if target.tolerance is not None:
         return target.tolerance
     return max(MIN_TOLERANCE, JITTER_BUDGET / target.time_scale)
+
+
+def early_tolerance_for(target: Target) -> float:
+    """How much earlier (simulated seconds) than the model's instant an event may be observed:
+    ``target.tolerance`` when set (symmetric), else
+    ``max(MIN_TOLERANCE, EARLY_BUDGET / target.time_scale)`` (at scale 0.01, 2 s)."""
+    if target.tolerance is not None:
+        return target.tolerance
+    return max(MIN_TOLERANCE, EARLY_BUDGET / target.time_scale)
 
 
 def observed_timeline(
@@ -195,6 +210,7 @@ class TimelineDiff:
     observed_ended: bool
     answered_by: tuple[str | None, str | None]
     tolerance: float
+    early: float
 
     @property
     def outcome_ok(self) -> bool:
@@ -247,7 +263,9 @@ class TimelineDiff:
         ]
         verdict = "agree" if self.ok else "DIFFER"
         rendered.insert(1, "-" * (sum(widths) + 8))
-        return f"timelines {verdict} (tolerance ±{self.tolerance:g} s)\n" + "\n".join(rendered)
+        return f"timelines {verdict} ({_bounds(self.early, self.tolerance)})\n" + "\n".join(
+            rendered
+        )
 
 
 def _event_text(event: Event | None) -> str:
@@ -266,8 +284,19 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def compare(expected: Timeline, observed: Timeline, *, tolerance: float) -> TimelineDiff:
-    """Pair the events of ``expected`` and ``observed`` and say where they differ."""
+def _bounds(early: float, late: float) -> str:
+    if early == late:
+        return f"tolerance ±{late:g} s"
+    return f"tolerance −{early:g}/+{late:g} s"
+
+
+def compare(
+    expected: Timeline, observed: Timeline, *, tolerance: float, early: float | None = None
+) -> TimelineDiff:
+    """Pair the events of ``expected`` and ``observed`` and say where they differ: an observed
+    event may be up to ``tolerance`` simulated seconds late and ``early`` (default: the same)
+    early."""
+    early = tolerance if early is None else early
     rows: list[DiffRow] = []
     pool: dict[tuple[EventKind, str], list[Event]] = {}
     for event in observed.events:
@@ -282,7 +311,7 @@ def compare(expected: Timeline, observed: Timeline, *, tolerance: float) -> Time
             )
             continue
         seen = candidates.pop(0)
-        rows.append(_pair(event, seen, tolerance))
+        rows.append(_pair(event, seen, early, tolerance))
     for events in pool.values():
         for event in events:
             note = (
@@ -297,6 +326,7 @@ def compare(expected: Timeline, observed: Timeline, *, tolerance: float) -> Time
         observed_ended=any(e.kind in _END_KINDS for e in observed.events),
         answered_by=(expected.answered_by, observed.answered_by),
         tolerance=tolerance,
+        early=early,
     )
 
 
@@ -316,14 +346,14 @@ def _missing(event: Event) -> str:
     return f"missing: {event.kind.value} at {event.endpoint}; the model says at t={event.t:g}"
 
 
-def _pair(expected: Event, observed: Event, tolerance: float) -> DiffRow:
+def _pair(expected: Event, observed: Event, early: float, late: float) -> DiffRow:
     delta = observed.t - expected.t
     problems: list[str] = []
-    if abs(delta) > tolerance:
+    if delta > late or -delta > early:
         side = "late" if delta > 0 else "early"
         problems.append(
             f"{expected.kind.value} at {expected.endpoint} {abs(delta):.2f} s {side} "
-            f"(model t={expected.t:g}, observed t={observed.t:.2f}, tolerance ±{tolerance:g})"
+            f"(model t={expected.t:g}, observed t={observed.t:.2f}, {_bounds(early, late)})"
         )
     if expected.caller_id != observed.caller_id:
         problems.append(

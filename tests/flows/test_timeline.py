@@ -21,11 +21,13 @@ from harness.flows.calls import check
 from harness.flows.context import FlowContext
 from harness.flows.evidence import FolderEvidence
 from harness.flows.timeline import (
+    EARLY_BUDGET,
     JITTER_BUDGET,
     MIN_TOLERANCE,
     UNKNOWN_MAILBOX,
     TimelineMismatch,
     compare,
+    early_tolerance_for,
     observed_timeline,
     tolerance_for,
 )
@@ -85,11 +87,21 @@ def test_an_event_within_the_tolerance_agrees_and_one_beyond_it_is_late() -> Non
     late = compare(FORWARD, shifted(FORWARD, 1, 1.01), tolerance=1.0)
     assert not late.ok
     assert late.problems() == [
-        "stop at 20203 1.01 s late (model t=15, observed t=16.01, tolerance ±1)"
+        "stop at 20203 1.01 s late (model t=15, observed t=16.01, tolerance ±1 s)"
     ]
     early = compare(FORWARD, shifted(FORWARD, 3, -2.5), tolerance=1.0)
     assert "answer at 09011112222 2.50 s early" in early.problems()[0]
     assert "+1.01" in late.text() and "✗" in late.text()
+
+
+def test_the_early_side_has_its_own_bound() -> None:
+    assert compare(FORWARD, shifted(FORWARD, 1, 1.9), tolerance=2.0, early=0.5).ok
+    assert compare(FORWARD, shifted(FORWARD, 1, -0.5), tolerance=2.0, early=0.5).ok
+    early = compare(FORWARD, shifted(FORWARD, 1, -0.6), tolerance=2.0, early=0.5)
+    assert early.problems() == [
+        "stop at 20203 0.60 s early (model t=15, observed t=14.40, tolerance −0.5/+2 s)"
+    ]
+    assert "(tolerance −0.5/+2 s)" in early.text()
 
 
 def test_a_ring_that_never_came_is_named_with_the_models_instant() -> None:
@@ -265,6 +277,10 @@ def test_tolerance_is_the_jitter_budget_in_simulated_seconds_with_a_floor() -> N
     assert tolerance_for(target(1.0)) == MIN_TOLERANCE
     assert tolerance_for(target(0.01)) > tolerance_for(target(0.1))
     assert tolerance_for(target(0.05, tolerance=0.25)) == 0.25
+    assert early_tolerance_for(target(0.01)) == pytest.approx(EARLY_BUDGET / 0.01)
+    assert early_tolerance_for(target(0.1)) == MIN_TOLERANCE
+    assert early_tolerance_for(target(0.01)) < tolerance_for(target(0.01))
+    assert early_tolerance_for(target(0.05, tolerance=0.25)) == 0.25
 
 
 # -- live: calls.check against the simulator as a target ------------------------------------
