@@ -1,5 +1,6 @@
-"""FolderEvidence (harness.flows.evidence) and the phone factory made for a target
-(harness.target.phones.PhoneFactory.for_target, target_resolver)."""
+"""FolderEvidence (harness.flows.evidence), the phone factory made for a target
+(harness.target.phones.PhoneFactory.for_target, target_resolver) and the phones' clock at the
+run's scale (harness.pytest_plugin.phones)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from harness.sip.transport import Address
 from harness.target.model import Capability, MissingCapability, SipEndpoint, Target
 from harness.target.phones import PhoneFactory, target_resolver
 from tests.sim.sip.kit import FIXTURES
+
+pytest_plugins = ["pytester"]
 
 MULTISITE = load_tenant(FIXTURES / "multisite")
 
@@ -149,3 +152,15 @@ def test_evidence_of_a_sip_step_is_the_ladder_since_the_last_step_and_the_pcap(
     assert "REGISTER sip:" in ladders[0].read_text(encoding="utf-8")
     assert ladders[1].read_text(encoding="utf-8") == "\n"  # nothing new since the last step
     assert sum(p.suffix == ".pcap" for p in evidence.written) == 2
+
+
+def test_the_phone_clock_follows_the_runs_simulator_scale(pytester: pytest.Pytester) -> None:
+    """One time scale per run: ``--sim-time-scale`` drives the phones' answer delays too."""
+    pytester.makepyfile(
+        test_clock="""
+def test_scale(phone_clock):
+    assert phone_clock.scale == 0.07
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider", "--sim-time-scale=0.07").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)  # default 0.01
