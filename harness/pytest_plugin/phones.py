@@ -1,8 +1,10 @@
 """Fixtures for virtual phones: a runtime thread, a scaled clock and a phone factory.
 
 - ``sip_runtime`` (session): the background asyncio loop every phone of the session runs on.
-- ``phone_clock`` (function): the ``Clock`` of the phones' service timers (answer delays);
-  ``ScaledClock(0.01)`` by default — override the fixture to match a target's scale.
+- ``phone_clock`` (function): the ``Clock`` of the phones' service timers (answer delays),
+  at the run's simulator scale (``--sim-time-scale``, default 0.01) so that one time scale
+  drives the simulator's timers and the phones' answer delays; override the fixture for a
+  simulator started at another scale.
 - ``phone_factory`` (function): a ``PhoneFactory`` that makes phones, from explicit settings or
   from a tenant's 端末 rows (内線番号情報1), and closes all of them at the end of the test.
   It records every phone's SIP into ``<tmp_path>/phones.pcap`` and a text ladder
@@ -32,9 +34,10 @@ def sip_runtime() -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def phone_clock(sip_runtime: Runtime) -> Clock:
-    """Clock of the phones' service timers; override to match the target's scale."""
-    return ScaledClock(DEFAULT_PHONE_SCALE, loop=sip_runtime.loop)
+def phone_clock(request: pytest.FixtureRequest, sip_runtime: Runtime) -> Clock:
+    """Clock of the phones' service timers, at the run's ``--sim-time-scale``."""
+    scale = request.config.getoption("--sim-time-scale", default=DEFAULT_PHONE_SCALE)
+    return ScaledClock(float(scale), loop=sip_runtime.loop)
 
 
 @pytest.fixture

@@ -34,9 +34,14 @@ class LadderTap:
     def _label(self, address: Address) -> str:
         return self.names.get(address, str(address))
 
-    def lines(self) -> list[str]:
+    def mark(self) -> int:
+        """How many records so far: pass it as ``since`` to show only what follows."""
         with self._lock:
-            records = list(self._records)
+            return len(self._records)
+
+    def lines(self, since: int = 0) -> list[str]:
+        with self._lock:
+            records = self._records[since:]
         if not records:
             return []
         start = records[0].wall_time
@@ -60,8 +65,8 @@ class LadderTap:
             )
         return out
 
-    def text(self) -> str:
-        return "\n".join(self.lines()) + "\n"
+    def text(self, since: int = 0) -> str:
+        return "\n".join(self.lines(since)) + "\n"
 
     def write(self, path: Path) -> Path:
         path.write_text(self.text(), encoding="utf-8")

@@ -9,7 +9,8 @@ Seen by the *called* phone (the model's endpoint is this phone):
 - ``ring``: an INVITE arrived and the phone rings (caller ID shown, 非通知 when withheld);
 - ``stop``: the ringing ended without this phone answering (CANCEL, or another leg won);
 - ``answer``: this phone answered;
-- ``rejected``: this phone refused the call with 486 Busy Here (set busy).
+- ``rejected``: this phone refused the call with 486 Busy Here (set busy: at once, without
+  ringing; ``reject_after``: after ringing, ``detail`` ``after ringing``).
 
 Seen by the *calling* phone (the model names the caller on the call's end events):
 

@@ -3,13 +3,20 @@
 Terminals come from the tenant's 内線番号情報1 rows with their app profile (P.3–P.5, P.7);
 external subscribers register on the target's carrier side. Every phone's SIP is recorded into
 one pcap and one text ladder (evidence, ../shared/STYLE.md §12).
+
+``PhoneFactory.for_target(runtime, target, guide)`` points everything at one ``Target``: the
+resolver is the DNS a person's phone would have — the tenant's 内線サーバアドレス and
+内線サーバアドレス(UNO接続) both lead to ``target.sip`` — subscribers (``subscriber(number)``)
+register on ``target.carrier``, and the phones' clock runs at ``target.time_scale`` (one time
+scale per run: the answer delays are scaled like the service's own timers).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.clock import Clock
+from harness.clock import Clock, ScaledClock
+from harness.errors import HarnessError
 from harness.guide.types import Guide, Terminal, TerminalKind
 from harness.sip.app import (
     AccountSettings,
@@ -24,7 +31,8 @@ from harness.sip.pcap import PcapTap
 from harness.sip.phone import DEFAULT_EXPIRES, Phone, TransportName
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
-from harness.sip.transport import Faults
+from harness.sip.transport import Address, Faults
+from harness.target.model import Capability, MissingCapability, SipEndpoint, Target
 
 #: Default time scale of the phones' service timers (1 simulated second = 10 ms).
 DEFAULT_PHONE_SCALE = 0.01
@@ -34,6 +42,8 @@ class PhoneFactory:
     """Makes ``Phone``s on one runtime with one clock and resolver; ``close()`` closes all.
 
     ``resolver`` may be replaced between phones (e.g. once the server under test is up).
+    ``target`` (set by ``for_target``) says where subscribers register and which transport
+    phones use by default.
     """
 
     def __init__(
@@ -44,14 +54,70 @@ class PhoneFactory:
         resolver: Resolver | None = None,
         pcap: Path | None = None,
         ladder: Path | None = None,
+        target: Target | None = None,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.resolver = resolver or Resolver()
+        self.target = target
         self.phones: list[Phone] = []
+        self.pcap_path = pcap
         self._pcap = PcapTap(pcap) if pcap is not None else None
         self._ladder_path = ladder
         self.ladder = LadderTap()
+
+    @classmethod
+    def for_target(
+        cls,
+        runtime: Runtime,
+        target: Target,
+        guide: Guide,
+        *,
+        pcap: Path | None = None,
+        ladder: Path | None = None,
+    ) -> PhoneFactory:
+        """A factory whose phones reach ``target``: terminals of ``guide`` send to
+        ``target.sip`` (their SIPサーバ stays the 内線サーバアドレス, as the manual says),
+        subscribers to ``target.carrier``; the clock runs at ``target.time_scale``."""
+        return cls(
+            runtime,
+            clock=ScaledClock(target.time_scale, loop=runtime.loop),
+            resolver=target_resolver(target, guide),
+            pcap=pcap,
+            ladder=ladder,
+            target=target,
+        )
+
+    @property
+    def transport(self) -> TransportName:
+        """The transport phones use unless told otherwise: the target's SIP transport."""
+        if self.target is not None and self.target.sip.transport == "tcp":
+            return "TCP"
+        return "UDP"
+
+    def find(self, name: str) -> Phone | None:
+        """The newest open phone named ``name`` (a 内線番号 or an external number), if any."""
+        return next((p for p in reversed(self.phones) if p.name == name), None)
+
+    def subscriber(self, number: str) -> Phone:
+        """An external phone of ``number`` on the target's carrier side (not yet registered):
+        the harness's external test number. MissingCapability CARRIER without one."""
+        if self.target is None:
+            raise HarnessError(
+                "this PhoneFactory was not made for a target (PhoneFactory.for_target): "
+                "it does not know the carrier side"
+            )
+        carrier = self.target.carrier
+        if carrier is None:
+            raise MissingCapability(self.target.name, (Capability.CARRIER,))
+        return self.phone(
+            number,
+            user_id=number,
+            password="unused",  # the carrier side of the simulator asks for none
+            sip_server=f"{carrier.host}:{carrier.port}",
+            network=Network.cellular(),
+            transport="TCP" if carrier.transport == "tcp" else "UDP",
+        )
 
     def phone(
         self,
@@ -64,11 +130,12 @@ class PhoneFactory:
         service_code: str | None = None,
         flexible_interconnect: FlexibleInterConnect | None = None,
         network: Network | None = None,
-        transport: TransportName = "UDP",
+        transport: TransportName | None = None,
         expires: int = DEFAULT_EXPIRES,
         faults: Faults | None = None,
     ) -> Phone:
-        """A phone whose app is set up with exactly these settings (not yet registered)."""
+        """A phone whose app is set up with exactly these settings (not yet registered);
+        ``transport`` defaults to the target's (UDP without a target)."""
         profile = AppProfile(
             platform=platform,
             account=AccountSettings(
@@ -87,7 +154,7 @@ class PhoneFactory:
         name: str,
         profile: AppProfile,
         *,
-        transport: TransportName = "UDP",
+        transport: TransportName | None = None,
         expires: int = DEFAULT_EXPIRES,
         faults: Faults | None = None,
     ) -> Phone:
@@ -97,7 +164,7 @@ class PhoneFactory:
             profile=profile,
             resolver=self.resolver,
             clock=self.clock,
-            transport=transport,
+            transport=transport or self.transport,
             expires=expires,
             faults=faults,
             taps=(self.ladder, self._pcap) if self._pcap is not None else (self.ladder,),
@@ -163,6 +230,21 @@ class PhoneFactory:
             self.ladder.write(self._ladder_path)
         if errors:
             raise errors[0]
+
+
+def target_resolver(target: Target, guide: Guide) -> Resolver:
+    """The resolver of a run on ``target``: 内線サーバアドレス and 内線サーバアドレス(UNO接続)
+    → ``target.sip``; the carrier proxy → itself. IP literals of a remote target pass."""
+    entries = {guide.customer.sip_domain: _address(target.sip)}
+    if guide.customer.uno_address:
+        entries[guide.customer.uno_address] = _address(target.sip)
+    if target.carrier is not None:
+        entries[f"{target.carrier.host}:{target.carrier.port}"] = _address(target.carrier)
+    return Resolver(entries=entries, allow_remote=target.kind == "remote")
+
+
+def _address(endpoint: SipEndpoint) -> Address:
+    return Address(host=endpoint.host, port=endpoint.port)
 
 
 def platform_for(kind: TerminalKind) -> Platform:

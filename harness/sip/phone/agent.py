@@ -95,11 +95,14 @@ class Behaviour:
     """How the phone treats incoming calls.
 
     ``answer_after``: simulated seconds from ring to answer, ``None`` = never answer.
-    ``busy``: refuse every call with 486 Busy Here. ``busy_when_in_call``: refuse a second
-    call while one is connected (the phone's 話中).
+    ``reject_after``: simulated seconds from ring to refusing the ringing call with 486 Busy
+    Here (a person pressing 拒否; the scenario's ``reject_after``), ``None`` = never; an answer
+    due at the same instant wins. ``busy``: refuse every call with 486 Busy Here at once.
+    ``busy_when_in_call``: refuse a second call while one is connected (the phone's 話中).
     """
 
     answer_after: float | None = None
+    reject_after: float | None = None
     busy: bool = False
     busy_when_in_call: bool = True
 
@@ -130,13 +133,14 @@ class Call:
         self.invite_server: ServerTransaction | None = None
         self.invite: ClientTransaction | None = None
         self.answer_timer: TimerHandle | None = None
+        self.reject_timer: TimerHandle | None = None
         self.give_up_timer: TimerHandle | None = None
         self.cancel_requested = False
         self.remote_sdp = b""  # the last SDP the far end sent (offer or answer)
 
     def end(self) -> None:
         self.state = CallState.ENDED
-        for timer in (self.answer_timer, self.give_up_timer):
+        for timer in (self.answer_timer, self.reject_timer, self.give_up_timer):
             if timer is not None:
                 timer.cancel()
         self.ended.set()
@@ -465,6 +469,11 @@ class VirtualPhone:
             call.answer_timer = self.clock.call_later(
                 behaviour.answer_after, lambda: self._answer(call)
             )
+        if behaviour.reject_after is not None:
+            # Scheduled after the answer timer: at the same instant the answer fires first.
+            call.reject_timer = self.clock.call_later(
+                behaviour.reject_after, lambda: self._reject(call)
+            )
         self._spawn(self._watch_cancel(call, server))
 
     async def _watch_cancel(self, call: Call, server: ServerTransaction) -> None:
@@ -500,6 +509,16 @@ class VirtualPhone:
         if call.dialog is not None:
             call.dialog.confirm()
         self._record(K.ANSWER, call, caller_id=call.peer, status=200)
+
+    def _reject(self, call: Call) -> None:
+        """Refuse a call that is ringing here with 486 Busy Here (``reject_after``)."""
+        server = call.invite_server
+        if server is None or call.state is not CallState.RINGING or server.final_status:
+            return
+        server.reply(486, to_tag=call.local_tag)
+        call.final_status = 486
+        self._record(K.REJECTED, call, caller_id=call.peer, status=486, detail="after ringing")
+        call.end()
 
     def answer(self, call_id: str | None = None) -> Call:
         """Answer a ringing call now (the oldest when ``call_id`` is None)."""

@@ -199,6 +199,13 @@ class Phone:
         self.virtual.behaviour.answer_after = seconds
         self.virtual.behaviour.busy = False
 
+    def reject_after(self, seconds: float | None) -> None:
+        """Refuse incoming calls with 486 Busy Here ``seconds`` simulated seconds after they
+        start ringing (unless answered first); ``None``: never."""
+        if seconds is not None and seconds <= 0:
+            raise ValueError(f"reject_after needs seconds > 0, got {seconds!r}")
+        self.virtual.behaviour.reject_after = seconds
+
     def never_answer(self) -> None:
         self.virtual.behaviour.answer_after = None
         self.virtual.behaviour.busy = False

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.flows.context import FlowContext
+from harness.flows.evidence import FolderEvidence
+from harness.guide.load import load_tenant
 from harness.guide.types import Guide
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
@@ -15,7 +18,9 @@ from harness.sim.documents import read_tenant
 from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import Phone, RegistrationState, TransportName
 from harness.sip.resolver import Resolver
+from harness.sip.runtime import Runtime
 from harness.sip.transport import Address
+from harness.target.model import SipEndpoint, Target
 
 T = TypeVar("T")
 TIMEOUT = 10.0
@@ -121,3 +126,37 @@ def answered_call(caller: Phone, callee: Phone, number: str) -> None:
     call.wait_for(PhoneEventKind.CONNECTED)
     call.hangup()
     ring.wait_ended()
+
+
+def sim_target(
+    sim: SimulatorHandle, *, scale: float, tolerance: float | None = None, carrier: bool = True
+) -> Target:
+    """The simulator subprocess as a ``Target``, built by hand from its ports (SIP, carrier
+    side, web), as the embedded target of harness.target does."""
+    assert sim.sip_port is not None and sim.pstn_port is not None
+    return Target(
+        name="embedded-test",
+        kind="embedded",
+        time_scale=scale,
+        sip=SipEndpoint(host="127.0.0.1", port=sim.sip_port),
+        carrier=SipEndpoint(host="127.0.0.1", port=sim.pstn_port) if carrier else None,
+        web_base_url=sim.base_url,
+        changes_settings=True,
+        tolerance=tolerance,
+    )
+
+
+def flow_context(target: Target, folder: Path, runtime: Runtime, scratch: Path) -> FlowContext:
+    """A FlowContext for the tenant ``folder`` on ``target``: phones made for the target (their
+    pcap and ladder in ``scratch``), evidence in ``scratch/evidence``. Close ``ctx.phones``."""
+    tenant = load_tenant(folder)
+    phones = PhoneFactory.for_target(
+        runtime, target, tenant.guide, pcap=scratch / "phones.pcap", ladder=scratch / "ladder.txt"
+    )
+    return FlowContext(
+        target=target,
+        tenant=tenant,
+        tenant_dir=folder,
+        phones=phones,
+        evidence=FolderEvidence(scratch / "evidence", phones=phones),
+    )

@@ -1,0 +1,306 @@
+"""Behaviour checks over SIP: one scenario played on the target, observed, compared with the
+model (issue 11 items 1 and 3; docs/suite-timelines.md).
+
+:func:`check` reads prepare → act → record evidence → check (../shared/STYLE.md §6):
+
+1. **prepare**: ``predict`` the timeline; cast a phone for every endpoint — every terminal of
+   内線番号情報1 (the model assumes each registered unless the scenario says otherwise), each
+   external number the call can reach as a subscriber on the target's carrier side — and give
+   each the scenario's behaviour (registered / unregistered = 圏外 / busy, answer after N s,
+   reject after N s). Phones already open in ``ctx.phones`` are reused (their timelines are
+   read from a mark), so a suite registers each terminal once.
+2. **act**: the caller dials; pickups dial the pickup code at their instant; the call runs
+   until it ends or the model's own horizon (its last event + tolerance) has passed —
+   bounded, never a ``TimeoutError``: a phone that never rang is a *missing* row of the diff.
+3. **evidence**: both timelines (JSON), the side-by-side diff, the SIP ladder of the call and
+   the phones' pcap go to ``ctx.evidence``.
+4. **check**: ``TimelineMismatch`` (a ``ConformanceFailure``, verdict *failed*) when the
+   timelines differ; the observed timeline is returned when they agree.
+
+Times: the answer and reject delays, the caller's give-up time and the pickup instants are in
+the model's simulated seconds, turned into the phones' clock by the factory's scale over the
+target's (1 when the factory was made by ``PhoneFactory.for_target``: one time scale per run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from harness.errors import ConformanceFailure, HarnessError
+from harness.flows.context import FlowContext
+from harness.flows.timeline import (
+    TimelineMismatch,
+    compare,
+    early_tolerance_for,
+    observed_timeline,
+    tolerance_for,
+)
+from harness.guide.types import ForwardAbsence, Tenant
+from harness.model import (
+    DEFAULT_PARAMS,
+    EndpointState,
+    ModelParams,
+    Pickup,
+    Scenario,
+    Timeline,
+    predict,
+)
+from harness.model.numbering import index_of, strip_prefix
+from harness.sip.app import RegistrationState
+from harness.sip.observed import PhoneEvent, PhoneEventKind
+from harness.sip.phone import CallState, Phone
+from harness.target.model import Capability, MissingCapability
+
+#: Real seconds allowed beyond the model's horizon for SIP on loopback or a network to land.
+MARGIN = 1.0
+#: Real seconds to let the ends of a call (BYE, CANCEL, 487) settle before the next check.
+SETTLE = 5.0
+_POLL = 0.02
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Cast:
+    """The phones of one check: endpoint → phone, and where each phone's timeline stood."""
+
+    phones: Mapping[str, Phone]
+    marks: Mapping[str, int]
+
+
+def check(
+    ctx: FlowContext,
+    scenario: Scenario,
+    *,
+    params: ModelParams = DEFAULT_PARAMS,
+    name: str | None = None,
+) -> Timeline:
+    """Play ``scenario`` on ``ctx.target``, compare what the phones saw with ``predict``.
+
+    Returns the observed timeline; raises ``TimelineMismatch`` (failed) when it differs from
+    the model's, ``MissingCapability`` (skipped) when the scenario needs an external number
+    and the target has no carrier side, ``ConformanceFailure`` when a terminal of the tenant
+    cannot register.
+    """
+    label = name or scenario.description or f"{scenario.caller} → {scenario.dialled}"
+    expected = predict(ctx.tenant, scenario, params)
+    tolerance = tolerance_for(ctx.target)
+    early = early_tolerance_for(ctx.target)
+    factory = ctx.phones
+    ratio = factory.clock.scale / ctx.target.time_scale  # model s per phone-clock s
+    ladder_mark = factory.ladder.mark()
+    cast = _cast(ctx, scenario, expected, params, ratio)
+    caller = cast.phones[scenario.caller]
+    gives_up = scenario.caller_gives_up_after or params.caller_gives_up_after
+    call = caller.call(scenario.dialled, give_up_after=gives_up / ratio)
+    origin = call.wait_for(PhoneEventKind.DIAL).t
+    started = time.monotonic()
+    played = _pickups(cast, scenario, params, origin=origin, ratio=ratio)
+    if played != scenario:
+        # The pickups went out later than asked (the harness's own scheduling): the model is
+        # asked about the call that was actually played.
+        expected = predict(ctx.tenant, played, params)
+    names = {phone.name: endpoint for endpoint, phone in cast.phones.items()}
+    horizon = (max((e.t for e in expected.events), default=0.0) + tolerance) * ctx.target.time_scale
+
+    def observe() -> Timeline:
+        return observed_timeline(_events(cast), phones=names, origin=origin, scale=ratio)
+
+    observed = _wait(
+        observe,
+        expected,
+        tolerance,
+        early,
+        started=started,
+        horizon=horizon,
+        scale=ctx.target.time_scale,
+    )
+    diff = compare(expected, observed, tolerance=tolerance, early=early)
+    evidence = ctx.evidence
+    evidence.text(f"{label} — expected timeline.json", _json(expected))
+    evidence.text(f"{label} — observed timeline.json", _json(observed))
+    evidence.text(f"{label} — timeline diff.txt", diff.text())
+    evidence.text(f"{label} — SIP ladder.txt", factory.ladder.text(since=ladder_mark))
+    if factory.pcap_path is not None and factory.pcap_path.exists():
+        evidence.file(f"{label} — phones.pcap", factory.pcap_path, "application/vnd.tcpdump.pcap")
+    try:
+        _hang_up(cast)
+    finally:
+        # A deviation is the verdict even when a call of it would not end (then broken next).
+        if not diff.ok:
+            raise TimelineMismatch(expected, observed, diff, name=label)
+    return observed
+
+
+def _json(timeline: Timeline) -> str:
+    return json.dumps(timeline.to_json(), ensure_ascii=False, indent=2)
+
+
+# -- prepare ---------------------------------------------------------------------------------
+
+
+def _cast(
+    ctx: FlowContext, scenario: Scenario, expected: Timeline, params: ModelParams, ratio: float
+) -> _Cast:
+    tenant = ctx.tenant
+    factory = ctx.phones
+    guide = tenant.guide
+    phones: dict[str, Phone] = {}
+    for terminal in guide.terminals:
+        phones[terminal.extension] = factory.find(terminal.extension) or factory.for_terminal(
+            guide, terminal
+        )
+    needed, optional = _external_numbers(tenant, scenario, expected, params)
+    if needed and not ctx.target.has(Capability.CARRIER):
+        raise MissingCapability(ctx.target.name, (Capability.CARRIER,))
+    if ctx.target.has(Capability.CARRIER):
+        for number in sorted(needed | optional):
+            phones[number] = factory.find(number) or factory.subscriber(number)
+    for endpoint, phone in phones.items():
+        behaviour = scenario.behaviour(endpoint)
+        state = behaviour.state
+        if endpoint == scenario.caller:
+            state = EndpointState.REGISTERED  # it places the call
+        _set_registered(phone, state is not EndpointState.UNREGISTERED, endpoint)
+        phone.set_busy(False)
+        if behaviour.answer_after is None:
+            phone.never_answer()
+        else:
+            phone.answer_after(behaviour.answer_after / ratio)
+        rejects = behaviour.reject_after
+        phone.reject_after(None if rejects is None else rejects / ratio)
+        phone.set_busy(state is EndpointState.BUSY)
+    return _Cast(phones=phones, marks={e: p.mark() for e, p in phones.items()})
+
+
+def _external_numbers(
+    tenant: Tenant, scenario: Scenario, expected: Timeline, params: ModelParams
+) -> tuple[set[str], set[str]]:
+    """External numbers the call needs (the caller, the model's endpoints) and those it may
+    reach (the dialled number, every 転送先 / 接続先 and scenario endpoint outside the tenant):
+    these get phones too, so a deviation that rings one is observed."""
+    index = index_of(tenant)
+    lines = {line.external_number for line in tenant.guide.external_lines}
+
+    def external(number: str) -> bool:
+        return (
+            bool(number)
+            and number[0] == "0"
+            and not index.is_extension(number)
+            and (number not in lines)
+        )
+
+    needed = {e.endpoint for e in expected.events if external(e.endpoint)}
+    if external(scenario.caller):
+        needed.add(scenario.caller)
+    maybe = {strip_prefix(scenario.dialled, params)[0], scenario.dialled, *scenario.endpoints}
+    maybe |= set(_settings_numbers(tenant))
+    return needed, {n for n in maybe if external(n)} - needed
+
+
+def _settings_numbers(tenant: Tenant) -> Iterable[str]:
+    for absence in tenant.settings.absence.values():
+        if isinstance(absence, ForwardAbsence):
+            numbers = [absence.forward_to]
+        else:
+            numbers = [absence.reach_number_1, absence.reach_number_2]
+        yield from (n.replace("-", "") for n in numbers if n)
+
+
+def _set_registered(phone: Phone, registered: bool, endpoint: str) -> None:
+    state = phone.registration_state
+    if registered and state is not RegistrationState.REGISTERED:
+        phone.register()
+        if phone.registration_state is not RegistrationState.REGISTERED:
+            raise ConformanceFailure(
+                f"{endpoint}: the phone set up as the manual says could not register on the "
+                f"target: the app shows {phone.status_text} ({phone.virtual.last_error})"
+            )
+    elif not registered and state is RegistrationState.REGISTERED:
+        phone.unregister()
+
+
+# -- act -------------------------------------------------------------------------------------
+
+
+def _pickups(
+    cast: _Cast, scenario: Scenario, params: ModelParams, *, origin: float, ratio: float
+) -> Scenario:
+    """Dial the pickup code from each picker at its instant; returns the scenario as played
+    (each pickup at the instant its INVITE went out, in model seconds). A picker the scenario
+    makes unavailable (the caller itself, unregistered or busy) cannot act: the model says
+    nothing happens, and a phone that is not there cannot dial."""
+    played: list[Pickup] = []
+    for pickup in sorted(scenario.pickups, key=lambda p: p.at):
+        picker = cast.phones.get(pickup.by)
+        state = scenario.behaviour(pickup.by).state
+        if picker is None or pickup.by == scenario.caller or state is not EndpointState.REGISTERED:
+            played.append(pickup)
+            continue
+        clock = picker.virtual.clock
+        delay = (origin + pickup.at / ratio - clock.now()) * clock.scale
+        if delay > 0:
+            time.sleep(delay)  # until the pickup's instant (a deadline, not a fixed pause)
+        dial = picker.call(pickup.code or params.pickup_code).wait_for(PhoneEventKind.DIAL)
+        played.append(dataclasses.replace(pickup, at=max(pickup.at, (dial.t - origin) * ratio)))
+    return dataclasses.replace(scenario, pickups=tuple(played))
+
+
+def _events(cast: _Cast) -> list[PhoneEvent]:
+    events: list[PhoneEvent] = []
+    for endpoint, phone in cast.phones.items():
+        events += phone.timeline(since=cast.marks[endpoint])
+    return events
+
+
+def _wait(
+    observe: Callable[[], Timeline],
+    expected: Timeline,
+    tolerance: float,
+    early: float,
+    *,
+    started: float,
+    horizon: float,
+    scale: float,
+) -> Timeline:
+    """Poll the observation until it agrees with the model once the call has ended, or until
+    the horizon (real seconds from the dial) and the margin have passed: then what was seen
+    is the answer, whatever it is."""
+    deadline = started + horizon + MARGIN
+    while True:
+        observed: Timeline = observe()
+        ended = compare(expected, observed, tolerance=tolerance, early=early)
+        now = time.monotonic()
+        if ended.ok or now > deadline:
+            return observed
+        last_expected = max((e.t for e in expected.events), default=0.0)
+        # Once the call ended and the model's last instant + tolerance is behind us, events
+        # still missing will not come: stop early instead of waiting out the margin.
+        if ended.observed_ended and now > started + (last_expected + tolerance) * scale + 0.2:
+            return observe()
+        time.sleep(_POLL)
+
+
+def _hang_up(cast: _Cast) -> None:
+    """End every call the check left up (answered, voicemail, still ringing), then wait
+    (bounded) until every phone's calls have ended, so the next check starts idle."""
+    for phone in cast.phones.values():
+        if any(c.state is not CallState.ENDED for c in phone.virtual.calls.values()):
+            for _ in range(len(phone.virtual.calls)):
+                phone.hangup()
+    for phone in cast.phones.values():
+
+        async def idle(phone: Phone = phone) -> None:
+            await phone.virtual.wait_until(
+                lambda: all(c.state is CallState.ENDED for c in phone.virtual.calls.values())
+            )
+
+        try:
+            phone.runtime.run(asyncio.wait_for(idle(), SETTLE), timeout=SETTLE + 1)
+        except TimeoutError as error:
+            raise HarnessError(
+                f"phone {phone.name}: a call did not end within {SETTLE} s after hanging up"
+            ) from error

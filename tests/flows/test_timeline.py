@@ -1,0 +1,439 @@
+"""Observed timelines and their comparison with the model (harness.flows.timeline), and
+``calls.check`` live against the simulator SUBPROCESS reached as a target.
+
+The unit part builds timelines by hand; the live part plays fixture scenarios, scenarios drawn
+on generated tenants, and a deliberately wrong expectation (the model run with another
+``member_ring_time`` than the simulator's) that must fail with the diff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.errors import ConformanceFailure
+from harness.flows.calls import check
+from harness.flows.context import FlowContext
+from harness.flows.evidence import FolderEvidence
+from harness.flows.timeline import (
+    EARLY_BUDGET,
+    JITTER_BUDGET,
+    MIN_TOLERANCE,
+    UNKNOWN_MAILBOX,
+    TimelineMismatch,
+    compare,
+    early_tolerance_for,
+    observed_timeline,
+    tolerance_for,
+)
+from harness.guide.dump import write_tenant
+from harness.model import DEFAULT_PARAMS, Scenario, load_scenario, parse_scenario, predict
+from harness.model.timeline import Event, EventKind, Outcome, Timeline
+from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
+from harness.sip.observed import PhoneEvent, PhoneEventKind
+from harness.sip.runtime import Runtime
+from harness.target.model import Capability, MissingCapability, SipEndpoint, Target
+from tests.model.strategies import scenarios, tenants
+from tests.sim.sip.kit import FIXTURES, flow_context, sim_target
+
+K = EventKind
+SAMPLE = FIXTURES / "sample"
+EXAMPLES = FIXTURES / "domain-examples"
+SCALE = 0.05  # 1 simulated second = 50 ms: a 120 s give-up takes 6 s; tolerance 5 s
+
+
+def ring(t: float, endpoint: str, caller_id: str = "20205") -> Event:
+    return Event(t=t, kind=K.RING, endpoint=endpoint, caller_id=caller_id)
+
+
+def event(t: float, kind: EventKind, endpoint: str) -> Event:
+    return Event(t=t, kind=kind, endpoint=endpoint)
+
+
+FORWARD = Timeline(
+    events=(
+        ring(0, "20203"),
+        event(15, K.STOP, "20203"),
+        ring(15, "09011112222", "0312345678"),
+        event(19, K.ANSWER, "09011112222"),
+    ),
+    outcome=Outcome.ANSWERED,
+    answered_by="09011112222",
+)
+
+
+def shifted(timeline: Timeline, index: int, dt: float) -> Timeline:
+    events = list(timeline.events)
+    events[index] = dataclasses.replace(events[index], t=events[index].t + dt)
+    return dataclasses.replace(timeline, events=tuple(events))
+
+
+# -- compare ---------------------------------------------------------------------------------
+
+
+def test_identical_timelines_agree() -> None:
+    diff = compare(FORWARD, FORWARD, tolerance=1.0)
+    assert diff.ok and diff.problems() == []
+    assert "timelines agree" in diff.text()
+
+
+def test_an_event_within_the_tolerance_agrees_and_one_beyond_it_is_late() -> None:
+    assert compare(FORWARD, shifted(FORWARD, 1, 1.0), tolerance=1.0).ok  # boundary: |Δ| = tol
+    late = compare(FORWARD, shifted(FORWARD, 1, 1.01), tolerance=1.0)
+    assert not late.ok
+    assert late.problems() == [
+        "stop at 20203 1.01 s late (model t=15, observed t=16.01, tolerance ±1 s)"
+    ]
+    early = compare(FORWARD, shifted(FORWARD, 3, -2.5), tolerance=1.0)
+    assert "answer at 09011112222 2.50 s early" in early.problems()[0]
+    assert "+1.01" in late.text() and "✗" in late.text()
+
+
+def test_the_early_side_has_its_own_bound() -> None:
+    assert compare(FORWARD, shifted(FORWARD, 1, 1.9), tolerance=2.0, early=0.5).ok
+    assert compare(FORWARD, shifted(FORWARD, 1, -0.5), tolerance=2.0, early=0.5).ok
+    early = compare(FORWARD, shifted(FORWARD, 1, -0.6), tolerance=2.0, early=0.5)
+    assert early.problems() == [
+        "stop at 20203 0.60 s early (model t=15, observed t=14.40, tolerance −0.5/+2 s)"
+    ]
+    assert "(tolerance −0.5/+2 s)" in early.text()
+
+
+def test_a_ring_that_never_came_is_named_with_the_models_instant() -> None:
+    observed = dataclasses.replace(FORWARD, events=FORWARD.events[:2] + FORWARD.events[3:])
+    diff = compare(FORWARD, observed, tolerance=1.0)
+    assert not diff.ok
+    assert diff.problems() == ["phone 09011112222 never rang; the model says it rings at t=15"]
+    assert "DIFFER" in diff.text()
+
+
+def test_an_extra_event_is_reported() -> None:
+    extra = ring(3, "20200")
+    observed = dataclasses.replace(FORWARD, events=(FORWARD.events[0], extra, *FORWARD.events[1:]))
+    diff = compare(FORWARD, observed, tolerance=1.0)
+    assert diff.problems() == ["extra: ring at 20200, t=3.00; not in the model"]
+
+
+def test_a_different_caller_id_or_outcome_is_reported() -> None:
+    events = list(FORWARD.events)
+    events[2] = ring(15, "09011112222", "非通知")
+    withheld = dataclasses.replace(FORWARD, events=tuple(events))
+    assert compare(FORWARD, withheld, tolerance=1.0).problems() == [
+        "caller ID at 09011112222: the model says 0312345678, observed 非通知"
+    ]
+    released = Timeline(
+        events=(ring(0, "20203"), event(15, K.STOP, "20203"), event(15, K.RELEASE, "20205")),
+        outcome=Outcome.RELEASED,
+    )
+    diff = compare(FORWARD, released, tolerance=1.0)
+    assert "outcome: the model says answered by 09011112222, observed released" in diff.problems()
+    assert not diff.ok
+
+
+def test_released_and_unavailable_are_one_observable_outcome() -> None:
+    expected = Timeline(events=(event(0, K.RELEASE, "20205"),), outcome=Outcome.UNAVAILABLE)
+    observed = dataclasses.replace(expected, outcome=Outcome.RELEASED)
+    assert compare(expected, observed, tolerance=1.0).ok
+    busy = Timeline(events=(event(0, K.BUSY, "20205"),), outcome=Outcome.BUSY)
+    assert not compare(expected, busy, tolerance=1.0).ok
+
+
+def test_a_call_that_had_not_ended_fails_on_the_outcome() -> None:
+    diff = compare(FORWARD, dataclasses.replace(FORWARD, events=FORWARD.events[:3]), tolerance=1)
+    assert "the call had not ended" in diff.text()
+    assert not diff.outcome_ok
+
+
+def test_an_unknown_mailbox_matches_the_models_voicemail_and_says_so() -> None:
+    expected = Timeline(events=(event(20, K.VOICEMAIL, "20200"),), outcome=Outcome.VOICEMAIL)
+    observed = Timeline(
+        events=(event(20.3, K.VOICEMAIL, UNKNOWN_MAILBOX),), outcome=Outcome.VOICEMAIL
+    )
+    diff = compare(expected, observed, tolerance=1.0)
+    assert diff.ok and "mailbox not observable over SIP" in diff.text()
+    other = Timeline(events=(event(20, K.VOICEMAIL, "20201"),), outcome=Outcome.VOICEMAIL)
+    assert not compare(expected, other, tolerance=1.0).ok
+
+
+def test_timeline_mismatch_is_a_conformance_failure_carrying_both_timelines() -> None:
+    observed = shifted(FORWARD, 1, 5)
+    diff = compare(FORWARD, observed, tolerance=1.0)
+    error = TimelineMismatch(FORWARD, observed, diff, name="無応答で携帯に転送")
+    assert isinstance(error, ConformanceFailure)
+    assert error.expected is FORWARD and error.observed is observed and error.diff is diff
+    assert str(error).startswith("無応答で携帯に転送: the observed timeline differs")
+    assert "stop at 20203 5.00 s late" in str(error) and diff.text() in str(error)
+
+
+# -- observed_timeline -----------------------------------------------------------------------
+
+
+def phone_event(
+    t: float, kind: PhoneEventKind, phone: str, call: str, **fields: object
+) -> PhoneEvent:
+    return PhoneEvent(t=t, kind=kind, phone=phone, call_id=call, **fields)  # type: ignore[arg-type]
+
+
+def test_phone_events_become_the_models_events_from_the_callers_dial() -> None:
+    p = PhoneEventKind
+    events = [
+        phone_event(90.0, p.DIAL, "caller", "c1", peer="0312345678"),  # before: another call
+        phone_event(100.0, p.DIAL, "caller", "c2", peer="0312345678"),
+        phone_event(100.1, p.RINGBACK, "caller", "c2"),
+        phone_event(100.25, p.RING, "20203", "l1", caller_id="09099998888"),
+        phone_event(100.2, p.REJECTED, "20204", "l2", caller_id="09099998888"),  # busy: nothing
+        phone_event(102.0, p.RING, "20200", "l3", caller_id="09099998888"),
+        phone_event(103.0, p.REJECTED, "20200", "l3", caller_id="09099998888"),  # rang: stop
+        phone_event(107.5, p.STOP, "20203", "l1"),
+        phone_event(107.5, p.RING, "mobile", "l4", caller_id="0312345678"),
+        phone_event(109.5, p.ANSWER, "mobile", "l4", caller_id="0312345678"),
+        phone_event(109.6, p.CONNECTED, "caller", "c2"),
+        phone_event(110.0, p.RING, "stranger", "l5", caller_id="x"),  # not one of the cast
+    ]
+    names = {"caller": "09099998888", "20203": "20203", "20204": "20204", "20200": "20200"}
+    names["mobile"] = "09011112222"
+    observed = observed_timeline(events, phones=names, origin=100.0, scale=2.0)
+    assert observed.to_json() == {
+        "events": [
+            {"t": 0.5, "kind": "ring", "endpoint": "20203", "caller_id": "09099998888"},
+            {"t": 4, "kind": "ring", "endpoint": "20200", "caller_id": "09099998888"},
+            {"t": 6, "kind": "stop", "endpoint": "20200"},
+            {"t": 15, "kind": "stop", "endpoint": "20203"},
+            {"t": 15, "kind": "ring", "endpoint": "09011112222", "caller_id": "0312345678"},
+            {"t": 19, "kind": "answer", "endpoint": "09011112222"},
+        ],
+        "outcome": "answered",
+        "answered_by": "09011112222",
+    }
+
+
+def test_the_callers_connect_without_an_answer_is_the_voicemail() -> None:
+    p = PhoneEventKind
+    events = [
+        phone_event(0.0, p.DIAL, "20205", "c", peer="20200"),
+        phone_event(0.0, p.RING, "20200", "l", caller_id="20205"),
+        phone_event(20.0, p.STOP, "20200", "l"),
+        phone_event(20.1, p.CONNECTED, "20205", "c"),
+    ]
+    names = {"20205": "20205", "20200": "20200"}
+    unknown = observed_timeline(events, phones=names, origin=0.0, scale=1.0)
+    assert unknown.outcome is Outcome.VOICEMAIL
+    assert unknown.events[-1] == event(20.1, K.VOICEMAIL, UNKNOWN_MAILBOX)
+    named = observed_timeline(events, phones=names, origin=0.0, scale=1.0, mailbox="20200")
+    assert named.events[-1].endpoint == "20200"
+
+
+def test_a_pickup_that_connects_is_the_pickers_answer_and_one_that_fails_shows_nothing() -> None:
+    p = PhoneEventKind
+    events = [
+        phone_event(0.0, p.DIAL, "out", "c", peer="0312345678"),
+        phone_event(0.0, p.RING, "20200", "l", caller_id="out"),
+        phone_event(0.0, p.RING, "20201", "own", caller_id="out"),
+        phone_event(2.0, p.DIAL, "20202", "miss", peer="*8"),
+        phone_event(2.0, p.REFUSED, "20202", "miss"),
+        phone_event(4.0, p.DIAL, "20201", "pick", peer="*8"),
+        phone_event(4.0, p.STOP, "20200", "l"),
+        phone_event(4.05, p.STOP, "20201", "own"),  # its own leg: closed by its answer
+        phone_event(4.1, p.CONNECTED, "20201", "pick"),
+        phone_event(4.1, p.CONNECTED, "out", "c"),
+    ]
+    names = {"out": "out", "20200": "20200", "20201": "20201", "20202": "20202"}
+    observed = observed_timeline(events, phones=names, origin=0.0, scale=1.0)
+    assert [(e.t, e.kind, e.endpoint) for e in observed.events] == [
+        (0.0, K.RING, "20200"),
+        (0.0, K.RING, "20201"),
+        (4.0, K.STOP, "20200"),
+        (4.1, K.ANSWER, "20201"),
+    ]
+    assert observed.answered_by == "20201"
+
+
+def test_the_callers_end_names_the_caller_and_a_release_without_rings_is_unavailable() -> None:
+    p = PhoneEventKind
+    events = [
+        phone_event(5.0, p.DIAL, "a", "c", peer="20200"),
+        phone_event(5.0, p.RELEASE, "a", "c", status=480),
+    ]
+    observed = observed_timeline(events, phones={"a": "20205"}, origin=5.0, scale=1.0)
+    assert observed.events == (event(0.0, K.RELEASE, "20205"),)
+    assert observed.outcome is Outcome.UNAVAILABLE
+
+
+# -- tolerance_for ---------------------------------------------------------------------------
+
+
+def target(scale: float = SCALE, **fields: object) -> Target:
+    sip = SipEndpoint(host="127.0.0.1", port=5060)
+    return Target(name="t", kind="remote", time_scale=scale, sip=sip, **fields)  # type: ignore[arg-type]
+
+
+def test_tolerance_is_the_jitter_budget_in_simulated_seconds_with_a_floor() -> None:
+    assert tolerance_for(target(0.05)) == pytest.approx(JITTER_BUDGET / 0.05)
+    assert tolerance_for(target(1.0)) == MIN_TOLERANCE
+    assert tolerance_for(target(0.01)) > tolerance_for(target(0.1))
+    assert tolerance_for(target(0.05, tolerance=0.25)) == 0.25
+    assert early_tolerance_for(target(0.01)) == pytest.approx(EARLY_BUDGET / 0.01)
+    assert early_tolerance_for(target(0.1)) == MIN_TOLERANCE
+    assert early_tolerance_for(target(0.01)) < tolerance_for(target(0.01))
+    assert early_tolerance_for(target(0.05, tolerance=0.25)) == 0.25
+
+
+# -- live: calls.check against the simulator as a target ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorHandle]:
+    with start_simulator(
+        SAMPLE, time_scale=SCALE, workdir=tmp_path_factory.mktemp("timeline-sim")
+    ) as handle:
+        yield handle
+
+
+@pytest.fixture
+def on_tenant(
+    live: SimulatorHandle, sip_runtime: Runtime, tmp_path: Path
+) -> Iterator[Callable[[Path], FlowContext]]:
+    made: list[FlowContext] = []
+
+    def make(folder: Path) -> FlowContext:
+        if live.api("GET", "/api/tenant")["path"] != str(folder.resolve()):
+            live.load_tenant(folder)
+        else:
+            live.reset()
+        scratch = tmp_path / str(len(made))
+        ctx = flow_context(sim_target(live, scale=SCALE), folder, sip_runtime, scratch)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        ctx.phones.close()
+
+
+SAMPLE_SCENARIOS = sorted((SAMPLE / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SAMPLE_SCENARIOS, ids=[p.stem for p in SAMPLE_SCENARIOS])
+def test_check_agrees_with_the_model_on_the_sample_scenarios(
+    path: Path, on_tenant: Callable[[Path], FlowContext]
+) -> None:
+    ctx = on_tenant(SAMPLE)
+    scenario = load_scenario(path)
+    observed = check(ctx, scenario, name=path.stem)
+    expected = predict(ctx.tenant, scenario)
+    assert observed.outcome in {expected.outcome} | (
+        {Outcome.RELEASED, Outcome.UNAVAILABLE} if expected.outcome is Outcome.RELEASED else set()
+    )
+    assert len(observed.events) == len(expected.events)
+    assert isinstance(ctx.evidence, FolderEvidence)
+    names = sorted(p.name for p in ctx.evidence.written)
+    assert any("expected timeline" in n for n in names) and any("SIP ladder" in n for n in names)
+    assert any(n.endswith(".pcap") for n in names)
+
+
+def test_the_phones_are_reused_across_checks_on_one_context(
+    on_tenant: Callable[[Path], FlowContext],
+) -> None:
+    ctx = on_tenant(SAMPLE)
+    chosen = [load_scenario(p) for p in SAMPLE_SCENARIOS[:2]]
+    for scenario in chosen:
+        check(ctx, scenario)
+    count = len(ctx.phones.phones)
+    assert count == len(ctx.tenant.guide.terminals) + 1  # + the inbound call's caller
+    for scenario in chosen:
+        check(ctx, scenario)
+    assert len(ctx.phones.phones) == count
+
+
+def test_a_wrong_expectation_is_a_timeline_mismatch_with_the_diff(
+    on_tenant: Callable[[Path], FlowContext],
+) -> None:
+    ctx = on_tenant(EXAMPLES)
+    scenario = load_scenario(EXAMPLES / "scenarios" / "sequential-nobody-answers.yaml")
+    wrong = dataclasses.replace(DEFAULT_PARAMS, member_ring_time=45)  # the simulator's is 20
+    with pytest.raises(TimelineMismatch) as caught:
+        check(ctx, scenario, params=wrong, name="順次着信 T=45")
+    error = caught.value
+    assert not error.diff.ok
+    assert any("late" in p or "early" in p for p in error.diff.problems()), error.diff.text()
+    stop = next(e for e in error.observed.events if (e.kind, e.endpoint) == (K.STOP, "20200"))
+    assert stop.t < 45 - tolerance_for(ctx.target)  # the simulator's T=20, not the model's 45
+    assert "順次着信 T=45" in str(error) and "DIFFER" in str(error)
+    assert isinstance(ctx.evidence, FolderEvidence)
+    diff_file = next(p for p in ctx.evidence.written if "timeline diff" in p.name)
+    assert "DIFFER" in diff_file.read_text(encoding="utf-8")
+
+
+def test_a_scenario_with_an_external_number_needs_the_carrier(
+    on_tenant: Callable[[Path], FlowContext],
+) -> None:
+    ctx = on_tenant(SAMPLE)
+    ctx = dataclasses.replace(ctx, target=dataclasses.replace(ctx.target, carrier=None))
+    with pytest.raises(MissingCapability) as caught:
+        check(ctx, load_scenario(SAMPLE / "scenarios" / "inbound-call.yaml"))
+    assert caught.value.capabilities == (Capability.CARRIER,)
+
+
+@settings(
+    max_examples=4,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_check_agrees_with_the_model_on_generated_tenants(
+    data: st.DataObject,
+    live: SimulatorHandle,
+    sip_runtime: Runtime,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    tenant = data.draw(tenants())
+    scenario: Scenario = data.draw(scenarios(tenant))
+    scratch = tmp_path_factory.mktemp("generated")
+    folder = write_tenant(tenant, scratch)
+    live.load_tenant(folder)
+    ctx = flow_context(sim_target(live, scale=SCALE), folder, sip_runtime, scratch)
+    try:
+        check(ctx, scenario)
+    finally:
+        ctx.phones.close()
+
+
+BEHAVIOURS = {
+    "member-rejects-other-answers": {
+        "call": {"from": "09099998888", "to": "0312345678"},
+        "endpoints": {"20201": {"reject_after": 3}, "20200": {"answer_after": 6}},
+    },
+    "member-busy": {
+        "call": {"from": "09099998888", "to": "0312345678"},
+        "endpoints": {"20200": {"state": "busy"}, "20201": {"answer_after": 2}},
+    },
+    "member-unregistered": {
+        "call": {"from": "09099998888", "to": "0312345678"},
+        "endpoints": {"20201": {"state": "unregistered"}},
+    },
+    "only-member-rejects": {
+        "call": {"from": "20201", "to": "20200"},
+        "endpoints": {"20200": {"reject_after": 4}},
+    },
+}
+
+
+@pytest.mark.parametrize("title", sorted(BEHAVIOURS))
+def test_check_plays_each_endpoint_behaviour(
+    title: str, on_tenant: Callable[[Path], FlowContext]
+) -> None:
+    """busy (486 at once), unregistered (圏外), reject_after (rings, then 486) as the model
+    reads them; each scenario's timeline differs from the all-idle one, so a behaviour that
+    was not applied fails the check."""
+    ctx = on_tenant(SAMPLE)
+    scenario = parse_scenario(BEHAVIOURS[title], source=title)
+    idle = dataclasses.replace(scenario, endpoints={})
+    assert predict(ctx.tenant, scenario) != predict(ctx.tenant, idle)
+    observed = check(ctx, scenario, name=title)
+    assert len(observed.events) == len(predict(ctx.tenant, scenario).events)
