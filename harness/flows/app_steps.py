@@ -152,12 +152,14 @@ def register_with_typo(app: VirtualApp, *, path: tuple[str, ...], apply: str) ->
 
 
 def callee_for(tenant: Tenant, caller: Terminal) -> Terminal:
-    """Another terminal to call: a different 内線番号 and 端末ID whose 不在時動作 does not divert
-    the call at once (no 無条件 転送/留守番電話, no シングルナンバーリーチ); NotApplicable when
-    the tenant has none."""
+    """Another terminal to call: a different 内線番号 and 端末ID, not a group's 代表番号, whose
+    不在時動作 does not divert the call at once (no 無条件 転送/留守番電話, no シングルナンバー
+    リーチ); NotApplicable when the tenant has none."""
     for terminal in tenant.guide.terminals:
         if terminal.extension == caller.extension or terminal.terminal_id == caller.terminal_id:
             continue
+        if tenant.group_with_pilot(terminal.extension) is not None:
+            continue  # dialling a 代表番号 starts its 着信グループ
         absence = tenant.absence_of(terminal.extension)
         if absence is None or (
             isinstance(absence, ForwardAbsence) and absence.actions.unconditional is Action.NONE
@@ -165,7 +167,7 @@ def callee_for(tenant: Tenant, caller: Terminal) -> Terminal:
             return terminal
     raise NotApplicable(
         f"内線番号情報1 has no other terminal that rings when {caller.extension} calls it "
-        "(every other extension diverts at once, or there is none)"
+        "(every other extension is a 代表番号 or diverts at once, or there is none)"
     )
 
 
