@@ -178,7 +178,10 @@ def expected_not_applicable(flow: Flow, tenant: Tenant) -> bool:
     return False
 
 
-@pytest.mark.parametrize("flow", APP_FLOWS, ids=[f.name for f in APP_FLOWS])
+@pytest.mark.parametrize(
+    "flow",
+    [pytest.param(f, id=f.name, marks=pytest.mark.manual_step(*f.steps)) for f in APP_FLOWS],
+)
 def test_every_app_flow_passes_on_the_embedded_simulator(
     live: Live, flow: Flow, sip_runtime: Runtime, tmp_path: Path
 ) -> None:
