@@ -277,7 +277,7 @@ class VirtualApp:
         profile = self.profile()
         if self._phone is None:
             self._phone = self.ctx.phones.from_profile(
-                self.name, profile, transport=_transport(self.ctx)
+                self.name, profile, transport=transport_of(self.ctx)
             )
         else:
             self._phone.reconfigure(profile)
@@ -291,7 +291,8 @@ class VirtualApp:
             )
 
 
-def _transport(ctx: FlowContext) -> TransportName:
+def transport_of(ctx: FlowContext) -> TransportName:
+    """The phones' transport: the target's ``[sip] transport``."""
     return "TCP" if ctx.target.sip.transport == "tcp" else "UDP"
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from harness.errors import ConformanceFailure, HarnessError
-from harness.flows.app import VirtualApp, expect, terminal_for
+from harness.flows.app import VirtualApp, expect, terminal_for, transport_of
 from harness.flows.applicability import NotApplicable
 from harness.guide.types import Action, ForwardAbsence, Tenant, Terminal
 from harness.sip.app import (
@@ -181,7 +181,7 @@ def dial_another_extension(
     On a plain SIP server (no ``pbx_features``) there are no 内線番号: the number dialled is the
     callee's 端末ID, the user part the server routes by."""
     callee_terminal = callee_for(ctx.tenant, app.terminal)
-    callee = ctx.phones.for_terminal(ctx.tenant.guide, callee_terminal)
+    callee = ctx.phones.for_terminal(ctx.tenant.guide, callee_terminal, transport=transport_of(ctx))
     shown = callee.register()
     expect(
         callee.registration_state is RegistrationState.REGISTERED,

@@ -13,7 +13,7 @@ at ⑩ with ConformanceFailure; one that accepts any パスワード fails the f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +34,7 @@ from harness.guide.types import Action, ForwardAbsence, Tenant, TerminalKind
 from harness.pytest_plugin.sim import start_simulator
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Response
+from harness.sip.peers.kamailio import Kamailio
 from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
 from harness.sip.transport import Address
@@ -306,3 +307,55 @@ def test_a_target_that_accepts_a_wrong_password_fails_the_failure_path(
             flow_named(name).run(ctx)
     finally:
         factory.close()
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("tenant_name", ["sample", "multisite"])
+def test_the_app_flows_pass_on_kamailio_a_plain_sip_server(
+    tenant_name: str, kamailio: Callable[..., Kamailio], sip_runtime: Runtime, tmp_path: Path
+) -> None:
+    """A real SIP server nobody here wrote, provisioned with the tenant's 端末ID / パスワード:
+    every app flow passes without the Smart PBX features (calls dial the 端末ID; no caller-ID
+    comparison), the failure paths included."""
+    folder = FIXTURES / tenant_name
+    tenant = load_tenant(folder)
+    server = kamailio(
+        sip_domain=tenant.guide.customer.sip_domain,
+        users={t.terminal_id: t.password for t in tenant.guide.terminals},
+    )
+    target = Target(
+        name="kamailio",
+        kind="remote",
+        time_scale=SCALE,
+        sip=SipEndpoint(host=server.host, port=server.port),
+        pbx_features=False,
+    )
+    for flow in APP_FLOWS:
+        if expected_not_applicable(flow, tenant):
+            continue
+        ctx, evidence, factory = context(sip_runtime, target, tenant, folder, tmp_path)
+        try:
+            flow.run(ctx)
+        finally:
+            factory.close()
+        assert ctx.executed == list(flow.steps), flow.name
+
+
+def test_the_apps_speak_the_targets_transport(sip_runtime: Runtime, tmp_path: Path) -> None:
+    """``[sip] transport = "tcp"``: every phone of the flow (the app and its callee) uses TCP."""
+    folder = FIXTURES / "sample"
+    with start_simulator(folder, time_scale=SCALE) as sim:
+        assert sim.sip_port is not None
+        target = Target(
+            name="embedded-tcp",
+            kind="embedded",
+            time_scale=SCALE,
+            sip=SipEndpoint(host="127.0.0.1", port=sim.sip_port, transport="tcp"),
+        )
+        ctx, _, factory = context(sip_runtime, target, SAMPLE, folder, tmp_path)
+        try:
+            flow_named("P.3 Android: アプリの設定と発信").run(ctx)
+            assert {phone.virtual.transport_name for phone in factory.phones} == {"TCP"}
+            assert len(factory.phones) == 2
+        finally:
+            factory.close()
