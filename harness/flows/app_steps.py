@@ -13,6 +13,7 @@ the target, never as a harness error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from harness.errors import ConformanceFailure, HarnessError
@@ -123,32 +124,89 @@ def failure_text(app: VirtualApp) -> str:
 
 def expect_callable(app: VirtualApp, *, what: str) -> None:
     """Wait for the registration's outcome; ConformanceFailure unless the app is callable."""
-    shown = app.wait_settled()
-    expect(
-        app.state() is RegistrationState.REGISTERED and shown == callable_text(app),
+    _expect_outcome(
+        app,
+        RegistrationState.REGISTERED,
+        callable_text(app),
         what=f"{what} ({app.name}, {app.terminal.terminal_id} via {app.server()})",
-        expected=f"「{callable_text(app)}」 (the target accepts the 端末ID / パスワード)",
-        seen=f"「{shown}」 ({app.last_answer()})",
+        because="the target accepts the 端末ID / パスワード",
     )
 
 
 def expect_refused(app: VirtualApp, *, what: str) -> None:
     """Wait for the outcome; ConformanceFailure unless the target refused the credentials."""
+    _expect_outcome(
+        app,
+        RegistrationState.AUTH_FAILED,
+        failure_text(app),
+        what=f"{what} ({app.name}, パスワード mistyped)",
+        because="the target refuses a wrong パスワード",
+    )
+
+
+def _expect_outcome(
+    app: VirtualApp, state: RegistrationState, text: str, *, what: str, because: str
+) -> None:
     shown = app.wait_settled()
     expect(
-        app.state() is RegistrationState.AUTH_FAILED and shown == failure_text(app),
-        what=f"{what} ({app.name}, パスワード mistyped)",
-        expected=f"「{failure_text(app)}」 (the target refuses a wrong パスワード)",
+        app.state() is state and shown == text,
+        what=what,
+        expected=f"「{text}」 ({because})",
         seen=f"「{shown}」 ({app.last_answer()})",
     )
 
 
-def register_with_typo(app: VirtualApp, *, path: tuple[str, ...], apply: str) -> None:
-    """Prepare the failure path: walk ``path`` to アカウント設定, type the guide's values with
-    the パスワード mistyped, apply with ``apply``; the target must refuse."""
-    app.go(*path)
+def expect_mark(app: VirtualApp, mark: str, *, what: str) -> None:
+    """The status mark (電話アイコン, 緑マーク) is shown; ConformanceFailure otherwise."""
+    expect(
+        app.indicator() == mark,
+        what=f"{app.name}: {what}",
+        expected=mark,
+        seen=str(app.indicator()),
+    )
+
+
+def failure_path(
+    ctx: FlowContext,
+    app: VirtualApp,
+    *,
+    to_account: tuple[str, ...],
+    apply: tuple[str, ...],
+    again: tuple[str, ...],
+    reapply: tuple[str, ...],
+    mark: str | None = None,
+) -> None:
+    """※アカウント情報に不備がある場合, on any platform. Prepare: walk ``to_account`` to
+    アカウント設定, type the guide's values with the パスワード mistyped, tap ``apply`` (to the
+    screen that shows the status); the target must refuse (the manual's failure text). Act:
+    walk ``again`` back to アカウント設定, type the right values, tap ``reapply``. Check: the
+    app is callable (with ``mark`` when the platform shows one)."""
+    app.go(*to_account)
     enter_from_guide(app, password=app.terminal.password + TYPO)
-    app.tap(apply)
+    app.go(*apply)
+    expect_refused(app, what=f"{app.platform} ※ a wrong パスワード")
+    record_screen(ctx, app, failure_text(app))
+    app.go(*again)
+    enter_from_guide(app)
+    app.go(*reapply)
+    expect_callable(app, what=f"{app.platform} ※ after entering the account again")
+    if mark is not None:
+        expect_mark(app, mark, what="after re-entry")
+    record_screen(ctx, app, "再入力後")
+
+
+def run_app(
+    ctx: FlowContext,
+    platform: Platform,
+    *steps: Callable[[FlowContext, VirtualApp], None],
+) -> None:
+    """Open the app of ``platform``'s terminal, run ``steps`` on it in order, quit the app."""
+    app = open_app(ctx, platform)
+    try:
+        for step in steps:
+            step(ctx, app)
+    finally:
+        app.close()
 
 
 def callee_for(tenant: Tenant, caller: Terminal) -> Terminal:

@@ -14,18 +14,8 @@ Steps ①–④ (Play ストア, install, privacy policy, OS permissions) are ou
 
 from __future__ import annotations
 
-from harness.flows.app import VirtualApp, expect
-from harness.flows.app_steps import (
-    check_typed_from_guide,
-    dial_another_extension,
-    enter_from_guide,
-    expect_callable,
-    expect_refused,
-    expect_screen,
-    open_app,
-    record_screen,
-    register_with_typo,
-)
+from harness.flows import app_steps as s
+from harness.flows.app import VirtualApp
 from harness.flows.context import FlowContext
 from harness.flows.step import flow, manual_step
 from harness.sip.app import Platform
@@ -37,86 +27,75 @@ SECTION = "P.3"
 @manual_step("P3-S2-5")
 def tap_settings_screen(ctx: FlowContext, app: VirtualApp) -> None:
     """⑤ The app opens on its first screen; 「設定画面へ」 leads to アカウント設定."""
-    record_screen(ctx, app, "起動画面")
+    s.record_screen(ctx, app, "起動画面")
     app.tap("設定画面へ")
-    record_screen(ctx, app, "アカウント設定")
-    expect_screen(app, ACCOUNT)
+    s.record_screen(ctx, app, "アカウント設定")
+    s.expect_screen(app, ACCOUNT)
 
 
 @manual_step("P3-S2-6")
 def enter_account(ctx: FlowContext, app: VirtualApp) -> None:
     """⑥ 端末ID, パスワード (内線番号情報1) and 内線サーバアドレス (お客様情報) into
     アカウント設定."""
-    enter_from_guide(app)
-    record_screen(ctx, app, "アカウント設定 (入力後)")
-    check_typed_from_guide(app)
+    s.enter_from_guide(app)
+    s.record_screen(ctx, app, "アカウント設定 (入力後)")
+    s.check_typed_from_guide(app)
 
 
 @manual_step("P3-S2-7")
 def save(ctx: FlowContext, app: VirtualApp) -> None:
     """⑦ 「保存」: the app takes the settings and sends its REGISTER to the SIPサーバ."""
     app.tap("保存")
-    record_screen(ctx, app, "保存")
-    expect_screen(app, PUSH_PROMPT)
+    s.record_screen(ctx, app, "保存")
+    s.expect_screen(app, PUSH_PROMPT)
 
 
 @manual_step("P3-S2-8")
 def push_prompt(ctx: FlowContext, app: VirtualApp) -> None:
     """⑧ The push-notification prompt is shown; dismissing it leads to the キーボード画面."""
-    expect_screen(app, PUSH_PROMPT)
-    record_screen(ctx, app, "プッシュ通知に関する確認メッセージ")
+    s.expect_screen(app, PUSH_PROMPT)
+    s.record_screen(ctx, app, "プッシュ通知に関する確認メッセージ")
     app.tap("OK")
 
 
 @manual_step("P3-S2-9")
 def keyboard_while_registering(ctx: FlowContext, app: VirtualApp) -> None:
-    """⑨ キーボード画面 — そのままお待ちください: while the REGISTER is in flight the app is
-    not yet callable; the target must give the registration an outcome (wait_settled)."""
-    expect_screen(app, KEYBOARD)
-    record_screen(ctx, app, "キーボード画面 (登録中)")  # shown while registering: 通話不可
+    """⑨ キーボード画面 — そのままお待ちください: the app shows what it showed while the REGISTER
+    was in flight (通話不可); the target must give the registration an outcome in time."""
+    s.expect_screen(app, KEYBOARD)
+    s.record_screen(ctx, app, "キーボード画面 (登録中)")
     app.wait_settled()
-    record_screen(ctx, app, "キーボード画面 (応答後)")
+    s.record_screen(ctx, app, "キーボード画面 (応答後)")
 
 
 @manual_step("P3-S2-10")
 def phone_icon(ctx: FlowContext, app: VirtualApp) -> None:
     """⑩ The phone icon in the status bar: 通話可能."""
-    expect_callable(app, what="P.3 ⑩ after 保存")
-    record_screen(ctx, app, "ステータスバー")
-    expect(
-        app.indicator() == PHONE_ICON,
-        what=f"{app.name}: the status bar",
-        expected=PHONE_ICON,
-        seen=str(app.indicator()),
-    )
+    s.expect_callable(app, what="P.3 ⑩ after 保存")
+    s.record_screen(ctx, app, "ステータスバー")
+    s.expect_mark(app, PHONE_ICON, what="the status bar")
 
 
 @manual_step("P3-S3-11")
 def dial_ip_phone_mode(ctx: FlowContext, app: VirtualApp) -> None:
     """⑪ Enter another extension's number and tap 「IP電話モード」: it rings with our number."""
-    expect_screen(app, KEYBOARD)
-    dial_another_extension(ctx, app, button="IP電話モード")
-    record_screen(ctx, app, "通話後")
+    s.expect_screen(app, KEYBOARD)
+    s.dial_another_extension(ctx, app, button="IP電話モード")
+    s.record_screen(ctx, app, "通話後")
 
 
 @manual_step("P3-ERR")
 def wrong_account_then_right(ctx: FlowContext, app: VirtualApp) -> None:
     """※ A mistyped パスワード shows 「認証に失敗しました」; 設定画面 → 「アカウント設定」, entering
     ユーザID / パスワード / SIPサーバ again and 端末の「戻る」 turn it into the phone icon."""
-    register_with_typo(app, path=("設定画面へ",), apply="保存")
-    app.tap("OK")
-    expect_refused(app, what="P.3 ※ a wrong パスワード")
-    record_screen(ctx, app, "認証に失敗しました")
-    app.go("設定", "アカウント設定")
-    enter_from_guide(app)
-    app.tap("戻る")
-    expect_callable(app, what="P.3 ※ after entering the account again")
-    record_screen(ctx, app, "再入力後")
-    expect(
-        app.indicator() == PHONE_ICON,
-        what=f"{app.name}: the status bar after re-entry",
-        expected=PHONE_ICON,
-        seen=str(app.indicator()),
+    s.failure_path(
+        ctx,
+        app,
+        to_account=("設定画面へ",),
+        apply=("保存", "OK"),
+        again=("設定", "アカウント設定"),
+        reapply=("戻る",),
+        mark=PHONE_ICON,
     )
 
 
@@ -129,17 +108,17 @@ def wrong_account_then_right(ctx: FlowContext, app: VirtualApp) -> None:
     "rings showing the caller's 内線番号.",
 )
 def android_onboarding(ctx: FlowContext) -> None:
-    app = open_app(ctx, Platform.ANDROID)
-    try:
-        tap_settings_screen(ctx, app)
-        enter_account(ctx, app)
-        save(ctx, app)
-        push_prompt(ctx, app)
-        keyboard_while_registering(ctx, app)
-        phone_icon(ctx, app)
-        dial_ip_phone_mode(ctx, app)
-    finally:
-        app.close()
+    s.run_app(
+        ctx,
+        Platform.ANDROID,
+        tap_settings_screen,
+        enter_account,
+        save,
+        push_prompt,
+        keyboard_while_registering,
+        phone_icon,
+        dial_ip_phone_mode,
+    )
 
 
 @flow(
@@ -150,8 +129,4 @@ def android_onboarding(ctx: FlowContext) -> None:
     "the account again makes it 通話可能.",
 )
 def android_wrong_account(ctx: FlowContext) -> None:
-    app = open_app(ctx, Platform.ANDROID)
-    try:
-        wrong_account_then_right(ctx, app)
-    finally:
-        app.close()
+    s.run_app(ctx, Platform.ANDROID, wrong_account_then_right)

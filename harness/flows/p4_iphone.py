@@ -15,17 +15,8 @@ Steps ①–④ (AppStore, install, OS permission prompts) are out of scope (cat
 
 from __future__ import annotations
 
+from harness.flows import app_steps as s
 from harness.flows.app import VirtualApp
-from harness.flows.app_steps import (
-    check_typed_from_guide,
-    enter_from_guide,
-    expect_callable,
-    expect_refused,
-    expect_screen,
-    open_app,
-    record_screen,
-    register_with_typo,
-)
 from harness.flows.context import FlowContext
 from harness.flows.step import flow, manual_step
 from harness.sip.app import Network, Platform
@@ -40,29 +31,29 @@ WIFI_NAME = "office-wifi"
 @manual_step("P4-S2-5")
 def show_account_settings(ctx: FlowContext, app: VirtualApp) -> None:
     """⑤ From the 「設定」 tab, open the 「アカウント設定」 screen."""
-    record_screen(ctx, app, "キーボード (起動後)")
+    s.record_screen(ctx, app, "キーボード (起動後)")
     app.go("設定", "アカウント設定")
-    record_screen(ctx, app, "アカウント設定")
-    expect_screen(app, ACCOUNT)
+    s.record_screen(ctx, app, "アカウント設定")
+    s.expect_screen(app, ACCOUNT)
 
 
 @manual_step("P4-S2-6")
 def enter_account(ctx: FlowContext, app: VirtualApp) -> None:
     """⑥ 端末ID, パスワード (内線番号情報1) and 内線サーバアドレス (お客さま情報)."""
-    enter_from_guide(app, service_code=False)
-    record_screen(ctx, app, "アカウント設定 (入力後)")
-    check_typed_from_guide(app, service_code=False)
+    s.enter_from_guide(app, service_code=False)
+    s.record_screen(ctx, app, "アカウント設定 (入力後)")
+    s.check_typed_from_guide(app, service_code=False)
 
 
 @manual_step("P4-S2-7")
 def save(ctx: FlowContext, app: VirtualApp) -> None:
     """⑦ サービスコード when the carrier gave one (the guide's サービスコード), then 「保存」
     at the top right: the app registers."""
-    enter_from_guide(app)
-    check_typed_from_guide(app)
+    s.enter_from_guide(app)
+    s.check_typed_from_guide(app)
     app.tap("保存")
-    record_screen(ctx, app, "保存")
-    expect_screen(app, SETTINGS_LIST)
+    s.record_screen(ctx, app, "保存")
+    s.expect_screen(app, SETTINGS_LIST)
 
 
 @manual_step("P4-S3-8")
@@ -70,27 +61,26 @@ def keyboard_tab_callable(ctx: FlowContext, app: VirtualApp) -> None:
     """⑧ The 「キーボード」 tab shows 「3G/LTEで通話可能」 (on 3G/LTE) or 「Wi-Fiで通話可能」
     (on Wi-Fi): both, by moving the phone from 3G/LTE to a Wi-Fi network."""
     app.tap("キーボード")
-    expect_screen(app, KEYBOARD_TAB)
-    expect_callable(app, what="P.4 ⑧ on 3G/LTE")
-    record_screen(ctx, app, "キーボード (3G/LTE)")
+    s.expect_screen(app, KEYBOARD_TAB)
+    s.expect_callable(app, what="P.4 ⑧ on 3G/LTE")
+    s.record_screen(ctx, app, "キーボード (3G/LTE)")
     app.move_to(Network.wifi(WIFI_NAME))
-    expect_callable(app, what="P.4 ⑧ on Wi-Fi")
-    record_screen(ctx, app, "キーボード (Wi-Fi)")
+    s.expect_callable(app, what="P.4 ⑧ on Wi-Fi")
+    s.record_screen(ctx, app, "キーボード (Wi-Fi)")
 
 
 @manual_step("P4-ERR")
 def wrong_account_then_right(ctx: FlowContext, app: VirtualApp) -> None:
     """※ A mistyped パスワード shows 「通話不可」; 「閉じる」, 設定一覧 → 「アカウント設定」, the
     account again and 「保存」 make the 「キーボード」 tab callable."""
-    register_with_typo(app, path=("設定", "アカウント設定"), apply="保存")
-    app.tap("キーボード")
-    expect_refused(app, what="P.4 ※ a wrong パスワード")
-    record_screen(ctx, app, "通話不可")
-    app.go("閉じる", "アカウント設定")
-    enter_from_guide(app)
-    app.go("保存", "キーボード")
-    expect_callable(app, what="P.4 ※ after entering the account again")
-    record_screen(ctx, app, "再入力後")
+    s.failure_path(
+        ctx,
+        app,
+        to_account=("設定", "アカウント設定"),
+        apply=("保存", "キーボード"),
+        again=("閉じる", "アカウント設定"),
+        reapply=("保存", "キーボード"),
+    )
 
 
 @flow(
@@ -101,14 +91,9 @@ def wrong_account_then_right(ctx: FlowContext, app: VirtualApp) -> None:
     "shows 「3G/LTEで通話可能」 on 3G/LTE and 「Wi-Fiで通話可能」 on Wi-Fi.",
 )
 def iphone_onboarding(ctx: FlowContext) -> None:
-    app = open_app(ctx, Platform.IPHONE)
-    try:
-        show_account_settings(ctx, app)
-        enter_account(ctx, app)
-        save(ctx, app)
-        keyboard_tab_callable(ctx, app)
-    finally:
-        app.close()
+    s.run_app(
+        ctx, Platform.IPHONE, show_account_settings, enter_account, save, keyboard_tab_callable
+    )
 
 
 @flow(
@@ -119,8 +104,4 @@ def iphone_onboarding(ctx: FlowContext) -> None:
     "again and 保存 make it callable.",
 )
 def iphone_wrong_account(ctx: FlowContext) -> None:
-    app = open_app(ctx, Platform.IPHONE)
-    try:
-        wrong_account_then_right(ctx, app)
-    finally:
-        app.close()
+    s.run_app(ctx, Platform.IPHONE, wrong_account_then_right)

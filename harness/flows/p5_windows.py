@@ -14,18 +14,8 @@ Steps ①–⑧ (download, installer, desktop shortcut) are out of scope (catalo
 
 from __future__ import annotations
 
-from harness.flows.app import VirtualApp, expect
-from harness.flows.app_steps import (
-    check_typed_from_guide,
-    dial_another_extension,
-    enter_from_guide,
-    expect_callable,
-    expect_refused,
-    expect_screen,
-    open_app,
-    record_screen,
-    register_with_typo,
-)
+from harness.flows import app_steps as s
+from harness.flows.app import VirtualApp
 from harness.flows.context import FlowContext
 from harness.flows.step import flow, manual_step
 from harness.sip.app import Platform
@@ -37,62 +27,53 @@ SECTION = "P.5"
 @manual_step("P5-S2-9")
 def click_settings(ctx: FlowContext, app: VirtualApp) -> None:
     """⑨ Arcstar Smart PBX starts; click 「設定」."""
-    record_screen(ctx, app, "起動画面")
+    s.record_screen(ctx, app, "起動画面")
     app.tap("設定")
-    record_screen(ctx, app, "設定一覧")
-    expect_screen(app, SETTINGS_LIST)
+    s.record_screen(ctx, app, "設定一覧")
+    s.expect_screen(app, SETTINGS_LIST)
 
 
 @manual_step("P5-S2-10")
 def click_account_settings(ctx: FlowContext, app: VirtualApp) -> None:
     """⑩ 「設定一覧」 → 「アカウント設定」."""
     app.tap("アカウント設定")
-    record_screen(ctx, app, "アカウント設定")
-    expect_screen(app, ACCOUNT)
+    s.record_screen(ctx, app, "アカウント設定")
+    s.expect_screen(app, ACCOUNT)
 
 
 @manual_step("P5-S2-11")
 def enter_account(ctx: FlowContext, app: VirtualApp) -> None:
     """⑪ 端末ID, パスワード (内線番号情報1) and 内線サーバアドレス (お客様情報)."""
-    enter_from_guide(app)
-    record_screen(ctx, app, "アカウント設定 (入力後)")
-    check_typed_from_guide(app)
-
-
-def expect_green_mark(app: VirtualApp, *, what: str) -> None:
-    expect(
-        app.indicator() == GREEN_MARK,
-        what=f"{app.name}: {what}",
-        expected=f"the キーパッド's {GREEN_MARK}",
-        seen=str(app.indicator()),
-    )
+    s.enter_from_guide(app)
+    s.record_screen(ctx, app, "アカウント設定 (入力後)")
+    s.check_typed_from_guide(app)
 
 
 @manual_step("P5-S3-12")
 def callable_then_dial(ctx: FlowContext, app: VirtualApp) -> None:
     """⑫ 「通話可能」 on the キーパッド; enter another extension's number and 「IP電話」."""
     app.tap("キーパッド")
-    expect_screen(app, KEYPAD)
-    expect_callable(app, what="P.5 ⑫")
-    expect_green_mark(app, what="the キーパッド once registered")
-    record_screen(ctx, app, "キーパッド")
-    dial_another_extension(ctx, app, button="IP電話")
-    record_screen(ctx, app, "通話後")
+    s.expect_screen(app, KEYPAD)
+    s.expect_callable(app, what="P.5 ⑫")
+    s.expect_mark(app, GREEN_MARK, what="the キーパッド once registered")
+    s.record_screen(ctx, app, "キーパッド")
+    s.dial_another_extension(ctx, app, button="IP電話")
+    s.record_screen(ctx, app, "通話後")
 
 
 @manual_step("P5-ERR")
 def wrong_account_then_right(ctx: FlowContext, app: VirtualApp) -> None:
     """※ A mistyped パスワード shows 「認証に失敗しました」; 「設定一覧」 → 「アカウント設定」,
     the account again, then 「キーパッド」: the green mark means 通話可能."""
-    register_with_typo(app, path=("設定", "アカウント設定"), apply="キーパッド")
-    expect_refused(app, what="P.5 ※ a wrong パスワード")
-    record_screen(ctx, app, "認証に失敗しました")
-    app.go("設定", "アカウント設定")
-    enter_from_guide(app)
-    app.tap("キーパッド")
-    expect_callable(app, what="P.5 ※ after entering the account again")
-    expect_green_mark(app, what="the キーパッド after re-entry")
-    record_screen(ctx, app, "再入力後")
+    s.failure_path(
+        ctx,
+        app,
+        to_account=("設定", "アカウント設定"),
+        apply=("キーパッド",),
+        again=("設定", "アカウント設定"),
+        reapply=("キーパッド",),
+        mark=GREEN_MARK,
+    )
 
 
 @flow(
@@ -103,14 +84,14 @@ def wrong_account_then_right(ctx: FlowContext, app: VirtualApp) -> None:
     "green mark, and its 「IP電話」 call rings another extension showing the caller's 内線番号.",
 )
 def windows_onboarding(ctx: FlowContext) -> None:
-    app = open_app(ctx, Platform.WINDOWS)
-    try:
-        click_settings(ctx, app)
-        click_account_settings(ctx, app)
-        enter_account(ctx, app)
-        callable_then_dial(ctx, app)
-    finally:
-        app.close()
+    s.run_app(
+        ctx,
+        Platform.WINDOWS,
+        click_settings,
+        click_account_settings,
+        enter_account,
+        callable_then_dial,
+    )
 
 
 @flow(
@@ -121,8 +102,4 @@ def windows_onboarding(ctx: FlowContext) -> None:
     "entering the account again reaches the green mark.",
 )
 def windows_wrong_account(ctx: FlowContext) -> None:
-    app = open_app(ctx, Platform.WINDOWS)
-    try:
-        wrong_account_then_right(ctx, app)
-    finally:
-        app.close()
+    s.run_app(ctx, Platform.WINDOWS, wrong_account_then_right)

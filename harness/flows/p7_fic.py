@@ -21,12 +21,7 @@ from __future__ import annotations
 
 from harness.errors import HarnessError
 from harness.flows.app import VirtualApp
-from harness.flows.app_steps import (
-    enter_from_guide,
-    expect_callable,
-    open_app,
-    record_screen,
-)
+from harness.flows.app_steps import enter_from_guide, expect_callable, record_screen, run_app
 from harness.flows.applicability import NotApplicable
 from harness.flows.context import FlowContext
 from harness.flows.step import flow, manual_step
@@ -59,20 +54,19 @@ def expect_route(app: VirtualApp, route: Route, *, what: str) -> None:
     expect_callable(app, what=f"{what}, through the {route.value} address {app.server()}")
 
 
-def set_up_smartphone(ctx: FlowContext, platform: Platform) -> VirtualApp:
-    """Prepare: the app set up and callable as P.3 / P.4 say, on its keyboard screen."""
-    uno_address(ctx)
-    app = open_app(ctx, platform)
-    if platform is Platform.ANDROID:
-        app.tap("設定画面へ")
-        enter_from_guide(app)
-        app.go("保存", "OK")
-    else:
-        app.go("設定", "アカウント設定")
-        enter_from_guide(app)
-        app.go("保存", "キーボード")
-    expect_callable(app, what=f"{platform} app set up before Flexible InterConnect")
-    return app
+def set_up_account(ctx: FlowContext, app: VirtualApp) -> None:
+    """Prepare: the app set up and callable as its own page says (P.3 / P.4 / P.5), on the
+    screen that shows the status."""
+    paths = {
+        Platform.ANDROID: (("設定画面へ",), ("保存", "OK")),
+        Platform.IPHONE: (("設定", "アカウント設定"), ("保存", "キーボード")),
+        Platform.WINDOWS: (("設定", "アカウント設定"), ("キーパッド",)),
+    }
+    to_account, apply = paths[app.platform]
+    app.go(*to_account)
+    enter_from_guide(app)
+    app.go(*apply)
+    expect_callable(app, what=f"{app.platform} app set up before Flexible InterConnect")
 
 
 def _fic_screen(app: VirtualApp) -> None:
@@ -173,12 +167,8 @@ def windows_connection_mode(ctx: FlowContext, app: VirtualApp) -> None:
     "through UNO on that Wi-Fi and through the internet address elsewhere; both are accepted.",
 )
 def android_fic(ctx: FlowContext) -> None:
-    app = set_up_smartphone(ctx, Platform.ANDROID)
-    try:
-        android_sip_server(ctx, app)
-        android_wifi(ctx, app)
-    finally:
-        app.close()
+    uno_address(ctx)
+    run_app(ctx, Platform.ANDROID, set_up_account, android_sip_server, android_wifi)
 
 
 @flow(
@@ -189,12 +179,8 @@ def android_fic(ctx: FlowContext) -> None:
     "through UNO on that Wi-Fi and through the internet address elsewhere; both are accepted.",
 )
 def iphone_fic(ctx: FlowContext) -> None:
-    app = set_up_smartphone(ctx, Platform.IPHONE)
-    try:
-        iphone_sip_server(ctx, app)
-        iphone_wifi(ctx, app)
-    finally:
-        app.close()
+    uno_address(ctx)
+    run_app(ctx, Platform.IPHONE, set_up_account, iphone_sip_server, iphone_wifi)
 
 
 @flow(
@@ -206,12 +192,4 @@ def iphone_fic(ctx: FlowContext) -> None:
 )
 def windows_fic(ctx: FlowContext) -> None:
     uno_address(ctx)
-    app = open_app(ctx, Platform.WINDOWS)
-    try:
-        app.go("設定", "アカウント設定")
-        enter_from_guide(app)
-        app.tap("キーパッド")
-        expect_callable(app, what="Windows PC app set up before Flexible InterConnect")
-        windows_connection_mode(ctx, app)
-    finally:
-        app.close()
+    run_app(ctx, Platform.WINDOWS, set_up_account, windows_connection_mode)
