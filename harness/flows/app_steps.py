@@ -97,6 +97,22 @@ def expect_screen(app: VirtualApp, name: str) -> None:
         raise HarnessError(f"{app.name}: on {app.screen().name}, expected {name}")
 
 
+def navigate(ctx: FlowContext, app: VirtualApp, *labels: str, arrive: str) -> None:
+    """A navigation step: evidence of the screen before, tap ``labels``, evidence after; the
+    app must be on ``arrive`` (a screen-table or flow defect otherwise)."""
+    record_screen(ctx, app, app.screen().name)
+    app.go(*labels)
+    record_screen(ctx, app, app.screen().name)
+    expect_screen(app, arrive)
+
+
+def type_account(ctx: FlowContext, app: VirtualApp, *, service_code: bool = True) -> None:
+    """An アカウント設定 step: type the guide's values, evidence, check the fields hold them."""
+    enter_from_guide(app, service_code=service_code)
+    record_screen(ctx, app, "アカウント設定 (入力後)")
+    check_typed_from_guide(app, service_code=service_code)
+
+
 def check_typed_from_guide(app: VirtualApp, *, service_code: bool = True) -> None:
     """The fields hold the documents' values (the step typed what the manual says)."""
     customer = app.ctx.tenant.guide.customer

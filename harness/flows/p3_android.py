@@ -27,19 +27,14 @@ SECTION = "P.3"
 @manual_step("P3-S2-5")
 def tap_settings_screen(ctx: FlowContext, app: VirtualApp) -> None:
     """⑤ The app opens on its first screen; 「設定画面へ」 leads to アカウント設定."""
-    s.record_screen(ctx, app, "起動画面")
-    app.tap("設定画面へ")
-    s.record_screen(ctx, app, "アカウント設定")
-    s.expect_screen(app, ACCOUNT)
+    s.navigate(ctx, app, "設定画面へ", arrive=ACCOUNT)
 
 
 @manual_step("P3-S2-6")
 def enter_account(ctx: FlowContext, app: VirtualApp) -> None:
     """⑥ 端末ID, パスワード (内線番号情報1) and 内線サーバアドレス (お客様情報) into
     アカウント設定."""
-    s.enter_from_guide(app)
-    s.record_screen(ctx, app, "アカウント設定 (入力後)")
-    s.check_typed_from_guide(app)
+    s.type_account(ctx, app)
 
 
 @manual_step("P3-S2-7")

@@ -31,18 +31,13 @@ WIFI_NAME = "office-wifi"
 @manual_step("P4-S2-5")
 def show_account_settings(ctx: FlowContext, app: VirtualApp) -> None:
     """⑤ From the 「設定」 tab, open the 「アカウント設定」 screen."""
-    s.record_screen(ctx, app, "キーボード (起動後)")
-    app.go("設定", "アカウント設定")
-    s.record_screen(ctx, app, "アカウント設定")
-    s.expect_screen(app, ACCOUNT)
+    s.navigate(ctx, app, "設定", "アカウント設定", arrive=ACCOUNT)
 
 
 @manual_step("P4-S2-6")
 def enter_account(ctx: FlowContext, app: VirtualApp) -> None:
     """⑥ 端末ID, パスワード (内線番号情報1) and 内線サーバアドレス (お客さま情報)."""
-    s.enter_from_guide(app, service_code=False)
-    s.record_screen(ctx, app, "アカウント設定 (入力後)")
-    s.check_typed_from_guide(app, service_code=False)
+    s.type_account(ctx, app, service_code=False)
 
 
 @manual_step("P4-S2-7")

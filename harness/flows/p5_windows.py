@@ -27,26 +27,19 @@ SECTION = "P.5"
 @manual_step("P5-S2-9")
 def click_settings(ctx: FlowContext, app: VirtualApp) -> None:
     """⑨ Arcstar Smart PBX starts; click 「設定」."""
-    s.record_screen(ctx, app, "起動画面")
-    app.tap("設定")
-    s.record_screen(ctx, app, "設定一覧")
-    s.expect_screen(app, SETTINGS_LIST)
+    s.navigate(ctx, app, "設定", arrive=SETTINGS_LIST)
 
 
 @manual_step("P5-S2-10")
 def click_account_settings(ctx: FlowContext, app: VirtualApp) -> None:
     """⑩ 「設定一覧」 → 「アカウント設定」."""
-    app.tap("アカウント設定")
-    s.record_screen(ctx, app, "アカウント設定")
-    s.expect_screen(app, ACCOUNT)
+    s.navigate(ctx, app, "アカウント設定", arrive=ACCOUNT)
 
 
 @manual_step("P5-S2-11")
 def enter_account(ctx: FlowContext, app: VirtualApp) -> None:
     """⑪ 端末ID, パスワード (内線番号情報1) and 内線サーバアドレス (お客様情報)."""
-    s.enter_from_guide(app)
-    s.record_screen(ctx, app, "アカウント設定 (入力後)")
-    s.check_typed_from_guide(app)
+    s.type_account(ctx, app)
 
 
 @manual_step("P5-S3-12")
