@@ -50,6 +50,9 @@ from harness.sip.app_screens import (
     start_screen,
 )
 from harness.sip.phone import CallHandle, Phone, TransportName
+from harness.sip.resolver import Resolver
+from harness.sip.transport import Address
+from harness.target.model import Target
 
 if TYPE_CHECKING:
     from harness.flows.context import FlowContext
@@ -64,6 +67,18 @@ APP_TERMINAL_KIND: dict[Platform, TerminalKind] = {
 #: Real seconds an app waits for its registration to settle: covers Timer F (32 s) of a
 #: server that never answers, so the verdict is "unreachable", never a hang.
 SETTLE_TIMEOUT = 40.0
+
+
+def app_resolver(target: Target, tenant: Tenant) -> Resolver:
+    """What DNS is for a real app: the tenant's 内線サーバアドレス and, when it has one, its
+    内線サーバアドレス(UNO接続) both lead to the target's SIP proxy (``target.sip``). The phone
+    factory of a run needs exactly this for the app flows (P.7 types the UNO address)."""
+    proxy = Address(host=target.sip.host, port=target.sip.port)
+    customer = tenant.guide.customer
+    names = {customer.sip_domain: proxy}
+    if customer.uno_address is not None:
+        names[customer.uno_address] = proxy
+    return Resolver(entries=names, allow_remote=target.kind == "remote")
 
 
 def terminal_for(tenant: Tenant, platform: Platform) -> Terminal:

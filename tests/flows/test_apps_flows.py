@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 
 from harness.clock import ScaledClock
 from harness.errors import ConformanceFailure
+from harness.flows.app import app_resolver
 from harness.flows.applicability import NotApplicable
 from harness.flows.catalog import ManualStep, manual_steps
 from harness.flows.context import FlowContext
@@ -35,7 +36,6 @@ from harness.pytest_plugin.sim import start_simulator
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Response
 from harness.sip.peers.kamailio import Kamailio
-from harness.sip.resolver import Resolver
 from harness.sip.runtime import Runtime
 from harness.sip.transport import Address
 from harness.target.model import SipEndpoint, Target
@@ -133,15 +133,10 @@ def context(
     runtime: Runtime, target: Target, tenant: Tenant, folder: Path, tmp: Path
 ) -> tuple[FlowContext, RecordingEvidence, PhoneFactory]:
     """A FlowContext whose phones reach ``target.sip`` by both of the tenant's names."""
-    proxy = Address(host=target.sip.host, port=target.sip.port)
-    customer = tenant.guide.customer
-    names = {customer.sip_domain: proxy}
-    if customer.uno_address is not None:
-        names[customer.uno_address] = proxy
     factory = PhoneFactory(
         runtime,
         clock=ScaledClock(target.time_scale, loop=runtime.loop),
-        resolver=Resolver(entries=names),
+        resolver=app_resolver(target, tenant),
         ladder=tmp / "ladder.txt",
     )
     evidence = RecordingEvidence()
