@@ -13,13 +13,14 @@ the target, never as a harness error.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from harness.errors import ConformanceFailure, HarnessError
 from harness.flows.app import VirtualApp, expect, terminal_for, transport_of
 from harness.flows.applicability import NotApplicable
-from harness.guide.types import Action, ForwardAbsence, Tenant, Terminal
+from harness.guide.types import Action, ForwardAbsence, GroupKind, Tenant, Terminal
 from harness.sip.app import (
     AUTH_FAILED_TEXT,
     CALLABLE,
@@ -31,6 +32,7 @@ from harness.sip.app import (
     RegistrationState,
 )
 from harness.sip.observed import PhoneEventKind
+from harness.sip.phone import CallHandle, Phone
 from harness.target.model import Capability
 
 if TYPE_CHECKING:
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
 #: Real seconds a call's ring / answer may take on the target (no service timer is involved
 #: in a direct call between two extensions).
 CALL_TIMEOUT = 10.0
+
+#: Real seconds between looks at a call that has not rung yet.
+POLL = 0.05
 
 #: The suffix that makes the failure path's パスワード wrong (a typo, as the manual imagines).
 TYPO = "x"
@@ -225,23 +230,30 @@ def run_app(
         app.close()
 
 
-def callee_for(tenant: Tenant, caller: Terminal) -> Terminal:
-    """Another terminal to call: a different 内線番号 and 端末ID, not a group's 代表番号, whose
-    不在時動作 does not divert the call at once (no 無条件 転送/留守番電話, no シングルナンバー
-    リーチ); NotApplicable when the tenant has none."""
+def callee_for(tenant: Tenant, caller: Terminal, *, pbx: bool = True) -> Terminal:
+    """Another terminal that rings at once when dialled: a different 内線番号 and 端末ID and,
+    on a target with the Smart PBX features, either a plain extension whose 不在時動作 does not
+    divert at once (no 無条件 転送/留守番電話, no シングルナンバーリーチ) or the 代表番号 of a
+    一斉着信 group it is a member of (the group rings every available member at t=0 and members'
+    own 不在時動作 does not apply, DOMAIN.md rule 2). NotApplicable when the tenant has none."""
     for terminal in tenant.guide.terminals:
         if terminal.extension == caller.extension or terminal.terminal_id == caller.terminal_id:
             continue
-        if tenant.group_with_pilot(terminal.extension) is not None:
-            continue  # dialling a 代表番号 starts its 着信グループ
-        absence = tenant.absence_of(terminal.extension)
-        if absence is None or (
-            isinstance(absence, ForwardAbsence) and absence.actions.unconditional is Action.NONE
-        ):
+        if not pbx or _rings_at_once(tenant, terminal.extension):
             return terminal
     raise NotApplicable(
-        f"内線番号情報1 has no other terminal that rings when {caller.extension} calls it "
-        "(every other extension is a 代表番号 or diverts at once, or there is none)"
+        f"内線番号情報1 has no other terminal that rings at once when {caller.extension} calls "
+        "it (each other extension is a 順次着信 代表番号 or diverts at once, or there is none)"
+    )
+
+
+def _rings_at_once(tenant: Tenant, extension: str) -> bool:
+    group = tenant.group_with_pilot(extension)
+    if group is not None:
+        return group.kind is GroupKind.SIMULTANEOUS and extension in group.members
+    absence = tenant.absence_of(extension)
+    return absence is None or (
+        isinstance(absence, ForwardAbsence) and absence.actions.unconditional is Action.NONE
     )
 
 
@@ -254,7 +266,8 @@ def dial_another_extension(
 
     On a plain SIP server (no ``pbx_features``) there are no 内線番号: the number dialled is the
     callee's 端末ID, the user part the server routes by."""
-    callee_terminal = callee_for(ctx.tenant, app.terminal)
+    pbx = ctx.target.has(Capability.PBX_FEATURES)
+    callee_terminal = callee_for(ctx.tenant, app.terminal, pbx=pbx)
     callee = ctx.phones.for_terminal(ctx.tenant.guide, callee_terminal, transport=transport_of(ctx))
     shown = callee.register()
     expect(
@@ -263,13 +276,9 @@ def dial_another_extension(
         expected="通話可能",
         seen=f"「{shown}」",
     )
-    pbx = ctx.target.has(Capability.PBX_FEATURES)
     number = callee_terminal.extension if pbx else callee_terminal.terminal_id
     call = app.call(number, button=button)
-    try:
-        ring = callee.incoming(CALL_TIMEOUT)
-    except TimeoutError:
-        raise _no_ring(app, number, call.final_status) from None
+    ring = _wait_ring(app, callee, call, number)
     if pbx:
         expect(
             ring.peer == app.terminal.extension,
@@ -285,6 +294,19 @@ def dial_another_extension(
     call.hangup()
     ring.wait_ended(CALL_TIMEOUT)
     callee.close()
+
+
+def _wait_ring(app: VirtualApp, callee: Phone, call: CallHandle, number: str) -> CallHandle:
+    """The callee's ringing call; ConformanceFailure as soon as the caller's INVITE got a
+    final failure answer, or when nothing rang by the deadline (polled, never a fixed wait)."""
+    deadline = time.monotonic() + CALL_TIMEOUT
+    while True:
+        try:
+            return callee.incoming(POLL)
+        except TimeoutError:
+            failed = call.final_status is not None and call.final_status >= 300
+            if failed or time.monotonic() > deadline:
+                raise _no_ring(app, number, call.final_status) from None
 
 
 def _no_ring(

@@ -31,7 +31,7 @@ from harness.flows.step import Flow, bound_steps, flows
 from harness.guide import load_tenant
 from harness.guide.dump import write_tenant
 from harness.guide.strategies import tenants
-from harness.guide.types import Action, ForwardAbsence, Tenant, TerminalKind
+from harness.guide.types import Action, ForwardAbsence, GroupKind, Tenant, TerminalKind
 from harness.pytest_plugin.sim import start_simulator
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Response
@@ -159,6 +159,9 @@ def expected_not_applicable(flow: Flow, tenant: Tenant) -> bool:
         caller = mine[0]
 
         def rings(extension: str) -> bool:
+            group = tenant.group_with_pilot(extension)
+            if group is not None:  # only a 一斉着信 group rings its member-pilot at once
+                return group.kind is GroupKind.SIMULTANEOUS and extension in group.members
             absence = tenant.absence_of(extension)
             return absence is None or (
                 isinstance(absence, ForwardAbsence) and absence.actions.unconditional is Action.NONE
@@ -167,7 +170,6 @@ def expected_not_applicable(flow: Flow, tenant: Tenant) -> bool:
         return not any(
             t.extension != caller.extension
             and t.terminal_id != caller.terminal_id
-            and tenant.group_with_pilot(t.extension) is None
             and rings(t.extension)
             for t in terminals
         )
@@ -221,7 +223,8 @@ def test_the_six_steps_once_not_covered_are_automated_now() -> None:
 
 @dataclass
 class FakeRegistrar:
-    """A SIP server on loopback answering every REGISTER with ``status`` (200 binds)."""
+    """A SIP server on loopback answering every REGISTER with ``status`` (200 binds) and
+    every other request with 480 Temporarily Unavailable (no call ever rings)."""
 
     status: int
     address: Address
@@ -232,6 +235,9 @@ def registrar(request: pytest.FixtureRequest, sip_runtime: Runtime) -> Iterator[
     status: int = request.param
 
     def answer(server: ServerTransaction) -> None:
+        if server.request.method != "REGISTER":
+            server.reply(480, to_tag="fake")
+            return
         contact = server.request.headers.get("Contact") or ""
         headers = (("Contact", contact),) if status == 200 else ()
         server.respond(Response.for_request(server.request, status, to_tag="fake", headers=headers))
@@ -354,3 +360,26 @@ def test_the_apps_speak_the_targets_transport(sip_runtime: Runtime, tmp_path: Pa
             assert len(factory.phones) == 2
         finally:
             factory.close()
+
+
+@pytest.mark.parametrize("registrar", [200], indirect=True)
+@pytest.mark.parametrize(
+    ("name", "failing_step"),
+    [
+        ("P.3 Android: アプリの設定と発信", "P3-S3-11"),
+        ("P.5 Windows PC: アプリの設定と発信", "P5-S3-12"),
+    ],
+)
+def test_a_call_that_never_rings_is_a_conformance_failure_naming_the_answer(
+    registrar: FakeRegistrar, name: str, failing_step: str, sip_runtime: Runtime, tmp_path: Path
+) -> None:
+    """Not a TimeoutError: the verdict names the INVITE's answer, and comes at once."""
+    ctx, _, factory = context(
+        sip_runtime, fake_target(registrar), SAMPLE, FIXTURES / "sample", tmp_path
+    )
+    try:
+        with pytest.raises(ConformanceFailure, match="did not ring the callee .*answer was 480"):
+            flow_named(name).run(ctx)
+    finally:
+        factory.close()
+    assert ctx.executed[-1] == failing_step
