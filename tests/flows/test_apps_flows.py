@@ -261,6 +261,19 @@ def fake_target(registrar: FakeRegistrar) -> Target:
     )
 
 
+def fails(
+    registrar: FakeRegistrar, name: str, runtime: Runtime, tmp: Path, *, match: str
+) -> FlowContext:
+    """Run flow ``name`` on the sample tenant against ``registrar``: ConformanceFailure."""
+    ctx, _, factory = context(runtime, fake_target(registrar), SAMPLE, FIXTURES / "sample", tmp)
+    try:
+        with pytest.raises(ConformanceFailure, match=match):
+            flow_named(name).run(ctx)
+    finally:
+        factory.close()
+    return ctx
+
+
 def flow_named(name: str) -> Flow:
     return next(f for f in APP_FLOWS if f.name == name)
 
@@ -277,14 +290,7 @@ def flow_named(name: str) -> Flow:
 def test_a_target_that_refuses_the_documents_password_fails_the_onboarding(
     registrar: FakeRegistrar, name: str, failing_step: str, sip_runtime: Runtime, tmp_path: Path
 ) -> None:
-    ctx, _, factory = context(
-        sip_runtime, fake_target(registrar), SAMPLE, FIXTURES / "sample", tmp_path
-    )
-    try:
-        with pytest.raises(ConformanceFailure, match="REGISTER answered 403"):
-            flow_named(name).run(ctx)
-    finally:
-        factory.close()
+    ctx = fails(registrar, name, sip_runtime, tmp_path, match="REGISTER answered 403")
     assert ctx.executed[-1] == failing_step
 
 
@@ -300,14 +306,8 @@ def test_a_target_that_refuses_the_documents_password_fails_the_onboarding(
 def test_a_target_that_accepts_a_wrong_password_fails_the_failure_path(
     registrar: FakeRegistrar, name: str, sip_runtime: Runtime, tmp_path: Path
 ) -> None:
-    ctx, _, factory = context(
-        sip_runtime, fake_target(registrar), SAMPLE, FIXTURES / "sample", tmp_path
-    )
-    try:
-        with pytest.raises(ConformanceFailure, match="refuses a wrong パスワード"):
-            flow_named(name).run(ctx)
-    finally:
-        factory.close()
+    ctx = fails(registrar, name, sip_runtime, tmp_path, match="refuses a wrong パスワード")
+    assert ctx.executed == list(flow_named(name).steps)  # failed in its ※ step
 
 
 @pytest.mark.peers
@@ -374,12 +374,7 @@ def test_a_call_that_never_rings_is_a_conformance_failure_naming_the_answer(
     registrar: FakeRegistrar, name: str, failing_step: str, sip_runtime: Runtime, tmp_path: Path
 ) -> None:
     """Not a TimeoutError: the verdict names the INVITE's answer, and comes at once."""
-    ctx, _, factory = context(
-        sip_runtime, fake_target(registrar), SAMPLE, FIXTURES / "sample", tmp_path
+    ctx = fails(
+        registrar, name, sip_runtime, tmp_path, match="did not ring the callee .*answer was 480"
     )
-    try:
-        with pytest.raises(ConformanceFailure, match="did not ring the callee .*answer was 480"):
-            flow_named(name).run(ctx)
-    finally:
-        factory.close()
     assert ctx.executed[-1] == failing_step
