@@ -13,7 +13,7 @@ import pytest
 
 from harness.errors import InputError
 from harness.pytest_plugin.phones import PhoneFactory
-from harness.sip.app import Platform
+from harness.sip.app import Platform, RegistrationState
 from harness.sip.endpoint import Endpoint, ServerTransaction
 from harness.sip.message import Request, Response, new_call_id
 from harness.sip.observed import PhoneEventKind
@@ -399,3 +399,68 @@ def test_requests_outside_a_dialog_get_the_rfc_answer(
     assert response.status == status
     listed = response.headers.get_all("Allow")
     assert (", ".join(listed) if listed else None) == allow
+
+
+def test_start_register_shows_the_registering_state_until_the_server_answers(
+    phone_factory: PhoneFactory, sip_runtime: Runtime
+) -> None:
+    """P.3 ⑨: the app is observable WHILE it registers; the answer is held back by the test."""
+    held: list[ServerTransaction] = []
+    arrived = threading.Event()
+
+    def registrar(server: ServerTransaction) -> None:
+        held.append(server)
+        arrived.set()
+
+    endpoint = sip_runtime.run(Endpoint.open(on_request=registrar))
+    try:
+        phone_factory.resolver = Resolver(entries={DOMAIN: endpoint.transport().local})
+        phone = phone_factory.phone(
+            "20200", user_id="abcde20200", password="Password", sip_server=DOMAIN
+        )
+        assert phone.settled
+        assert phone.start_register() == "通話不可"
+        assert arrived.wait(5)
+        assert phone.registration_state is RegistrationState.REGISTERING
+        assert not phone.settled
+        with pytest.raises(TimeoutError):
+            phone.wait_settled(timeout=0.05)
+
+        async def accept() -> None:
+            server = held[0]
+            contact = server.request.headers.get("Contact") or ""
+            server.respond(
+                Response.for_request(
+                    server.request, 200, to_tag="reg", headers=(("Contact", contact),)
+                )
+            )
+
+        sip_runtime.run(accept())
+        assert phone.wait_settled(timeout=5) == "通話可能"
+        assert phone.settled
+        assert phone.wait_settled(timeout=5) == "通話可能"  # settled: returns at once
+    finally:
+        phone_factory.close()
+        sip_runtime.run(endpoint.close())
+
+
+def test_start_register_to_a_refusing_server_settles_on_the_failure_text(
+    phone_factory: PhoneFactory, sip_runtime: Runtime
+) -> None:
+    def registrar(server: ServerTransaction) -> None:
+        server.reply(403, to_tag="reg")
+
+    endpoint = sip_runtime.run(Endpoint.open(on_request=registrar))
+    try:
+        phone_factory.resolver = Resolver(entries={DOMAIN: endpoint.transport().local})
+        phone = phone_factory.phone(
+            "20200", user_id="abcde20200", password="Password", sip_server=DOMAIN
+        )
+        assert phone.start_register() == "通話不可"
+        assert phone.wait_settled(timeout=5) == "認証に失敗しました"
+        # a second attempt starts from the failure, shows 通話不可 again while in flight
+        assert phone.start_register() == "通話不可"
+        assert phone.wait_settled(timeout=5) == "認証に失敗しました"
+    finally:
+        phone_factory.close()
+        sip_runtime.run(endpoint.close())

@@ -112,6 +112,7 @@ class Phone:
         self.virtual = virtual
         self.runtime = runtime
         self._cursor: dict[PhoneEventKind, int] = {}
+        self._registering: asyncio.Task[RegistrationState] | None = None
 
     @classmethod
     def open(
@@ -180,6 +181,49 @@ class Phone:
         The default timeout covers Timer F (32 s) for a server that never answers."""
         self._run(self.virtual.register(), timeout)
         return self.status_text
+
+    def start_register(self, timeout: float = DEFAULT_TIMEOUT) -> str:
+        """Begin a REGISTER without waiting for its outcome; returns the status text the app
+        shows while it is in flight (通話不可 until the server accepts; a refresh of a
+        registered phone keeps 通話可能). The text is read on the phone's loop right after the
+        request left, so it is what the app showed then even if the answer arrives at once.
+
+        ``wait_settled`` waits for the outcome; a second ``start_register`` before it has
+        settled waits for the first. P.3 ⑨: the キーボード画面 while the app registers."""
+
+        async def start() -> str:
+            pending = self._registering
+            if pending is not None and not pending.done():
+                await asyncio.shield(pending)
+            task = asyncio.get_running_loop().create_task(self.virtual.register())
+            self._registering = task
+            await asyncio.sleep(0)  # let the REGISTER leave: the state is now REGISTERING
+            return self.virtual.status_text
+
+        shown = self._run(start(), timeout)
+        assert isinstance(shown, str)
+        return shown
+
+    def wait_settled(self, timeout: float = 40.0) -> str:
+        """Wait for the registration ``start_register`` began to have an outcome (registered,
+        refused, unreachable); returns the status text then shown. The default timeout covers
+        Timer F (32 s) for a server that never answers; ``TimeoutError`` past it."""
+
+        async def settle() -> str:
+            task = self._registering
+            if task is not None:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            return self.virtual.status_text
+
+        shown = self._run(settle(), timeout + 5.0)
+        assert isinstance(shown, str)
+        return shown
+
+    @property
+    def settled(self) -> bool:
+        """No registration begun by ``start_register`` is still in flight."""
+        task = self._registering
+        return task is None or task.done()
 
     def unregister(self, timeout: float = DEFAULT_TIMEOUT) -> str:
         self._run(self.virtual.unregister(), timeout)

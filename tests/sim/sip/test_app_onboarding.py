@@ -3,8 +3,11 @@ against the embedded simulator subprocess: each app is set up with the 端末ID,
 内線サーバアドレス of the sample ご利用内容のご案内, shows the manual's status text, fails and
 recovers as the manual's ※アカウント情報に不備がある場合 says, and places a call.
 
-Steps that are pure app UI (⑤ 設定画面へ, ⑧ push-notification prompt, ⑨ keyboard screen) are not
-modelled by the virtual phones and stay "not covered" in the compliance matrix."""
+These are the project's own tests of the phones' app model at the SIP level. The manual's app
+steps as the product runs them — the screens included (⑤ 設定画面へ, ⑧ the push-notification
+prompt, ⑨ the キーボード画面 while registering, the iPhone 設定 tab, the Windows 設定 / 設定一覧)
+— are the flows of harness/flows/p3_android.py … p7_fic.py on the virtual app's screens
+(harness.sip.app_screens, docs/apps.md), run live by tests/flows/test_apps_flows.py."""
 
 from __future__ import annotations
 
