@@ -32,28 +32,30 @@ when allure-pytest writes results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from harness.web.browser import BrowserOptions, find_chromium
+from harness.web.fixtures import (
+    DEFAULT_TIMEOUT_MS,
+    VIEWPORT,
+    NewContext,
+    browser_context_args,
+    browser_type_launch_args,
+    new_context,
+)
 
-__all__ = ["browser_context_args", "browser_type_launch_args", "new_context"]
-
-DEFAULT_TIMEOUT_MS = 10_000
-"""Default wait of every locator action: the simulator answers in milliseconds, so a step that
-takes seconds is broken, and failing fast keeps a failing browser suite short."""
-
-VIEWPORT = {"width": 1280, "height": 800}
-
-
-class NewContext(Protocol):
-    """Type of the ``new_context`` fixture: ``new_context(**playwright_context_options)``."""
-
-    def __call__(self, **options: Any) -> BrowserContext: ...
+__all__ = [
+    "DEFAULT_TIMEOUT_MS",
+    "VIEWPORT",
+    "NewContext",
+    "browser_context_args",
+    "browser_type_launch_args",
+    "new_context",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,47 +67,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Chromium executable pytest-playwright launches (default: $SMARTPBX_CHROMIUM or "
         "/usr/bin/chromium); no browser is ever downloaded.",
     )
-
-
-def chromium_launch_args(config: pytest.Config) -> dict[str, Any]:
-    """What Debian Chromium adds to pytest-playwright's launch arguments."""
-    chromium = config.getoption("chromium")
-    options = BrowserOptions(executable=Path(chromium)) if chromium else BrowserOptions()
-    return {
-        "executable_path": str(find_chromium(options.executable)),
-        "args": options.launch_args(),
-    }
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(
-    browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config
-) -> dict[str, Any]:
-    """pytest-playwright's launch arguments (``--headed``, ``--slowmo``) on Debian Chromium."""
-    return {**browser_type_launch_args, **chromium_launch_args(pytestconfig)}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright's context arguments (``--video``, ``--device``) in Japanese, in Tokyo."""
-    return {
-        "locale": "ja-JP",
-        "timezone_id": "Asia/Tokyo",
-        "viewport": VIEWPORT,
-        **browser_context_args,
-    }
-
-
-@pytest.fixture
-def new_context(new_context: Callable[..., BrowserContext]) -> NewContext:
-    """pytest-playwright's context factory; each context waits at most 10 s by default."""
-
-    def factory(**options: Any) -> BrowserContext:
-        context = new_context(**options)
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        return context
-
-    return factory
 
 
 # --- contexts shared by the tests of a module ------------------------------------------------

@@ -33,6 +33,11 @@ from harness.suite import surfaces
 from harness.suite.derive import BehaviourCheck
 from harness.suite.plan import SUITE_PLAN, SuitePlan, SuiteTenant
 from harness.target.model import Capability, Target
+from harness.web.fixtures import (  # noqa: F401 (pytest-playwright on Debian Chromium)
+    browser_context_args,
+    browser_type_launch_args,
+    new_context,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -232,8 +237,8 @@ def manual_context(
     )
 
     def new_page() -> Page:
-        new_context: Any = request.getfixturevalue("new_context")
-        page: Page = new_context().new_page()
+        contexts: Any = request.getfixturevalue("new_context")
+        page: Page = contexts().new_page()
         return page
 
     has_web = tenant_session.target.has(Capability.WEB)
