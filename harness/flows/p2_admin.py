@@ -1,4 +1,4 @@
-"""P.2 お客様管理者: Web設定変更サイトへのログイン (【Step1】), 初期設定 (【Step2】), アカウント設定.
+"""P.2 お客様管理者: ログイン (【Step1】), 初期設定 (【Step2】), アカウント設定 (多要素認証).
 
 Two modes (DESIGN.md "Verify-only and onboarding"): with Capability.CHANGES_SETTINGS the flows
 drive the pages from whatever the site shows to the tenant's 設定.yaml (running twice changes
