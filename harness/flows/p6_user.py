@@ -217,7 +217,15 @@ def _check_absence(
     sd.check_view(f"不在時動作設定 of 内線 {extension}", expected, shown)
 
 
-def _absence_flow(ctx: FlowContext, users: list[TerminalUser], subject: str) -> None:
+def _absence_flow(
+    ctx: FlowContext, extensions: list[str], users: list[TerminalUser], subject: str
+) -> None:
+    unreachable = sorted(set(extensions) - {u.extension for u in users})
+    if unreachable:
+        ctx.evidence.text(
+            "extensions without a 端末ユーザ account (not reachable on the site)",
+            ", ".join(unreachable),
+        )
     mismatches = sd.MismatchCollector(subject)
     for user in users:
         screen = _absence_screen(ctx, user)
@@ -245,7 +253,8 @@ def _absence_flow(ctx: FlowContext, users: list[TerminalUser], subject: str) -> 
 )
 def absence_flow(ctx: FlowContext) -> None:
     extensions = list(ctx.tenant.settings.absence)
-    _absence_flow(ctx, _reachable(ctx, extensions), "不在時動作設定 differs from 設定.yaml")
+    users = _reachable(ctx, extensions)
+    _absence_flow(ctx, extensions, users, "不在時動作設定 differs from 設定.yaml")
 
 
 @flow(
@@ -258,4 +267,5 @@ def absence_flow(ctx: FlowContext) -> None:
 )
 def absence_unset_flow(ctx: FlowContext) -> None:
     extensions = [e for e in ctx.tenant.extensions if ctx.tenant.absence_of(e) is None]
-    _absence_flow(ctx, _reachable(ctx, extensions), "不在時動作 未設定 differs from 設定.yaml")
+    users = _reachable(ctx, extensions)
+    _absence_flow(ctx, extensions, users, "不在時動作 未設定 differs from 設定.yaml")
