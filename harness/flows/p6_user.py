@@ -144,8 +144,10 @@ def user_login_mfa_flow(ctx: FlowContext) -> None:
 def _reachable(ctx: FlowContext, extensions: list[str]) -> list[TerminalUser]:
     """The 端末ユーザ accounts of ``extensions``; NotApplicable naming why when none."""
     users = [u for e in extensions if (u := ctx.tenant.terminal_user_for(e)) is not None]
+    if not extensions:
+        raise NotApplicable("設定.yaml gives no extension this flow concerns")
     if not users:
-        without = ", ".join(extensions) or "none"
+        without = ", ".join(extensions)
         raise NotApplicable(
             "no extension of this flow has a 端末ユーザ account in 内線番号情報2 "
             f"(extensions concerned: {without})"
