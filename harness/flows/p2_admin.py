@@ -26,6 +26,7 @@ from harness.web.pages import (
     PortalLoginPage,
     PortalMenuPage,
     RingGroupPage,
+    Screen,
     SettingsLoginPage,
 )
 
@@ -263,8 +264,6 @@ def _expect(screen: object, kind: type[S], what: str) -> S:
     """``screen`` as ``kind``, else the site refused a valid setting: ConformanceFailure."""
     if isinstance(screen, kind):
         return screen
-    from harness.web.pages import Screen
-
     shown = screen if isinstance(screen, Screen) else None
     errors = shown.field_errors() if shown else {}
     messages = shown.messages() if shown else []
