@@ -36,11 +36,13 @@ def test_every_user_logs_in_to_its_own_extension(
 def test_first_login_with_mfa_registers_an_address_and_uses_the_mailed_code(
     sim: SimulatorHandle, new_context: NewContext
 ) -> None:
-    ctx = _ctx(sim, SAMPLE_GUIDE, new_context, changes=True)
-    run_flow("p6-user-login-mfa", ctx)
-    assert "P6-S1-mfa" in ctx.executed
-    assert sim.api("GET", "/api/mfa")["enabled"] is False  # put back as it was
-    assert any("aaaabbbb@smartpbx-harness.test" in m["to"] for m in sim.mail())
+    for _ in range(2):  # the second login: the address is registered, a code is asked at once
+        ctx = _ctx(sim, SAMPLE_GUIDE, new_context, changes=True)
+        run_flow("p6-user-login-mfa", ctx)
+        assert "P6-S1-mfa" in ctx.executed
+        assert sim.api("GET", "/api/mfa")["enabled"] is False  # put back as it was
+    codes = [m for m in sim.mail() if "aaaabbbb@smartpbx-harness.test" in m["to"]]
+    assert len(codes) == 2
 
 
 def test_mfa_login_needs_the_mail_capability(sim: SimulatorHandle, new_context: NewContext) -> None:

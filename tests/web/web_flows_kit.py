@@ -158,5 +158,8 @@ def run_flow(name: str, ctx: FlowContext) -> float:
 
     chosen = next(f for f in flows() if f.name == name)
     started = time.perf_counter()
-    chosen.run(ctx)
+    try:
+        chosen.run(ctx)
+    finally:
+        print(f"[flow {name} on {ctx.tenant.name}: {time.perf_counter() - started:.2f} s]")
     return time.perf_counter() - started
