@@ -10,6 +10,8 @@ extension's 不在時動作 when the screen differs; verify-only reads and compa
 
 from __future__ import annotations
 
+from playwright.sync_api import Page
+
 from harness.errors import ConformanceFailure
 from harness.flows import settings_diff as sd
 from harness.flows.applicability import NotApplicable
@@ -49,10 +51,11 @@ def _users(ctx: FlowContext) -> list[TerminalUser]:
 
 
 @manual_step("P6-S1")
-def user_login(ctx: FlowContext, user: TerminalUser, *, wrong_first: bool) -> None:
+def user_login(ctx: FlowContext, user: TerminalUser, page: Page, *, wrong_first: bool) -> None:
     """Log in with the 端末ユーザ account; the トップ画面 names its own 内線番号. With
-    ``wrong_first`` the failure path comes first: a wrong password is refused with a message."""
-    login = login_page(ctx)
+    ``wrong_first`` the failure path comes first: a wrong password is refused with a message.
+    Logs out at the end, so ``page`` is on the login screen for the next account."""
+    login = login_page(ctx, page)
     if wrong_first:
         refused = login.login(user.login_id, user.password + WRONG_PASSWORD_SUFFIX)
         if not isinstance(refused, SettingsLoginPage) or not refused.messages():
@@ -68,7 +71,6 @@ def user_login(ctx: FlowContext, user: TerminalUser, *, wrong_first: bool) -> No
             f"the トップ画面 says {shown!r}"
         )
     top.logout()
-    top.page.close()
 
 
 @flow(
@@ -80,8 +82,9 @@ def user_login(ctx: FlowContext, user: TerminalUser, *, wrong_first: bool) -> No
     needs=(Capability.WEB,),
 )
 def user_login_flow(ctx: FlowContext) -> None:
+    page = ctx.open_page()  # one page: each account logs out before the next logs in
     for index, user in enumerate(_users(ctx)):
-        user_login(ctx, user, wrong_first=index == 0)
+        user_login(ctx, user, page, wrong_first=index == 0)
     check_guards(ctx)
 
 
@@ -200,8 +203,8 @@ def absence_unset(ctx: FlowContext, screen: AbsencePage, extension: str) -> None
     _check_absence(screen, extension, None)
 
 
-def _absence_screen(ctx: FlowContext, user: TerminalUser) -> AbsencePage:
-    return user_top(ctx, user).open_absence_settings()
+def _absence_screen(ctx: FlowContext, user: TerminalUser, page: Page) -> AbsencePage:
+    return user_top(ctx, user, page).open_absence_settings()
 
 
 def _saved(screen: object, what: str) -> None:
@@ -229,8 +232,9 @@ def _absence_flow(
             ", ".join(unreachable),
         )
     mismatches = sd.MismatchCollector(subject)
+    page = ctx.open_page()  # one page: each account logs out before the next logs in
     for user in users:
-        screen = _absence_screen(ctx, user)
+        screen = _absence_screen(ctx, user, page)
         absence = ctx.tenant.absence_of(user.extension)
         with mismatches.collecting():
             if isinstance(absence, ForwardAbsence):
@@ -239,7 +243,7 @@ def _absence_flow(
                 absence_reach(ctx, screen, user.extension, absence)
             else:
                 absence_unset(ctx, screen, user.extension)
-        screen.back_to_top().logout().page.close()
+        screen.back_to_top().logout()
     check_guards(ctx)
     mismatches.check()
 
