@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from harness.target.mail import MailReader
     from harness.target.phones import PhoneFactory
     from harness.target.provisioning import ProvisioningClient
+    from harness.web.guard import ReadOnlyGuard
 
 
 class Evidence(Protocol):
@@ -55,16 +56,26 @@ class FlowContext:
     api: ProvisioningClient | None = None
     mail: MailReader | None = None
     executed: list[str] = field(default_factory=list)
+    #: The verify-only guards of the pages opened (harness.web.guard): one per page when the
+    #: target lacks Capability.CHANGES_SETTINGS.
+    guards: list[ReadOnlyGuard] = field(default_factory=list)
 
     def open_page(self) -> Page:
         """A fresh browser page, watched by the evidence recorder; MissingCapability (skipped)
-        when the target has no web site, HarnessError when the run has no browser."""
+        when the target has no web site, HarnessError when the run has no browser.
+
+        Without Capability.CHANGES_SETTINGS (verify-only) the page is guarded: it can read the
+        site, log in and out, and nothing else (harness.web.guard)."""
         self.require(Capability.WEB)
         if self.new_page is None:
             from harness.errors import HarnessError
 
             raise HarnessError("this run has no browser: the flow needs one for the web site")
         page = self.new_page()
+        if not self.target.has(Capability.CHANGES_SETTINGS):
+            from harness.web.guard import guard_read_only
+
+            self.guards.append(guard_read_only(page))
         self.evidence.watch(page)
         return page
 

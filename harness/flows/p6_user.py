@@ -1,0 +1,277 @@
+"""P.6 端末ご利用者: Web設定変更サイトへのログイン (【Step1】, with 多要素認証 when it is on) and
+不在時動作設定 (【Step2】: 転送/留守番電話, シングルナンバーリーチ, 未設定).
+
+The accounts are the ご利用内容's 内線番号情報2; an extension with a 不在時動作 in 設定.yaml but
+no account cannot be reached through the site, and is named in the n/a reason when no
+extension of the flow has one. Onboarding (Capability.CHANGES_SETTINGS) saves each
+extension's 不在時動作 when the screen differs; verify-only reads and compares
+(harness.flows.settings_diff).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from harness.errors import ConformanceFailure
+from harness.flows import settings_diff as sd
+from harness.flows.applicability import NotApplicable
+from harness.flows.context import FlowContext
+from harness.flows.p2_admin import account_mfa, set_mfa
+from harness.flows.step import flow, manual_step
+from harness.flows.web import (
+    admin_top,
+    changes_settings,
+    check_guards,
+    complete_mfa,
+    login_page,
+    mail_mark,
+    user_top,
+)
+from harness.guide.types import ForwardAbsence, SingleNumberReach, TerminalUser
+from harness.target.model import Capability
+from harness.web.pages import (
+    AbsencePage,
+    MfaCodePage,
+    MfaRegisterPage,
+    SettingsLoginPage,
+    UserTopPage,
+)
+
+WRONG_PASSWORD_SUFFIX = "-wrong"
+
+
+def _users(ctx: FlowContext) -> list[TerminalUser]:
+    users = list(ctx.tenant.guide.terminal_users)
+    if not users:
+        raise NotApplicable("the ご利用内容 has no 内線番号情報2 (no 端末ユーザ account)")
+    return users
+
+
+# --- 【Step1】 ログイン -----------------------------------------------------------------------
+
+
+@manual_step("P6-S1")
+def user_login(ctx: FlowContext, user: TerminalUser, page: Page, *, wrong_first: bool) -> None:
+    """Log in with the 端末ユーザ account; the トップ画面 names its own 内線番号. With
+    ``wrong_first`` the failure path comes first: a wrong password is refused with a message.
+    Logs out at the end, so ``page`` is on the login screen for the next account."""
+    login = login_page(ctx, page)
+    if wrong_first:
+        refused = login.login(user.login_id, user.password + WRONG_PASSWORD_SUFFIX)
+        if not isinstance(refused, SettingsLoginPage) or not refused.messages():
+            raise ConformanceFailure(
+                f"a wrong password for 端末ユーザ {user.login_id!r} was not refused with a "
+                f"message: {refused.page.url} {refused.messages()}"
+            )
+    top = user_top(ctx, user, login.page)
+    shown = top.extension()
+    if shown != user.extension:
+        raise ConformanceFailure(
+            f"端末ユーザ {user.login_id!r} is 内線 {user.extension} in 内線番号情報2, "
+            f"the トップ画面 says {shown!r}"
+        )
+    top.logout()
+
+
+@flow(
+    "p6-user-login",
+    section="P.6",
+    steps=("P6-S1",),
+    requirement="Every 端末ユーザ account of 内線番号情報2 logs in to its own extension's "
+    "トップ画面; a wrong password is refused with a message.",
+    needs=(Capability.WEB,),
+)
+def user_login_flow(ctx: FlowContext) -> None:
+    page = ctx.open_page()  # one page: each account logs out before the next logs in
+    for index, user in enumerate(_users(ctx)):
+        user_login(ctx, user, page, wrong_first=index == 0)
+    check_guards(ctx)
+
+
+@manual_step("P6-S1-mfa")
+def user_login_mfa(ctx: FlowContext, user: TerminalUser) -> None:
+    """With 多要素認証 on: the first login asks for an e-mail address (メールアドレス登録), a
+    one-time code is mailed to it, and the code opens the トップ画面; a later login asks for a
+    fresh code only."""
+    ctx.require(Capability.MAIL)
+    login = login_page(ctx)
+    mark = mail_mark(ctx)
+    screen = login.login(user.login_id, user.password)
+    if not isinstance(screen, MfaRegisterPage | MfaCodePage):
+        raise ConformanceFailure(
+            f"多要素認証 is on but 端末ユーザ {user.login_id!r} logged in without it "
+            f"({screen.page.url})"
+        )
+    top = complete_mfa(ctx, screen, user, mark)
+    if not isinstance(top, UserTopPage):
+        raise ConformanceFailure(
+            f"the one-time code did not open 端末ユーザ {user.login_id!r}'s トップ画面: "
+            f"{top.page.url} {top.messages()}"
+        )
+    top.page.close()
+
+
+@flow(
+    "p6-user-login-mfa",
+    section="P.6",
+    steps=("P2-S1-4", "P6-S1-mfa"),
+    requirement="With 多要素認証 on (アカウント設定), a 端末ユーザ registers an e-mail address at "
+    "the first login and logs in with the one-time code mailed to it.",
+    needs=(Capability.WEB, Capability.MAIL),
+)
+def user_login_mfa_flow(ctx: FlowContext) -> None:
+    ctx.require(Capability.WEB, Capability.MAIL)
+    user = _users(ctx)[0]
+    if changes_settings(ctx):
+        was = set_mfa(ctx, True)
+        try:
+            user_login_mfa(ctx, user)
+        finally:
+            if not was:
+                set_mfa(ctx, False)
+    else:
+        top = admin_top(ctx)
+        enabled = account_mfa(ctx, top, None)
+        top.logout()
+        if not enabled:
+            raise NotApplicable(
+                "多要素認証 is 無効 on the site, and a verify-only run never switches it on"
+            )
+        user_login_mfa(ctx, user)
+    check_guards(ctx)
+
+
+# --- 【Step2】 不在時動作設定 ------------------------------------------------------------------
+
+
+def _reachable(ctx: FlowContext, extensions: list[str]) -> list[TerminalUser]:
+    """The 端末ユーザ accounts of ``extensions``; NotApplicable naming why when none."""
+    users = [u for e in extensions if (u := ctx.tenant.terminal_user_for(e)) is not None]
+    if not extensions:
+        raise NotApplicable("設定.yaml gives no extension this flow concerns")
+    if not users:
+        without = ", ".join(extensions)
+        raise NotApplicable(
+            "no extension of this flow has a 端末ユーザ account in 内線番号情報2 "
+            f"(extensions concerned: {without})"
+        )
+    return users
+
+
+@manual_step("P6-S2-forward")
+def absence_forward(
+    ctx: FlowContext, screen: AbsencePage, extension: str, absence: ForwardAbsence
+) -> None:
+    """転送/留守番電話設定: 転送先電話番号, 転送動作 per state, 呼出時間."""
+    if changes_settings(ctx):
+        a = absence.actions
+        actions = {"無条件": a.unconditional, "話中": a.busy, "圏外": a.unreachable}
+        actions["無応答"] = a.no_answer
+        saved = screen.set_absence_forwarding(
+            absence.forward_to or "", {s: v.value for s, v in actions.items()}, absence.ring_time
+        )
+        _saved(saved, "転送/留守番電話設定")
+    _check_absence(screen, extension, absence)
+
+
+@manual_step("P6-S2-reach")
+def absence_reach(
+    ctx: FlowContext, screen: AbsencePage, extension: str, absence: SingleNumberReach
+) -> None:
+    """シングルナンバーリーチ設定: 接続先番号1/2, 呼出開始時間1/2, 呼出終了時間, 留守番電話; the
+    saved screen shows a 留守番電話パスワード."""
+    if changes_settings(ctx):
+        saved = screen.set_single_number_reach(
+            absence.reach_number_1,
+            absence.reach_start_1,
+            absence.reach_number_2,
+            absence.reach_start_2,
+            absence.reach_end,
+            absence.voicemail,
+        )
+        _saved(saved, "シングルナンバーリーチ設定")
+    _check_absence(screen, extension, absence)
+    if not screen.voicemail_password():
+        raise ConformanceFailure("シングルナンバーリーチ設定 shows no 留守番電話パスワード")
+
+
+@manual_step("P6-S2-unset")
+def absence_unset(ctx: FlowContext, screen: AbsencePage, extension: str) -> None:
+    """不在時動作 「未設定」 for an extension 設定.yaml gives none."""
+    if changes_settings(ctx) and screen.shown().enabled:
+        _saved(screen.clear_absence(), "不在時動作 未設定")
+    _check_absence(screen, extension, None)
+
+
+def _absence_screen(ctx: FlowContext, user: TerminalUser, page: Page) -> AbsencePage:
+    return user_top(ctx, user, page).open_absence_settings()
+
+
+def _saved(screen: object, what: str) -> None:
+    if not isinstance(screen, AbsencePage) or "設定しました。" not in screen.messages():
+        shown = screen if isinstance(screen, AbsencePage) else None
+        errors = shown.field_errors() if shown else {}
+        raise ConformanceFailure(f"{what} of 設定.yaml was not saved by the site: {errors}")
+
+
+def _check_absence(
+    screen: AbsencePage, extension: str, absence: ForwardAbsence | SingleNumberReach | None
+) -> None:
+    expected = sd.absence_expected(extension, absence)
+    shown = sd.absence_shown(extension, screen.shown())
+    sd.check_view(f"不在時動作設定 of 内線 {extension}", expected, shown)
+
+
+def _absence_flow(
+    ctx: FlowContext, extensions: list[str], users: list[TerminalUser], subject: str
+) -> None:
+    unreachable = sorted(set(extensions) - {u.extension for u in users})
+    if unreachable:
+        ctx.evidence.text(
+            "extensions without a 端末ユーザ account (not reachable on the site)",
+            ", ".join(unreachable),
+        )
+    mismatches = sd.MismatchCollector(subject)
+    page = ctx.open_page()  # one page: each account logs out before the next logs in
+    for user in users:
+        screen = _absence_screen(ctx, user, page)
+        absence = ctx.tenant.absence_of(user.extension)
+        with mismatches.collecting():
+            if isinstance(absence, ForwardAbsence):
+                absence_forward(ctx, screen, user.extension, absence)
+            elif isinstance(absence, SingleNumberReach):
+                absence_reach(ctx, screen, user.extension, absence)
+            else:
+                absence_unset(ctx, screen, user.extension)
+        screen.back_to_top().logout()
+    check_guards(ctx)
+    mismatches.check()
+
+
+@flow(
+    "p6-absence",
+    section="P.6",
+    steps=("P6-S2-forward", "P6-S2-reach"),
+    requirement="Every extension with a 不在時動作 in 設定.yaml (and a 端末ユーザ account) has it "
+    "on 不在時動作設定: 転送/留守番電話 with its states and 呼出時間, or シングルナンバーリーチ "
+    "with its numbers and timers.",
+    needs=(Capability.WEB,),
+)
+def absence_flow(ctx: FlowContext) -> None:
+    extensions = list(ctx.tenant.settings.absence)
+    users = _reachable(ctx, extensions)
+    _absence_flow(ctx, extensions, users, "不在時動作設定 differs from 設定.yaml")
+
+
+@flow(
+    "p6-absence-unset",
+    section="P.6",
+    steps=("P6-S2-unset",),
+    requirement="Every extension 設定.yaml gives no 不在時動作 (with a 端末ユーザ account) shows "
+    "不在時動作 「未設定」.",
+    needs=(Capability.WEB,),
+)
+def absence_unset_flow(ctx: FlowContext) -> None:
+    extensions = [e for e in ctx.tenant.extensions if ctx.tenant.absence_of(e) is None]
+    users = _reachable(ctx, extensions)
+    _absence_flow(ctx, extensions, users, "不在時動作 未設定 differs from 設定.yaml")
