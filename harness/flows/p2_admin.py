@@ -8,7 +8,7 @@ nothing the second time); without it they only read the pages and compare them w
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar, cast
+from typing import TypeVar
 
 from harness.errors import ConformanceFailure
 from harness.flows import settings_diff as sd
@@ -32,12 +32,6 @@ from harness.web.pages import (
 
 WRONG_PASSWORD_SUFFIX = "-wrong"
 """Appended to the 管理者アカウント's password for the failure path (a password that is not it)."""
-
-
-class _Lines(Protocol):
-    """What the flows use of harness.target.provisioning.ProvisioningClient (contracts.md)."""
-
-    def set_line_live(self, number: str, live: bool) -> None: ...
 
 
 # --- 【Step1】 Web設定変更サイトへのログイン ---------------------------------------------------
@@ -180,7 +174,8 @@ def inbound_before_opening(ctx: FlowContext, screen: InboundRoutePage, number: s
                 )
             ],
         )
-    lines = cast(_Lines, ctx.api)  # interim ProvisioningClient shell (contracts.md)
+    lines = ctx.api
+    assert lines is not None  # PROVISIONING_API was checked above
     lines.set_line_live(number, False)
     try:
         form = screen.set_inbound_route(number, destination)

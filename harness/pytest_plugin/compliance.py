@@ -272,6 +272,7 @@ class _Recorder:
             tenant=_first(props, "tenant"),
             target=_first(props, "target"),
             evidence=tuple(dict.fromkeys(str(e) for e in props.get("evidence", []))),
+            not_run=tuple(s for v in props.get("not_run", []) for s in split_steps(v)),
         )
 
 

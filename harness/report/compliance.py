@@ -24,7 +24,7 @@ import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -77,6 +77,17 @@ class CaseResult:
     tenant: str | None = None
     target: str | None = None
     evidence: tuple[str, ...] = ()
+    #: Steps a flow declares but did not perform: it had nothing to do for them for this tenant
+    #: (e.g. P.2 *1 without a 接続エラー). Listed under those steps as *n/a*, never as a pass.
+    not_run: tuple[str, ...] = ()
+
+    def for_step(self, step_id: str) -> CaseResult:
+        """This result as it counts for ``step_id``: n/a where the flow did not perform it."""
+        if step_id in self.not_run and self.outcome == "passed":
+            return replace(
+                self, outcome="n/a", message="the flow had nothing to do for this step here"
+            )
+        return self
 
     @property
     def display(self) -> str:
@@ -92,6 +103,7 @@ class CaseResult:
             "message": self.message,
             "requirement": self.requirement,
             "evidence": list(self.evidence),
+            "not_run": list(self.not_run),
         }
 
     def as_record(self) -> dict[str, object]:
@@ -327,7 +339,7 @@ def build_matrix(
         raise ValueError(f"tests name unknown manual steps: {', '.join(unknown)}")
     rows = []
     for step in steps:
-        tests = tuple(r for r in results if step.id in r.steps)
+        tests = tuple(r.for_step(step.id) for r in results if step.id in r.steps)
         rows.append(Row(step=step, verdict=verdict_of(step, tests), tests=tests))
     base = "" if tenant is None else "../"
     return Matrix(rows=tuple(rows), tenant=tenant, target=target, link_base=base)
@@ -413,8 +425,10 @@ def _result(row: dict[str, object]) -> CaseResult:
         raise ValueError(f"bad outcome {outcome!r} or kind {kind!r} in {row.get('nodeid')!r}")
     steps = row.get("steps", [])
     evidence = row.get("evidence", [])
-    if not isinstance(steps, list) or not isinstance(evidence, list):
-        raise TypeError(f"steps and evidence of {row.get('nodeid')!r} must be lists")
+    not_run = row.get("not_run", [])
+    if not all(isinstance(v, list) for v in (steps, evidence, not_run)):
+        raise TypeError(f"steps, evidence and not_run of {row.get('nodeid')!r} must be lists")
+    assert isinstance(steps, list) and isinstance(evidence, list) and isinstance(not_run, list)
     return CaseResult(
         nodeid=str(row["nodeid"]),
         outcome=outcome,
@@ -426,6 +440,7 @@ def _result(row: dict[str, object]) -> CaseResult:
         tenant=text("tenant"),
         target=text("target"),
         evidence=tuple(str(e) for e in evidence),
+        not_run=tuple(str(s) for s in not_run),
     )
 
 
