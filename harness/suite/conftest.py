@@ -242,9 +242,12 @@ def manual_context(
         return page
 
     has_web = tenant_session.target.has(Capability.WEB)
+    ctx = _context(tenant_session, phones, tmp_path / "evidence", new_page if has_web else None)
     try:
-        yield _context(tenant_session, phones, tmp_path / "evidence", new_page if has_web else None)
+        yield ctx
     finally:
+        if ctx.mail is not None:
+            ctx.mail.close()
         phones.close()
         if tenant_session.target.has(Capability.PROVISIONING_API):
             tenant_session.dirty = True
@@ -253,10 +256,15 @@ def manual_context(
 @pytest.fixture
 def behaviour_context(
     tenant_session: TenantSession, sip_runtime: Runtime, tmp_path: Path
-) -> FlowContext:
+) -> Iterator[FlowContext]:
     """A FlowContext on the tenant's shared phones (reset first after a flow, embedded)."""
     phones = tenant_session.behaviour_phones(sip_runtime)
-    return _context(tenant_session, phones, tmp_path / "evidence", None)
+    ctx = _context(tenant_session, phones, tmp_path / "evidence", None)
+    try:
+        yield ctx
+    finally:
+        if ctx.mail is not None:
+            ctx.mail.close()
 
 
 def allure_labels(*, epic: str, feature: str, title: str, description: str) -> None:
