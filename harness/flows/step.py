@@ -62,6 +62,9 @@ class Flow:
     run: Callable[[FlowContext], None]
     module: str
 
+    def __repr__(self) -> str:  # a test parameter: Allure and pytest show it
+        return f"Flow({self.name!r})"
+
 
 _STEPS: dict[str, list[BoundStep]] = {}
 _FLOWS: dict[str, Flow] = {}

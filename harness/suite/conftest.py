@@ -267,22 +267,13 @@ def behaviour_context(
             ctx.mail.close()
 
 
-def allure_labels(*, epic: str, feature: str, title: str, description: str) -> None:
-    """Allure labels of a suite test when allure-pytest is active (stories: the compliance
-    plugin adds one per manual step)."""
+def allure_labels(*, title: str, description: str) -> None:
+    """Title and description of a suite test when allure-pytest is active (epic, feature and
+    stories come from the compliance plugin, from the recorded properties)."""
     try:
         import allure
     except ImportError:
         return
     dynamic: Any = allure.dynamic  # allure-pytest ships no type hints
-    dynamic.epic(epic)
-    dynamic.feature(feature)
     dynamic.title(title)
     dynamic.description(description)
-
-
-def check_epic(check: BehaviourCheck) -> str:
-    """The manual section a check is listed under: the page of its first step."""
-    from harness.flows.catalog import step_by_id
-
-    return f"{step_by_id(check.steps[0]).page} behaviour"

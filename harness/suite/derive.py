@@ -110,6 +110,9 @@ class BehaviourCheck:
     scenario: Scenario
     needs: tuple[Capability, ...]
 
+    def __repr__(self) -> str:  # a test parameter: Allure and pytest show it
+        return f"BehaviourCheck({self.id!r})"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Bounds:

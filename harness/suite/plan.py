@@ -43,6 +43,9 @@ class SuiteTenant:
     tenant: Tenant
     checks: tuple[BehaviourCheck, ...]  # derived from the settings, then scenarios/*.yaml
 
+    def __repr__(self) -> str:  # a test parameter: Allure and pytest show it
+        return f"SuiteTenant({self.key!r})"
+
 
 @dataclass(frozen=True, kw_only=True)
 class SuitePlan:

@@ -13,7 +13,7 @@ import pytest
 
 from harness.flows.context import FlowContext
 from harness.suite import surfaces
-from harness.suite.conftest import allure_labels, check_epic
+from harness.suite.conftest import allure_labels
 from harness.suite.derive import BehaviourCheck
 from harness.suite.plan import SuitePlan, SuiteTenant
 from harness.suite.verdicts import verdicts
@@ -27,8 +27,6 @@ def test_check(
     request: pytest.FixtureRequest,
 ) -> None:
     allure_labels(
-        epic=check_epic(suite_check),
-        feature=suite_check.kind,
         title=f"{suite_tenant.key}: {suite_check.title}",
         description=suite_check.requirement,
     )

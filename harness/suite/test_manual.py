@@ -31,8 +31,6 @@ def test_flow(
     request: pytest.FixtureRequest,
 ) -> None:
     allure_labels(
-        epic=suite_flow.section,
-        feature=suite_flow.name,
         title=f"{suite_tenant.key}: {suite_flow.name}",
         description=suite_flow.requirement,
     )
