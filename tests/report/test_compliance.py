@@ -105,3 +105,16 @@ def test_html_page_escapes_and_colours_verdicts() -> None:
     assert "A&lt;b&gt;" in page and "t::&lt;x&gt;" in page and "<b>" not in page
     assert 'style="color:#c0392b;font-weight:bold">failed<' in page
     assert "out_of_scope: app store" in page
+
+
+def test_a_step_a_passing_flow_did_not_perform_is_na_for_it_not_a_pass() -> None:
+    flow = CaseResult(
+        nodeid="f", outcome="passed", steps=("A", "B"), kind="flow", name="f", not_run=("B",)
+    )
+    matrix = build_matrix([step("A"), step("B")], [flow])
+    assert [row.verdict for row in matrix.rows] == ["pass", "n/a"]
+    assert matrix.rows[1].tests[0].outcome == "n/a"
+    failed = CaseResult(nodeid="g", outcome="failed", steps=("B",), not_run=("B",))
+    assert build_matrix([step("B")], [failed]).rows[0].verdict == "failed"
+    record = json.loads(json.dumps(flow.as_record()))
+    assert record["not_run"] == ["B"]

@@ -85,7 +85,10 @@ def fake_flows(world: FakeWorld) -> tuple[Flow, ...]:
         raise NotApplicable("no iPhone terminal in 内線番号情報1")
 
     def sloppy(ctx: FlowContext) -> None:
-        run(ctx, ("P4-S2-5",))  # declares P4-S2-6 as well and never runs it
+        run(ctx, ("P4-S2-5", "P4-S2-7"))  # P4-S2-7 is not one of its steps
+
+    def partial(ctx: FlowContext) -> None:
+        run(ctx, ("P4-S2-5",))  # declares P4-S2-6 as well: nothing to do for it here
 
     def web(ctx: FlowContext) -> None:
         ctx.open_page()
@@ -105,6 +108,7 @@ def fake_flows(world: FakeWorld) -> tuple[Flow, ...]:
         make("complete", ("P2-S1-1", "P2-S1-2"), complete),
         make("not-applicable", ("P4-S2-5",), not_applicable),
         make("sloppy", ("P4-S2-5", "P4-S2-6"), sloppy),
+        make("partial", ("P4-S2-5", "P4-S2-6"), partial),
         make("web", ("P2-S1-1",), web, Capability.WEB),
     )
 
@@ -152,6 +156,15 @@ def verdicts_in(junit: Path) -> dict[str, str]:
     return found
 
 
+def not_run_in(junit: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        for prop in case.iter("property"):
+            if prop.get("name") == "not_run":
+                found[str(case.get("name")).split("[", 1)[1].rstrip("]")] = str(prop.get("value"))
+    return found
+
+
 def test_the_suite_runs_every_flow_then_every_check_with_typed_verdicts(
     pytester: pytest.Pytester, world: FakeWorld
 ) -> None:
@@ -184,13 +197,15 @@ def test_the_suite_runs_every_flow_then_every_check_with_typed_verdicts(
     assert by_check["complete"] == "passed"
     assert by_check["not-applicable"] == "n/a"
     assert by_check["sloppy"] == "broken"
+    assert by_check["partial"] == "passed"
+    assert not_run_in(junit) == {"sample/partial": "P4-S2-6"}
     played = [c.id for c in checks if c.id not in needs_carrier]
     assert world.played == played  # every check the target supports, in derived order
     assert world.order.index("flow") < world.order.index("check")
     assert world.started == [SAMPLE.resolve()]  # one embedded target per tenant and worker
     assert world.resets == 1  # flows ran on a provisioning target: reset once before checks
     outcomes = result.parseoutcomes()
-    assert outcomes["passed"] == len(played) - 2 + 1  # checks but two, plus one flow
+    assert outcomes["passed"] == len(played) - 2 + 2  # checks but two, plus two flows
     assert outcomes["failed"] == 3  # the deviating and crashing checks, the sloppy flow
 
 
