@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,7 +36,7 @@ from harness.suite.plan import SUITE_PLAN, SuitePlan, SuiteTenant
 from harness.target.model import Capability, Target
 from harness.web.fixtures import (  # noqa: F401 (pytest-playwright on Debian Chromium)
     browser_context_args,
-    browser_type_launch_args,
+    chromium_launch_args,
     new_context,
 )
 
@@ -116,6 +117,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 ("requirement", subject.requirement),
             ]
         )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config
+) -> dict[str, Any]:
+    """Debian Chromium for pytest-playwright; kept on loopback unless the target's web site is
+    elsewhere (a real deployment)."""
+    plan = plan_of(pytestconfig)
+    web = None if plan.target is None else plan.target.web_base_url
+    host = urlsplit(web).hostname if web else None
+    loopback = host is None or host == "localhost" or host.startswith("127.") or host == "::1"
+    return {
+        **browser_type_launch_args,
+        **chromium_launch_args(pytestconfig, loopback_only=loopback),
+    }
 
 
 # --- targets --------------------------------------------------------------------------------

@@ -29,10 +29,13 @@ class NewContext(Protocol):
     def __call__(self, **options: Any) -> BrowserContext: ...
 
 
-def chromium_launch_args(config: pytest.Config) -> dict[str, Any]:
-    """What Debian Chromium adds to pytest-playwright's launch arguments."""
+def chromium_launch_args(config: pytest.Config, *, loopback_only: bool = True) -> dict[str, Any]:
+    """What Debian Chromium adds to pytest-playwright's launch arguments; ``loopback_only``
+    (the default: the embedded simulator) keeps every request on loopback
+    (:mod:`harness.web.browser`)."""
     chromium = config.getoption("chromium")
-    options = BrowserOptions(executable=Path(chromium)) if chromium else BrowserOptions()
+    executable = Path(chromium) if chromium else BrowserOptions().executable
+    options = BrowserOptions(executable=executable, loopback_only=loopback_only)
     return {
         "executable_path": str(find_chromium(options.executable)),
         "args": options.launch_args(),
