@@ -7,8 +7,12 @@ model (issue 11 items 1 and 3; docs/suite-timelines.md).
    内線番号情報1 (the model assumes each registered unless the scenario says otherwise), each
    external number the call can reach as a subscriber on the target's carrier side — and give
    each the scenario's behaviour (registered / unregistered = 圏外 / busy, answer after N s,
-   reject after N s). Phones already open in ``ctx.phones`` are reused (their timelines are
-   read from a mark), so a suite registers each terminal once.
+   reject after N s). Each terminal runs the app of ``platforms[extension]`` (default: its
+   端末種別's, スマートフォン → Android). Phones already open in ``ctx.phones`` with that app are
+   reused (their timelines are read from a mark), so a suite registers each terminal once per
+   app; a terminal's phone of another app is unregistered first, so the target sees one
+   registration per terminal, as the model assumes (a second contact of the same 端末ID would
+   fork the call to both and double its rows).
 2. **act**: the caller dials; pickups dial the pickup code at their instant; the call runs
    until it ends or the model's own horizon (its last event + tolerance) has passed —
    bounded, never a ``TimeoutError``: a phone that never rang is a *missing* row of the diff.
@@ -40,7 +44,7 @@ from harness.flows.timeline import (
     observed_timeline,
     tolerance_for,
 )
-from harness.guide.types import ForwardAbsence, Tenant
+from harness.guide.types import ForwardAbsence, Guide, Tenant, Terminal
 from harness.model import (
     DEFAULT_PARAMS,
     EndpointState,
@@ -51,10 +55,11 @@ from harness.model import (
     predict,
 )
 from harness.model.numbering import index_of, strip_prefix
-from harness.sip.app import RegistrationState
+from harness.sip.app import Platform, RegistrationState
 from harness.sip.observed import PhoneEvent, PhoneEventKind
 from harness.sip.phone import CallState, Phone
 from harness.target.model import Capability, MissingCapability
+from harness.target.phones import PhoneFactory, platform_for
 
 #: Real seconds allowed beyond the model's horizon for SIP on loopback or a network to land.
 MARGIN = 1.0
@@ -77,13 +82,15 @@ def check(
     *,
     params: ModelParams = DEFAULT_PARAMS,
     name: str | None = None,
+    platforms: Mapping[str, Platform] | None = None,
 ) -> Timeline:
     """Play ``scenario`` on ``ctx.target``, compare what the phones saw with ``predict``.
 
-    Returns the observed timeline; raises ``TimelineMismatch`` (failed) when it differs from
-    the model's, ``MissingCapability`` (skipped) when the scenario needs an external number
-    and the target has no carrier side, ``ConformanceFailure`` when a terminal of the tenant
-    cannot register.
+    ``platforms`` (内線番号 → app platform) says which app each terminal runs; a terminal it
+    does not name runs its 端末種別's default. Returns the observed timeline; raises
+    ``TimelineMismatch`` (failed) when it differs from the model's, ``MissingCapability``
+    (skipped) when the scenario needs an external number and the target has no carrier side,
+    ``ConformanceFailure`` when a terminal of the tenant cannot register.
     """
     label = name or scenario.description or f"{scenario.caller} → {scenario.dialled}"
     expected = predict(ctx.tenant, scenario, params)
@@ -92,7 +99,7 @@ def check(
     factory = ctx.phones
     ratio = factory.clock.scale / ctx.target.time_scale  # model s per phone-clock s
     ladder_mark = factory.ladder.mark()
-    cast = _cast(ctx, scenario, expected, params, ratio)
+    cast = _cast(ctx, scenario, expected, params, ratio, platforms or {})
     caller = cast.phones[scenario.caller]
     gives_up = scenario.caller_gives_up_after or params.caller_gives_up_after
     call = caller.call(scenario.dialled, give_up_after=gives_up / ratio)
@@ -123,6 +130,7 @@ def check(
     evidence.text(f"{label} — expected timeline.json", _json(expected))
     evidence.text(f"{label} — observed timeline.json", _json(observed))
     evidence.text(f"{label} — timeline diff.txt", diff.text())
+    evidence.text(f"{label} — app status.txt", _statuses(cast))
     evidence.text(f"{label} — SIP ladder.txt", factory.ladder.text(since=ladder_mark))
     if factory.pcap_path is not None and factory.pcap_path.exists():
         evidence.file(f"{label} — phones.pcap", factory.pcap_path, "application/vnd.tcpdump.pcap")
@@ -143,16 +151,20 @@ def _json(timeline: Timeline) -> str:
 
 
 def _cast(
-    ctx: FlowContext, scenario: Scenario, expected: Timeline, params: ModelParams, ratio: float
+    ctx: FlowContext,
+    scenario: Scenario,
+    expected: Timeline,
+    params: ModelParams,
+    ratio: float,
+    platforms: Mapping[str, Platform],
 ) -> _Cast:
     tenant = ctx.tenant
     factory = ctx.phones
     guide = tenant.guide
     phones: dict[str, Phone] = {}
     for terminal in guide.terminals:
-        phones[terminal.extension] = factory.find(terminal.extension) or factory.for_terminal(
-            guide, terminal
-        )
+        platform = platforms.get(terminal.extension) or platform_for(terminal.terminal_kind)
+        phones[terminal.extension] = _terminal_phone(factory, guide, terminal, platform)
     needed, optional = _external_numbers(tenant, scenario, expected, params)
     if needed and not ctx.target.has(Capability.CARRIER):
         raise MissingCapability(ctx.target.name, (Capability.CARRIER,))
@@ -174,6 +186,32 @@ def _cast(
         phone.reject_after(None if rejects is None else rejects / ratio)
         phone.set_busy(state is EndpointState.BUSY)
     return _Cast(phones=phones, marks={e: p.mark() for e, p in phones.items()})
+
+
+def _terminal_phone(
+    factory: PhoneFactory, guide: Guide, terminal: Terminal, platform: Platform
+) -> Phone:
+    """``terminal``'s phone running the ``platform`` app (reused when open), after every phone
+    of the same terminal on another app has been unregistered (module docstring, prepare)."""
+    for other in factory.phones:
+        if (
+            other.name == terminal.extension
+            and other.profile.platform is not platform
+            and other.registration_state is RegistrationState.REGISTERED
+        ):
+            other.unregister()
+    return factory.find(terminal.extension, platform=platform) or factory.for_terminal(
+        guide, terminal, platform=platform
+    )
+
+
+def _statuses(cast: _Cast) -> str:
+    """What each app showed when the call was placed (P.3 ⑩, P.4 ⑧, P.5 ⑫: 通話可能,
+    3G/LTEで通話可能 / Wi-Fiで通話可能, 通話不可 …), one line per phone."""
+    return "\n".join(
+        f"{endpoint} ({phone.profile.platform}): {phone.status_text}"
+        for endpoint, phone in cast.phones.items()
+    )
 
 
 def _external_numbers(
@@ -216,8 +254,9 @@ def _set_registered(phone: Phone, registered: bool, endpoint: str) -> None:
         phone.register()
         if phone.registration_state is not RegistrationState.REGISTERED:
             raise ConformanceFailure(
-                f"{endpoint}: the phone set up as the manual says could not register on the "
-                f"target: the app shows {phone.status_text} ({phone.virtual.last_error})"
+                f"{endpoint}: the {phone.profile.platform} app set up as the manual says could "
+                f"not register on the target: it shows {phone.status_text} "
+                f"({phone.virtual.last_error})"
             )
     elif not registered and state is RegistrationState.REGISTERED:
         phone.unregister()

@@ -5,10 +5,11 @@
 :class:`~harness.model.Scenario` whose expected timeline is :func:`harness.model.predict`'s
 (docs/suite.md lists every kind, what it compares and the manual step it is reported under):
 
-- ``register``: every terminal of 内線番号情報1 registers with its app profile and rings (or,
+- ``register``: every terminal of 内線番号情報1 registers with *each* app its 端末種別 can run
+  (a スマートフォン: Android and iPhone; ``harness.target.phones.PLATFORMS``) and rings (or,
   when nothing can ring it without a PBX feature, places a call that rings a plain extension);
 - ``call``: a call between each ordered pair of app profiles present (caller ID as the model
-  says) — pairs of *profiles*, not of terminals;
+  says) — pairs of *profiles* (Android, iPhone, Windows PC, IP Phone), not of terminals;
 - ``group``: for every 一斉着信 (all ring, first answer wins; nobody answers), 順次着信 (order and
   呼出時間 per member; an unregistered and a busy member skipped) and コールピックアップ (a member
   picks up another's call with the pickup code);
@@ -22,7 +23,8 @@
 **Bounds.** Checks grow linearly with the tenant's rows, never with pairs of terminals: at most
 ``Bounds.rows_per_table`` rows of each settings table (着信グループ counted per kind,
 外線着信設定, 外線発信設定, 不在時動作設定) are taken, in document order; 4 app profiles give
-at most 16 ``call`` checks. Every bundled tenant is below the bounds, so every row is checked.
+at most 16 ``call`` checks; ``register`` checks are one per terminal and app (at most 2 per
+terminal). Every bundled tenant is below the bounds, so every row is checked.
 
 Where an answer is needed, the endpoint the model says rings first (other than the one under
 test) answers at a *quiet instant*: at least ``ANSWER_AFTER`` simulated seconds after it starts
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 from typing import TypeVar
@@ -50,7 +52,6 @@ from harness.guide.types import (
     SingleNumberReach,
     Tenant,
     Terminal,
-    TerminalKind,
 )
 from harness.model import (
     DEFAULT_PARAMS,
@@ -66,7 +67,9 @@ from harness.model import (
     scenario_problems,
 )
 from harness.model.numbering import strip_prefix
+from harness.sip.app import CALLABLE, CELLULAR_CALLABLE, WIFI_CALLABLE, Platform
 from harness.target.model import Capability
+from harness.target.phones import platform_for, platforms_for
 
 #: Fewest simulated seconds after it starts ringing at which the answering endpoint answers.
 ANSWER_AFTER = 2.0
@@ -99,7 +102,9 @@ class BehaviourCheck:
     ``id`` is stable for the same documents (it names the row: a pilot, a line, an extension);
     ``steps`` the catalog ids whose settings the check verifies (the matrix lists it under
     them); ``requirement`` the sentence the report shows beside the verdict; ``needs`` the
-    target capabilities without which it is skipped.
+    target capabilities without which it is skipped; ``platforms`` the app each terminal it
+    names runs (内線番号 → platform; a terminal not named runs its 端末種別's default app,
+    ``harness.target.phones.platform_for``).
     """
 
     id: str
@@ -109,6 +114,7 @@ class BehaviourCheck:
     requirement: str
     scenario: Scenario
     needs: tuple[Capability, ...]
+    platforms: Mapping[str, Platform] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a test parameter: Allure and pytest show it
         return f"BehaviourCheck({self.id!r})"
@@ -123,17 +129,31 @@ class Bounds:
 
 DEFAULT_BOUNDS = Bounds()
 
-#: App profile (the platform a 端末種別 runs by default) → slug, title, the manual's steps
-#: where the app shows 通話可能 and where it dials. An IP Phone / VoIP-GW has no app page in the
-#: manual: its checks are listed under 内線一覧表示 (P2-S2-1), where the terminal appears.
-_PROFILES: dict[TerminalKind, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
-    TerminalKind.SMARTPHONE: ("android", "Android", ("P3-S2-10",), ("P3-S3-11",)),
-    TerminalKind.SOFTPHONE: ("windows", "Windows PC", ("P5-S3-12",), ("P5-S3-12",)),
-    TerminalKind.IP_PHONE: ("ip-phone", "IP Phone", ("P2-S2-1",), ("P2-S2-1",)),
-    TerminalKind.VOIP_GW: ("ip-phone", "IP Phone", ("P2-S2-1",), ("P2-S2-1",)),
+#: App profile (an app platform a 端末種別 can run, ``harness.target.phones.PLATFORMS``) → slug,
+#: the manual's steps where the app shows 通話可能 and where it dials (the iPhone's P.4 ⑧ is
+#: both: the キーボード tab shows 3G/LTEで通話可能 / Wi-Fiで通話可能 and dials). An IP Phone /
+#: VoIP-GW has no app page in the manual: its checks are listed under 内線一覧表示 (P2-S2-1),
+#: where the terminal appears.
+_PROFILES: dict[Platform, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    Platform.ANDROID: ("android", ("P3-S2-10",), ("P3-S3-11",)),
+    Platform.IPHONE: ("iphone", ("P4-S3-8",), ("P4-S3-8",)),
+    Platform.WINDOWS: ("windows", ("P5-S3-12",), ("P5-S3-12",)),
+    Platform.IP_PHONE: ("ip-phone", ("P2-S2-1",), ("P2-S2-1",)),
 }
 #: Flexible InterConnect (内線サーバアドレス(UNO接続) in the guide): the app's P.7 steps.
-_FIC_STEPS = {"android": ("P7-android-S1",), "windows": ("P7-windows-S1",)}
+_FIC_STEPS = {
+    "android": ("P7-android-S1",),
+    "iphone": ("P7-iphone-S1",),
+    "windows": ("P7-windows-S1",),
+}
+
+#: What each app shows once registered (P.3 ⑩, P.4 ⑧, P.5 ⑫; harness.sip.app), for titles.
+_CALLABLE = {
+    Platform.ANDROID: CALLABLE,
+    Platform.IPHONE: f"{CELLULAR_CALLABLE} / {WIFI_CALLABLE}",
+    Platform.WINDOWS: CALLABLE,
+    Platform.IP_PHONE: CALLABLE,
+}
 
 _PBX = (Capability.PBX_FEATURES,)
 
@@ -284,6 +304,7 @@ class _Deriver:
         requirement: str,
         scenario: Scenario,
         base: tuple[Capability, ...] = (),
+        platforms: Mapping[str, Platform] | None = None,
     ) -> BehaviourCheck:
         return BehaviourCheck(
             id=id,
@@ -293,6 +314,7 @@ class _Deriver:
             requirement=requirement,
             scenario=dataclasses.replace(scenario, description=scenario.description or title),
             needs=self.needs(scenario, base),
+            platforms=dict(platforms or {}),
         )
 
     def steps_met(self, scenario: Scenario) -> tuple[str, ...]:
@@ -313,31 +335,39 @@ class _Deriver:
         if absence is not None and tenant.group_with_pilot(callee) is None:
             steps.append("P6-S2-forward" if isinstance(absence, ForwardAbsence) else "P6-S2-reach")
         if not steps and tenant.has_extension(scenario.caller):
-            steps.extend(self.profile(tenant.terminal_for(scenario.caller))[3])
+            kind = tenant.terminal_for(scenario.caller).terminal_kind
+            steps.extend(self.profile(platform_for(kind))[3])
         return tuple(dict.fromkeys(steps or ["P2-S2-1"]))
 
     # --- terminals ---------------------------------------------------------------------------
 
-    def profile(self, terminal: Terminal) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
-        slug, name, ready, dial = _PROFILES[terminal.terminal_kind]
+    def profile(self, platform: Platform) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
+        """``platform``'s slug, name, 通話可能 steps and dial steps (+ P.7 with a UNO address)."""
+        slug, ready, dial = _PROFILES[platform]
         if self.tenant.guide.customer.uno_address:
             ready = ready + _FIC_STEPS.get(slug, ())
-        return slug, name, ready, dial
+        return slug, str(platform), ready, dial
 
     def registrations(self) -> Iterator[BehaviourCheck]:
+        """One per terminal and app its 端末種別 can run; the default app's id is
+        ``register:<x>``, another app's ``register:<x>:<slug>``."""
         for terminal in self.tenant.guide.terminals:
             x = terminal.extension
-            _, name, ready, _ = self.profile(terminal)
             scenario = self.registration_scenario(x)
-            yield self.check(
-                f"register:{x}",
-                CheckKind.REGISTER,
-                f"{x} ({name}) registers and takes calls — 登録 / 通話可能",
-                ready,
-                f"The {name} terminal {x} set up with its 端末ID, パスワード and "
-                "内線サーバアドレス MUST register (通話可能) and take part in calls.",
-                scenario,
-            )
+            for platform in platforms_for(terminal.terminal_kind):
+                slug, name, ready, _ = self.profile(platform)
+                suffix = "" if platform is platform_for(terminal.terminal_kind) else f":{slug}"
+                yield self.check(
+                    f"register:{x}{suffix}",
+                    CheckKind.REGISTER,
+                    f"{x} ({name}) registers and takes calls — 登録 / {_CALLABLE[platform]}",
+                    ready,
+                    f"The {name} app of terminal {x} set up with its 端末ID, パスワード and "
+                    f"内線サーバアドレス MUST register ({_CALLABLE[platform]}) and take part in "
+                    "calls.",
+                    scenario,
+                    platforms={x: platform},
+                )
 
     def registration_scenario(self, x: str) -> Scenario:
         """A call that rings ``x`` as itself (proving its binding); failing that, ``x`` calls a
@@ -358,16 +388,18 @@ class _Deriver:
         return self.call(x, x, description)
 
     def profile_pairs(self) -> Iterator[BehaviourCheck]:
-        by_profile: dict[str, list[Terminal]] = {}
+        """Each ordered pair of app profiles some terminals can run, between two of them."""
+        by_profile: dict[Platform, list[Terminal]] = {}
         for terminal in self.tenant.guide.terminals:
-            by_profile.setdefault(self.profile(terminal)[0], []).append(terminal)
-        for caller_slug, callee_slug in product(by_profile, repeat=2):
-            pair = self.pair(by_profile[caller_slug], by_profile[callee_slug])
+            for platform in platforms_for(terminal.terminal_kind):
+                by_profile.setdefault(platform, []).append(terminal)
+        for caller_platform, callee_platform in product(by_profile, repeat=2):
+            pair = self.pair(by_profile[caller_platform], by_profile[callee_platform])
             if pair is None:
                 continue
             caller, callee = pair
-            _, caller_name, _, dial = self.profile(caller)
-            _, callee_name, ready, _ = self.profile(callee)
+            caller_slug, caller_name, _, dial = self.profile(caller_platform)
+            callee_slug, callee_name, ready, _ = self.profile(callee_platform)
             scenario = self.answered_by_first_ringer(
                 self.call(caller.extension, callee.extension, "")
             )
@@ -380,6 +412,7 @@ class _Deriver:
                 f"terminal {callee.extension} MUST ring it showing the caller ID the model gives "
                 "(DOMAIN.md rule 7: the caller's full 内線番号).",
                 scenario,
+                platforms={caller.extension: caller_platform, callee.extension: callee_platform},
             )
 
     def pair(

@@ -6,6 +6,7 @@ suite's own logic (ordering, verdicts, pre-flight) without a target.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from harness.target.phones import PhoneFactory
 if TYPE_CHECKING:
     from harness.flows.context import Evidence, FlowContext
     from harness.model import ModelParams, Scenario, Timeline
+    from harness.sip.app import Platform
     from harness.sip.runtime import Runtime
     from harness.target.embedded import EmbeddedTarget
     from harness.target.provisioning import ProvisioningClient
@@ -58,9 +60,17 @@ def folder_evidence(folder: Path, phones: PhoneFactory) -> Evidence:
     return FolderEvidence(folder, phones=phones)
 
 
-def check_call(ctx: FlowContext, scenario: Scenario, *, params: ModelParams, name: str) -> Timeline:
-    """``harness.flows.calls.check``: play, observe, compare; TimelineMismatch on a deviation."""
-    return calls.check(ctx, scenario, params=params, name=name)
+def check_call(
+    ctx: FlowContext,
+    scenario: Scenario,
+    *,
+    params: ModelParams,
+    name: str,
+    platforms: Mapping[str, Platform],
+) -> Timeline:
+    """``harness.flows.calls.check``: play with each terminal on its ``platforms`` app,
+    observe, compare; TimelineMismatch on a deviation."""
+    return calls.check(ctx, scenario, params=params, name=name, platforms=platforms)
 
 
 def mail_reader(target: Target) -> MailReader | None:

@@ -33,5 +33,9 @@ def test_check(
     with verdicts(request.node):
         behaviour_context.require(*suite_check.needs)
         surfaces.check_call(
-            behaviour_context, suite_check.scenario, params=suite_plan.params, name=suite_check.id
+            behaviour_context,
+            suite_check.scenario,
+            params=suite_plan.params,
+            name=suite_check.id,
+            platforms=suite_check.platforms,
         )

@@ -95,9 +95,17 @@ class PhoneFactory:
             return "TCP"
         return "UDP"
 
-    def find(self, name: str) -> Phone | None:
-        """The newest open phone named ``name`` (a 内線番号 or an external number), if any."""
-        return next((p for p in reversed(self.phones) if p.name == name), None)
+    def find(self, name: str, *, platform: Platform | None = None) -> Phone | None:
+        """The newest open phone named ``name`` (a 内線番号 or an external number), if any;
+        with ``platform``, the newest whose app runs on that platform."""
+        return next(
+            (
+                p
+                for p in reversed(self.phones)
+                if p.name == name and (platform is None or p.profile.platform is platform)
+            ),
+            None,
+        )
 
     def subscriber(self, number: str) -> Phone:
         """An external phone of ``number`` on the target's carrier side (not yet registered):
@@ -247,15 +255,26 @@ def _address(endpoint: SipEndpoint) -> Address:
     return Address(host=endpoint.host, port=endpoint.port)
 
 
+#: The app platforms each 端末種別 can run, the default first (DOMAIN.md "Terminal kinds"): a
+#: スマートフォン runs the Android (P.3) or the iPhone (P.4) app, a ソフトフォン the Windows PC app
+#: (P.5); an IP Phone / VoIP-GW is no app (Platform.IP_PHONE).
+PLATFORMS: dict[TerminalKind, tuple[Platform, ...]] = {
+    TerminalKind.SMARTPHONE: (Platform.ANDROID, Platform.IPHONE),
+    TerminalKind.SOFTPHONE: (Platform.WINDOWS,),
+    TerminalKind.IP_PHONE: (Platform.IP_PHONE,),
+    TerminalKind.VOIP_GW: (Platform.IP_PHONE,),
+}
+
+
+def platforms_for(kind: TerminalKind) -> tuple[Platform, ...]:
+    """Every app platform a 端末種別 can run, the default (``platform_for``) first."""
+    return PLATFORMS[kind]
+
+
 def platform_for(kind: TerminalKind) -> Platform:
     """The app platform a 端末種別 runs by default (スマートフォン → Android; the iPhone app
     is chosen explicitly with ``platform=``)."""
-    return {
-        TerminalKind.SMARTPHONE: Platform.ANDROID,
-        TerminalKind.SOFTPHONE: Platform.WINDOWS,
-        TerminalKind.IP_PHONE: Platform.IP_PHONE,
-        TerminalKind.VOIP_GW: Platform.IP_PHONE,
-    }[kind]
+    return PLATFORMS[kind][0]
 
 
 def _default_network(platform: Platform) -> Network:

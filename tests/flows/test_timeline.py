@@ -35,8 +35,10 @@ from harness.guide.dump import write_tenant
 from harness.model import DEFAULT_PARAMS, Scenario, load_scenario, parse_scenario, predict
 from harness.model.timeline import Event, EventKind, Outcome, Timeline
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
+from harness.sip.app import CALLABLE, CELLULAR_CALLABLE, NOT_CALLABLE, Platform
 from harness.sip.observed import PhoneEvent, PhoneEventKind
 from harness.sip.runtime import Runtime
+from harness.suite.derive import derive_checks
 from harness.target.model import Capability, MissingCapability, SipEndpoint, Target
 from tests.model.strategies import scenarios, tenants
 from tests.sim.sip.kit import FIXTURES, flow_context, sim_target
@@ -437,3 +439,32 @@ def test_check_plays_each_endpoint_behaviour(
     assert predict(ctx.tenant, scenario) != predict(ctx.tenant, idle)
     observed = check(ctx, scenario, name=title)
     assert len(observed.events) == len(predict(ctx.tenant, scenario).events)
+
+
+def test_each_terminal_runs_the_app_a_check_names_with_one_registration(
+    on_tenant: Callable[[Path], FlowContext], live: SimulatorHandle
+) -> None:
+    ctx = on_tenant(EXAMPLES)
+    checks = {c.id: c for c in derive_checks(ctx.tenant)}
+    pair = checks["call:android->iphone"]
+    caller, callee = pair.scenario.caller, pair.scenario.dialled
+    observed = check(ctx, pair.scenario, name=pair.id, platforms=pair.platforms)
+    assert [e.caller_id for e in observed.events if e.kind is K.RING] == [caller]
+    iphone = ctx.phones.find(callee, platform=Platform.IPHONE)
+    android = ctx.phones.find(caller, platform=Platform.ANDROID)
+    assert iphone is not None and android is not None
+    assert (iphone.status_text, android.status_text) == (CELLULAR_CALLABLE, CALLABLE)
+    # the callee back on its default app: the iPhone app's registration is gone first, so the
+    # target rings one phone of the terminal, as the model says
+    check(ctx, checks[f"register:{callee}"].scenario, platforms={callee: Platform.ANDROID})
+    assert iphone.status_text == NOT_CALLABLE
+    now = ctx.phones.find(callee, platform=Platform.ANDROID)
+    assert now is not None and now.status_text == CALLABLE
+    terminal_id = ctx.tenant.terminal_for(callee).terminal_id
+    rows = [r for r in live.api("GET", "/api/registrations") if r["terminal_id"] == terminal_id]
+    assert len(rows) == 1, rows
+    # and to the iPhone app again: the same phone is reused, registered again
+    count = len(ctx.phones.phones)
+    check(ctx, pair.scenario, name=pair.id, platforms=pair.platforms)
+    assert len(ctx.phones.phones) == count and iphone.status_text == CELLULAR_CALLABLE
+    assert now.status_text == NOT_CALLABLE

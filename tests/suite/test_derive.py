@@ -14,8 +14,9 @@ from harness.errors import InputError
 from harness.flows.catalog import step_by_id
 from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant
 from harness.guide.strategies import tenants as guide_tenants
-from harness.guide.types import Action
+from harness.guide.types import Action, TerminalKind
 from harness.model import Event, EventKind, Outcome, Timeline, predict, scenario_problems
+from harness.sip.app import Platform
 from harness.suite.derive import (
     ANSWER_AFTER,
     QUIET,
@@ -28,6 +29,7 @@ from harness.suite.derive import (
 )
 from harness.suite.plan import bundled_guides, load_tenants
 from harness.target.model import Capability
+from harness.target.phones import platform_for, platforms_for
 from tests.model.strategies import tenants as model_tenants
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ご利用内容"
@@ -39,6 +41,14 @@ PBX_KINDS = {
     CheckKind.OUTBOUND,
     CheckKind.ABSENCE,
     CheckKind.REACH,
+}
+#: The apps each 端末種別 runs (DOMAIN.md "Terminal kinds": a smartphone runs the Android or the
+#: iPhone app, a softphone the Windows PC app; IP Phone / VoIP-GW no app).
+APPS = {
+    TerminalKind.SMARTPHONE: {Platform.ANDROID, Platform.IPHONE},
+    TerminalKind.SOFTPHONE: {Platform.WINDOWS},
+    TerminalKind.IP_PHONE: {Platform.IP_PHONE},
+    TerminalKind.VOIP_GW: {Platform.IP_PHONE},
 }
 
 
@@ -58,10 +68,44 @@ def has_caller(tenant: Tenant, number: str) -> bool:
     )
 
 
-def assert_every_row_has_its_checks(tenant: Tenant, checks: tuple[BehaviourCheck, ...]) -> None:
+def assert_every_app_of_every_terminal_is_checked(
+    tenant: Tenant, checks: tuple[BehaviourCheck, ...]
+) -> None:
+    """Each terminal registers with every app its 端末種別 runs (the default app under the
+    plain id), and a call joins each ordered pair of apps two different terminals can run."""
+    registered: dict[str, set[Platform]] = {}
+    for check in checks:
+        if check.kind == CheckKind.REGISTER:
+            ((extension, platform),) = check.platforms.items()
+            registered.setdefault(extension, set()).add(platform)
+    apps = {t.extension: APPS[t.terminal_kind] for t in tenant.guide.terminals}
+    assert registered == apps
     found = ids(checks)
-    for extension in tenant.extensions:
-        assert f"register:{extension}" in found
+    for terminal in tenant.guide.terminals:
+        assert f"register:{terminal.extension}" in found
+        default = next(c for c in checks if c.id == f"register:{terminal.extension}")
+        assert default.platforms == {terminal.extension: platform_for(terminal.terminal_kind)}
+    possible = {
+        (a, b)
+        for x, caller_apps in apps.items()
+        for y, callee_apps in apps.items()
+        if x != y
+        for a in caller_apps
+        for b in callee_apps
+    }
+    paired = set()
+    for check in checks:
+        if check.kind == CheckKind.CALL:
+            caller, callee = check.scenario.caller, check.scenario.dialled
+            assert set(check.platforms) == {caller, callee}, check.id
+            paired.add((check.platforms[caller], check.platforms[callee]))
+    assert paired == possible
+    assert len([c for c in checks if c.kind == CheckKind.CALL]) == len(possible) <= 16
+
+
+def assert_every_row_has_its_checks(tenant: Tenant, checks: tuple[BehaviourCheck, ...]) -> None:
+    assert_every_app_of_every_terminal_is_checked(tenant, checks)
+    found = ids(checks)
     by_id = {c.id: c for c in checks}
     for group in tenant.settings.ring_groups:
         if group.kind is GroupKind.PICKUP:
@@ -109,6 +153,8 @@ def assert_checks_are_sound(tenant: Tenant, checks: tuple[BehaviourCheck, ...]) 
     assert len(ids(checks)) == len(checks), Counter(c.id for c in checks).most_common(3)
     for check in checks:
         assert check.steps and check.requirement and check.title, check.id
+        for extension, platform in check.platforms.items():
+            assert platform in platforms_for(tenant.terminal_for(extension).terminal_kind)
         for step in check.steps:
             step_by_id(step)  # KeyError names the unknown step
         assert scenario_problems(tenant, check.scenario, source=check.id) == []
@@ -150,6 +196,17 @@ def test_sample_checks_are_the_documents_promises() -> None:
     assert (register.scenario.caller, register.scenario.dialled) == ("20200", "20201")
     assert register.needs == ()
     assert checks["call:android->windows"].steps == ("P3-S3-11", "P5-S3-12")
+    # the スマートフォン 20200 also runs the iPhone app (P.4 ⑧: the キーボード tab)
+    iphone = checks["register:20200:iphone"]
+    assert iphone.platforms == {"20200": Platform.IPHONE}
+    assert iphone.steps == ("P4-S3-8",) and "3G/LTEで通話可能" in iphone.title
+    assert iphone.scenario == checks["register:20200"].scenario
+    assert checks["call:iphone->windows"].platforms == {
+        "20200": Platform.IPHONE,
+        "20201": Platform.WINDOWS,
+    }
+    # one スマートフォン only: no call between two smartphone apps
+    assert not {"call:android->iphone", "call:iphone->android"} & set(checks)
     # 184 withholds the caller ID the far end sees, 186 presents it
     withheld = predict(tenant, checks["outbound:20200:184"].scenario)
     presented = predict(tenant, checks["outbound:20200:186"].scenario)
@@ -165,7 +222,9 @@ def test_bounds_cap_each_table() -> None:
     kinds = Counter(c.kind for c in capped)
     assert kinds[CheckKind.INBOUND] == 1
     assert sum(1 for c in capped if c.id.startswith("outbound:") and c.id.count(":") == 1) == 1
-    assert kinds[CheckKind.REGISTER] == len(tenant.extensions)  # terminals are never capped
+    # terminals are never capped: one check per terminal and app it runs
+    apps = sum(len(platforms_for(t.terminal_kind)) for t in tenant.guide.terminals)
+    assert kinds[CheckKind.REGISTER] == apps > len(tenant.extensions)
     assert len(capped) < len(derive_checks(tenant))
 
 
