@@ -52,7 +52,7 @@ class FolderEvidence:
 
     def after_step(self, step: ManualStep) -> None:
         """A screenshot of every watched open page after a web step; the SIP ladder since the
-        previous step and the pcap after a step on a phone."""
+        previous step and the pcap after a step on a phone that sent or received SIP."""
         if step.surface == WEB_SURFACE:
             self._pages = [page for page in self._pages if not page.is_closed()]
             for number, page in enumerate(self._pages, start=1):
@@ -60,8 +60,11 @@ class FolderEvidence:
                 self.png(f"{step.label} screenshot{suffix}.png", page.screenshot(full_page=True))
         elif step.surface in SIP_SURFACES and self.phones is not None:
             ladder = self.phones.ladder
-            self.text(f"{step.label} SIP ladder.txt", ladder.text(since=self._ladder_mark))
+            text = ladder.text(since=self._ladder_mark)
             self._ladder_mark = ladder.mark()
+            if not text.strip():
+                return  # the step sent and received no SIP (a screen of the app): nothing to show
+            self.text(f"{step.label} SIP ladder.txt", text)
             pcap = self.phones.pcap_path
             if pcap is not None and pcap.exists():
                 self.file(f"{step.label} phones.pcap", pcap, PCAP_MIME)
