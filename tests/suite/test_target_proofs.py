@@ -229,6 +229,11 @@ def test_the_simulator_reached_only_through_a_target_file_passes_verify_only(
     passed = run.named("passed")
     assert {"p2-admin-login", "p2-initial-setup"} <= passed, run.explain()
     assert {c.id for c in all_checks()} <= passed, run.explain()
+    # the same target file once the deployment is gone: exit 3 before any test, naming where
+    gone = run_harness(remote.target_file, TENANT, tmp_path / "after", env=remote.env)
+    assert gone.code == 3, gone.explain()
+    assert f"sip at {remote.target.sip.host}:{remote.target.sip.port}" in gone.err, gone.explain()
+    assert "-m pytest" not in gone.out and gone.matrix == {}
 
 
 def test_onboarding_sets_a_new_tenant_through_the_pages_then_the_checks_pass(
