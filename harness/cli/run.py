@@ -197,6 +197,14 @@ def run(args: argparse.Namespace) -> int:
             f"--time-scale {args.time_scale}",
             "applies to --target embedded only: a target file names its own [target] time_scale",
         )
+    if args.workers not in (None, "1") and args.target != EMBEDDED:
+        _refuse(
+            f"-n {args.workers}",
+            "applies to --target embedded only (each worker starts its own simulator): a "
+            "target file names ONE shared deployment, whose flows and checks must run one "
+            "after the other (onboarding flows bring the settings the checks need, and two "
+            "workers would register the same terminals); leave -n out",
+        )
     checked, problems = check_guides(guides, reports / "timelines")
     target = None
     try:
@@ -427,7 +435,8 @@ examples:
         type=workers,
         metavar="N",
         default=None,
-        help="pytest-xdist workers (a number or `auto`); each runs its own embedded simulator",
+        help="pytest-xdist workers (a number or `auto`); each runs its own embedded simulator "
+        "(--target embedded only: a target file's deployment is run serially)",
     )
     parser.add_argument(
         "--time-scale",

@@ -111,8 +111,10 @@ def observed_timeline(
     """
     chosen = sorted((e for e in events if e.phone in phones and e.t >= origin), key=_when)
     dials = [e for e in chosen if e.kind is PhoneEventKind.DIAL]
-    caller_call = dials[0].call_id if dials else None
-    pickups = {e.call_id for e in dials[1:]}
+    # A call is (phone, Call-ID): a proxy (Kamailio) keeps one Call-ID on both legs, so the
+    # callee's events share the caller's Call-ID and only the phone tells them apart.
+    caller_call = (dials[0].phone, dials[0].call_id) if dials else None
+    pickups = {(e.phone, e.call_id) for e in dials[1:]}
     rang = {(e.phone, e.call_id) for e in chosen if e.kind is PhoneEventKind.RING}
     out: list[Event] = []
     picked_from: dict[str, float] = {}
@@ -120,12 +122,13 @@ def observed_timeline(
     for event in chosen:
         endpoint = phones[event.phone]
         t = (event.t - origin) * scale
-        if event.call_id == caller_call:
+        call = (event.phone, event.call_id)
+        if call == caller_call:
             if event.kind is PhoneEventKind.CONNECTED:
                 caller_connected = t
             elif event.kind in _CALLER_ENDS:
                 out.append(Event(t=t, kind=_CALLER_ENDS[event.kind], endpoint=endpoint))
-        elif event.call_id in pickups:
+        elif call in pickups:
             if event.kind is PhoneEventKind.DIAL:
                 picked_from.setdefault(endpoint, t)
             elif event.kind is PhoneEventKind.CONNECTED:

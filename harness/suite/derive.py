@@ -283,12 +283,16 @@ class _Deriver:
         self, scenario: Scenario, base: tuple[Capability, ...] = ()
     ) -> tuple[Capability, ...]:
         """``base``, plus PBX_FEATURES when the call meets one (a pilot, a 不在時動作, a pickup,
-        routing from outside), plus CARRIER when an external number takes part."""
+        routing from outside, digits the PBX's numbering plan translates: a bare 端末番号, a
+        184/186 prefix), plus CARRIER when an external number takes part."""
         tenant = self.tenant
         involved = {scenario.caller, *scenario.endpoints}
         involved |= {e.endpoint for e in self.predict(scenario).events}
         needed = list(base)
         pbx = bool(scenario.pickups) or not tenant.has_extension(scenario.caller)
+        # Dialled digits that are neither a full 内線番号 nor the number that rings are
+        # translated by the PBX (a plain SIP proxy routes only what it is given).
+        pbx |= not tenant.has_extension(scenario.dialled) and scenario.dialled not in involved
         if pbx or not self.is_plain(scenario.dialled):
             needed.append(Capability.PBX_FEATURES)
         if any(not tenant.has_extension(number) for number in involved):

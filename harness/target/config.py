@@ -12,10 +12,12 @@ allowed. Nothing is contacted here: :mod:`harness.target.probe` checks reachabil
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -207,6 +209,47 @@ def _target(model: TargetFile, path: Path) -> Target:
         pbx_features=settings.pbx_features,
         tolerance=settings.tolerance,
     )
+
+
+def target_file_text(
+    target: Target, *, comments: Sequence[str] = (), token_env: str | None = None
+) -> str:
+    """``target`` as a target file that :func:`load_target_file` reads back (the provisioning
+    API excepted: target files have none). Tokens are never written: with ``token_env`` they
+    become ``${token_env}`` (export the variable for the run); a token without it is refused.
+    ``comments`` go first, one ``#`` line each."""
+
+    def q(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # JSON strings are TOML basic strings
+
+    def proxy(endpoint: SipEndpoint) -> list[str]:
+        host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+        return [f"proxy = {q(f'{host}:{endpoint.port}')}", f"transport = {q(endpoint.transport)}"]
+
+    def token(value: str | None) -> list[str]:
+        if value is None:
+            return []
+        if token_env is None:
+            raise ValueError("a target file never holds a token: give token_env")
+        return [f"token = {q('${' + token_env + '}')}"]
+
+    lines = [*(f"# {c}" for c in comments), "[target]", f"name = {q(target.name)}"]
+    lines += [f"time_scale = {target.time_scale!r}"]
+    lines += [f"changes_settings = {str(target.changes_settings).lower()}"]
+    lines += [f"pbx_features = {str(target.pbx_features).lower()}"]
+    if target.tolerance is not None:
+        lines.append(f"tolerance = {target.tolerance!r}")
+    lines += ["", "[sip]", *proxy(target.sip)]
+    if target.carrier is not None:
+        lines += ["", "[carrier]", *proxy(target.carrier)]
+    if target.web_base_url is not None:
+        lines += ["", "[web]", f"base_url = {q(target.web_base_url)}"]
+    if target.mail is not None:
+        lines += ["", "[mail]", f"api = {q(target.mail.api)}", *token(target.mail.token)]
+    if target.voicemail_api is not None:
+        lines += ["", "[voicemail]", f"api = {q(target.voicemail_api)}"]
+        lines += token(target.voicemail_token)
+    return "\n".join(lines) + "\n"
 
 
 def _read_toml(path: Path, subject: str) -> dict[str, object]:

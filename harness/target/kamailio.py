@@ -24,7 +24,6 @@ bad tenant folder, 3: Kamailio did not start).
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from harness.guide.types import Tenant
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.resolver import Resolver
 from harness.sip.transport import Address
+from harness.target.config import target_file_text
 from harness.target.model import SipEndpoint, SipTransport, Target
 
 #: Kamailio runs no service timer (no ring group, no forwarding): the phones' answer delays are
@@ -73,31 +73,6 @@ def tenant_accounts(tenant: Tenant) -> tuple[dict[str, str], dict[str, str]]:
     users = {t.terminal_id: t.password for t in terminals}
     extensions = {t.extension: t.terminal_id for t in terminals}
     return users, extensions
-
-
-def target_file_text(target: Target, *, tenant: str) -> str:
-    """The TOML target file of ``target``, with the keys ``harness.target.config`` reads
-    (strings JSON-quoted, which is valid TOML for basic strings)."""
-
-    def q(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
-    return "\n".join(
-        [
-            f"# Kamailio as the SIP server of tenant {tenant}, written by harness.target.kamailio.",
-            "# A plain registrar/proxy: no PBX features, no web site, carrier side or mail.",
-            "[target]",
-            f"name = {q(target.name)}",
-            f"time_scale = {target.time_scale!r}",
-            f"changes_settings = {str(target.changes_settings).lower()}",
-            f"pbx_features = {str(target.pbx_features).lower()}",
-            "",
-            "[sip]",
-            f"proxy = {q(f'{target.sip.host}:{target.sip.port}')}",
-            f"transport = {q(target.sip.transport)}",
-            "",
-        ]
-    )
 
 
 @contextmanager
@@ -139,7 +114,11 @@ def kamailio_target(
             pbx_features=False,
         )
         target_file = workdir / TARGET_FILE
-        target_file.write_text(target_file_text(target, tenant=tenant.name), encoding="utf-8")
+        comments = (
+            f"Kamailio as the SIP server of tenant {tenant.name} (harness.target.kamailio).",
+            "A plain registrar/proxy: no PBX features, no web site, carrier side or mail.",
+        )
+        target_file.write_text(target_file_text(target, comments=comments), encoding="utf-8")
         yield KamailioTarget(kamailio=server, tenant=tenant, target=target, target_file=target_file)
 
 

@@ -383,6 +383,16 @@ def test_time_scale_is_refused_with_a_target_file(
     assert "applies to --target embedded only" in capsys.readouterr().err
 
 
+def test_workers_are_refused_with_a_target_file(
+    tmp_path: Path, standin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a target file is ONE shared deployment: its flows and checks run serially
+    args = [*run_args(tmp_path, standin, "sample"), "--target", "x.toml", "-n", "2"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "-n 2" in err and "ONE shared deployment" in err and "leave -n out" in err
+
+
 def test_a_missing_suite_is_a_broken_harness(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -230,6 +230,21 @@ def test_the_callers_connect_without_an_answer_is_the_voicemail() -> None:
     assert named.events[-1].endpoint == "20200"
 
 
+def test_a_proxy_keeps_one_call_id_on_both_legs_and_the_phone_tells_them_apart() -> None:
+    # Kamailio forwards the caller's INVITE: the callee's leg has the caller's Call-ID.
+    p = PhoneEventKind
+    events = [
+        phone_event(0.0, p.DIAL, "20200", "same", peer="20201"),
+        phone_event(0.01, p.RING, "20201", "same", caller_id="20200"),
+        phone_event(2.0, p.ANSWER, "20201", "same", caller_id="20200"),
+        phone_event(2.01, p.CONNECTED, "20200", "same"),
+    ]
+    names = {"20200": "20200", "20201": "20201"}
+    observed = observed_timeline(events, phones=names, origin=0.0, scale=1.0)
+    assert observed.outcome is Outcome.ANSWERED
+    assert observed.events == (ring(0.01, "20201", "20200"), event(2.0, K.ANSWER, "20201"))
+
+
 def test_a_pickup_that_connects_is_the_pickers_answer_and_one_that_fails_shows_nothing() -> None:
     p = PhoneEventKind
     events = [

@@ -282,3 +282,15 @@ def test_a_bad_scenario_file_is_named_with_the_tenant(tmp_path: Path) -> None:
     assert [c.id for c in checks] == [
         f"scenario:{p.stem}" for p in sorted((FIXTURES / "sample" / "scenarios").glob("*.yaml"))
     ]
+
+
+def test_digits_the_numbering_plan_translates_need_the_pbx() -> None:
+    # A plain SIP proxy (Kamailio) routes a full 内線番号 only: a bare 端末番号 or a 184
+    # prefix is the PBX's to translate, so those calls need PBX features.
+    tenant = load_tenant(FIXTURES / "sample")
+    checks = {c.id: c for c in scenario_checks(tenant, FIXTURES / "sample")}
+    assert checks["scenario:bare-terminal-number"].scenario.dialled == "201"
+    assert checks["scenario:bare-terminal-number"].needs == (Capability.PBX_FEATURES,)
+    assert checks["scenario:outbound-184"].scenario.dialled.startswith("184")
+    assert Capability.PBX_FEATURES in checks["scenario:outbound-184"].needs
+    assert {c.id: c.needs for c in derive_checks(tenant)}["register:20201"] == ()

@@ -271,3 +271,36 @@ def test_every_shipped_example_loads(path: Path, monkeypatch: pytest.MonkeyPatch
 def test_the_kamailio_example_offers_sip_only() -> None:
     target = load_target_file(ROOT / "targets" / "kamailio.toml")
     assert target.capabilities == frozenset()
+
+
+def test_a_target_written_as_a_file_reads_back_without_its_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from harness.target.config import target_file_text
+    from harness.target.model import ApiAccess, MailAccess, SipEndpoint, Target
+
+    target = Target(
+        name="written",
+        kind="remote",
+        time_scale=0.05,
+        sip=SipEndpoint(host="::1", port=5060, transport="tcp"),
+        carrier=SipEndpoint(host="127.0.0.1", port=5070),
+        web_base_url="http://127.0.0.1:8080",
+        mail=MailAccess(api="http://127.0.0.1:8080/api/mail", token="s3cret-token"),
+        api=ApiAccess(base_url="http://127.0.0.1:8080", token="s3cret-token"),
+        voicemail_api="http://127.0.0.1:8080/api/voicemail",
+        voicemail_token="s3cret-token",
+        changes_settings=True,
+        tolerance=1.5,
+    )
+    with pytest.raises(ValueError, match="token_env"):
+        target_file_text(target)
+    text = target_file_text(target, comments=["made by a test"], token_env="T_TOKEN")
+    assert "s3cret" not in text and text.startswith("# made by a test\n")
+    path = tmp_path / "written.toml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("T_TOKEN", "s3cret-token")
+    # a target file has no provisioning API: everything else comes back
+    assert load_target_file(path) == replace(target, api=None)
