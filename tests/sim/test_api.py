@@ -43,7 +43,7 @@ class Browser:
 
 
 @pytest.fixture
-def browser(sim: SimulatorHandle) -> Any:
+def form_client(sim: SimulatorHandle) -> Any:
     b = Browser(sim.base_url)
     yield b
     b.close()
@@ -72,18 +72,18 @@ def test_tenant_summary_has_no_passwords(sim: SimulatorHandle) -> None:
 
 
 def test_settings_made_on_the_web_are_visible_through_the_api(
-    sim: SimulatorHandle, browser: Browser
+    sim: SimulatorHandle, form_client: Browser
 ) -> None:
     sim.put_settings({})  # start from no settings at all
     assert (
-        browser.post(
+        form_client.post(
             "/SmartPBX/Login", dict(zip(("login_id", "password"), SAMPLE_ADMIN, strict=True))
         ).status_code
         == 200
     )
-    browser.post("/SmartPBX/Init/Outbound/20201", {"caller_id": "0312345678"})
-    browser.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20200"})
-    browser.post(
+    form_client.post("/SmartPBX/Init/Outbound/20201", {"caller_id": "0312345678"})
+    form_client.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20200"})
+    form_client.post(
         "/SmartPBX/Init/Groups/Add",
         {"kind": "順次着信", "pilot": "20200", "member_1": "20201", "member_2": "20200"},
     )
@@ -243,27 +243,29 @@ def test_load_another_tenant(sim: SimulatorHandle) -> None:
     assert sim.settings()["外線発信設定"] == [{"内線番号": "30301", "発信者番号": "0311112222"}]
 
 
-def test_line_live_flag(sim: SimulatorHandle, browser: Browser) -> None:
+def test_line_live_flag(sim: SimulatorHandle, form_client: Browser) -> None:
     sim.set_line_live("0312345678", False)
-    browser.post("/SmartPBX/Login", dict(zip(("login_id", "password"), SAMPLE_ADMIN, strict=True)))
-    failed = browser.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20201"})
+    form_client.post(
+        "/SmartPBX/Login", dict(zip(("login_id", "password"), SAMPLE_ADMIN, strict=True))
+    )
+    failed = form_client.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20201"})
     assert "接続エラー" in failed.text
     sim.set_line_live("0312345678", True)
     assert (
-        browser.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20201"}).status_code
+        form_client.post("/SmartPBX/Init/Inbound/0312345678", {"destination": "20201"}).status_code
         == 200
     )
     assert sim.settings()["外線着信設定"] == [{"外線番号": "0312345678", "着信先": "20201"}]
 
 
 @pytest.mark.manual_step("P6-S1-mfa")
-def test_mfa_code_arrives_by_smtp_and_logs_in(sim: SimulatorHandle, browser: Browser) -> None:
+def test_mfa_code_arrives_by_smtp_and_logs_in(sim: SimulatorHandle, form_client: Browser) -> None:
     sim.set_mfa(True)
-    login = browser.post(
+    login = form_client.post(
         "/SmartPBX/Login", dict(zip(("login_id", "password"), SAMPLE_USER, strict=True))
     )
     assert login.url.path == "/SmartPBX/Mfa/Register"
-    sent = browser.post("/SmartPBX/Mfa/Register", {"email": "aaaabbbb@example.co.jp"})
+    sent = form_client.post("/SmartPBX/Mfa/Register", {"email": "aaaabbbb@example.co.jp"})
     assert sent.url.path == "/SmartPBX/Mfa/Code"
     mail = sim.mail()
     assert len(mail) == 1
@@ -273,7 +275,7 @@ def test_mfa_code_arrives_by_smtp_and_logs_in(sim: SimulatorHandle, browser: Bro
     assert mail[0]["time"].endswith("Z") and abs(datetime.now(UTC) - sent) < timedelta(minutes=1)
     code = re.search(r"ワンタイムパスワード: ([0-9]{6})", mail[0]["body"])
     assert code
-    done = browser.post("/SmartPBX/Mfa/Code", {"code": code.group(1)})
+    done = form_client.post("/SmartPBX/Mfa/Code", {"code": code.group(1)})
     assert done.url.path == "/SmartPBX/User/Top"
     sim.reset()
     assert sim.mail() == [] and sim.api("GET", "/api/mfa") == {"enabled": False}
@@ -307,9 +309,9 @@ def test_settings_survive_kill_9_and_restart(tmp_path: Path) -> None:
     db = tmp_path / "sim.sqlite3"
     with start_simulator(RICH, db=db) as first:
         first.set_line_live("0633334444", True)
-        browser = Browser(first.base_url)
-        browser.post("/SmartPBX/Login", {"login_id": "user30300", "password": "userpass300"})
-        browser.post(
+        form_client = Browser(first.base_url)
+        form_client.post("/SmartPBX/Login", {"login_id": "user30300", "password": "userpass300"})
+        form_client.post(
             "/SmartPBX/User/Absence",
             {
                 "enabled": "設定",
@@ -318,7 +320,7 @@ def test_settings_survive_kill_9_and_restart(tmp_path: Path) -> None:
                 "busy": "転送",
             },
         )
-        browser.close()
+        form_client.close()
         saved = first.settings()
         assert "30300" in saved["不在時動作設定"]
         first.kill(signal.SIGKILL)
