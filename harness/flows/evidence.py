@@ -47,6 +47,7 @@ class FolderEvidence:
         self.written: list[Path] = []
         self._pages: list[Page] = []
         self._ladder_mark = phones.ladder.mark() if phones is not None else 0
+        self._pcap_mark = phones.pcap_mark() if phones is not None else 0
 
     # -- the Evidence protocol -------------------------------------------------------------------
 
@@ -62,8 +63,9 @@ class FolderEvidence:
             ladder = self.phones.ladder
             self.text(f"{step.label} SIP ladder.txt", ladder.text(since=self._ladder_mark))
             self._ladder_mark = ladder.mark()
-            pcap = self.phones.pcap_path
-            if pcap is not None and pcap.exists():
+            pcap = self.phones.pcap_since(self._pcap_mark)
+            self._pcap_mark = self.phones.pcap_mark()
+            if pcap is not None:
                 self.file(f"{step.label} phones.pcap", pcap, PCAP_MIME)
 
     def text(self, name: str, body: str) -> None:
