@@ -266,7 +266,9 @@ def suite_command(args: argparse.Namespace, guides: Sequence[Path], reports: Pat
     if args.time_scale is not None:
         command.append(f"--suite-time-scale={args.time_scale}")
     if args.workers is not None:
-        command += ["-n", str(args.workers)]
+        # loadgroup: a remote target's tenant stays on one worker (flows, then its checks);
+        # without groups (embedded) it distributes like `load`.
+        command += ["-n", str(args.workers), "--dist", "loadgroup"]
     return [*command, *args.pytest_args]
 
 

@@ -47,6 +47,7 @@ class FolderEvidence:
         self.written: list[Path] = []
         self._pages: list[Page] = []
         self._ladder_mark = phones.ladder.mark() if phones is not None else 0
+        self._pcap_mark = phones.pcap_mark() if phones is not None else 0
 
     # -- the Evidence protocol -------------------------------------------------------------------
 
@@ -62,11 +63,12 @@ class FolderEvidence:
             ladder = self.phones.ladder
             text = ladder.text(since=self._ladder_mark)
             self._ladder_mark = ladder.mark()
+            pcap = self.phones.pcap_since(self._pcap_mark)
+            self._pcap_mark = self.phones.pcap_mark()
             if not text.strip():
                 return  # the step sent and received no SIP (a screen of the app): nothing to show
             self.text(f"{step.label} SIP ladder.txt", text)
-            pcap = self.phones.pcap_path
-            if pcap is not None and pcap.exists():
+            if pcap is not None:
                 self.file(f"{step.label} phones.pcap", pcap, PCAP_MIME)
 
     def text(self, name: str, body: str) -> None:

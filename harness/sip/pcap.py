@@ -22,6 +22,9 @@ from typing import Any
 
 from harness.sip.transport import Address, TapRecord
 
+#: Bytes of a classic pcap file's global header; records follow it.
+PCAP_HEADER_SIZE = 24
+
 
 class PcapTap:
     """A ``Tap`` that appends every record to the pcap file at ``path`` (created/truncated).
@@ -81,6 +84,27 @@ class PcapTap:
         self._next_seq[(src, dst)] = (seq + len(record.data)) % 2**32
         segment = TCP(sport=src.port, dport=dst.port, flags="PA", seq=seq, ack=ack, window=65535)
         return ip / segment / Raw(record.data)
+
+    def mark(self) -> int:
+        """Where the file stands now (its size: writes are synchronous); pass it to
+        ``write_since`` to keep only what was captured from then on."""
+        with self._lock:
+            return self.path.stat().st_size
+
+    def write_since(self, mark: int, dest: Path) -> Path | None:
+        """A pcap at ``dest`` of the packets captured since ``mark``: the file's global header
+        and its records from that offset (a check's own packets, not the whole run's, which
+        grows with every check). None while nothing was captured (scapy writes the header with
+        the first packet)."""
+        with self._lock, self.path.open("rb") as source:
+            header = source.read(PCAP_HEADER_SIZE)
+            if len(header) < PCAP_HEADER_SIZE:
+                return None
+            source.seek(max(mark, PCAP_HEADER_SIZE))
+            records = source.read()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(header + records)
+        return dest
 
     def close(self) -> None:
         with self._lock:

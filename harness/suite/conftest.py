@@ -106,6 +106,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tenant, subject = _subject(item)
         if tenant is None or subject is None:
             continue
+        if plan is not None and plan.target is not None:
+            # A remote target is one deployment: a tenant's onboarding flows must run before
+            # its checks, so its items stay on one xdist worker in order (`--dist loadgroup`).
+            # Embedded targets need no group: each worker has its own simulator per tenant.
+            item.add_marker(pytest.mark.xdist_group(tenant.key))
         kind = "check" if isinstance(subject, BehaviourCheck) else "flow"
         name = subject.id if isinstance(subject, BehaviourCheck) else subject.name
         item.user_properties.extend(

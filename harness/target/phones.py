@@ -223,6 +223,18 @@ class PhoneFactory:
             for terminal in guide.terminals
         }
 
+    def pcap_mark(self) -> int:
+        """Where the phones' pcap stands (0 without one): give it to ``pcap_since``."""
+        return self._pcap.mark() if self._pcap is not None else 0
+
+    def pcap_since(self, mark: int) -> Path | None:
+        """A pcap of the phones' packets since ``pcap_mark()`` (beside the run's pcap, replaced
+        at each call), or None without a capture or packets: the evidence of one step or check
+        without copying the whole run's capture each time."""
+        if self._pcap is None or self.pcap_path is None:
+            return None
+        return self._pcap.write_since(mark, self.pcap_path.with_suffix(".part.pcap"))
+
     def close(self) -> None:
         """Close every phone made (unregistering the registered ones), then the pcap."""
         errors: list[BaseException] = []

@@ -419,7 +419,7 @@ def test_the_suite_command_passes_target_guides_scale_and_workers(tmp_path: Path
         f"--junitxml={tmp_path / 'r' / 'junit.xml'}",
     ):
         assert part in command, part
-    assert command[-3:] == ["-n", "2", "-x"]
+    assert command[-5:] == ["-n", "2", "--dist", "loadgroup", "-x"]
 
 
 def test_report_refuses_a_folder_without_a_finished_run(

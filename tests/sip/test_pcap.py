@@ -15,6 +15,7 @@ from harness.sip.transport import (
     Faults,
     Impairment,
     Inbound,
+    TapRecord,
     TcpTransport,
     UdpTransport,
 )
@@ -113,3 +114,30 @@ def test_tcp_exchange_decodes_as_sip_with_both_directions(tmp_path: Path) -> Non
     rows = tshark_fields(path, "tcp.dstport", "sip.Method", "sip.Status-Code")
     assert rows == [[str(b.port), "OPTIONS", ""], [rows[1][0], "", "200"]]
     assert rows[1][0] != str(b.port)  # the reply goes to a's ephemeral connection port
+
+
+def test_write_since_keeps_only_the_packets_after_the_mark(tmp_path: Path) -> None:
+    """A check's pcap evidence is its own packets (header + records from the mark), a valid
+    capture tshark reads, not a copy of the whole run's growing file."""
+    a, b = Address(host="127.0.0.1", port=5001), Address(host="127.0.0.1", port=5002)
+
+    def record(call: int) -> TapRecord:
+        data = options(a, b).replace(b"pcap-test", f"call-{call}".encode())
+        return TapRecord(
+            direction="sent", protocol="UDP", local=a, remote=b, data=data, wall_time=1.0 + call
+        )
+
+    with PcapTap(tmp_path / "run.pcap") as tap:
+        assert tap.write_since(tap.mark(), tmp_path / "empty.pcap") is None  # no header yet
+        tap(record(1))
+        mark = tap.mark()
+        tap(record(2))
+        tap(record(3))
+        part = tap.write_since(mark, tmp_path / "part.pcap")
+    assert part is not None
+    assert tshark_fields(part, "sip.Call-ID") == [["call-2"], ["call-3"]]
+    assert tshark_fields(tmp_path / "run.pcap", "sip.Call-ID") == [
+        ["call-1"],
+        ["call-2"],
+        ["call-3"],
+    ]
