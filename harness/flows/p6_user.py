@@ -51,10 +51,13 @@ def _users(ctx: FlowContext) -> list[TerminalUser]:
 
 
 @manual_step("P6-S1")
-def user_login(ctx: FlowContext, user: TerminalUser, page: Page, *, wrong_first: bool) -> None:
+def user_login(
+    ctx: FlowContext, user: TerminalUser, page: Page, *, wrong_first: bool = False
+) -> UserTopPage:
     """Log in with the 端末ユーザ account; the トップ画面 names its own 内線番号. With
     ``wrong_first`` the failure path comes first: a wrong password is refused with a message.
-    Logs out at the end, so ``page`` is on the login screen for the next account."""
+    Returns the トップ画面 (the caller logs out, so ``page`` is on the login screen for the
+    next account)."""
     login = login_page(ctx, page)
     if wrong_first:
         refused = login.login(user.login_id, user.password + WRONG_PASSWORD_SUFFIX)
@@ -70,21 +73,20 @@ def user_login(ctx: FlowContext, user: TerminalUser, page: Page, *, wrong_first:
             f"端末ユーザ {user.login_id!r} is 内線 {user.extension} in 内線番号情報2, "
             f"the トップ画面 says {shown!r}"
         )
-    top.logout()
+    return top
 
 
 @flow(
     "p6-user-login",
     section="P.6",
     steps=("P6-S1",),
-    requirement="Every 端末ユーザ account of 内線番号情報2 logs in to its own extension's "
-    "トップ画面; a wrong password is refused with a message.",
+    requirement="A 端末ユーザ account of 内線番号情報2 is refused with a message for a wrong "
+    "password and logs in to its own extension's トップ画面 with the right one (every other "
+    "account logs in in the 不在時動作 flows, p6-absence and p6-absence-unset).",
     needs=(Capability.WEB,),
 )
 def user_login_flow(ctx: FlowContext) -> None:
-    page = ctx.open_page()  # one page: each account logs out before the next logs in
-    for index, user in enumerate(_users(ctx)):
-        user_login(ctx, user, page, wrong_first=index == 0)
+    user_login(ctx, _users(ctx)[0], ctx.open_page(), wrong_first=True).logout()
     check_guards(ctx)
 
 
@@ -203,10 +205,6 @@ def absence_unset(ctx: FlowContext, screen: AbsencePage, extension: str) -> None
     _check_absence(screen, extension, None)
 
 
-def _absence_screen(ctx: FlowContext, user: TerminalUser, page: Page) -> AbsencePage:
-    return user_top(ctx, user, page).open_absence_settings()
-
-
 def _saved(screen: object, what: str) -> None:
     if not isinstance(screen, AbsencePage) or "設定しました。" not in screen.messages():
         shown = screen if isinstance(screen, AbsencePage) else None
@@ -234,7 +232,7 @@ def _absence_flow(
     mismatches = sd.MismatchCollector(subject)
     page = ctx.open_page()  # one page: each account logs out before the next logs in
     for user in users:
-        screen = _absence_screen(ctx, user, page)
+        screen = user_login(ctx, user, page).open_absence_settings()
         absence = ctx.tenant.absence_of(user.extension)
         with mismatches.collecting():
             if isinstance(absence, ForwardAbsence):
@@ -251,8 +249,9 @@ def _absence_flow(
 @flow(
     "p6-absence",
     section="P.6",
-    steps=("P6-S2-forward", "P6-S2-reach"),
-    requirement="Every extension with a 不在時動作 in 設定.yaml (and a 端末ユーザ account) has it "
+    steps=("P6-S1", "P6-S2-forward", "P6-S2-reach"),
+    requirement="Every extension with a 不在時動作 in 設定.yaml (and a 端末ユーザ account) logs in "
+    "to its own トップ画面 and has it "
     "on 不在時動作設定: 転送/留守番電話 with its states and 呼出時間, or シングルナンバーリーチ "
     "with its numbers and timers.",
     needs=(Capability.WEB,),
@@ -266,8 +265,9 @@ def absence_flow(ctx: FlowContext) -> None:
 @flow(
     "p6-absence-unset",
     section="P.6",
-    steps=("P6-S2-unset",),
-    requirement="Every extension 設定.yaml gives no 不在時動作 (with a 端末ユーザ account) shows "
+    steps=("P6-S1", "P6-S2-unset"),
+    requirement="Every extension 設定.yaml gives no 不在時動作 (with a 端末ユーザ account) logs "
+    "in to its own トップ画面 and shows "
     "不在時動作 「未設定」.",
     needs=(Capability.WEB,),
 )

@@ -28,9 +28,21 @@ MULTISITE = FIXTURES / "multisite"
 def test_every_user_logs_in_to_its_own_extension(
     sim: SimulatorHandle, new_context: NewContext
 ) -> None:
-    ctx = _ctx(sim, SAMPLE_GUIDE, new_context, changes=False)
+    """p6-user-login takes the failure path with one account; every account logs in once, in
+    one of the two 不在時動作 flows (its extension has a 不在時動作 or not)."""
+    sim.load_tenant(MULTISITE)
+    ctx = _ctx(sim, MULTISITE, new_context, changes=False)
     run_flow("p6-user-login", ctx)
-    assert ctx.executed == ["P6-S1"] * len(ctx.tenant.guide.terminal_users)
+    assert ctx.executed == ["P6-S1"]
+    logins = 0
+    for name in ("p6-absence", "p6-absence-unset"):
+        ctx = _ctx(sim, MULTISITE, new_context, changes=False)
+        try:
+            run_flow(name, ctx)
+        except NotApplicable:
+            continue
+        logins += ctx.executed.count("P6-S1")
+    assert logins == len(ctx.tenant.guide.terminal_users) > 1
 
 
 def test_first_login_with_mfa_registers_an_address_and_uses_the_mailed_code(
