@@ -174,3 +174,12 @@ def restored(
     reset, this keeps the module's logins alive, for tests that save settings."""
     module_simulator.put_settings(baseline_settings)
     return module_simulator
+
+
+@pytest.fixture(autouse=True)
+def _close_flow_clients() -> Iterator[None]:
+    """The provisioning and mail clients the web-flow contexts of a test opened."""
+    from tests.web.web_flows_kit import close_clients
+
+    yield
+    close_clients()

@@ -1,83 +1,50 @@
-"""What the web-flow tests need until the `target` helper's ProvisioningClient and MailReader
-land: stand-ins with the contracts.md signatures over the simulator handle, a Target built
-from the handle, and a FlowContext with the browser fixture's page factory.
+"""What the web-flow tests need: the embedded simulator handle as a ``Target`` and a
+``FlowContext`` with the package's own ProvisioningClient and MailReader, the browser
+fixture's page factory and evidence that records what it was given.
 
-Replace ``ApiStandIn``/``MailStandIn`` with ``harness.target.provisioning.ProvisioningClient``
-and ``harness.target.mail.MailReader`` once they exist (same methods)."""
+The clients a context opens are closed by ``close_clients`` (an autouse fixture of
+tests/web/conftest.py calls it after each test)."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from playwright.sync_api import Page
 
-from harness.errors import HarnessError
 from harness.flows.catalog import ManualStep
 from harness.flows.context import FlowContext
 from harness.guide import Tenant
 from harness.pytest_plugin.sim import SimulatorHandle
+from harness.target.mail import MailReader
 from harness.target.model import ApiAccess, MailAccess, SipEndpoint, Target
 from harness.target.phones import PhoneFactory
+from harness.target.provisioning import ProvisioningClient
 
-OTP = re.compile(r"ワンタイムパスワード[:：]\s*(\d{6})")
 
+class RecordingClient(ProvisioningClient):
+    """The provisioning client, remembering each 開通 flag the flows set (a spy: the
+    onboarding test checks the 開通前 path switched the line off, then on)."""
 
-class ApiStandIn:
-    """ProvisioningClient's methods the web flows and their tests use."""
-
-    def __init__(self, sim: SimulatorHandle) -> None:
-        self.sim = sim
+    def __init__(self, access: ApiAccess) -> None:
+        super().__init__(access)
         self.lines: list[tuple[str, bool]] = []
 
     def set_line_live(self, number: str, live: bool) -> None:
         self.lines.append((number, live))
-        self.sim.set_line_live(number, live)
-
-    def settings(self) -> dict[str, object]:
-        return self.sim.settings()
-
-    def put_settings(self, document: dict[str, Any]) -> None:
-        self.sim.put_settings(document)
-
-    def mfa(self) -> bool:
-        return bool(self.sim.api("GET", "/api/mfa")["enabled"])
-
-    def set_mfa(self, enabled: bool) -> None:
-        self.sim.set_mfa(enabled)
+        super().set_line_live(number, live)
 
 
-@dataclass(frozen=True)
-class MailMark:
-    seen: int
+_OPEN: list[ProvisioningClient | MailReader] = []
 
 
-class MailStandIn:
-    """MailReader (contracts.md): mark, messages, wait_for_code."""
-
-    def __init__(self, sim: SimulatorHandle) -> None:
-        self.sim = sim
-
-    def mark(self) -> MailMark:
-        return MailMark(len(self.sim.mail()))
-
-    def messages(self, *, to: str | None = None, after: MailMark | None = None) -> list[Any]:
-        mails = self.sim.mail()[after.seen if after else 0 :]
-        return [m for m in mails if to is None or to in m["to"]]
-
-    def wait_for_code(self, to: str, *, after: MailMark, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for mail in reversed(self.messages(to=to, after=after)):
-                found = OTP.search(mail["body"])
-                if found:
-                    return found.group(1)
-            time.sleep(0.05)
-        raise HarnessError(f"no one-time code mailed to {to} within {timeout} s")
+def close_clients() -> None:
+    """Close every client the contexts of this test opened."""
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 @dataclass
@@ -147,9 +114,17 @@ def flow_context(
         phones=cast(PhoneFactory, _NoPhones()),
         evidence=RecordingEvidence(),
         new_page=new_page,
-        api=cast(Any, ApiStandIn(sim)) if api else None,
-        mail=cast(Any, MailStandIn(sim)) if mail else None,
+        api=_opened(RecordingClient(target.api)) if target.api else None,
+        mail=_opened(MailReader(target.mail)) if target.mail else None,
     )
+
+
+_Client = TypeVar("_Client", RecordingClient, MailReader)
+
+
+def _opened(client: _Client) -> _Client:
+    _OPEN.append(client)
+    return client
 
 
 def run_flow(name: str, ctx: FlowContext) -> float:
