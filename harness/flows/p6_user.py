@@ -241,7 +241,7 @@ def _absence_flow(
                 absence_reach(ctx, screen, user.extension, absence)
             else:
                 absence_unset(ctx, screen, user.extension)
-        screen.back_to_top().logout()
+        screen.logout()  # 「ログアウト」 is in every signed-in screen's header
     check_guards(ctx)
     mismatches.check()
 

@@ -182,6 +182,12 @@ def sim(simulator: SimulatorHandle) -> SimulatorHandle:
 
     A test that loaded another tenant gets the session's one reloaded; otherwise a reset.
     """
+    return restore_session_tenant(simulator)
+
+
+def restore_session_tenant(simulator: SimulatorHandle) -> SimulatorHandle:
+    """The session's tenant and its settings back: reloaded when a test loaded another
+    tenant, otherwise a reset (sessions ended, mail and lockouts cleared)."""
     if simulator.api("GET", "/api/tenant")["path"] != str(simulator.guide):
         simulator.load_tenant(simulator.guide)
     else:

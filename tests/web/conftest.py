@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from harness.pytest_plugin.browser import BorrowContext, open_shared_context
-from harness.pytest_plugin.sim import SimulatorHandle
+from harness.pytest_plugin.sim import SimulatorHandle, restore_session_tenant
 from harness.web.pages import AdminTopPage, Screen, SettingsLoginPage
 
 
@@ -116,13 +116,14 @@ def _page_of(context: BrowserContext) -> Page:
 
 @pytest.fixture(scope="module")
 def module_simulator(simulator: SimulatorHandle) -> SimulatorHandle:
-    """The session's simulator, reset once for this module's shared logins.
+    """The session's simulator, back to the session's tenant once for this module's shared
+    logins (the same as the ``sim`` fixture: reloaded when an earlier test loaded another
+    tenant, else reset).
 
     Only for tests that save nothing, in modules that never use the ``sim`` fixture: its reset
     ends every session, so a later test of the module would find itself logged out.
     """
-    simulator.reset()
-    return simulator
+    return restore_session_tenant(simulator)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ See docs/web-pages.md.
 from __future__ import annotations
 
 from harness.web.pages.admin import AccountSettingsPage, AdminTopPage
-from harness.web.pages.base import Screen, current_screen
+from harness.web.pages.base import Screen, SignedInScreen, current_screen
 from harness.web.pages.initial_setup import (
     ExtensionListPage,
     ExtensionRow,
@@ -52,6 +52,7 @@ __all__ = [
     "RingGroupRow",
     "Screen",
     "SettingsLoginPage",
+    "SignedInScreen",
     "UserTopPage",
     "current_screen",
 ]

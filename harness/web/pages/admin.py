@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.web.pages.base import Screen, current_screen
+from harness.web.pages.base import Screen, SignedInScreen, current_screen
 
 if TYPE_CHECKING:
     from harness.web.pages.initial_setup import ExtensionListPage
-    from harness.web.pages.login import SettingsLoginPage
 
 
-class AdminTopPage(Screen):
+class AdminTopPage(SignedInScreen):
     """トップ画面 of the administrator.
 
     Manual P.2 【Step1】 ④ 「これでWeb設定変更サイトへログインできました。(端末ご利用者の
@@ -33,16 +32,8 @@ class AdminTopPage(Screen):
         self._click_and_wait(self.page.get_by_role("link", name="アカウント設定"))
         return AccountSettingsPage(self.page)
 
-    def logout(self) -> SettingsLoginPage:
-        """Press 「ログアウト」 in the header (a POST with the CSRF token): the login screen."""
-        from harness.web.pages.login import SettingsLoginPage
 
-        header = self.page.get_by_role("navigation", name="アカウント")
-        self._click_and_wait(header.get_by_role("button", name="ログアウト"))
-        return SettingsLoginPage(self.page)
-
-
-class AccountSettingsPage(Screen):
+class AccountSettingsPage(SignedInScreen):
     """アカウント設定: 多要素認証 of the 端末ユーザ on or off; locked 端末ユーザ and 「ロック解除」.
 
     Manual P.2 【Step1】 ④: 「端末ご利用者の多要素認証設定を行う場合はアカウント設定にて

@@ -8,10 +8,13 @@ follows, and never asserts — tests and flows decide what is right.
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Locator, Page
+
+if TYPE_CHECKING:
+    from harness.web.pages.login import SettingsLoginPage
 
 _SCREENS: list[tuple[re.Pattern[str], type[Screen]]] = []
 
@@ -128,6 +131,18 @@ class Screen:
             return
         with self.page.expect_navigation(wait_until="domcontentloaded"):
             target.click()
+
+
+class SignedInScreen(Screen):
+    """A screen of a signed-in account: the header's 「ログアウト」 is on every one of them."""
+
+    def logout(self) -> SettingsLoginPage:
+        """Press 「ログアウト」 in the header (a POST with the CSRF token): the login screen."""
+        from harness.web.pages.login import SettingsLoginPage
+
+        header = self.page.get_by_role("navigation", name="アカウント")
+        self._click_and_wait(header.get_by_role("button", name="ログアウト"))
+        return SettingsLoginPage(self.page)
 
 
 _FIELD_ERRORS = """() => {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import Locator
 
-from harness.web.pages.base import Screen, cell_value, current_screen
+from harness.web.pages.base import Screen, SignedInScreen, cell_value, current_screen
 
 if TYPE_CHECKING:
     from harness.web.pages.admin import AdminTopPage
@@ -66,7 +66,7 @@ def _seconds(text: str) -> int | None:
     return int(digits.group()) if digits else None
 
 
-class _WizardScreen(Screen):
+class _WizardScreen(SignedInScreen):
     def _next(self) -> None:
         self._click_and_wait(self.page.get_by_role("link", name="次へ"))
 

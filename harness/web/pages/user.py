@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from harness.web.pages.base import Screen, current_screen
-
-if TYPE_CHECKING:
-    from harness.web.pages.login import SettingsLoginPage
+from harness.web.pages.base import Screen, SignedInScreen, current_screen
 
 FORWARD_STATES = ("無条件", "話中", "圏外", "無応答")
 """The 転送動作 states, in the screen's order (DOMAIN.md: unconditional, busy, unreachable,
 no_answer)."""
 
 
-class UserTopPage(Screen):
+class UserTopPage(SignedInScreen):
     """トップ画面 of a 端末ユーザ: its own 内線番号 and 「不在時動作設定」 (manual P.6)."""
 
     PATH = "/SmartPBX/User/Top"
@@ -30,14 +26,6 @@ class UserTopPage(Screen):
         """Follow 「不在時動作設定」."""
         self._click_and_wait(self.page.get_by_role("link", name="不在時動作設定"))
         return AbsencePage(self.page)
-
-    def logout(self) -> SettingsLoginPage:
-        """Press 「ログアウト」 in the header (a POST with the CSRF token): the login screen."""
-        from harness.web.pages.login import SettingsLoginPage
-
-        header = self.page.get_by_role("navigation", name="アカウント")
-        self._click_and_wait(header.get_by_role("button", name="ログアウト"))
-        return SettingsLoginPage(self.page)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +46,7 @@ class AbsenceShown:
     voicemail_password: str
 
 
-class AbsencePage(Screen):
+class AbsencePage(SignedInScreen):
     """不在時動作設定 (manual P.6 【Step2】).
 
     「不在時動作の設定/未設定を選択します。「設定」を選択すると、「転送/留守番電話設定」[シングル
