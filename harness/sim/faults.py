@@ -232,7 +232,7 @@ RING_TIME_UPPER_UNCHECKED = _fault(
     "ring-time-upper-unchecked",
     Area.WEB,
     "harness/sim/rules.py",
-    "不在時動作設定 accepts a 呼出時間 above 30 s (e.g. 31) instead of refusing it",
+    "不在時動作設定 takes a 呼出時間 above 30 s (e.g. 31) without a message, saving 30",
 )
 OTHER_EXTENSION_ABSENCE = _fault(
     "other-extension-absence",

@@ -20,7 +20,6 @@ state the change is written over.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -537,20 +536,17 @@ def check_absence(
             errors.add(*_EXTENSION_UNKNOWN, "absence.extension_exists")
         return AbsenceCheck(value=None, errors=errors)
     row = _absence_row(draft, errors)
-    over = row.get("呼出時間")
-    if faults.on(RING_TIME_UPPER_UNCHECKED) and isinstance(over, int) and over > _RING_HIGH:
-        row["呼出時間"] = _RING_HIGH  # the form's upper bound is not checked …
-    else:
-        over = None
+    ring_time = row.get("呼出時間")
+    if faults.on(RING_TIME_UPPER_UNCHECKED) and isinstance(ring_time, int):
+        # The upper bound is not checked: a longer 呼出時間 is taken, without a message, as
+        # the longest the service can hold (the stored settings stay a valid document).
+        row["呼出時間"] = min(ring_time, _RING_HIGH)
     entries[extension] = row
     _word(_verdict(view, document, [f"{SETTINGS_FILE} › 不在時動作設定 › {extension}"]), errors)
     if errors:
         return AbsenceCheck(value=None, errors=errors)
     # The entry passed its field checks above: validating it alone gives its typed form.
-    value = absence_value(_ABSENCE.validate_python(row))
-    if over is not None:  # … and the value given is what is saved
-        value = dataclasses.replace(value, ring_time=over)
-    return AbsenceCheck(value=value, errors=errors)
+    return AbsenceCheck(value=absence_value(_ABSENCE.validate_python(row)), errors=errors)
 
 
 def absence_value(absence: ForwardAbsence | SingleNumberReach) -> AbsenceValue:

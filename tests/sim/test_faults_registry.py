@@ -116,3 +116,11 @@ def test_extra_args_fault_reaches_serve_and_its_ready_file(tmp_path: Path) -> No
 def test_serve_without_fault_lists_none(tmp_path: Path) -> None:
     with start_embedded(SAMPLE, workdir=tmp_path) as embedded:
         assert embedded.ready["faults"] == []
+
+
+def test_docs_table_lists_every_fault_as_the_registry_does() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "faults.md").read_text(encoding="utf-8")
+    rows = [line for line in docs.splitlines() if line.startswith("| `")]
+    assert rows == [
+        f"| `{f.name}` | {f.area.value} | {f.description} | `{f.where}` |" for f in FAULTS
+    ]
