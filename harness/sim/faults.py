@@ -194,6 +194,12 @@ INBOUND_ROUTE_STALE = _fault(
     _SERVICE,
     "外線着信設定 keeps routing to the previous 着信先 after a change (a stale route cache)",
 )
+INBOUND_PILOT_RINGS_EXTENSION = _fault(
+    "inbound-pilot-rings-extension",
+    Area.ROUTING,
+    _ROUTING,
+    "外線着信設定 to a group's 代表番号 rings that extension alone instead of starting the group",
+)
 SETTINGS_NEED_RESTART = _fault(
     "settings-need-restart",
     Area.ROUTING,
@@ -251,8 +257,14 @@ CONNECTION_ERROR_NEVER_SHOWN = _fault(
 OTP_REUSABLE = _fault(
     "otp-reusable",
     Area.MFA,
-    "harness/sim/web/auth.py",
+    "harness/sim/store/accounts.py",
     "a one-time code stays valid after use: the same code logs in again",
+)
+OTP_NEVER_EXPIRES = _fault(
+    "otp-never-expires",
+    Area.MFA,
+    "harness/sim/store/accounts.py",
+    "a one-time code is accepted after its 10 minutes: the expiry is never compared",
 )
 MFA_NOT_ENFORCED = _fault(
     "mfa-not-enforced",
@@ -283,6 +295,7 @@ FAULTS: tuple[Fault, ...] = (
     INBOUND_CALLER_ID_DROPPED,
     INTERNAL_SHOWS_EXTERNAL_NUMBER,
     INBOUND_ROUTE_STALE,
+    INBOUND_PILOT_RINGS_EXTENSION,
     SETTINGS_NEED_RESTART,
     WRONG_PASSWORD_ACCEPTED,
     REGISTRATION_NEVER_EXPIRES,
@@ -292,6 +305,7 @@ FAULTS: tuple[Fault, ...] = (
     OTHER_EXTENSION_ABSENCE,
     CONNECTION_ERROR_NEVER_SHOWN,
     OTP_REUSABLE,
+    OTP_NEVER_EXPIRES,
     MFA_NOT_ENFORCED,
 )
 """Every fault, grouped by area (the order ``serve --list-faults`` prints)."""

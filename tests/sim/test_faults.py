@@ -331,6 +331,21 @@ def test_internal_shows_external_number() -> None:
     assert shown(fault, OUTBOUND, "20202", caller="20203") == {"20202": "20203"}
 
 
+@shows(F.INBOUND_PILOT_RINGS_EXTENSION)
+def test_inbound_pilot_rings_extension() -> None:
+    routed = {
+        **group("順次着信", ["20201", "20202"]),
+        "外線着信設定": [{"外線番号": "0312345678", "着信先": "20200"}],
+    }
+    outside = ExternalOrigin(number="09099998888")
+    normal, faulty = both(routed, "0312345678", F.INBOUND_PILOT_RINGS_EXTENSION, caller=outside)
+    assert normal[:3] == ["0 ring 20201", "20 stop 20201", "20 ring 20202"]
+    assert faulty == ["0 ring 20200"]
+    # dialled internally, the pilot still starts its group
+    internal = both(routed, "20200", F.INBOUND_PILOT_RINGS_EXTENSION)
+    assert internal[0] == internal[1]
+
+
 # --- the store-backed SIP service: which settings are in force -------------------------------
 
 
@@ -562,6 +577,21 @@ def test_otp_reusable(
         assert (reused.headers.get("location") == "/SmartPBX/User/Top") is reuse_logs_in
         if not reuse_logs_in:
             assert "正しくないか" in reused.text
+
+
+@shows(F.OTP_NEVER_EXPIRES)
+def test_otp_never_expires(
+    web: Callable[[Faults], Site], store: Store, clock: ManualClock, mailer: FakeMailer
+) -> None:
+    store.set_mfa(True)
+    for faults, late_logs_in in ((NO_FAULTS, False), (on(F.OTP_NEVER_EXPIRES), True)):
+        site = web(faults)
+        code = mfa_login(site, mailer, *USERS["30300"])
+        clock.advance(601)  # the code lives 10 minutes
+        late = site.post("/SmartPBX/Mfa/Code", {"code": code})
+        assert (late.headers.get("location") == "/SmartPBX/User/Top") is late_logs_in
+        if not late_logs_in:
+            assert "有効期限が切れています" in late.text
 
 
 @shows(F.MFA_NOT_ENFORCED)

@@ -26,6 +26,7 @@ from enum import StrEnum
 from harness.sim.faults import (
     EXTERNAL_SHOWS_EXTENSION,
     INBOUND_CALLER_ID_DROPPED,
+    INBOUND_PILOT_RINGS_EXTENSION,
     INTERNAL_SHOWS_EXTERNAL_NUMBER,
     NO_FAULTS,
     OUTBOUND_CALLER_ID_IGNORED,
@@ -221,6 +222,8 @@ def inbound_route(
     resolved = None if target is None else resolve_internal(config, target, site_number=None)
     if resolved is None:
         return Refusal(reason=ReleaseReason.NOT_FOUND)
+    if isinstance(resolved, ToGroup) and faults.on(INBOUND_PILOT_RINGS_EXTENSION):
+        resolved = ToExtension(extension=resolved.group.pilot or "")
     if params.inbound_caller_id is InboundCallerId.DIALLED_LINE:
         caller_id = CallerId(number=number)
     if faults.on(INBOUND_CALLER_ID_DROPPED):

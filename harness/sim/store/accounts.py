@@ -4,9 +4,11 @@ messages. Times (``now``) are simulated seconds of the simulator's clock."""
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import sqlite3
 
+from harness.sim.faults import NO_FAULTS, OTP_NEVER_EXPIRES, OTP_REUSABLE, Faults
 from harness.sim.store.core import StoreCore
 from harness.sim.store.credentials import DUMMY_HASH, digest, verify_password
 from harness.sim.store.records import Account, LoginOutcome, Session, Stage
@@ -115,12 +117,17 @@ class AccountsMixin(StoreCore):
             )
         return code
 
-    def redeem_code(self, login_id: str, code: str, *, now: float, single_use: bool = True) -> bool:
+    def redeem_code(
+        self, login_id: str, code: str, *, now: float, faults: Faults = NO_FAULTS
+    ) -> bool:
         """True once for a live, unused code of ``login_id`` (the latest one); marks it used.
-        ``single_use`` off (fault ``otp-reusable``): any live code of ``login_id``, used or not
-        — the check that forgets the used flag and the code it was sent with."""
+        ``faults``: the site's deviations switched on (``otp-reusable``, ``otp-never-expires``)."""
+        if faults.on(OTP_NEVER_EXPIRES):
+            now = -math.inf  # the expiry is not compared
         with self._tx() as db:
-            if not single_use:
+            if faults.on(OTP_REUSABLE):
+                # The check forgets the used flag and which code is the latest: any code ever
+                # mailed to the account (and still live) is accepted, any number of times.
                 hashed = digest(f"{login_id}:{code.strip()}")
                 return any(
                     hmac.compare_digest(row["code_hash"], hashed)
