@@ -22,7 +22,7 @@ from harness.clock import ManualClock
 from harness.guide.types import Settings
 from harness.sim import faults as F
 from harness.sim.faults import FAULTS, NO_FAULTS, Fault, Faults
-from harness.sim.pbx.call import Call
+from harness.sim.pbx.call import Call, LegFailure
 from harness.sim.pbx.config import PbxConfig
 from harness.sim.pbx.pbx import Pbx
 from harness.sim.pbx.registrar import ContactRequest, RegisterRequest, Registrar
@@ -160,6 +160,18 @@ def test_simultaneous_member_late() -> None:
     normal, faulty = both(settings, "20200", F.SIMULTANEOUS_MEMBER_LATE)
     assert normal[:3] == ["0 ring 20201", "0 ring 20202", "0 ring 20203"]
     assert faulty[:3] == ["0 ring 20201", "0 ring 20202", "2 ring 20203"]
+    # the others rejecting within the 2 s does not end the group before the late one rings
+    board = Board(on(F.SIMULTANEOUS_MEMBER_LATE), group("一斉着信", ["20201", "20202"]))
+    call, driver = board.call("20200")
+    board.clock.advance(1)
+    call.leg_failed(driver.leg_to("20201"), LegFailure.BUSY)
+    board.clock.advance(19)
+    assert driver.timeline == [
+        "0 ring 20201",
+        "2 ring 20202",
+        "20 stop 20202",
+        "20 release no_answer",
+    ]
 
 
 @shows(F.PILOT_RINGS_AS_MEMBER)

@@ -752,13 +752,15 @@ class _SimultaneousStage(_GroupStage):
     def start(self) -> None:
         call = self.call
         self.rang = False
+        self.late_due = False  # fault simultaneous-member-late: the last member still to ring
         legs = self.member_legs()
         late = legs.pop() if len(legs) > 1 and call.faults.on(SIMULTANEOUS_MEMBER_LATE) else None
         for leg in legs:
             if leg is not None and self.can_ring(leg) and not call._ringing(leg[0]):
                 call._ring(self, *leg)
                 self.rang = True
-        if late is not None and self.can_ring(late):
+        self.late_due = late is not None and self.can_ring(late)
+        if self.late_due:
             self.rang = True
             call._later(self, 2.0, functools.partial(self.ring_late, late))
         ring_time = _group_time(self.group, call.params.group_ring_time, call.faults)
@@ -768,8 +770,11 @@ class _SimultaneousStage(_GroupStage):
 
     def ring_late(self, leg: MemberLeg) -> None:
         """Fault ``simultaneous-member-late``: the last member's leg, 2 s after the others."""
+        self.late_due = False
         if leg is not None and self.can_ring(leg) and not self.call._ringing(leg[0]):
             self.call._ring(self, *leg)
+        elif not self.live_legs():
+            self.all_failed()
 
     def time_up(self) -> None:
         self.call._release(ReleaseReason.NO_ANSWER if self.rang else ReleaseReason.UNAVAILABLE)
@@ -780,7 +785,7 @@ class _SimultaneousStage(_GroupStage):
             self.call._release(ReleaseReason.UNAVAILABLE)
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
-        if not self.live_legs():
+        if not self.live_legs() and not self.late_due:
             self.all_failed()
 
 
