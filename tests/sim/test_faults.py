@@ -363,7 +363,8 @@ def test_inbound_pilot_rings_extension() -> None:
 
 def routes_after_changes(faults: Faults) -> list[tuple[str | None, str | None]]:
     """(0312345678's 着信先, 20201's 外線発信 number) in force: at start, after both are changed
-    on the store (as a page saves them), and after a tenant reload (a fresh start)."""
+    on the store (as a page saves them), after a tenant reload (a fresh start), and after a
+    reset followed at once — before any request — by a change back."""
     store = Store()
     first = {
         "外線着信設定": [{"外線番号": "0312345678", "着信先": "20201"}],
@@ -382,24 +383,25 @@ def routes_after_changes(faults: Faults) -> list[tuple[str | None, str | None]]:
             ServiceContext(store=store, clock=ManualClock(), host="127.0.0.1", sip_port=0)
         )
         assert service.sip is not None
-        try:
-            for change in (None, lambda: store.replace_settings(Settings.model_validate(second))):
-                if change is not None:
-                    change()
-                service.sip.refresh()  # what the service does before each request
-                config = service.sip.pbx.config
-                seen.append(
-                    (
-                        config.inbound_routes.get("0312345678"),
-                        config.outbound_caller_ids.get("20201"),
-                    )
-                )
-            store.load_tenant(tenant(second))
-            service.sip.refresh()
-            config = service.sip.pbx.config
+        sip = service.sip
+
+        def in_force() -> None:
+            sip.refresh()  # what the service does before each request
+            config = sip.pbx.config
             seen.append(
                 (config.inbound_routes.get("0312345678"), config.outbound_caller_ids.get("20201"))
             )
+
+        try:
+            in_force()
+            store.replace_settings(Settings.model_validate(second))
+            in_force()
+            store.load_tenant(tenant(second))
+            in_force()
+            # a reset, then a change before any request: the reset is the restart
+            store.reset()
+            store.replace_settings(Settings.model_validate(first))
+            in_force()
         finally:
             await service.stop()
 
@@ -413,19 +415,20 @@ def routes_after_changes(faults: Faults) -> list[tuple[str | None, str | None]]:
 @shows(F.INBOUND_ROUTE_STALE)
 def test_inbound_route_stale() -> None:
     start, fresh = ("20201", "0312345678"), ("20202", "0312345679")
-    assert routes_after_changes(NO_FAULTS) == [start, fresh, fresh]
+    assert routes_after_changes(NO_FAULTS) == [start, fresh, fresh, start]
     # the changed 着信先 is not seen, the changed caller ID is; a reload starts afresh
     assert routes_after_changes(on(F.INBOUND_ROUTE_STALE)) == [
         start,
         ("20201", "0312345679"),
         fresh,
+        ("20202", "0312345678"),
     ]
 
 
 @shows(F.SETTINGS_NEED_RESTART)
 def test_settings_need_restart() -> None:
     start, fresh = ("20201", "0312345678"), ("20202", "0312345679")
-    assert routes_after_changes(on(F.SETTINGS_NEED_RESTART)) == [start, start, fresh]
+    assert routes_after_changes(on(F.SETTINGS_NEED_RESTART)) == [start, start, fresh, fresh]
 
 
 # --- the registrar ------------------------------------------------------------------------------

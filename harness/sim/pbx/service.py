@@ -333,6 +333,11 @@ class StoreSipService:
             sip.end_all_calls()
             sip.forget_registrations()
             carrier.forget()
+            if self.faults.on(SETTINGS_NEED_RESTART) or self.faults.on(INBOUND_ROUTE_STALE):
+                # A reset or tenant load is these faults' restart: what is in force from now on
+                # is read now, not at whichever request comes next (the faults stay
+                # deterministic however the SIP traffic falls around a settings change).
+                sip.refresh()
 
         loop_thread = threading.get_ident()
 
