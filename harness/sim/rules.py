@@ -47,6 +47,7 @@ from harness.guide.types import (
     TerminalKind,
 )
 from harness.guide.validate import SETTINGS_FILE, as_source, bounds, check_settings
+from harness.sim.faults import NO_FAULTS, RING_TIME_UPPER_UNCHECKED, Faults
 
 __all__ = [
     "ABSENCE_OFF",
@@ -518,8 +519,11 @@ def _absence_row(draft: AbsenceDraft, errors: FieldErrors) -> dict[str, Any]:
     return row
 
 
-def check_absence(extension: str, draft: AbsenceDraft, view: TenantView) -> AbsenceCheck:
-    """不在時動作設定「設定」 of ``extension``: its entry replaced (未設定: removed), checked."""
+def check_absence(
+    extension: str, draft: AbsenceDraft, view: TenantView, faults: Faults = NO_FAULTS
+) -> AbsenceCheck:
+    """不在時動作設定「設定」 of ``extension``: its entry replaced (未設定: removed), checked.
+    ``faults``: the web site's deviations switched on (``ring-time-upper-unchecked``)."""
     errors = FieldErrors()
     if draft.enabled not in (ABSENCE_OFF, ABSENCE_ON):
         errors.add("enabled", "不在時動作は未設定・設定から選択してください。", ENABLED_RULE)
@@ -532,6 +536,11 @@ def check_absence(extension: str, draft: AbsenceDraft, view: TenantView) -> Abse
             errors.add(*_EXTENSION_UNKNOWN, "absence.extension_exists")
         return AbsenceCheck(value=None, errors=errors)
     row = _absence_row(draft, errors)
+    ring_time = row.get("呼出時間")
+    if faults.on(RING_TIME_UPPER_UNCHECKED) and isinstance(ring_time, int):
+        # The upper bound is not checked: a longer 呼出時間 is taken, without a message, as
+        # the longest the service can hold (the stored settings stay a valid document).
+        row["呼出時間"] = min(ring_time, _RING_HIGH)
     entries[extension] = row
     _word(_verdict(view, document, [f"{SETTINGS_FILE} › 不在時動作設定 › {extension}"]), errors)
     if errors:

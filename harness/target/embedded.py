@@ -47,7 +47,8 @@ class EmbeddedTarget:
     log: Path
     db: Path
     api_token: str = field(repr=False)
-    #: The ready file's JSON: pid, base_url, http, smtp, sip, pstn, db, time_scale, api_token_file.
+    #: The ready file's JSON: pid, base_url, http, smtp, sip, pstn, db, time_scale, api_token_file,
+    #: faults (the names ``extra_args`` switched on with ``--fault``; docs/faults.md).
     ready: dict[str, object]
 
     def kill(self, sig: int = signal.SIGTERM) -> None:

@@ -182,12 +182,14 @@ def app(store: Store, clock: ManualClock, mailer: FakeMailer) -> ASGIApp:
 @pytest.fixture
 def make_site(
     app: ASGIApp, portal: anyio.from_thread.BlockingPortal
-) -> Iterator[Callable[[], Site]]:
-    """A factory of independent browsers (own cookie jar) on the same app."""
+) -> Iterator[Callable[..., Site]]:
+    """A factory of independent browsers (own cookie jar) on the same app, or on ``on`` (an
+    app of its own over the same store, e.g. with faults: tests/sim/test_faults.py)."""
     opened: list[httpx.Client] = []
 
-    def make() -> Site:
-        client = httpx.Client(transport=PortalTransport(app, portal), base_url="http://127.0.0.1")
+    def make(on: ASGIApp | None = None) -> Site:
+        transport = PortalTransport(on or app, portal)
+        client = httpx.Client(transport=transport, base_url="http://127.0.0.1")
         opened.append(client)
         return Site(client)
 
@@ -197,5 +199,5 @@ def make_site(
 
 
 @pytest.fixture
-def site(make_site: Callable[[], Site]) -> Site:
+def site(make_site: Callable[..., Site]) -> Site:
     return make_site()

@@ -4,9 +4,11 @@ messages. Times (``now``) are simulated seconds of the simulator's clock."""
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import sqlite3
 
+from harness.sim.faults import NO_FAULTS, OTP_NEVER_EXPIRES, OTP_REUSABLE, Faults
 from harness.sim.store.core import StoreCore
 from harness.sim.store.credentials import DUMMY_HASH, digest, verify_password
 from harness.sim.store.records import Account, LoginOutcome, Session, Stage
@@ -115,9 +117,26 @@ class AccountsMixin(StoreCore):
             )
         return code
 
-    def redeem_code(self, login_id: str, code: str, *, now: float) -> bool:
-        """True once for a live, unused code of ``login_id``; marks it used."""
+    def redeem_code(
+        self, login_id: str, code: str, *, now: float, faults: Faults = NO_FAULTS
+    ) -> bool:
+        """True once for a live, unused code of ``login_id`` (the latest one); marks it used.
+        ``faults``: the site's deviations switched on (``otp-reusable``, ``otp-never-expires``)."""
+        if faults.on(OTP_NEVER_EXPIRES):
+            now = -math.inf  # the expiry is not compared
         with self._tx() as db:
+            if faults.on(OTP_REUSABLE):
+                # The check forgets the used flag and which code is the latest: any code ever
+                # mailed to the account (and still live) is accepted, any number of times.
+                hashed = digest(f"{login_id}:{code.strip()}")
+                return any(
+                    hmac.compare_digest(row["code_hash"], hashed)
+                    for row in db.execute(
+                        "SELECT code_hash FROM one_time_codes "
+                        "WHERE login_id = ? AND expires_at > ?",
+                        (login_id, now),
+                    )
+                )
             row = db.execute(
                 "SELECT id, code_hash FROM one_time_codes "
                 "WHERE login_id = ? AND used = 0 AND expires_at > ? ORDER BY id DESC LIMIT 1",
