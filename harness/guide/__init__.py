@@ -1,8 +1,8 @@
 """ご利用内容のご案内 (guide) and 設定 (settings) documents: schema, loading, validation.
 
 ``load_tenant(folder)`` is the entry point; the document types are re-exported here.
-(``harness.guide.strategies`` holds Hypothesis strategies for tests and is not imported here:
-Hypothesis is a test extra.)
+(Hypothesis strategies of valid tenants live in ``harness.strategies``, which imports this
+package; the guide itself never imports Hypothesis.)
 """
 
 from harness.guide.load import load_tenant, load_tenant_text

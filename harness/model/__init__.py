@@ -24,6 +24,7 @@ from harness.model.scenario import (
     Scenario,
     load_scenario,
     parse_scenario,
+    scenario_document,
 )
 from harness.model.timeline import WITHHELD, Event, EventKind, Outcome, Timeline
 
@@ -49,5 +50,6 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "predict",
+    "scenario_document",
     "scenario_problems",
 ]

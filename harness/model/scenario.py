@@ -263,3 +263,33 @@ def _pickups(value: object, where: str, problems: list[Problem]) -> tuple[Pickup
             code = None
         result.append(Pickup(by=by, at=at, code=code))
     return tuple(result)
+
+
+def scenario_document(scenario: Scenario) -> dict[str, object]:
+    """``scenario`` as the data of a scenario file (the inverse of :func:`parse_scenario`:
+    ``parse_scenario(scenario_document(s)) == s``), numbers as strings, defaults left out, so
+    a generated call is written as a file ``smartpbx-harness predict --scenario`` reads."""
+    document: dict[str, object] = {}
+    if scenario.description:
+        document["description"] = scenario.description
+    document["call"] = {"from": scenario.caller, "to": scenario.dialled}
+    endpoints: dict[str, dict[str, object]] = {}
+    for number, behaviour in scenario.endpoints.items():
+        spec: dict[str, object] = {}
+        if behaviour.state is not EndpointState.REGISTERED:
+            spec["state"] = behaviour.state.value
+        if behaviour.answer_after is not None:
+            spec["answer_after"] = behaviour.answer_after
+        if behaviour.reject_after is not None:
+            spec["reject_after"] = behaviour.reject_after
+        endpoints[number] = spec
+    if endpoints:
+        document["endpoints"] = endpoints
+    if scenario.pickups:
+        document["pickups"] = [
+            {"by": p.by, "at": p.at, **({"code": p.code} if p.code is not None else {})}
+            for p in scenario.pickups
+        ]
+    if scenario.caller_gives_up_after is not None:
+        document["caller_gives_up_after"] = scenario.caller_gives_up_after
+    return document

@@ -30,7 +30,6 @@ from harness.flows.context import FlowContext
 from harness.flows.step import Flow, bound_steps, flows
 from harness.guide import load_tenant
 from harness.guide.dump import write_tenant
-from harness.guide.strategies import tenants
 from harness.guide.types import Action, ForwardAbsence, GroupKind, Tenant, TerminalKind
 from harness.pytest_plugin.sim import start_simulator
 from harness.sip.endpoint import Endpoint, ServerTransaction
@@ -38,6 +37,7 @@ from harness.sip.message import Response
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.runtime import Runtime
 from harness.sip.transport import Address
+from harness.strategies.tenants import tenants
 from harness.target.model import SipEndpoint, Target
 from harness.target.phones import PhoneFactory
 

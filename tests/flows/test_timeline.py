@@ -38,9 +38,10 @@ from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sip.app import CALLABLE, CELLULAR_CALLABLE, NOT_CALLABLE, Platform
 from harness.sip.observed import PhoneEvent, PhoneEventKind
 from harness.sip.runtime import Runtime
+from harness.strategies.scenarios import scenarios
+from harness.strategies.tenants import dense_tenants as tenants
 from harness.suite.derive import derive_checks
 from harness.target.model import Capability, MissingCapability, SipEndpoint, Target
-from tests.model.strategies import scenarios, tenants
 from tests.sim.sip.kit import FIXTURES, flow_context, sim_target
 
 K = EventKind

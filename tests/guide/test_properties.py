@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from harness.errors import InputError
 from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant, load_tenant_text
 from harness.guide.dump import as_document, documents, to_yaml, write_tenant
-from harness.guide.strategies import tenants
+from harness.strategies.tenants import tenants
 
 UNKNOWN = "9" * 22  # 22 digits: a well-formed 内線番号 no generated tenant has
 

@@ -31,13 +31,9 @@ from harness.model import (
     predict,
 )
 from harness.model.timeline import FINAL_KIND, KIND_RANK
-from tests.model.strategies import (
-    lines_of,
-    model_params,
-    scenarios,
-    tenants,
-    tenants_and_scenarios,
-)
+from harness.strategies.params import model_params
+from harness.strategies.scenarios import lines_of, scenarios, tenants_and_scenarios
+from harness.strategies.tenants import dense_tenants as tenants
 
 CASES = tenants_and_scenarios()
 

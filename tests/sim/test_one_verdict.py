@@ -31,11 +31,11 @@ from hypothesis import strategies as st
 from harness.clock import ManualClock
 from harness.errors import InputError
 from harness.guide import load_tenant_text
-from harness.guide.strategies import settings_for
 from harness.guide.types import Guide, Settings
 from harness.sim.documents import read_tenant
 from harness.sim.store import Store
 from harness.sim.web import create_app
+from harness.strategies.settings import settings_for
 
 from .conftest import ADMIN, RICH, USERS, FakeMailer, PortalTransport, Site, field_rule_ids
 

@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, seed, settings
 
 from harness.errors import InputError
 from harness.guide.dump import write_tenant
-from harness.guide.strategies import tenants
 from harness.guide.types import Tenant, Terminal
 from harness.sip.app import Platform, RegistrationState
 from harness.sip.message import parse_message
@@ -27,6 +26,7 @@ from harness.sip.peers._net import free_port, wait_for_options
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.phone import Phone
 from harness.sip.uri import SipUri
+from harness.strategies.tenants import tenants
 from harness.target.kamailio import KamailioTarget, kamailio_target
 from harness.target.kamailio import main as kamailio_main
 from harness.target.model import Capability

@@ -13,10 +13,11 @@ from hypothesis import given
 from harness.errors import InputError
 from harness.flows.catalog import step_by_id
 from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant
-from harness.guide.strategies import tenants as guide_tenants
 from harness.guide.types import Action, TerminalKind
 from harness.model import Event, EventKind, Outcome, Timeline, predict, scenario_problems
 from harness.sip.app import Platform
+from harness.strategies.tenants import dense_tenants as model_tenants
+from harness.strategies.tenants import tenants as guide_tenants
 from harness.suite.derive import (
     ANSWER_AFTER,
     QUIET,
@@ -30,7 +31,6 @@ from harness.suite.derive import (
 from harness.suite.plan import bundled_guides, load_tenants
 from harness.target.model import Capability
 from harness.target.phones import platform_for, platforms_for
-from tests.model.strategies import tenants as model_tenants
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ご利用内容"
 BUNDLED = ("sample", "multisite", "domain-examples", "large")

@@ -13,8 +13,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, find, settings
 
 from harness.guide.dump import write_tenant
-from harness.guide.strategies import tenants
 from harness.guide.types import Tenant, TerminalKind
+from harness.strategies.tenants import tenants
 from harness.suite.derive import derive_checks
 
 

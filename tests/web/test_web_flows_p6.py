@@ -13,9 +13,9 @@ from harness.flows.applicability import NotApplicable
 from harness.flows.settings_diff import SettingsMismatch
 from harness.guide import Tenant
 from harness.guide.dump import write_tenant
-from harness.guide.strategies import tenants
 from harness.pytest_plugin.browser import NewContext
 from harness.pytest_plugin.sim import SAMPLE_GUIDE, SimulatorHandle
+from harness.strategies.tenants import tenants
 from harness.target.model import Capability, MissingCapability
 from tests.web.test_web_flows_p2 import FIXTURES, _ctx, onboard_and_verify
 from tests.web.web_flows_kit import run_flow

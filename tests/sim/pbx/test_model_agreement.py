@@ -13,7 +13,8 @@ from hypothesis import given
 
 from harness.guide import Tenant, load_tenant
 from harness.model import DEFAULT_PARAMS, ModelParams, Scenario, load_scenario, predict
-from tests.model.strategies import model_params, tenants_and_scenarios
+from harness.strategies.params import model_params
+from harness.strategies.scenarios import tenants_and_scenarios
 from tests.sim.pbx.agreement import canonical, observe, pbx_params
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "ご利用内容"
