@@ -30,6 +30,8 @@ from harness.clock import ScaledClock
 from harness.errors import HarnessError, InputError, Problem
 from harness.guide.types import Tenant
 from harness.sim.documents import read_tenant
+from harness.sim.faults import Faults
+from harness.sim.faults import listing as faults_listing
 from harness.sim.pbx.config import PbxParams
 from harness.sim.pbx.registrar import Algorithm, RegistrarParams
 from harness.sim.pbx.service import StoreSipService
@@ -47,15 +49,16 @@ def register(subparsers: Any) -> None:
             "Web設定変更サイト, provisioning API (/api/openapi.json) and an SMTP sink for "
             "one-time codes (read them with GET /api/mail), for the tenant in --guide. "
             "A port in use, a --db another serve uses or that is no simulator database: "
-            "exit 2, naming the option."
+            "exit 2, naming the option. --fault NAME switches on a named deviation "
+            "(docs/faults.md; --list-faults prints them all)."
         ),
     )
     parser.add_argument(
         "--guide",
-        required=True,
         type=Path,
         metavar="DIR",
-        help="tenant folder holding ご利用内容.yaml (and optionally 設定.yaml)",
+        help="tenant folder holding ご利用内容.yaml (and optionally 設定.yaml); required "
+        "unless --list-faults",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)"
@@ -153,6 +156,21 @@ def register(subparsers: Any) -> None:
         "line is visible to other local users: prefer the variable or the file",
     )
     parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch on a named fault: a realistic deviation of a real deployment, for "
+        "measuring what the suite catches (repeatable; docs/faults.md; the banner, the READY "
+        "line and the ready file list the active ones). An unknown name: exit 2 with the "
+        "closest names",
+    )
+    parser.add_argument(
+        "--list-faults",
+        action="store_true",
+        help="print every fault with its area and one-line description, then exit 0",
+    )
+    parser.add_argument(
         "--ready-file",
         type=Path,
         default=None,
@@ -212,6 +230,21 @@ _scale = _positive("a time scale", "1, 0.01", "time scale must be > 0")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list_faults:
+        print(faults_listing())
+        return 0
+    args.faults = Faults.named(args.fault)
+    if args.guide is None:
+        raise InputError(
+            [
+                Problem(
+                    where="--guide",
+                    rule="required: the tenant folder holding ご利用内容.yaml, e.g. "
+                    "--guide fixtures/ご利用内容/sample",
+                )
+            ],
+            subject="serve",
+        )
     check_loopback(args.host)
     if args.lockout_after < 1:
         raise InputError(
@@ -276,6 +309,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
             pstn_port=args.pstn_port,
             algorithms=args.digest_algorithms,
             pbx_params=args.pbx_params,
+            faults=args.faults,
         )
     ]
     simulator = Simulator(
@@ -287,6 +321,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
         sip_port=args.sip_port,
         services=services,
         api_token=args.api_token,
+        faults=args.faults,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -320,6 +355,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
             "db": str(store.path),
             "time_scale": args.time_scale,
             "api_token_file": str(simulator.api_token_file),
+            "faults": args.faults.names,
         }
         print(_banner(simulator, tenant, args), flush=True)
         # Everything loaded so far (modules, the app, the tenant) lives as long as the
@@ -379,6 +415,7 @@ def _banner(simulator: Simulator, tenant: Tenant, args: argparse.Namespace) -> s
         + (f"  (SIP on {simulator.host}:{sip})" if sip else "  (SIP side not attached)"),
         f"  time scale              {args.time_scale} real s per simulated s",
         f"  PBX parameters          {_changed_params(args.pbx_params) or 'DOMAIN.md defaults'}",
+        f"  faults                  {', '.join(args.faults.names) or 'none'}",
         "",
         "  管理者アカウント",
         f"    ログインID {guide.admin_account.login_id}   "

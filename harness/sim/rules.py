@@ -20,6 +20,7 @@ state the change is written over.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from harness.guide.types import (
     TerminalKind,
 )
 from harness.guide.validate import SETTINGS_FILE, as_source, bounds, check_settings
+from harness.sim.faults import NO_FAULTS, RING_TIME_UPPER_UNCHECKED, Faults
 
 __all__ = [
     "ABSENCE_OFF",
@@ -518,8 +520,11 @@ def _absence_row(draft: AbsenceDraft, errors: FieldErrors) -> dict[str, Any]:
     return row
 
 
-def check_absence(extension: str, draft: AbsenceDraft, view: TenantView) -> AbsenceCheck:
-    """不在時動作設定「設定」 of ``extension``: its entry replaced (未設定: removed), checked."""
+def check_absence(
+    extension: str, draft: AbsenceDraft, view: TenantView, faults: Faults = NO_FAULTS
+) -> AbsenceCheck:
+    """不在時動作設定「設定」 of ``extension``: its entry replaced (未設定: removed), checked.
+    ``faults``: the web site's deviations switched on (``ring-time-upper-unchecked``)."""
     errors = FieldErrors()
     if draft.enabled not in (ABSENCE_OFF, ABSENCE_ON):
         errors.add("enabled", "不在時動作は未設定・設定から選択してください。", ENABLED_RULE)
@@ -532,12 +537,20 @@ def check_absence(extension: str, draft: AbsenceDraft, view: TenantView) -> Abse
             errors.add(*_EXTENSION_UNKNOWN, "absence.extension_exists")
         return AbsenceCheck(value=None, errors=errors)
     row = _absence_row(draft, errors)
+    over = row.get("呼出時間")
+    if faults.on(RING_TIME_UPPER_UNCHECKED) and isinstance(over, int) and over > _RING_HIGH:
+        row["呼出時間"] = _RING_HIGH  # the form's upper bound is not checked …
+    else:
+        over = None
     entries[extension] = row
     _word(_verdict(view, document, [f"{SETTINGS_FILE} › 不在時動作設定 › {extension}"]), errors)
     if errors:
         return AbsenceCheck(value=None, errors=errors)
     # The entry passed its field checks above: validating it alone gives its typed form.
-    return AbsenceCheck(value=absence_value(_ABSENCE.validate_python(row)), errors=errors)
+    value = absence_value(_ABSENCE.validate_python(row))
+    if over is not None:  # … and the value given is what is saved
+        value = dataclasses.replace(value, ring_time=over)
+    return AbsenceCheck(value=value, errors=errors)
 
 
 def absence_value(absence: ForwardAbsence | SingleNumberReach) -> AbsenceValue:

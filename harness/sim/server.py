@@ -34,6 +34,7 @@ import uvicorn
 
 from harness.clock import Clock
 from harness.errors import InputError, Problem
+from harness.sim.faults import NO_FAULTS, Faults
 from harness.sim.mail import MailSink, SmtpMailer
 from harness.sim.store import Store
 from harness.sim.web import create_app
@@ -124,8 +125,10 @@ class Simulator:
         sip_port: int = 0,
         services: Iterable[Service] = (),
         api_token: str | None = None,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         check_loopback(host)
+        self.faults = faults  # the web site's share of them (the SIP side gets its own)
         self.api_token = api_token or secrets.token_urlsafe(32)
         self.api_token_file = api_token_path(store)
         self.store = store
@@ -189,6 +192,7 @@ class Simulator:
             host=self.host,
             api_token=self.api_token,
             token_hint=f"serve prints it at start and writes it to {self.api_token_file}",
+            faults=self.faults,
         )
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self._server = _Uvicorn(config)

@@ -38,6 +38,23 @@ from typing import Protocol, TypeVar
 from harness.clock import Clock, TimerHandle
 from harness.errors import HarnessError
 from harness.guide.types import Action, GroupKind
+from harness.sim.faults import (
+    BUSY_AS_NO_ANSWER,
+    GROUP_RING_TIME_LATE,
+    NO_ANSWER_LATE,
+    NO_ANSWER_RING_TIME_IGNORED,
+    NO_FAULTS,
+    PILOT_RINGS_AS_MEMBER,
+    REACH_END_IGNORED,
+    REACH_START_2_IGNORED,
+    SEQUENTIAL_OUT_OF_ORDER,
+    SEQUENTIAL_WAITS_ON_UNREGISTERED,
+    SIMULTANEOUS_MEMBER_LATE,
+    UNREACHABLE_FORWARD_NEVER,
+    VOICEMAIL_NEVER_REACHED,
+    VOICEMAIL_WHEN_OFF,
+    Faults,
+)
 from harness.sim.pbx.config import (
     ForwardConfig,
     ForwardedCallerId,
@@ -233,6 +250,7 @@ class Call:
         pickup_lookup: PickupLookup | None = None,
         on_end: Callable[[Call], None] | None = None,
         call_id: str | None = None,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self.id = call_id or f"call-{next(Call._ids)}"
         self.origin = origin
@@ -245,6 +263,7 @@ class Call:
         self.voicemail = voicemail
         self.pickup_lookup = pickup_lookup
         self.on_end = on_end
+        self.faults = faults  # named deviations switched on (harness.sim.faults)
         self.arrived_at = clock.now()
         self.state = CallState.RINGING  # the initial state; every change: _transition
         self.caller_id = CallerId(number=None)
@@ -262,7 +281,9 @@ class Call:
 
     def start(self) -> None:
         """Route the call and start its first stage (t = 0)."""
-        route = route_call(self.config, self.params, origin=self.origin, dialled=self.dialled)
+        route = route_call(
+            self.config, self.params, origin=self.origin, dialled=self.dialled, faults=self.faults
+        )
         if isinstance(route, Refusal):
             self._release(route.reason)
             return
@@ -373,7 +394,7 @@ class Call:
         シングルナンバーリーチ) presents; None when it cannot be placed."""
         if self.params.forwarded_external_caller_id is ForwardedCallerId.ORIGINAL_CALLER:
             return self.caller_id
-        return outbound_caller_id(self.config, self.params, extension)
+        return outbound_caller_id(self.config, self.params, extension, self.faults)
 
     def _plain_target(self, extension: str, number: str) -> tuple[LegTarget, CallerId] | None:
         """A leg rung plainly on behalf of ``extension`` (a 接続先, or a group member's 転送先):
@@ -473,6 +494,10 @@ class Call:
         self._enter_destination(destination, hops=hops + 1, forwarded_by=from_extension)
 
     def _to_voicemail(self, mailbox: str) -> None:
+        if self.faults.on(VOICEMAIL_NEVER_REACHED):
+            self._fallback_mailbox = None  # no voicemail to fall back to either
+            self._release(ReleaseReason.UNAVAILABLE)
+            return
         self._stop_all()
         self._transition(CallEvent.VOICEMAIL)
         if self.voicemail is not None:
@@ -585,21 +610,27 @@ class _ExtensionStage(_Stage):
             call._ring(self, ToExtension(extension=self.extension), call.caller_id)
             if fwd is not None and fwd.no_answer is not Action.NONE:
                 no_answer = fwd.no_answer
-                self.no_answer_timer = call._later(
-                    self, self.ring_time(fwd), lambda: self.act(no_answer)
-                )
+                delay = self.ring_time(fwd) + (3.0 if call.faults.on(NO_ANSWER_LATE) else 0.0)
+                self.no_answer_timer = call._later(self, delay, lambda: self.act(no_answer))
             else:
                 call._ring_limit(self)
 
     def ring_time(self, fwd: ForwardConfig) -> float:
         """無応答's 呼出時間 (validation requires it; the default only keeps this total)."""
+        if self.call.faults.on(NO_ANSWER_RING_TIME_IGNORED):
+            return self.call.params.default_no_answer_ring_time
         return fwd.ring_time or self.call.params.default_no_answer_ring_time
 
     def state_holds(self, why: LegFailure) -> None:
         """X turned out unregistered or busy (before or while ringing): 圏外 / 話中."""
         fwd = self.forward
+        if why is LegFailure.BUSY and fwd is not None and self.call.faults.on(BUSY_AS_NO_ANSWER):
+            self.busy_as_no_answer(fwd)
+            return
         if why is LegFailure.UNREGISTERED:
             action = Action.NONE if fwd is None else fwd.unreachable
+            if self.call.faults.on(UNREACHABLE_FORWARD_NEVER):
+                action = Action.NONE
             fallback = ReleaseReason.UNAVAILABLE
         elif why is LegFailure.BUSY:
             action = Action.NONE if fwd is None else fwd.busy
@@ -622,6 +653,17 @@ class _ExtensionStage(_Stage):
             self.call._later(self, self.ring_time(fwd), lambda: self.act(no_answer))
         else:
             self.call._release(fallback)
+
+    def busy_as_no_answer(self, fwd: ForwardConfig) -> None:
+        """Fault ``busy-as-no-answer``: 話中 is never looked at; after 呼出時間 comes 無応答's
+        action, or busy when 無応答 is 設定しない."""
+        if self.no_answer_timer is not None:
+            self.no_answer_timer.cancel()
+        no_answer = fwd.no_answer
+        if no_answer is Action.NONE:
+            self.call._release(ReleaseReason.BUSY)
+        else:
+            self.call._later(self, self.ring_time(fwd), lambda: self.act(no_answer))
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
         self.state_holds(why)
@@ -654,8 +696,9 @@ class _ExternalStage(_Stage):
         self.call._release(ReleaseReason.BUSY if busy else ReleaseReason.UNAVAILABLE)
 
 
-def _group_time(group: GroupConfig, default: float) -> float:
-    return default if group.ring_time is None else group.ring_time
+def _group_time(group: GroupConfig, default: float, faults: Faults) -> float:
+    ring_time = default if group.ring_time is None else group.ring_time
+    return ring_time + 2.0 if faults.on(GROUP_RING_TIME_LATE) else ring_time
 
 
 MemberLeg = tuple[LegTarget, CallerId] | None
@@ -675,7 +718,8 @@ class _GroupStage(_Stage):
         call = self.call
         members = list(self.group.members)
         pilot = self.group.pilot
-        if call.params.pilot_rings_as_member and pilot is not None and pilot not in members:
+        pilot_rings = call.params.pilot_rings_as_member or call.faults.on(PILOT_RINGS_AS_MEMBER)
+        if pilot_rings and pilot is not None and pilot not in members:
             members.insert(0, pilot)
         legs: list[MemberLeg] = []
         for member in members:
@@ -708,14 +752,24 @@ class _SimultaneousStage(_GroupStage):
     def start(self) -> None:
         call = self.call
         self.rang = False
-        for leg in self.member_legs():
+        legs = self.member_legs()
+        late = legs.pop() if len(legs) > 1 and call.faults.on(SIMULTANEOUS_MEMBER_LATE) else None
+        for leg in legs:
             if leg is not None and self.can_ring(leg) and not call._ringing(leg[0]):
                 call._ring(self, *leg)
                 self.rang = True
-        ring_time = _group_time(self.group, call.params.group_ring_time)
+        if late is not None and self.can_ring(late):
+            self.rang = True
+            call._later(self, 2.0, functools.partial(self.ring_late, late))
+        ring_time = _group_time(self.group, call.params.group_ring_time, call.faults)
         call._later(self, ring_time, self.time_up)
         if not self.rang:
             self.all_failed()
+
+    def ring_late(self, leg: MemberLeg) -> None:
+        """Fault ``simultaneous-member-late``: the last member's leg, 2 s after the others."""
+        if leg is not None and self.can_ring(leg) and not self.call._ringing(leg[0]):
+            self.call._ring(self, *leg)
 
     def time_up(self) -> None:
         self.call._release(ReleaseReason.NO_ANSWER if self.rang else ReleaseReason.UNAVAILABLE)
@@ -738,12 +792,15 @@ class _SequentialStage(_GroupStage):
         super().__init__(call, group)
         self.next_index = 0
         self.slot: TimerHandle | None = None
-        self.ring_time = _group_time(group, call.params.member_ring_time)
+        self.ring_time = _group_time(group, call.params.member_ring_time, call.faults)
         self.sequence: list[MemberLeg] = []
         self.rang = False
 
     def start(self) -> None:
-        self.sequence = self.member_legs() * self.call.params.sequential_rounds
+        members = self.member_legs()
+        if self.call.faults.on(SEQUENTIAL_OUT_OF_ORDER):
+            members.reverse()
+        self.sequence = members * self.call.params.sequential_rounds
         self.advance()
 
     def advance(self, slot_start: float | None = None) -> None:
@@ -763,7 +820,7 @@ class _SequentialStage(_GroupStage):
             if member is not None and self.can_ring(member):
                 call._ring(self, *member)
                 self.rang = True
-            elif not costs_time:
+            elif not costs_time and not self.waits_on(member):
                 continue
             end = start + self.ring_time
             self.slot = call._later(
@@ -771,6 +828,15 @@ class _SequentialStage(_GroupStage):
             )
             return
         call._release(ReleaseReason.NO_ANSWER if self.rang else ReleaseReason.UNAVAILABLE)
+
+    def waits_on(self, member: MemberLeg) -> bool:
+        """Fault ``sequential-waits-on-unregistered``: an unregistered member's T passes."""
+        return (
+            self.call.faults.on(SEQUENTIAL_WAITS_ON_UNREGISTERED)
+            and member is not None
+            and isinstance(member[0], ToExtension)
+            and self.call.presence(member[0].extension) is Presence.UNREGISTERED
+        )
 
     def leg_failed(self, leg: Leg, why: LegFailure) -> None:
         self.advance()  # a member that fails while ringing: the next one at once
@@ -787,8 +853,9 @@ class _ReachStage(_Stage):
 
     def start(self) -> None:
         call = self.call
+        first_start = self.reach.legs[0].start if self.reach.legs else 0.0
         placed = [
-            (reach_leg.start, leg)
+            (first_start if call.faults.on(REACH_START_2_IGNORED) else reach_leg.start, leg)
             for reach_leg in self.reach.legs
             if (leg := call._plain_target(self.extension, reach_leg.number)) is not None
         ]
@@ -802,7 +869,8 @@ class _ReachStage(_Stage):
                 continue  # (A) a leg whose start ≥ end never rings
             self.pending += 1
             call._later(self, start, functools.partial(self.ring_later, target, caller_id))
-        call._later(self, end, self.end)
+        if not call.faults.on(REACH_END_IGNORED):
+            call._later(self, end, self.end)
         self.end_if_all_failed()
 
     def ring(self, target: LegTarget, caller_id: CallerId) -> None:
@@ -823,7 +891,7 @@ class _ReachStage(_Stage):
         # Rule 5 (A, ``reach_early_end_when_all_failed``): every leg failed, none pending.
         if self.pending or self.live_legs() or not self.call.params.reach_early_end_when_all_failed:
             return
-        if self.reach.voicemail:
+        if self.reach.voicemail or self.call.faults.on(VOICEMAIL_WHEN_OFF):
             self.call._to_voicemail(self.extension)
         else:
             self.call._release(ReleaseReason.UNAVAILABLE)
@@ -832,7 +900,7 @@ class _ReachStage(_Stage):
         self.end_if_all_failed()
 
     def end(self) -> None:
-        if self.reach.voicemail:
+        if self.reach.voicemail or self.call.faults.on(VOICEMAIL_WHEN_OFF):
             self.call._to_voicemail(self.extension)
         else:
             self.call._release(ReleaseReason.NO_ANSWER)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.clock import Clock
+from harness.sim.faults import NO_FAULTS, PICKUP_WRONG_CALL, Faults
 from harness.sim.pbx.call import Call, LegDriver
 from harness.sim.pbx.config import GroupConfig, PbxConfig, PbxParams, Presence
 from harness.sim.pbx.routing import Origin
@@ -26,6 +27,7 @@ class Pbx:
         is_registered: Callable[[str], bool],
         params: PbxParams | None = None,
         voicemail: VoicemailStore | None = None,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         # Replace ``config`` to apply new settings: calls already running keep their snapshot.
         self.config = config
@@ -34,6 +36,7 @@ class Pbx:
         self.params = params or PbxParams()
         self.voicemail = voicemail if voicemail is not None else VoicemailStore()
         self.calls: dict[str, Call] = {}
+        self.faults = faults
 
     def incoming(
         self, *, origin: Origin, dialled: str, driver: LegDriver, call_id: str | None = None
@@ -51,6 +54,7 @@ class Pbx:
             pickup_lookup=self._pickup_target,
             on_end=self._ended,
             call_id=call_id,
+            faults=self.faults,
         )
         self.calls[call.id] = call
         call.start()
@@ -73,6 +77,8 @@ class Pbx:
             if call is not picker
             and any(ext != me and ext in group.members for ext in call.ringing_extensions())
         ]
+        if self.faults.on(PICKUP_WRONG_CALL):
+            return max(candidates, key=lambda c: c.arrived_at, default=None)
         return min(candidates, key=lambda c: c.arrived_at, default=None)
 
     def _ended(self, call: Call) -> None:

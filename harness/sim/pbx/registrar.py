@@ -55,6 +55,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+from harness.sim.faults import (
+    NO_FAULTS,
+    REGISTRATION_NEVER_EXPIRES,
+    UNKNOWN_TERMINAL_DISTINCT,
+    UNREGISTER_IGNORED,
+    WRONG_PASSWORD_ACCEPTED,
+    Faults,
+)
 from harness.sip.digest import DigestChallenge, DigestCredentials, DigestOutcome, DigestServer
 from harness.sip.digest import ha1 as digest_ha1
 from harness.sip.syntax import SipParseError
@@ -275,8 +283,10 @@ class Registrar:
         credentials: Mapping[str, StoredCredential] | None = None,
         params: RegistrarParams | None = None,
         secret: bytes | None = None,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self.realm = realm
+        self.faults = faults
         self.params = params or RegistrarParams()
         self.credentials: dict[str, StoredCredential] = dict(credentials or {})
         secret = secret if secret is not None else os.urandom(32)
@@ -310,6 +320,8 @@ class Registrar:
     def bindings(self, terminal_id: str, now: float) -> list[Binding]:
         """Live contacts of a terminal, oldest first (expired ones are dropped)."""
         current = self._bindings.get(terminal_id, {})
+        if self.faults.on(REGISTRATION_NEVER_EXPIRES):
+            return sorted(current.values(), key=lambda b: b.registered_at)
         for contact in [c for c, b in current.items() if b.expires_at <= now]:
             del current[contact]
         return sorted(current.values(), key=lambda b: b.registered_at)
@@ -370,6 +382,8 @@ class Registrar:
         backoff = None if known else self._backoff(terminal_id, now)
         if backoff is not None and now < backoff.next_slot:  # not its slot: unchecked
             return self._blocked(backoff.next_slot, now)
+        if self.faults.on(UNKNOWN_TERMINAL_DISTINCT) and terminal_id not in self.credentials:
+            return RegisterResponse(status=404, reason="Not Found")
         if authorization is None:  # a challenge spends no slot: the answer to it does
             return self._challenge(now, stale=False)
         verdict = self._authenticate(terminal_id, method, uri, authorization, now)
@@ -510,6 +524,12 @@ class Registrar:
         )
         if outcome is DigestOutcome.ACCEPTED:
             return _Verdict(kind="ok")
+        if (
+            self.faults.on(WRONG_PASSWORD_ACCEPTED)
+            and outcome is DigestOutcome.WRONG_RESPONSE
+            and ha1 is not None
+        ):
+            return _Verdict(kind="ok")
         if outcome is DigestOutcome.STALE_NONCE:
             return _Verdict(kind="stale")
         return _Verdict(kind="fail", why=self._why(auth, terminal_id, uri, outcome, stored))
@@ -566,7 +586,8 @@ class Registrar:
                 return RegisterResponse(
                     status=400, reason="Bad Request (Contact: * needs Expires: 0 and alone)"
                 )
-            current.clear()
+            if not self.faults.on(UNREGISTER_IGNORED):
+                current.clear()
             return RegisterResponse(status=200, reason="OK")
         for contact in request.contacts:
             if 0 < self._expires(contact, request) < params.min_expires:
@@ -583,7 +604,8 @@ class Registrar:
             ):
                 continue  # RFC 3261 §10.3 step 7: an older or repeated request changes nothing
             if expires == 0:
-                current.pop(contact.uri, None)
+                if not self.faults.on(UNREGISTER_IGNORED):
+                    current.pop(contact.uri, None)
                 continue
             current[contact.uri] = Binding(
                 contact=contact.uri,

@@ -14,7 +14,8 @@ Order of resolution for digits dialled by an extension (DOMAIN.md rule 1 and num
    tenant's own 外線番号 comes back in as an inbound call (``own_number_loops_back``);
 6. otherwise the number does not exist.
 
-Each step honours the (A) parameters of PbxParams that concern it (docs/pbx.md "Parameters").
+Each step honours the (A) parameters of PbxParams that concern it (docs/pbx.md "Parameters"),
+and the caller-ID faults of ``harness.sim.faults`` switched on for the run (none by default).
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from harness.sim.faults import (
+    EXTERNAL_SHOWS_EXTENSION,
+    INBOUND_CALLER_ID_DROPPED,
+    INTERNAL_SHOWS_EXTERNAL_NUMBER,
+    NO_FAULTS,
+    OUTBOUND_CALLER_ID_IGNORED,
+    PRESENT_186_IGNORED,
+    WITHHOLD_184_IGNORED,
+    Faults,
+)
 from harness.sim.pbx.config import (
     GroupConfig,
     InboundCallerId,
@@ -167,19 +178,28 @@ def site_of(config: PbxConfig, extension: str) -> str | None:
     return None if ext is None else ext.site_number
 
 
-def strip_prefix(params: PbxParams, dialled: str) -> tuple[str, bool | None]:
+def strip_prefix(
+    params: PbxParams, dialled: str, faults: Faults = NO_FAULTS
+) -> tuple[str, bool | None]:
     """Rule 7: a leading withhold prefix (184) → (rest, True); present (186) → (rest, False);
     none → (dialled, None). A prefix alone is no call to it: the digits stay as they are."""
-    for prefix, withhold in ((params.withhold_prefix, True), (params.present_prefix, False)):
+    present = None if faults.on(PRESENT_186_IGNORED) else params.present_prefix
+    for prefix, withhold in ((params.withhold_prefix, True), (present, False)):
         if prefix and dialled.startswith(prefix) and len(dialled) > len(prefix):
             return dialled[len(prefix) :], withhold
     return dialled, None
 
 
-def outbound_caller_id(config: PbxConfig, params: PbxParams, extension: str) -> CallerId | None:
+def outbound_caller_id(
+    config: PbxConfig, params: PbxParams, extension: str, faults: Faults = NO_FAULTS
+) -> CallerId | None:
     """Rule 7: what an external call from ``extension`` presents — its 外線発信 number; without
     one None (refused) or, with ``external_call_without_caller_id=withheld``, 非通知."""
+    if faults.on(EXTERNAL_SHOWS_EXTENSION):
+        return CallerId(number=extension)
     presented = config.outbound_caller_ids.get(extension)
+    if faults.on(OUTBOUND_CALLER_ID_IGNORED) and config.external_numbers:
+        presented = min(config.external_numbers)  # the "representative" line for everyone
     if presented is not None:
         return CallerId(number=presented.replace("-", ""))
     if params.external_call_without_caller_id is MissingCallerId.WITHHELD:
@@ -188,7 +208,11 @@ def outbound_caller_id(config: PbxConfig, params: PbxParams, extension: str) -> 
 
 
 def inbound_route(
-    config: PbxConfig, params: PbxParams, number: str, caller_id: CallerId
+    config: PbxConfig,
+    params: PbxParams,
+    number: str,
+    caller_id: CallerId,
+    faults: Faults = NO_FAULTS,
 ) -> Route | Refusal:
     """A call to the tenant's 外線番号 ``number``: its 外線着信設定 (a pilot always starts its
     group, S); the callee sees ``caller_id`` or, with ``inbound_caller_id=dialled_line``,
@@ -199,22 +223,31 @@ def inbound_route(
         return Refusal(reason=ReleaseReason.NOT_FOUND)
     if params.inbound_caller_id is InboundCallerId.DIALLED_LINE:
         caller_id = CallerId(number=number)
+    if faults.on(INBOUND_CALLER_ID_DROPPED):
+        caller_id = WITHHELD
     return Route(destination=resolved, caller_id=caller_id)
 
 
 def route_call(
-    config: PbxConfig, params: PbxParams, *, origin: Origin, dialled: str
+    config: PbxConfig,
+    params: PbxParams,
+    *,
+    origin: Origin,
+    dialled: str,
+    faults: Faults = NO_FAULTS,
 ) -> Route | Refusal:
     """Rule 1 (destination), 7 (caller ID) and 8 (pickup) for a newly arrived call."""
     if isinstance(origin, ExternalOrigin):
-        return inbound_route(config, params, dialled, CallerId(number=origin.number))
+        return inbound_route(config, params, dialled, CallerId(number=origin.number), faults)
 
     site = site_of(config, origin.extension)
     # An extension or pilot is never read as a prefix + number; other digits lose 184 / 186.
     withhold: bool | None = False
     destination = resolve_number(config, params, dialled, site_number=site, external=False)
     if destination is None:
-        dialled, withhold = strip_prefix(params, dialled)
+        dialled, withhold = strip_prefix(params, dialled, faults)
+        if withhold and faults.on(WITHHOLD_184_IGNORED):
+            withhold = False
         if dialled == params.pickup_code:
             group = config.pickup_group_of(origin.extension)
             if group is None:
@@ -225,12 +258,15 @@ def route_call(
         return Refusal(reason=ReleaseReason.NOT_FOUND)
     if not isinstance(destination, ToExternal):
         caller_id = WITHHELD if withhold else CallerId(number=origin.extension)
+        external = config.outbound_caller_ids.get(origin.extension)
+        if not withhold and external is not None and faults.on(INTERNAL_SHOWS_EXTERNAL_NUMBER):
+            caller_id = CallerId(number=external.replace("-", ""))
         return Route(destination=destination, caller_id=caller_id)
-    presented = outbound_caller_id(config, params, origin.extension)
+    presented = outbound_caller_id(config, params, origin.extension, faults)
     if presented is None:
         return Refusal(reason=ReleaseReason.NO_CALLER_ID)
     caller_id = WITHHELD if withhold else presented
     if params.own_number_loops_back and destination.number in config.inbound_routes:
         # One of the tenant's own 外線番号: out to the PSTN and back in (rule 1/7).
-        return inbound_route(config, params, destination.number, caller_id)
+        return inbound_route(config, params, destination.number, caller_id, faults)
     return Route(destination=destination, caller_id=caller_id)

@@ -18,6 +18,7 @@ progress, so nothing of one test reaches the next.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.clock import wall_time
+from harness.sim.faults import INBOUND_ROUTE_STALE, NO_FAULTS, SETTINGS_NEED_RESTART, Faults
 from harness.sim.pbx.call import Call, CallState, target_number
 from harness.sim.pbx.carrier import Carrier, Subscriber
 from harness.sim.pbx.config import PbxConfig, PbxParams
@@ -119,6 +121,10 @@ class _StoreBacked(PbxSipService):
         self._flush_handle: asyncio.TimerHandle | None = None
         self._pending_epoch = store.epoch  # the store's epoch when this batch began
         self._loop_thread = threading.get_ident()  # built on its loop (StoreSipService.start)
+        # The store epoch the config was loaded in (a reset or tenant load is a fresh start)
+        # and, for fault inbound-route-stale, the routes first seen in it.
+        self._loaded_epoch: int | None = None
+        self._route_cache: dict[str, str] = {}
         store.before_listing(self.flush_pending)
         self.refresh()
 
@@ -127,14 +133,29 @@ class _StoreBacked(PbxSipService):
         stamp = self.store.settings_stamp()
         if stamp is None or stamp == self.version:
             return
+        fresh_start = self.store.epoch != self._loaded_epoch
+        if self.faults.on(SETTINGS_NEED_RESTART) and not fresh_start:
+            return  # the settings read at start stay in force until the next one
         snapshot = self.store.routing_snapshot()
         self.version = snapshot.version
-        self.pbx.config = PbxConfig.from_snapshot(snapshot)
+        config = PbxConfig.from_snapshot(snapshot)
+        if fresh_start:
+            self._loaded_epoch = self.store.epoch
+            self._route_cache = {}
+        if self.faults.on(INBOUND_ROUTE_STALE):
+            # A route cache filled on first use and never invalidated: a changed 着信先 is
+            # not seen, a newly routed 外線番号 is.
+            self._route_cache = {**config.inbound_routes, **self._route_cache}
+            config = dataclasses.replace(config, inbound_routes=dict(self._route_cache))
+        self.pbx.config = config
         credentials = credentials_from_snapshot(snapshot)
         if snapshot.sip_domain != self.sip_domain:  # a new tenant: new realm, no bindings
             self.sip_domain = snapshot.sip_domain
             self.registrar = Registrar(
-                realm=snapshot.sip_domain, credentials=credentials, params=self.registrar.params
+                realm=snapshot.sip_domain,
+                credentials=credentials,
+                params=self.registrar.params,
+                faults=self.faults,
             )
         else:
             self.registrar.credentials = credentials
@@ -202,7 +223,9 @@ class _StoreBacked(PbxSipService):
         self._pending.clear()
         self._pending_pstn.clear()
         old = self.registrar
-        self.registrar = Registrar(realm=old.realm, credentials=old.credentials, params=old.params)
+        self.registrar = Registrar(
+            realm=old.realm, credentials=old.credentials, params=old.params, faults=self.faults
+        )
 
     def flush(self) -> None:
         """Write the registrations changed since the last flush (one transaction)."""
@@ -263,8 +286,10 @@ class StoreSipService:
         pstn_port: int = 0,
         algorithms: tuple[Algorithm, ...] = RegistrarParams().algorithms,
         pbx_params: PbxParams | None = None,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self.pstn_port = pstn_port
+        self.faults = faults
         self.algorithms = algorithms
         self.pbx_params = pbx_params
         self.sip: PbxSipService | None = None
@@ -292,6 +317,7 @@ class StoreSipService:
             clock=context.clock,
             registrar_params=RegistrarParams(algorithms=self.algorithms),
             pbx_params=self.pbx_params,
+            faults=self.faults,
         )
         sip = self.sip = _StoreBacked(endpoint=endpoint, setup=setup, store=context.store)
         # The settings site shows a group's 「既定」 呼出時間 as the seconds this side applies.

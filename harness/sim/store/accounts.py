@@ -115,9 +115,21 @@ class AccountsMixin(StoreCore):
             )
         return code
 
-    def redeem_code(self, login_id: str, code: str, *, now: float) -> bool:
-        """True once for a live, unused code of ``login_id``; marks it used."""
+    def redeem_code(self, login_id: str, code: str, *, now: float, single_use: bool = True) -> bool:
+        """True once for a live, unused code of ``login_id`` (the latest one); marks it used.
+        ``single_use`` off (fault ``otp-reusable``): any live code of ``login_id``, used or not
+        — the check that forgets the used flag and the code it was sent with."""
         with self._tx() as db:
+            if not single_use:
+                hashed = digest(f"{login_id}:{code.strip()}")
+                return any(
+                    hmac.compare_digest(row["code_hash"], hashed)
+                    for row in db.execute(
+                        "SELECT code_hash FROM one_time_codes "
+                        "WHERE login_id = ? AND expires_at > ?",
+                        (login_id, now),
+                    )
+                )
             row = db.execute(
                 "SELECT id, code_hash FROM one_time_codes "
                 "WHERE login_id = ? AND used = 0 AND expires_at > ? ORDER BY id DESC LIMIT 1",

@@ -10,6 +10,7 @@ from typing import Any
 from harness.guide.types import ExternalLine, Settings, Terminal, TerminalKind
 from harness.guide.validate import SETTINGS_FILE, as_source, check_settings
 from harness.sim import rules
+from harness.sim.faults import NO_FAULTS, Faults
 from harness.sim.rules import AbsenceDraft, AbsenceValue, GroupDraft, TenantView
 from harness.sim.store.errors import SettingsError
 from harness.sim.store.schema import SETTINGS_TABLES
@@ -113,10 +114,13 @@ class SettingsMixin(SnapshotMixin):
             self._write_outbound(db, extension, next((c for c in sent if c.strip()), ""))
             self._bump(db)
 
-    def set_absence(self, extension: str, draft: AbsenceDraft) -> AbsenceValue | None:
-        """不在時動作設定「設定」 for ``extension``; returns what was saved (None: 未設定)."""
+    def set_absence(
+        self, extension: str, draft: AbsenceDraft, faults: Faults = NO_FAULTS
+    ) -> AbsenceValue | None:
+        """不在時動作設定「設定」 for ``extension``; returns what was saved (None: 未設定).
+        ``faults``: the settings site's deviations switched on (rules.check_absence)."""
         with self._tx() as db:
-            checked = rules.check_absence(extension, draft, self._view(db))
+            checked = rules.check_absence(extension, draft, self._view(db), faults)
             if checked.errors:
                 raise SettingsError(checked.errors, subject="不在時動作設定")
             self._write_absence(db, extension, checked.value)

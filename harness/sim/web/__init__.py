@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.clock import Clock
 from harness.sim import api
+from harness.sim.faults import NO_FAULTS, Faults
 from harness.sim.mail import Mailer, MailSink
 from harness.sim.store import NoTenantError, Store
 from harness.sim.web import admin, auth, user
@@ -109,12 +110,14 @@ def create_app(
     host: str = "127.0.0.1",
     api_token: str | None = None,
     token_hint: str = "it is printed in serve's banner",
+    faults: Faults = NO_FAULTS,
 ) -> Starlette:
     """The ASGI app over ``store``; one-time codes go out through ``mailer``.
 
     Requests must name ``host``:``ports["http"]`` in their Host header, and ``/api/*`` needs
     ``Authorization: Bearer <api_token>`` (``harness.sim.web.access``); without an
-    ``api_token`` a random one is made, so the API is never open.
+    ``api_token`` a random one is made, so the API is never open. ``faults``: the named
+    deviations of the site switched on (harness.sim.faults; none by default).
     """
     static = StaticFiles(directory=str(Path(__file__).parent / "static"))
     app = Starlette(
@@ -141,6 +144,6 @@ def create_app(
         },
     )
     app.state.sim = Simulation(
-        store=store, clock=clock, mailer=mailer, mail_sink=mail_sink, ports=ports
+        store=store, clock=clock, mailer=mailer, mail_sink=mail_sink, ports=ports, faults=faults
     )
     return app

@@ -6,6 +6,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from harness.guide.types import DEFAULT_GROUP_RING_TIME, GroupKind, TerminalKind
+from harness.sim.faults import CONNECTION_ERROR_NEVER_SHOWN
 from harness.sim.rules import GroupDraft
 from harness.sim.store import GroupRecord, RoutingSnapshot, SettingsError
 from harness.sim.web import display
@@ -217,7 +218,7 @@ async def inbound_edit(ctx: Ctx) -> Response:
             values=ctx.form,
             effect=effect,
         )
-    if not applied:
+    if not applied and not ctx.sim.faults.on(CONNECTION_ERROR_NEVER_SHOWN):
         return _wizard(
             ctx,
             2,

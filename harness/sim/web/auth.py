@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from harness.sim.faults import MFA_NOT_ENFORCED, OTP_REUSABLE
 from harness.sim.web.context import LOGIN_PATH, PORTAL_LOGIN_PATH, Ctx, Guard, screen
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -134,7 +135,7 @@ async def login(ctx: Ctx) -> Response:
     if account.role == "admin":
         ctx.rotate(login_id=account.login_id, stage="full")
         return ctx.redirect("/SmartPBX/Top")
-    if not ctx.store.mfa_enabled():
+    if not ctx.store.mfa_enabled() or ctx.sim.faults.on(MFA_NOT_ENFORCED):
         ctx.rotate(login_id=account.login_id, stage="full")
         return ctx.redirect("/SmartPBX/User/Top")
     if account.email is None:
@@ -185,7 +186,10 @@ async def mfa_code(ctx: Ctx) -> Response:
     if not _CODE.fullmatch(code):
         errors = {"code": "ワンタイムパスワード（数字6桁）を入力してください。"}
         return ctx.render("mfa_code.html", 200, errors=errors, email=ctx.account.email)
-    if ctx.store.redeem_code(ctx.account.login_id, code, now=ctx.sim.clock.now()):
+    single_use = not ctx.sim.faults.on(OTP_REUSABLE)
+    if ctx.store.redeem_code(
+        ctx.account.login_id, code, now=ctx.sim.clock.now(), single_use=single_use
+    ):
         ctx.rotate(login_id=ctx.account.login_id, stage="full")
         return ctx.redirect("/SmartPBX/User/Top")
     outcome = ctx.store.record_failure(ctx.account.login_id, now=ctx.sim.clock.now())

@@ -30,6 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from harness.clock import Clock
+from harness.sim.faults import NO_FAULTS, Faults
 from harness.sim.mail import Mailer, MailSink
 from harness.sim.store import Account, Session, Stage, Store
 
@@ -53,6 +54,7 @@ class Simulation:
     mailer: Mailer
     mail_sink: MailSink | None = None
     ports: dict[str, int | None] | None = None
+    faults: Faults = NO_FAULTS  # named deviations of the site (harness.sim.faults)
 
 
 class Guard(enum.Enum):

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from harness.guide.types import Action
 from harness.sim import rules
+from harness.sim.faults import OTHER_EXTENSION_ABSENCE
 from harness.sim.rules import AbsenceDraft, AbsenceValue
 from harness.sim.store import RoutingSnapshot, SettingsError
 from harness.sim.web import display
@@ -40,6 +41,9 @@ def _own_extension(ctx: Ctx) -> str | Response:
     assert ctx.account is not None and ctx.account.extension is not None
     own = ctx.account.extension
     asked = [ctx.request.query_params.get("extension"), ctx.form.get("extension")]
+    other = next((value for value in asked if value and value != own), None)
+    if other is not None and ctx.sim.faults.on(OTHER_EXTENSION_ABSENCE):
+        return other  # the extension named in the request, unchecked against the login
     if any(value is not None and value != own for value in asked):
         return error_page(
             ctx.request, 403, "アクセスできません", "ご自身の内線番号の設定のみ変更できます。"
@@ -119,7 +123,7 @@ async def absence(ctx: Ctx) -> Response:
         raw[name] = raw[name] or Action.NONE.value
     draft = AbsenceDraft(**raw, voicemail=ctx.field("voicemail") == "on")
     try:
-        saved = ctx.store.set_absence(own, draft)
+        saved = ctx.store.set_absence(own, draft, ctx.sim.faults)
     except SettingsError as error:
         values = raw | {"voicemail": ctx.field("voicemail")}
         return ctx.render(

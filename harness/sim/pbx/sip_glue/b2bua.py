@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.clock import Clock
+from harness.sim.faults import NO_FAULTS, Faults
 from harness.sim.pbx.call import LegTarget
 from harness.sim.pbx.config import PbxConfig, PbxParams
 from harness.sim.pbx.pbx import Pbx
@@ -37,6 +38,7 @@ class PbxSetup:
     pbx_params: PbxParams | None = None
     pstn: PstnResolver | None = None  # external number → where its subscriber is
     ack_timeout: float = 64 * 0.5  # 64*T1 with the RFC's T1 = 500 ms
+    faults: Faults = NO_FAULTS  # named deviations switched on (harness.sim.faults)
 
 
 class PbxSipService:
@@ -46,15 +48,20 @@ class PbxSipService:
         self.endpoint = endpoint
         self.sip_domain = setup.sip_domain
         self.clock = setup.clock
+        self.faults = setup.faults
         self.loop = asyncio.get_running_loop()
         self.registrar = Registrar(
-            realm=setup.sip_domain, credentials=setup.credentials, params=setup.registrar_params
+            realm=setup.sip_domain,
+            credentials=setup.credentials,
+            params=setup.registrar_params,
+            faults=setup.faults,
         )
         self.pbx = Pbx(
             config=setup.config,
             clock=setup.clock,
             is_registered=self._is_registered,
             params=setup.pbx_params,
+            faults=setup.faults,
         )
         self.pstn = setup.pstn
         # How long a caller may leave our 2xx unacknowledged before the call is torn down
