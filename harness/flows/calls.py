@@ -128,12 +128,20 @@ def check(
         answered = as_answered(played, base, observed)
         return base if answered == played else predict(ctx.tenant, answered, params)
 
-    bounds = _Bounds(tolerance=tolerance, early=early, jitter=jitter)
+    scheduled = frozenset({p.at for p in played.pickups} | {gives_up})
+    bounds = _Bounds(tolerance=tolerance, early=early, jitter=jitter, scheduled=scheduled)
     observed = _wait(
         observe, expect, bounds, started=started, horizon=horizon, scale=ctx.target.time_scale
     )
     expected = expect(observed)
-    diff = compare(expected, observed, tolerance=tolerance, early=early, jitter=jitter)
+    diff = compare(
+        expected,
+        observed,
+        tolerance=tolerance,
+        early=early,
+        jitter=jitter,
+        actions=action_instants(expected, scheduled),
+    )
     evidence = ctx.evidence
     evidence.text(f"{label} — expected timeline.json", _json(expected))
     evidence.text(f"{label} — observed timeline.json", _json(observed))
@@ -337,6 +345,14 @@ def as_answered(scenario: Scenario, expected: Timeline, observed: Timeline) -> S
     return dataclasses.replace(scenario, endpoints=changed)
 
 
+def action_instants(expected: Timeline, scheduled: frozenset[float]) -> frozenset[float]:
+    """The model instants of the harness's own actions: the answers in ``expected`` and the
+    ``scheduled`` ones (pickups, the caller giving up). What happens then runs from the action
+    (a phone's clock), not from the call's arrival at the target: no anchor for those
+    (``timeline.compare``)."""
+    return scheduled | {e.t for e in expected.events if e.kind is EventKind.ANSWER}
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Bounds:
     """The comparison's bounds (simulated seconds): late, early, and around the anchor."""
@@ -344,6 +360,8 @@ class _Bounds:
     tolerance: float
     early: float
     jitter: float | None
+    #: Model instants of the pickups and of the caller giving up (``action_instants``).
+    scheduled: frozenset[float]
 
 
 def _wait(
@@ -365,7 +383,12 @@ def _wait(
         observed: Timeline = observe()
         expected = expect(observed)
         ended = compare(
-            expected, observed, tolerance=tolerance, early=bounds.early, jitter=bounds.jitter
+            expected,
+            observed,
+            tolerance=tolerance,
+            early=bounds.early,
+            jitter=bounds.jitter,
+            actions=action_instants(expected, bounds.scheduled),
         )
         now = time.monotonic()
         if ended.ok or now > deadline:

@@ -34,13 +34,15 @@ the call's arrival at the target, whose timers run from there) plus its own deli
 The first paired event's lateness measures the set-up (the *anchor*); every other paired
 event may differ from it by the jitter budget only, so a timer that fires 2 s late stands out
 of a budget that no longer has to cover set-up under load. The anchor itself is held to the
-absolute bounds.
+absolute bounds. Events at the instant of a harness action (a phone's answer, a pickup, the
+caller giving up: ``actions``) are the phones' timing, not the target's timers — they run
+from the action, not from the call's arrival — and are held to the absolute bounds only.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.errors import ConformanceFailure
@@ -327,11 +329,13 @@ def compare(
     tolerance: float,
     early: float | None = None,
     jitter: float | None = None,
+    actions: Collection[float] = (),
 ) -> TimelineDiff:
     """Pair the events of ``expected`` and ``observed`` and say where they differ: an observed
     event may be up to ``tolerance`` simulated seconds late and ``early`` (default: the same)
     early; with ``jitter``, every paired event after the first (the anchor) may moreover be
-    at most ``jitter`` later or earlier than the anchor's own lateness (module docstring)."""
+    at most ``jitter`` later or earlier than the anchor's own lateness, except the events at
+    the model instants of harness ``actions`` (module docstring)."""
     early = tolerance if early is None else early
     rows: list[DiffRow] = []
     pool: dict[tuple[EventKind, str], list[Event]] = {}
@@ -349,9 +353,10 @@ def compare(
             continue
         seen = candidates.pop(0)
         row = _pair(event, seen, early, tolerance)
-        if jitter is not None and anchor is None:
+        timer = not any(abs(event.t - t) < 1e-6 for t in actions)
+        if jitter is not None and timer and anchor is None:
             anchor = row.delta
-        elif jitter is not None and anchor is not None and row.delta is not None:
+        elif jitter is not None and timer and anchor is not None and row.delta is not None:
             row = _anchored(row, anchor, jitter)
         rows.append(row)
     for events in pool.values():

@@ -133,6 +133,15 @@ def test_anchored_a_whole_call_late_by_its_set_up_agrees_but_one_timer_2_s_late_
     assert all("earlier than the call's own set-up" in p for p in early_rest.problems())
 
 
+def test_anchored_events_at_a_harness_action_are_held_to_the_absolute_bounds_only() -> None:
+    # the 転送先's answer at t=19 is its phone's action, re-predicted at its observed instant:
+    # its Δ is the phone's, not the target's set-up lateness
+    observed = shifted(late_by(FORWARD, 3.0), 3, -3.0)
+    bounds = {"tolerance": 5.0, "early": 0.5, "jitter": 1.5}
+    assert not compare(FORWARD, observed, **bounds).ok
+    assert compare(FORWARD, observed, **bounds, actions={19.0}).ok
+
+
 def test_anchored_the_absolute_bounds_still_hold_for_the_anchor_and_every_event() -> None:
     beyond = compare(FORWARD, late_by(FORWARD, 5.5), tolerance=5.0, early=0.5, jitter=1.5)
     assert not beyond.ok and len(beyond.problems()) == 4  # each 5.5 s late, none drifting
