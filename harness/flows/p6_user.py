@@ -27,7 +27,7 @@ from harness.flows.web import (
     mail_mark,
     user_top,
 )
-from harness.guide.types import ForwardAbsence, SingleNumberReach, TerminalUser
+from harness.guide.types import Action, ForwardAbsence, SingleNumberReach, TerminalUser
 from harness.target.model import Capability
 from harness.web.pages import (
     AbsencePage,
@@ -38,6 +38,8 @@ from harness.web.pages import (
 )
 
 WRONG_PASSWORD_SUFFIX = "-wrong"
+#: 呼出時間 values just outside its range (DOMAIN.md: 5–30 s): the site must refuse them.
+OUT_OF_RANGE_RING_TIMES = (4, 31)
 
 
 def _users(ctx: FlowContext) -> list[TerminalUser]:
@@ -160,18 +162,62 @@ def _reachable(ctx: FlowContext, extensions: list[str]) -> list[TerminalUser]:
 
 @manual_step("P6-S2-forward")
 def absence_forward(
-    ctx: FlowContext, screen: AbsencePage, extension: str, absence: ForwardAbsence
+    ctx: FlowContext,
+    screen: AbsencePage,
+    extension: str,
+    absence: ForwardAbsence,
+    *,
+    try_invalid: bool = False,
 ) -> None:
-    """転送/留守番電話設定: 転送先電話番号, 転送動作 per state, 呼出時間."""
+    """転送/留守番電話設定: 転送先電話番号, 転送動作 per state, 呼出時間. With ``try_invalid``
+    (onboarding only: a verify-only run never writes) a 呼出時間 outside 5–30 s is entered
+    first: the site must refuse it with a message and change nothing."""
+    a = absence.actions
+    actions = {"無条件": a.unconditional, "話中": a.busy, "圏外": a.unreachable}
+    actions["無応答"] = a.no_answer
     if changes_settings(ctx):
-        a = absence.actions
-        actions = {"無条件": a.unconditional, "話中": a.busy, "圏外": a.unreachable}
-        actions["無応答"] = a.no_answer
+        if try_invalid:
+            screen = _refuses_out_of_range(screen, extension, absence, actions)
         saved = screen.set_absence_forwarding(
             absence.forward_to or "", {s: v.value for s, v in actions.items()}, absence.ring_time
         )
         _saved(saved, "転送/留守番電話設定")
     _check_absence(screen, extension, absence)
+
+
+def _refuses_out_of_range(
+    screen: AbsencePage,
+    extension: str,
+    absence: ForwardAbsence,
+    actions: dict[str, Action],
+) -> AbsencePage:
+    """Enter each of OUT_OF_RANGE_RING_TIMES (無応答 acting, so 呼出時間 counts): each must be
+    refused with a message beside the field or on the page, and the screen reloaded must show
+    what it showed before (DOMAIN.md: 呼出時間 5–30 s; an invalid value changes nothing)."""
+    before = screen.shown()
+    if actions["無応答"] is Action.NONE:
+        actions = actions | {"無応答": Action.VOICEMAIL}
+    for ring_time in OUT_OF_RANGE_RING_TIMES:
+        shown = screen.set_absence_forwarding(
+            absence.forward_to or "", {s: v.value for s, v in actions.items()}, ring_time
+        )
+        page = shown.page
+        saved = isinstance(shown, AbsencePage) and "設定しました。" in shown.messages()
+        told = isinstance(shown, AbsencePage) and bool(shown.field_errors() or shown.messages())
+        if saved or not told:
+            raise ConformanceFailure(
+                f"不在時動作設定 of 内線 {extension}: 呼出時間 {ring_time} (outside 5–30 s) was "
+                + ("saved" if saved else "not refused with a message")
+            )
+        # A new GET of the screen (not a reload: the browser would restore the typed values).
+        page.goto(page.url.split("?", 1)[0])
+        screen = AbsencePage(page)
+        sd.check_view(
+            f"不在時動作設定 of 内線 {extension} after 呼出時間 {ring_time} was refused",
+            sd.absence_shown(extension, before),
+            sd.absence_shown(extension, screen.shown()),
+        )
+    return screen
 
 
 @manual_step("P6-S2-reach")
@@ -233,12 +279,14 @@ def _absence_flow(
         )
     mismatches = sd.MismatchCollector(subject)
     page = ctx.open_page()  # one page: each account logs out before the next logs in
+    tried_invalid = False
     for user in users:
         screen = _absence_screen(ctx, user, page)
         absence = ctx.tenant.absence_of(user.extension)
         with mismatches.collecting():
             if isinstance(absence, ForwardAbsence):
-                absence_forward(ctx, screen, user.extension, absence)
+                absence_forward(ctx, screen, user.extension, absence, try_invalid=not tried_invalid)
+                tried_invalid = True
             elif isinstance(absence, SingleNumberReach):
                 absence_reach(ctx, screen, user.extension, absence)
             else:
