@@ -24,6 +24,7 @@ from harness.flows.web import (
     check_guards,
     complete_mfa,
     login_page,
+    mail_code,
     mail_mark,
     user_top,
 )
@@ -110,7 +111,26 @@ def user_login_mfa(ctx: FlowContext, user: TerminalUser) -> None:
             f"the one-time code did not open 端末ユーザ {user.login_id!r}'s トップ画面: "
             f"{top.page.url} {top.messages()}"
         )
-    top.page.close()
+    _code_works_once(ctx, top, user, mark)
+
+
+def _code_works_once(ctx: FlowContext, top: UserTopPage, user: TerminalUser, mark: object) -> None:
+    """A one-time code opens one login: after logging out, the next login asks for a code
+    again (a fresh one is mailed) and the code already used is refused."""
+    used = mail_code(ctx, user, mark)
+    again = top.logout().login(user.login_id, user.password)
+    if not isinstance(again, MfaCodePage):
+        raise ConformanceFailure(
+            f"多要素認証 is on but the second login of 端末ユーザ {user.login_id!r} asked for no "
+            f"one-time code ({again.page.url})"
+        )
+    reused = again.enter_code(used)
+    if isinstance(reused, UserTopPage):
+        raise ConformanceFailure(
+            f"the one-time code already used by 端末ユーザ {user.login_id!r} opened its "
+            "トップ画面 again: a one-time code must work once"
+        )
+    reused.page.close()
 
 
 @flow(
