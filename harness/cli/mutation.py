@@ -135,7 +135,7 @@ not green; 2 bad input (an unknown --fault, a bad option or tenant folder); 3 th
 could not run (a fault run only broken, the simulator lists no faults).
 
 examples:
-  smartpbx-harness mutation                       # every fault, generated tenant, scale 0.1
+  smartpbx-harness mutation                       # every fault, generated tenant, scale 0.2
   smartpbx-harness mutation --fault group-ring-time-off --json
   smartpbx-harness mutation --guide fixtures/ご利用内容/sample -j 1 --time-scale 0.2""",
     )
