@@ -240,6 +240,35 @@ def _refuses_out_of_range(
     return screen
 
 
+def _other_extension_refused(screen: AbsencePage, own: str, other: str) -> AbsencePage:
+    """A 端末ユーザ changes only its own extension's 不在時動作 (DOMAIN.md: one account per
+    extension). Every hidden field of the screen's form that carries the own 内線番号 is set to
+    ``other``'s and the form sent as it is (form-field tampering, as a security review would
+    try): the answer must not be ``other``'s screen saved. Returns the own screen fetched
+    again."""
+    page = screen.page
+    tampered: int = page.evaluate(
+        """([own, other]) => {
+            let n = 0;
+            for (const input of document.querySelectorAll('form input[type=hidden]')) {
+                if (input.value === own) { input.value = other; n += 1; }
+            }
+            return n;
+        }""",
+        [own, other],
+    )
+    if tampered:
+        answer = screen.press_set()
+        saved = isinstance(answer, AbsencePage) and "設定しました。" in answer.messages()
+        if saved and other in " ".join(answer.page.locator("h1 + p").all_inner_texts()):
+            raise ConformanceFailure(
+                f"端末ユーザ of 内線 {own} saved 内線 {other}'s 不在時動作 by changing the "
+                "form's hidden 内線番号: an account must reach its own extension only"
+            )
+    page.goto(page.url.split("?", 1)[0])
+    return AbsencePage(page)
+
+
 @manual_step("P6-S2-reach")
 def absence_reach(
     ctx: FlowContext, screen: AbsencePage, extension: str, absence: SingleNumberReach
@@ -300,7 +329,7 @@ def _absence_flow(
     mismatches = sd.MismatchCollector(subject)
     page = ctx.open_page()  # one page: each account logs out before the next logs in
     tried_invalid = False
-    for user in users:
+    for index, user in enumerate(users):
         screen = _absence_screen(ctx, user, page)
         absence = ctx.tenant.absence_of(user.extension)
         with mismatches.collecting():
@@ -311,6 +340,10 @@ def _absence_flow(
                 absence_reach(ctx, screen, user.extension, absence)
             else:
                 absence_unset(ctx, screen, user.extension)
+        if index == 0 and len(users) > 1 and changes_settings(ctx):
+            # The next account's screen is checked against 設定.yaml below: a write that
+            # landed on it shows there too.
+            screen = _other_extension_refused(screen, user.extension, users[1].extension)
         screen.back_to_top().logout()
     check_guards(ctx)
     mismatches.check()
