@@ -18,7 +18,7 @@ from harness import __version__
 from harness.errors import HarnessError, InputError
 
 # Sub-command modules, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("check", "predict", "run", "report", "serve", "fuzz")
+COMMANDS: tuple[str, ...] = ("check", "predict", "run", "report", "serve", "fuzz", "mutation")
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -41,6 +41,7 @@ from harness.flows.timeline import (
     TimelineMismatch,
     compare,
     early_tolerance_for,
+    jitter_tolerance_for,
     observed_timeline,
     tolerance_for,
 )
@@ -48,6 +49,7 @@ from harness.guide.types import ForwardAbsence, Guide, Tenant, Terminal
 from harness.model import (
     DEFAULT_PARAMS,
     EndpointState,
+    EventKind,
     ModelParams,
     Pickup,
     Scenario,
@@ -96,6 +98,7 @@ def check(
     expected = predict(ctx.tenant, scenario, params)
     tolerance = tolerance_for(ctx.target)
     early = early_tolerance_for(ctx.target)
+    jitter = jitter_tolerance_for(ctx.target)
     factory = ctx.phones
     ratio = factory.clock.scale / ctx.target.time_scale  # model s per phone-clock s
     ladder_mark = factory.ladder.mark()
@@ -117,16 +120,28 @@ def check(
     def observe() -> Timeline:
         return observed_timeline(_events(cast), phones=names, origin=origin, scale=ratio)
 
+    base = expected
+
+    def expect(observed: Timeline) -> Timeline:
+        # The phones answer a set time after *they* saw the ring: the model is asked about the
+        # call with the answers as they reached the target (like the pickups above).
+        answered = as_answered(played, base, observed)
+        return base if answered == played else predict(ctx.tenant, answered, params)
+
+    scheduled = frozenset({p.at for p in played.pickups} | {gives_up})
+    bounds = _Bounds(tolerance=tolerance, early=early, jitter=jitter, scheduled=scheduled)
     observed = _wait(
-        observe,
-        expected,
-        tolerance,
-        early,
-        started=started,
-        horizon=horizon,
-        scale=ctx.target.time_scale,
+        observe, expect, bounds, started=started, horizon=horizon, scale=ctx.target.time_scale
     )
-    diff = compare(expected, observed, tolerance=tolerance, early=early)
+    expected = expect(observed)
+    diff = compare(
+        expected,
+        observed,
+        tolerance=tolerance,
+        early=early,
+        jitter=jitter,
+        actions=action_instants(expected, scheduled),
+    )
     evidence = ctx.evidence
     evidence.text(f"{label} — expected timeline.json", _json(expected))
     evidence.text(f"{label} — observed timeline.json", _json(observed))
@@ -304,23 +319,77 @@ def _events(cast: _Cast) -> list[PhoneEvent]:
     return phones[0][1].runtime.run(copy(), timeout=SETTLE)
 
 
+def as_answered(scenario: Scenario, expected: Timeline, observed: Timeline) -> Scenario:
+    """``scenario`` with each answering endpoint's ``answer_after`` as it was played: from the
+    model's ring of that endpoint to its observed answer, never shorter than asked.
+
+    A phone answers ``answer_after`` after it saw the ring, which the target's set-up and
+    delivery made late; a target timer that races the answer (a シングルナンバーリーチ leg 2
+    starting 1 s after leg 1 was due to answer) then sees the answer when it came, and so must
+    the model. The answer's own lateness is still compared (the anchor and the bounds)."""
+    rings: dict[str, float] = {}
+    for event in expected.events:
+        if event.kind is EventKind.RING:
+            rings.setdefault(event.endpoint, event.t)
+    answers = {e.endpoint: e.t for e in observed.events if e.kind is EventKind.ANSWER}
+    changed = dict(scenario.endpoints)
+    for endpoint, behaviour in scenario.endpoints.items():
+        asked = behaviour.answer_after
+        if asked is None or endpoint not in rings or endpoint not in answers:
+            continue
+        played = answers[endpoint] - rings[endpoint]
+        if played > asked:
+            changed[endpoint] = dataclasses.replace(behaviour, answer_after=played)
+    if changed == dict(scenario.endpoints):
+        return scenario
+    return dataclasses.replace(scenario, endpoints=changed)
+
+
+def action_instants(expected: Timeline, scheduled: frozenset[float]) -> frozenset[float]:
+    """The model instants of the harness's own actions: the answers in ``expected`` and the
+    ``scheduled`` ones (pickups, the caller giving up). What happens then runs from the action
+    (a phone's clock), not from the call's arrival at the target: no anchor for those
+    (``timeline.compare``)."""
+    return scheduled | {e.t for e in expected.events if e.kind is EventKind.ANSWER}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Bounds:
+    """The comparison's bounds (simulated seconds): late, early, and around the anchor."""
+
+    tolerance: float
+    early: float
+    jitter: float | None
+    #: Model instants of the pickups and of the caller giving up (``action_instants``).
+    scheduled: frozenset[float]
+
+
 def _wait(
     observe: Callable[[], Timeline],
-    expected: Timeline,
-    tolerance: float,
-    early: float,
+    expect: Callable[[Timeline], Timeline],
+    bounds: _Bounds,
     *,
     started: float,
     horizon: float,
     scale: float,
 ) -> Timeline:
-    """Poll the observation until it agrees with the model once the call has ended, or until
-    the horizon (real seconds from the dial) and the margin have passed: then what was seen
-    is the answer, whatever it is."""
+    """Poll the observation until it agrees with the model (``expect``: the model's timeline
+    of the call as observed so far) once the call has ended, or until the horizon (real
+    seconds from the dial) and the margin have passed: then what was seen is the answer,
+    whatever it is."""
     deadline = started + horizon + MARGIN
+    tolerance = bounds.tolerance
     while True:
         observed: Timeline = observe()
-        ended = compare(expected, observed, tolerance=tolerance, early=early)
+        expected = expect(observed)
+        ended = compare(
+            expected,
+            observed,
+            tolerance=tolerance,
+            early=bounds.early,
+            jitter=bounds.jitter,
+            actions=action_instants(expected, bounds.scheduled),
+        )
         now = time.monotonic()
         if ended.ok or now > deadline:
             return observed

@@ -24,10 +24,11 @@ from harness.flows.web import (
     check_guards,
     complete_mfa,
     login_page,
+    mail_code,
     mail_mark,
     user_top,
 )
-from harness.guide.types import ForwardAbsence, SingleNumberReach, TerminalUser
+from harness.guide.types import Action, ForwardAbsence, SingleNumberReach, TerminalUser
 from harness.target.model import Capability
 from harness.web.pages import (
     AbsencePage,
@@ -38,6 +39,8 @@ from harness.web.pages import (
 )
 
 WRONG_PASSWORD_SUFFIX = "-wrong"
+#: 呼出時間 values just outside its range (DOMAIN.md: 5–30 s): the site must refuse them.
+OUT_OF_RANGE_RING_TIMES = (4, 31)
 
 
 def _users(ctx: FlowContext) -> list[TerminalUser]:
@@ -110,7 +113,26 @@ def user_login_mfa(ctx: FlowContext, user: TerminalUser) -> None:
             f"the one-time code did not open 端末ユーザ {user.login_id!r}'s トップ画面: "
             f"{top.page.url} {top.messages()}"
         )
-    top.page.close()
+    _code_works_once(ctx, top, user, mark)
+
+
+def _code_works_once(ctx: FlowContext, top: UserTopPage, user: TerminalUser, mark: object) -> None:
+    """A one-time code opens one login: after logging out, the next login asks for a code
+    again (a fresh one is mailed) and the code already used is refused."""
+    used = mail_code(ctx, user, mark)
+    again = top.logout().login(user.login_id, user.password)
+    if not isinstance(again, MfaCodePage):
+        raise ConformanceFailure(
+            f"多要素認証 is on but the second login of 端末ユーザ {user.login_id!r} asked for no "
+            f"one-time code ({again.page.url})"
+        )
+    reused = again.enter_code(used)
+    if isinstance(reused, UserTopPage):
+        raise ConformanceFailure(
+            f"the one-time code already used by 端末ユーザ {user.login_id!r} opened its "
+            "トップ画面 again: a one-time code must work once"
+        )
+    reused.page.close()
 
 
 @flow(
@@ -162,18 +184,91 @@ def _reachable(ctx: FlowContext, extensions: list[str]) -> list[TerminalUser]:
 
 @manual_step("P6-S2-forward")
 def absence_forward(
-    ctx: FlowContext, screen: AbsencePage, extension: str, absence: ForwardAbsence
+    ctx: FlowContext,
+    screen: AbsencePage,
+    extension: str,
+    absence: ForwardAbsence,
+    *,
+    try_invalid: bool = False,
 ) -> None:
-    """転送/留守番電話設定: 転送先電話番号, 転送動作 per state, 呼出時間."""
+    """転送/留守番電話設定: 転送先電話番号, 転送動作 per state, 呼出時間. With ``try_invalid``
+    (onboarding only: a verify-only run never writes) a 呼出時間 outside 5–30 s is entered
+    first: the site must refuse it with a message and change nothing."""
+    a = absence.actions
+    actions = {"無条件": a.unconditional, "話中": a.busy, "圏外": a.unreachable}
+    actions["無応答"] = a.no_answer
     if changes_settings(ctx):
-        a = absence.actions
-        actions = {"無条件": a.unconditional, "話中": a.busy, "圏外": a.unreachable}
-        actions["無応答"] = a.no_answer
+        if try_invalid:
+            screen = _refuses_out_of_range(screen, extension, absence, actions)
         saved = screen.set_absence_forwarding(
             absence.forward_to or "", {s: v.value for s, v in actions.items()}, absence.ring_time
         )
         _saved(saved, "転送/留守番電話設定")
     _check_absence(screen, extension, absence)
+
+
+def _refuses_out_of_range(
+    screen: AbsencePage,
+    extension: str,
+    absence: ForwardAbsence,
+    actions: dict[str, Action],
+) -> AbsencePage:
+    """Enter each of OUT_OF_RANGE_RING_TIMES (無応答 acting, so 呼出時間 counts): each must be
+    refused with a message beside the field or on the page, and the screen reloaded must show
+    what it showed before (DOMAIN.md: 呼出時間 5–30 s; an invalid value changes nothing)."""
+    before = screen.shown()
+    if actions["無応答"] is Action.NONE:
+        actions = actions | {"無応答": Action.VOICEMAIL}
+    for ring_time in OUT_OF_RANGE_RING_TIMES:
+        shown = screen.set_absence_forwarding(
+            absence.forward_to or "", {s: v.value for s, v in actions.items()}, ring_time
+        )
+        page = shown.page
+        saved = isinstance(shown, AbsencePage) and "設定しました。" in shown.messages()
+        told = isinstance(shown, AbsencePage) and bool(shown.field_errors() or shown.messages())
+        if saved or not told:
+            raise ConformanceFailure(
+                f"不在時動作設定 of 内線 {extension}: 呼出時間 {ring_time} (outside 5–30 s) was "
+                + ("saved" if saved else "not refused with a message")
+            )
+        # A new GET of the screen (not a reload: the browser would restore the typed values).
+        page.goto(page.url.split("?", 1)[0])
+        screen = AbsencePage(page)
+        sd.check_view(
+            f"不在時動作設定 of 内線 {extension} after 呼出時間 {ring_time} was refused",
+            sd.absence_shown(extension, before),
+            sd.absence_shown(extension, screen.shown()),
+        )
+    return screen
+
+
+def _other_extension_refused(screen: AbsencePage, own: str, other: str) -> AbsencePage:
+    """A 端末ユーザ changes only its own extension's 不在時動作 (DOMAIN.md: one account per
+    extension). Every hidden field of the screen's form that carries the own 内線番号 is set to
+    ``other``'s and the form sent as it is (form-field tampering, as a security review would
+    try): the answer must not be ``other``'s screen saved. Returns the own screen fetched
+    again."""
+    page = screen.page
+    tampered: int = page.evaluate(
+        """([own, other]) => {
+            let n = 0;
+            for (const input of document.querySelectorAll('form input[type=hidden]')) {
+                if (input.value === own) { input.value = other; n += 1; }
+            }
+            return n;
+        }""",
+        [own, other],
+    )
+    if tampered:
+        answer = screen.press_set()
+        saved = isinstance(answer, AbsencePage) and "設定しました。" in answer.messages()
+        if saved and other in " ".join(answer.page.locator("h1 + p").all_inner_texts()):
+            raise ConformanceFailure(
+                f"端末ユーザ of 内線 {own} saved 内線 {other}'s 不在時動作 by changing the "
+                "form's hidden 内線番号: an account must reach its own extension only"
+            )
+    page.goto(page.url.split("?", 1)[0])
+    return AbsencePage(page)
 
 
 @manual_step("P6-S2-reach")
@@ -231,16 +326,22 @@ def _absence_flow(
         )
     mismatches = sd.MismatchCollector(subject)
     page = ctx.open_page()  # one page: each account logs out before the next logs in
-    for user in users:
+    tried_invalid = False
+    for index, user in enumerate(users):
         screen = user_login(ctx, user, page).open_absence_settings()
         absence = ctx.tenant.absence_of(user.extension)
         with mismatches.collecting():
             if isinstance(absence, ForwardAbsence):
-                absence_forward(ctx, screen, user.extension, absence)
+                absence_forward(ctx, screen, user.extension, absence, try_invalid=not tried_invalid)
+                tried_invalid = True
             elif isinstance(absence, SingleNumberReach):
                 absence_reach(ctx, screen, user.extension, absence)
             else:
                 absence_unset(ctx, screen, user.extension)
+        if index == 0 and len(users) > 1 and changes_settings(ctx):
+            # The next account's screen is checked against 設定.yaml below: a write that
+            # landed on it shows there too.
+            screen = _other_extension_refused(screen, user.extension, users[1].extension)
         screen.logout()  # 「ログアウト」 is in every signed-in screen's header
     check_guards(ctx)
     mismatches.check()

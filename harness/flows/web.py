@@ -120,6 +120,12 @@ def complete_mfa(
     return screen.enter_code(code)
 
 
+def mail_code(ctx: FlowContext, user: TerminalUser, mark: object) -> str:
+    """The first one-time code mailed to ``user``'s address after ``mark``."""
+    ctx.require(Capability.MAIL)
+    return _mail(ctx).wait_for_code(mfa_address(user), after=mark, timeout=MFA_CODE_TIMEOUT)
+
+
 def mail_mark(ctx: FlowContext) -> object:
     """ "Everything sent before now" of the target's mail (MissingCapability MAIL without)."""
     ctx.require(Capability.MAIL)

@@ -4,7 +4,10 @@
   tenant and xdist worker) or a TOML target file (docs/targets.md);
 - ``--guide DIR`` (repeatable; default: the bundled tenants of fixtures/ご利用内容);
 - ``--suite-time-scale`` (default 0.01): real seconds per simulated second of an embedded
-  target; a remote target's scale is its file's ``time_scale``.
+  target; a remote target's scale is its file's ``time_scale``;
+- ``--suite-serve-arg ARG`` (repeatable, embedded only): an argument given to every embedded
+  ``serve`` as it is, e.g. ``--suite-serve-arg=--fault=NAME`` (what ``smartpbx-harness
+  mutation`` runs the suite with) or ``--suite-serve-arg=--param=sequential_rounds=2``.
 
 The pre-flight runs in ``pytest_configure`` only when the suite is what pytest was asked to run
 (``harness.suite`` or a path inside it): a broken target file, tenant folder or scenario file is
@@ -47,6 +50,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_TIME_SCALE,
         help="real seconds per simulated second of an embedded target (default 0.01)",
     )
+    group.addoption(
+        "--suite-serve-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an argument for every embedded `serve`, as it is (repeatable; write it with =, "
+        "e.g. --suite-serve-arg=--fault=NAME); --target embedded only",
+    )
 
 
 def runs_suite(config: pytest.Config) -> bool:
@@ -70,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
             str(config.getoption("--target")),
             [Path(g) for g in config.getoption("--guide")],
             time_scale=float(config.getoption("--suite-time-scale")),
+            serve_args=[str(a) for a in config.getoption("--suite-serve-arg")],
         )
     except InputError as error:
         raise pytest.UsageError(f"{error}\nNothing was run: fix the input above.") from None

@@ -195,7 +195,10 @@ class Targets:
             if self.plan.target is None:
                 embedded = self.stack.enter_context(
                     surfaces.start_embedded(
-                        tenant.folder, time_scale=self.plan.time_scale, workdir=folder
+                        tenant.folder,
+                        time_scale=self.plan.time_scale,
+                        workdir=folder,
+                        extra_args=self.plan.serve_args,
                     )
                 )
                 target, api = embedded.target, embedded.provisioning

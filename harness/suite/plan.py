@@ -56,6 +56,9 @@ class SuitePlan:
     time_scale: float
     tenants: tuple[SuiteTenant, ...]
     params: ModelParams = DEFAULT_PARAMS
+    #: Arguments every embedded ``serve`` gets as they are (``--suite-serve-arg``), e.g.
+    #: ``--fault=NAME`` for a mutation run.
+    serve_args: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -102,8 +105,10 @@ def build_plan(
     *,
     time_scale: float = DEFAULT_TIME_SCALE,
     probe: bool = True,
+    serve_args: Sequence[str] = (),
 ) -> SuitePlan:
-    """Read the target and the tenants; probe a remote target (``probe``)."""
+    """Read the target and the tenants; probe a remote target (``probe``). ``serve_args`` go
+    to every embedded ``serve``; with a target file they are refused (nothing is started)."""
     if not (time_scale > 0 and time_scale != float("inf")):
         raise InputError(
             [
@@ -115,9 +120,27 @@ def build_plan(
             ],
             subject="options",
         )
+    if serve_args and target != "embedded":
+        raise InputError(
+            [
+                Problem(
+                    where="--suite-serve-arg",
+                    rule="applies to --target embedded only: the harness starts no `serve` "
+                    "for a target file; start the deployment with those arguments yourself",
+                    value=" ".join(serve_args),
+                )
+            ],
+            subject="options",
+        )
     tenants = load_tenants(list(guides) or bundled_guides())
     if target == "embedded":
-        return SuitePlan(target_spec=target, target=None, time_scale=time_scale, tenants=tenants)
+        return SuitePlan(
+            target_spec=target,
+            target=None,
+            time_scale=time_scale,
+            tenants=tenants,
+            serve_args=tuple(serve_args),
+        )
     remote = surfaces.load_target_file(Path(target))
     if probe:
         surfaces.require_reachable(remote)

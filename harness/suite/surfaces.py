@@ -6,7 +6,7 @@ suite's own logic (ordering, verdicts, pre-flight) without a target.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,11 +39,16 @@ def require_reachable(target: Target) -> None:
 
 
 def start_embedded(
-    tenant_dir: Path, *, time_scale: float, workdir: Path
+    tenant_dir: Path, *, time_scale: float, workdir: Path, extra_args: Sequence[str] = ()
 ) -> AbstractContextManager[EmbeddedTarget]:
-    """``harness.target.embedded.start_embedded``: ``serve`` as a process for the tenant."""
+    """``harness.target.embedded.start_embedded``: ``serve`` as a process for the tenant,
+    with ``extra_args`` (``--suite-serve-arg``) on its command line."""
     return embedded.start_embedded(
-        tenant_dir, time_scale=time_scale, workdir=workdir, name=tenant_dir.name
+        tenant_dir,
+        time_scale=time_scale,
+        workdir=workdir,
+        name=tenant_dir.name,
+        extra_args=extra_args,
     )
 
 

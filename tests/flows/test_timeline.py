@@ -17,17 +17,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ConformanceFailure
-from harness.flows.calls import check
+from harness.flows.calls import as_answered, check
 from harness.flows.context import FlowContext
 from harness.flows.evidence import FolderEvidence
 from harness.flows.timeline import (
     EARLY_BUDGET,
     JITTER_BUDGET,
     MIN_TOLERANCE,
+    RELATIVE_BUDGET,
     UNKNOWN_MAILBOX,
     TimelineMismatch,
     compare,
     early_tolerance_for,
+    jitter_tolerance_for,
     observed_timeline,
     tolerance_for,
 )
@@ -105,6 +107,68 @@ def test_the_early_side_has_its_own_bound() -> None:
         "stop at 20203 0.60 s early (model t=15, observed t=14.40, tolerance −0.5/+2 s)"
     ]
     assert "(tolerance −0.5/+2 s)" in early.text()
+
+
+def late_by(timeline: Timeline, dt: float) -> Timeline:
+    """Every event ``dt`` late: the call's own set-up latency."""
+    events = tuple(dataclasses.replace(e, t=e.t + dt) for e in timeline.events)
+    return dataclasses.replace(timeline, events=events)
+
+
+def test_anchored_a_whole_call_late_by_its_set_up_agrees_but_one_timer_2_s_late_does_not() -> None:
+    # at scale 0.1: late tolerance 5 s, the anchor's jitter 1.5 s
+    bounds = {"tolerance": 5.0, "early": 0.5, "jitter": 1.5}
+    assert compare(FORWARD, late_by(FORWARD, 3.0), **bounds).ok  # set-up: all equally late
+    assert compare(FORWARD, shifted(FORWARD, 1, 2.0), tolerance=5.0, early=0.5).ok  # unanchored
+    late_timer = compare(FORWARD, shifted(late_by(FORWARD, 0.3), 1, 2.0), **bounds)
+    assert not late_timer.ok
+    assert late_timer.anchor == pytest.approx(0.3)
+    assert late_timer.problems() == [
+        "stop at 20203 2.00 s later than the call's own set-up lateness (+0.30 s at its first "
+        "event; model t=15, Δ +2.30 s, allowed ±1.5 s)"
+    ]
+    assert "anchor +0.30 s, each later event within ±1.5 s" in late_timer.text()
+    # an event much less late than the first one is as suspicious: the first was the late one
+    early_rest = compare(FORWARD, shifted(late_by(FORWARD, 2.5), 0, 2.0), **bounds)
+    assert not early_rest.ok and len(early_rest.problems()) == 3
+    assert all("earlier than the call's own set-up" in p for p in early_rest.problems())
+
+
+def test_anchored_events_at_a_harness_action_are_held_to_the_absolute_bounds_only() -> None:
+    # the 転送先's answer at t=19 is its phone's action, re-predicted at its observed instant:
+    # its Δ is the phone's, not the target's set-up lateness
+    observed = shifted(late_by(FORWARD, 3.0), 3, -3.0)
+    bounds = {"tolerance": 5.0, "early": 0.5, "jitter": 1.5}
+    assert not compare(FORWARD, observed, **bounds).ok
+    assert compare(FORWARD, observed, **bounds, actions={19.0}).ok
+
+
+def test_anchored_the_absolute_bounds_still_hold_for_the_anchor_and_every_event() -> None:
+    beyond = compare(FORWARD, late_by(FORWARD, 5.5), tolerance=5.0, early=0.5, jitter=1.5)
+    assert not beyond.ok and len(beyond.problems()) == 4  # each 5.5 s late, none drifting
+    assert all(" late (model t=" in p for p in beyond.problems())
+
+
+def test_the_anchors_jitter_is_the_relative_budget_in_simulated_seconds() -> None:
+    assert jitter_tolerance_for(target(0.1)) == pytest.approx(RELATIVE_BUDGET / 0.1)
+    assert jitter_tolerance_for(target(1.0)) == MIN_TOLERANCE
+    assert jitter_tolerance_for(target(0.01)) < tolerance_for(target(0.01))
+    assert jitter_tolerance_for(target(0.1, tolerance=0.25)) is None  # the file's bound only
+
+
+def test_the_model_is_asked_with_the_answers_as_they_reached_the_target() -> None:
+    scenario = parse_scenario(
+        {"call": {"from": "20205", "to": "20203"},
+         "endpoints": {"09011112222": {"answer_after": 4}}},
+        source="answer",
+    )  # fmt: skip
+    # the 転送先 rang 0.8 s late, so its answer came 0.8 s late: the call as played
+    observed = shifted(shifted(FORWARD, 2, 0.8), 3, 0.8)
+    played = as_answered(scenario, FORWARD, observed)
+    assert played.behaviour("09011112222").answer_after == pytest.approx(4.8)
+    # an answer no later than asked leaves the scenario as it is (never shortened)
+    assert as_answered(scenario, FORWARD, FORWARD) is scenario
+    assert as_answered(scenario, FORWARD, shifted(FORWARD, 3, -0.5)) is scenario
 
 
 def test_a_ring_that_never_came_is_named_with_the_models_instant() -> None:

@@ -41,7 +41,7 @@ NO_SUCH_EXTENSION = "9" * 23
 
 
 def _generated(tmp: Path) -> Path:
-    """A tenant the project has never seen, drawn from the guide strategies and written as a
+    """A tenant the project has never seen, drawn from harness.strategies and written as a
     folder: two to four terminals (one calls another). Seeded, so every run draws the same one
     (today: three terminals of mixed 端末種別 with an UNO address); the third draw, since the
     first ones are the strategies' simplest."""

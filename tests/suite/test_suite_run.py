@@ -9,7 +9,7 @@ and ``calls.check`` (their own tests live with them), so the run takes no SIP or
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ CRASHING = "register:20201"  # …and the fake harness breaks here
 @dataclass
 class FakeWorld:
     started: list[Path] = field(default_factory=list)
+    serve_args: list[tuple[str, ...]] = field(default_factory=list)
     resets: int = 0
     played: list[str] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
@@ -118,8 +119,11 @@ def world(monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
     world = FakeWorld()
 
     @contextmanager
-    def start_embedded(tenant_dir: Path, *, time_scale: float, workdir: Path) -> Iterator[object]:
+    def start_embedded(
+        tenant_dir: Path, *, time_scale: float, workdir: Path, extra_args: Sequence[str] = ()
+    ) -> Iterator[object]:
         world.started.append(tenant_dir)
+        world.serve_args.append(tuple(extra_args))
 
         @dataclass
         class Embedded:
@@ -205,10 +209,51 @@ def test_the_suite_runs_every_flow_then_every_check_with_typed_verdicts(
     assert world.played == played  # every check the target supports, in derived order
     assert world.order.index("flow") < world.order.index("check")
     assert world.started == [SAMPLE.resolve()]  # one embedded target per tenant and worker
+    assert world.serve_args == [()]  # no --suite-serve-arg: serve exactly as configured
     assert world.resets == 1  # flows ran on a provisioning target: reset once before checks
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == len(played) - 2 + 2  # checks but two, plus two flows
     assert outcomes["failed"] == 3  # the deviating and crashing checks, the sloppy flow
+
+
+def test_suite_serve_args_reach_every_embedded_serve_as_they_are(
+    pytester: pytest.Pytester, world: FakeWorld
+) -> None:
+    result = pytester.runpytest_inprocess(
+        "--pyargs",
+        "harness.suite",
+        "--guide",
+        str(SAMPLE),
+        "--suite-serve-arg=--fault=sequential-out-of-order",
+        "--suite-serve-arg=--param=sequential_rounds=2",
+        "-k",
+        "complete",
+        "-p",
+        "no:playwright",
+        "-o",
+        "addopts=",
+    )
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert world.serve_args == [("--fault=sequential-out-of-order", "--param=sequential_rounds=2")]
+
+
+def test_suite_serve_args_with_a_target_file_are_refused_naming_the_option(
+    pytester: pytest.Pytester, world: FakeWorld
+) -> None:
+    target_file = pytester.path / "remote.toml"
+    target_file.write_text('[target]\nname = "remote"\n', encoding="utf-8")
+    result = pytester.runpytest_inprocess(
+        "--pyargs",
+        "harness.suite",
+        "--guide",
+        str(SAMPLE),
+        f"--target={target_file}",
+        "--suite-serve-arg=--fault=x",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "--suite-serve-arg" in err and "--target embedded only" in err
+    assert world.started == [] and world.played == []
 
 
 def test_a_broken_tenant_folder_stops_the_run_before_any_test(

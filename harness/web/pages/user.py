@@ -141,6 +141,10 @@ class AbsencePage(SignedInScreen):
         self._click_and_wait(self.page.get_by_role("link", name="戻る"))
         return UserTopPage(self.page)
 
+    def press_set(self) -> Screen:
+        """Press 「設定」 with the form as it is now."""
+        return self._press_set()
+
     def _choose_absence(self, choice: str) -> None:
         self.page.get_by_role("radio", name=choice, exact=True).check()
 
