@@ -326,11 +326,13 @@ def as_answered(scenario: Scenario, expected: Timeline, observed: Timeline) -> S
     A phone answers ``answer_after`` after it saw the ring, which the target's set-up and
     delivery made late; a target timer that races the answer (a シングルナンバーリーチ leg 2
     starting 1 s after leg 1 was due to answer) then sees the answer when it came, and so must
-    the model. The answer's own lateness is still compared (the anchor and the bounds)."""
-    rings: dict[str, float] = {}
-    for event in expected.events:
-        if event.kind is EventKind.RING:
-            rings.setdefault(event.endpoint, event.t)
+    the model. The answer's own lateness is still compared (the anchor and the bounds).
+
+    The phone's own ``reject_after`` runs from the ring it saw too, so it moves by that ring's
+    lateness: an answer 0 s and a reject 1 s after a ring that came 1.9 s late are an answer
+    at 1.9 and a reject at 2.9, never a reject first (the live fuzzer's seed 7, under load)."""
+    rings = _first_rings(expected)
+    seen = _first_rings(observed)
     answers = {e.endpoint: e.t for e in observed.events if e.kind is EventKind.ANSWER}
     changed = dict(scenario.endpoints)
     for endpoint, behaviour in scenario.endpoints.items():
@@ -339,10 +341,23 @@ def as_answered(scenario: Scenario, expected: Timeline, observed: Timeline) -> S
             continue
         played = answers[endpoint] - rings[endpoint]
         if played > asked:
-            changed[endpoint] = dataclasses.replace(behaviour, answer_after=played)
+            rejects = behaviour.reject_after
+            if rejects is not None:
+                rejects += max(0.0, seen.get(endpoint, rings[endpoint]) - rings[endpoint])
+            changed[endpoint] = dataclasses.replace(
+                behaviour, answer_after=played, reject_after=rejects
+            )
     if changed == dict(scenario.endpoints):
         return scenario
     return dataclasses.replace(scenario, endpoints=changed)
+
+
+def _first_rings(timeline: Timeline) -> dict[str, float]:
+    rings: dict[str, float] = {}
+    for event in timeline.events:
+        if event.kind is EventKind.RING:
+            rings.setdefault(event.endpoint, event.t)
+    return rings
 
 
 def action_instants(expected: Timeline, scheduled: frozenset[float]) -> frozenset[float]:

@@ -34,6 +34,7 @@ from harness.flows.timeline import (
     tolerance_for,
 )
 from harness.guide.dump import write_tenant
+from harness.guide.load import load_tenant
 from harness.model import DEFAULT_PARAMS, Scenario, load_scenario, parse_scenario, predict
 from harness.model.timeline import Event, EventKind, Outcome, Timeline
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
@@ -169,6 +170,28 @@ def test_the_model_is_asked_with_the_answers_as_they_reached_the_target() -> Non
     # an answer no later than asked leaves the scenario as it is (never shortened)
     assert as_answered(scenario, FORWARD, FORWARD) is scenario
     assert as_answered(scenario, FORWARD, shifted(FORWARD, 3, -0.5)) is scenario
+
+
+def test_a_phones_reject_moves_with_the_ring_it_saw() -> None:
+    """answer 0 s / reject 1 s after the ring: a ring 1.9 s late and an answer 0.9 s after it
+    is an answered call, as the phone played it (the live fuzzer's seed 7 under load)."""
+    tenant = load_tenant(SAMPLE)
+    scenario = parse_scenario(
+        {"call": {"from": "20200", "to": "20201"},
+         "endpoints": {"20201": {"answer_after": 0, "reject_after": 1}}},
+        source="race",
+    )  # fmt: skip
+    expected = predict(tenant, scenario)
+    assert [e.kind for e in expected.events] == [K.RING, K.ANSWER]
+    observed = Timeline(
+        events=(ring(1.9, "20201", "20200"), event(2.8, K.ANSWER, "20201")),
+        outcome=Outcome.ANSWERED,
+        answered_by="20201",
+    )
+    played = as_answered(scenario, expected, observed)
+    assert played.behaviour("20201").answer_after == pytest.approx(2.8)
+    assert played.behaviour("20201").reject_after == pytest.approx(2.9)
+    assert predict(tenant, played).outcome is Outcome.ANSWERED
 
 
 def test_a_ring_that_never_came_is_named_with_the_models_instant() -> None:
