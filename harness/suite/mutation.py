@@ -216,9 +216,11 @@ def select_faults(available: Sequence[Fault], names: Sequence[str]) -> tuple[Fau
 
 def rich(tenant: Tenant) -> bool:
     """A tenant on which every area the faults touch has something to check: every group kind,
-    an inbound line to a pilot and one to an extension, caller IDs, a 転送/留守番電話 with
-    無応答 and one with 話中 or 圏外, a シングルナンバーリーチ with 接続先番号2, both app kinds
-    that call, 端末ユーザ web accounts."""
+    an inbound line to a pilot and one to an extension, caller IDs, both app kinds that call,
+    端末ユーザ web accounts, a シングルナンバーリーチ whose 接続先番号2 rings before
+    呼出終了時間, a mailbox reached, and — judged by the checks the suite itself derives
+    (``derive_checks``), not by the settings alone — a コールピックアップ check, a 無応答 check
+    and a 話中 or 圏外 check (a 無条件 action hides the other states)."""
     from harness.guide.types import (
         Action,
         ForwardAbsence,
@@ -226,6 +228,7 @@ def rich(tenant: Tenant) -> bool:
         SingleNumberReach,
         TerminalKind,
     )
+    from harness.suite.derive import derive_checks
 
     s = tenant.settings
     forwards = [a for a in s.absence.values() if isinstance(a, ForwardAbsence)]
@@ -233,16 +236,29 @@ def rich(tenant: Tenant) -> bool:
     pilots = {g.pilot for g in s.ring_groups if g.pilot is not None}
     destinations = {r.destination for r in s.inbound_routes}
     kinds = {t.terminal_kind for t in tenant.guide.terminals}
-    return (
+    voicemail = any(a.voicemail for a in reaches) or any(
+        Action.VOICEMAIL
+        in (a.actions.unconditional, a.actions.busy, a.actions.unreachable, a.actions.no_answer)
+        for a in forwards
+    )
+    if not (
         {g.kind for g in s.ring_groups} >= set(GroupKind)
         and {TerminalKind.SMARTPHONE, TerminalKind.SOFTPHONE} <= kinds
-        and any(a.actions.no_answer is not Action.NONE for a in forwards)
-        and any(Action.NONE not in (a.actions.busy, a.actions.unreachable) for a in forwards)
-        and any(a.reach_number_2 is not None for a in reaches)
+        and any(
+            a.reach_number_2 is not None and (a.reach_start_2 or 0) < a.reach_end for a in reaches
+        )
+        and voicemail
         and bool(destinations & pilots)
         and bool(destinations - pilots)
         and bool(s.outbound_caller_ids)
         and bool(tenant.guide.terminal_users)
+    ):
+        return False
+    ids = [c.id for c in derive_checks(tenant)]
+    return (
+        any(i.startswith("pickup:") for i in ids)
+        and any(i.endswith(":no-answer") for i in ids)
+        and any(i.endswith((":busy", ":unreachable")) for i in ids)
     )
 
 
