@@ -28,11 +28,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from harness.errors import HarnessError, InputError, Problem
 from harness.guide.types import Tenant
 from harness.report.compliance import RESULTS_FILE, CaseResult, load_results
+
+if TYPE_CHECKING:
+    from harness.suite.derive import BehaviourCheck
 
 #: The suite the mutation runs (what ``smartpbx-harness run`` runs).
 SUITE = "harness.suite"
@@ -254,11 +257,29 @@ def rich(tenant: Tenant) -> bool:
         and bool(tenant.guide.terminal_users)
     ):
         return False
-    ids = [c.id for c in derive_checks(tenant)]
-    return (
-        any(i.startswith("pickup:") for i in ids)
-        and any(i.endswith(":no-answer") for i in ids)
-        and any(i.endswith((":busy", ":unreachable")) for i in ids)
+    checks = derive_checks(tenant)
+    acting = {
+        c.id.rsplit(":", 1)[1] for c in checks if c.id.startswith("absence:") and _acts(tenant, c)
+    }
+    return any(c.id.startswith("pickup:") for c in checks) and acting >= {
+        "busy",
+        "unreachable",
+        "no-answer",
+    }
+
+
+def _acts(tenant: Tenant, check: BehaviourCheck) -> bool:
+    """The state's action shows: the model has the call ring someone else (a 転送先) or reach
+    a mailbox — not a 転送先 that reaches nothing, which looks the same whether the state's
+    rule is kept or not."""
+    from harness.model import predict
+    from harness.model.timeline import EventKind
+
+    x = check.id.split(":")[1]
+    events = predict(tenant, check.scenario).events
+    return any(
+        e.kind is EventKind.VOICEMAIL or (e.kind is EventKind.RING and e.endpoint != x)
+        for e in events
     )
 
 
