@@ -286,21 +286,9 @@ def _acts(tenant: Tenant, check: BehaviourCheck) -> bool:
 def generated_tenant(name: str = "mutation") -> Tenant:
     """The first tenant ``harness.strategies.tenants`` generates (derandomized: the same
     on every machine) that is :func:`rich`: a tenant no one wrote for these faults."""
-    from hypothesis import HealthCheck, Phase, find, settings
+    from harness.strategies.tenants import first_tenant
 
-    from harness.strategies.tenants import tenants
-
-    return find(
-        tenants(min_extensions=5, max_extensions=8, name=name),
-        rich,
-        settings=settings(
-            database=None,
-            derandomize=True,
-            max_examples=50_000,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    return first_tenant(rich, min_extensions=5, max_extensions=8, name=name, max_examples=50000)
 
 
 def write_generated_tenant(parent: Path) -> Path:
