@@ -218,12 +218,18 @@ def select_faults(available: Sequence[Fault], names: Sequence[str]) -> tuple[Fau
 
 
 def rich(tenant: Tenant) -> bool:
-    """A tenant on which every area the faults touch has something to check: every group kind,
-    an inbound line to a pilot and one to an extension, caller IDs, both app kinds that call,
-    端末ユーザ web accounts, a シングルナンバーリーチ whose 接続先番号2 rings before
-    呼出終了時間, a mailbox reached, and — judged by the checks the suite itself derives
-    (``derive_checks``), not by the settings alone — a コールピックアップ check, a 無応答 check
-    and a 話中 or 圏外 check (a 無条件 action hides the other states)."""
+    """A tenant on which every area the faults touch has something to check, judged by the
+    checks the suite itself derives (``derive_checks``), not by the settings alone:
+
+    - every group kind, and a 順次着信 order check and a 一斉着信 no-answer check that each
+      ring two members or more (with one member, out of order and late look right);
+    - a コールピックアップ check;
+    - a 話中, a 圏外 and a 無応答 check that each show their action (``_acts``), the 無応答
+      with a 呼出時間 other than the default 20 s;
+    - a シングルナンバーリーチ with 留守番電話 off whose 接続先番号2 starts after 接続先番号1
+      and before 呼出終了時間;
+    - an inbound line to a 代表番号 and one to an extension, caller IDs, both app kinds that
+      call, 端末ユーザ web accounts, a mailbox reached."""
     from harness.guide.types import (
         Action,
         ForwardAbsence,
@@ -248,7 +254,15 @@ def rich(tenant: Tenant) -> bool:
         {g.kind for g in s.ring_groups} >= set(GroupKind)
         and {TerminalKind.SMARTPHONE, TerminalKind.SOFTPHONE} <= kinds
         and any(
-            a.reach_number_2 is not None and (a.reach_start_2 or 0) < a.reach_end for a in reaches
+            a.reach_number_2 is not None
+            and a.reach_start_2 is not None
+            and a.reach_start_1 < a.reach_start_2 < a.reach_end
+            and not a.voicemail
+            for a in reaches
+        )
+        and any(
+            a.actions.no_answer is not Action.NONE and a.ring_time not in (None, 20)
+            for a in forwards
         )
         and voicemail
         and bool(destinations & pilots)
@@ -261,21 +275,30 @@ def rich(tenant: Tenant) -> bool:
     acting = {
         c.id.rsplit(":", 1)[1] for c in checks if c.id.startswith("absence:") and _acts(tenant, c)
     }
-    return any(c.id.startswith("pickup:") for c in checks) and acting >= {
-        "busy",
-        "unreachable",
-        "no-answer",
+    several = {
+        c.id.rsplit(":", 1)[1]
+        for c in checks
+        if c.id.endswith((":sequential-order", ":simultaneous-no-answer"))
+        and _rings_several(tenant, c)
     }
+    return (
+        any(c.id.startswith("pickup:") for c in checks)
+        and acting >= {"busy", "unreachable", "no-answer"}
+        and several >= {"sequential-order", "simultaneous-no-answer"}
+    )
 
 
 def _acts(tenant: Tenant, check: BehaviourCheck) -> bool:
     """The state's action shows: the model has the call ring someone else (a 転送先) or reach
     a mailbox — not a 転送先 that reaches nothing, which looks the same whether the state's
-    rule is kept or not."""
+    rule is kept or not, and not an extension that is a 代表番号 (dialling it starts its
+    group, whose members ring whatever the state's rule)."""
     from harness.model import predict
     from harness.model.timeline import EventKind
 
     x = check.id.split(":")[1]
+    if any(g.pilot == x for g in tenant.settings.ring_groups):
+        return False
     events = predict(tenant, check.scenario).events
     return any(
         e.kind is EventKind.VOICEMAIL or (e.kind is EventKind.RING and e.endpoint != x)
@@ -283,12 +306,22 @@ def _acts(tenant: Tenant, check: BehaviourCheck) -> bool:
     )
 
 
-def generated_tenant(name: str = "mutation") -> Tenant:
-    """The first tenant ``harness.strategies.tenants`` generates (derandomized: the same
-    on every machine) that is :func:`rich`: a tenant no one wrote for these faults."""
-    from harness.strategies.tenants import first_tenant
+def _rings_several(tenant: Tenant, check: BehaviourCheck) -> bool:
+    """The model has the check's call ring two endpoints or more."""
+    from harness.model import predict
+    from harness.model.timeline import EventKind
 
-    return first_tenant(rich, min_extensions=5, max_extensions=8, name=name, max_examples=50000)
+    rung = {e.endpoint for e in predict(tenant, check.scenario).events if e.kind is EventKind.RING}
+    return len(rung) >= 2
+
+
+def generated_tenant(name: str = "mutation") -> Tenant:
+    """The first tenant ``harness.strategies.tenants.rich_tenants`` builds (derandomized: the
+    same on every machine): a tenant no one wrote for these faults, whose every area has a
+    behaviour that shows; :func:`rich` holds of it (tests/suite/test_mutation_tenant.py)."""
+    from harness.strategies.tenants import first_example, rich_tenants
+
+    return first_example(rich_tenants(name=name))
 
 
 def write_generated_tenant(parent: Path) -> Path:
