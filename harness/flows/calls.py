@@ -72,6 +72,13 @@ MARGIN = 1.0
 #: Real seconds to let the ends of a call (BYE, CANCEL, 487) settle before the next check.
 SETTLE = 5.0
 _POLL = 0.02
+#: Fewest simulated seconds after it starts ringing at which an answering endpoint answers.
+ANSWER_AFTER = 2.0
+#: Simulated seconds an answer or pickup keeps away from every other event of the call.
+QUIET = 2.0
+#: The harness's own external test numbers on the carrier side (a caller from outside, a callee
+#: of outbound calls); ``test_numbers`` takes those the tenant does not use.
+TEST_NUMBERS = tuple(f"0909999{n:04d}" for n in range(1, 100))
 #: Model seconds a phone's answer may come after its schedule and the play still count
 #: (``slips``): half the 2 s the checks keep between an answer and the target's other events.
 SLIP = 1.0
@@ -528,3 +535,36 @@ def _hang_up(cast: _Cast) -> None:
             raise HarnessError(
                 f"phone {phone.name}: a call did not end within {SETTLE} s after hanging up"
             ) from error
+
+
+# -- scenarios the harness builds ------------------------------------------------------------
+
+
+def test_numbers(tenant: Tenant) -> list[str]:
+    """``TEST_NUMBERS`` the tenant does not use (as an extension, a line, a 転送先 or 接続先)."""
+    used = set(tenant.extensions) | set(tenant.external_numbers) | set(_settings_numbers(tenant))
+    return [n for n in TEST_NUMBERS if n not in used]
+
+
+def quiet_instant(timeline: Timeline, endpoint: str, ring: float) -> float:
+    """When ``endpoint``, ringing from ``ring`` in the unanswered ``timeline``, should answer:
+    the earliest half second from ``ring + ANSWER_AFTER`` while it still rings that is
+    ``QUIET`` away from every other event; failing that, the one farthest from them."""
+    stops = [
+        e.t
+        for e in timeline.events
+        if e.endpoint == endpoint and e.t > ring and e.kind is not EventKind.RING
+    ]
+    ends = [e.t for e in timeline.events if e.t > ring]
+    until = min(stops) if stops else (max(ends) if ends else ring + 30.0)
+    others = sorted({e.t for e in timeline.events if not (e.endpoint == endpoint and e.t == ring)})
+    best, best_gap = ring + ANSWER_AFTER, -1.0
+    at = ring + ANSWER_AFTER
+    while at < until or at == ring + ANSWER_AFTER:
+        gap = min((abs(at - t) for t in others), default=QUIET)
+        if gap >= QUIET:
+            return at
+        if gap > best_gap:
+            best, best_gap = at, gap
+        at += 0.5
+    return best

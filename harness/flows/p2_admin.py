@@ -8,13 +8,17 @@ nothing the second time); without it they only read the pages and compare them w
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TypeVar
 
 from harness.errors import ConformanceFailure
+from harness.flows import calls
 from harness.flows import settings_diff as sd
 from harness.flows.context import FlowContext
 from harness.flows.step import flow, manual_step
 from harness.flows.web import admin_top, base_url, changes_settings, check_guards
+from harness.guide.types import InboundRoute, Tenant
+from harness.model import EndpointBehaviour, EventKind, Scenario, predict
 from harness.target.model import Capability
 from harness.web.pages import (
     AccountSettingsPage,
@@ -152,6 +156,87 @@ def inbound_routes(ctx: FlowContext, screen: InboundRoutePage) -> None:
             _expect(result, InboundRoutePage, f"外線着信設定 {route.external_number}")
     expected = sd.inbound_expected(ctx.tenant)
     sd.check_view("外線着信設定", expected, sd.inbound_shown(screen.routes()))
+    if changes_settings(ctx) and ctx.target.has(Capability.CARRIER):
+        change_in_force(ctx, screen)
+
+
+def change_in_force(ctx: FlowContext, screen: InboundRoutePage) -> None:
+    """A 着信先 set with 「設定」 is where the line's next call rings — no restart, no stale
+    route: the first routed line whose call another extension can take is set to that
+    extension and called from outside (answered there), then set back to 設定.yaml's 着信先
+    and called again. Onboarding only (the change is the harness's own, undone at once); a
+    call that rings elsewhere is a ``TimelineMismatch`` of the step."""
+    tenant = ctx.tenant
+    change = route_change(tenant)
+    if change is None:
+        return
+    route, other = change
+    changed = _with_route(tenant, route.external_number, other)
+    caller = calls.test_numbers(tenant)[0]
+    line = route.external_number
+    screen = _set_route(screen, line, other)
+    try:
+        _answered_call(dataclasses.replace(ctx, tenant=changed), caller, line, f"{line} → {other}")
+    finally:
+        screen = _set_route(screen, line, route.destination)
+    _answered_call(ctx, caller, line, f"{line} → {route.destination} again")
+
+
+def route_change(tenant: Tenant) -> tuple[InboundRoute, str] | None:
+    """A routed line and another extension, of no 不在時動作 and no group's 代表番号, that the
+    model rings first when the line is routed to it."""
+    for route in tenant.settings.inbound_routes:
+        for terminal in tenant.guide.terminals:
+            other = terminal.extension
+            if (
+                other == route.destination
+                or tenant.absence_of(other) is not None
+                or tenant.group_with_pilot(other) is not None
+            ):
+                continue
+            changed = _with_route(tenant, route.external_number, other)
+            caller = calls.test_numbers(tenant)[0]
+            if (
+                _first_ringer(changed, Scenario(caller=caller, dialled=route.external_number))
+                == other
+            ):
+                return route, other
+    return None
+
+
+def _with_route(tenant: Tenant, line: str, destination: str) -> Tenant:
+    routes = [
+        InboundRoute(external_number=r.external_number, destination=destination)
+        if r.external_number == line
+        else r
+        for r in tenant.settings.inbound_routes
+    ]
+    settings = tenant.settings.model_copy(update={"inbound_routes": routes})
+    return tenant.model_copy(update={"settings": settings})
+
+
+def _set_route(screen: InboundRoutePage, line: str, destination: str) -> InboundRoutePage:
+    result = screen.set_inbound_route(line, destination)
+    return _expect(result, InboundRoutePage, f"外線着信設定 {line} → {destination}")
+
+
+def _first_ringer(tenant: Tenant, scenario: Scenario) -> str | None:
+    return next(
+        (e.endpoint for e in predict(tenant, scenario).events if e.kind is EventKind.RING), None
+    )
+
+
+def _answered_call(ctx: FlowContext, caller: str, line: str, what: str) -> None:
+    """A call from ``caller`` (outside) to ``line``, answered by the first endpoint the model
+    rings at a quiet instant; compared with the model of ``ctx.tenant``."""
+    scenario = Scenario(caller=caller, dialled=line)
+    unanswered = predict(ctx.tenant, scenario)
+    ring = next((e for e in unanswered.events if e.kind is EventKind.RING), None)
+    if ring is not None:
+        at = calls.quiet_instant(unanswered, ring.endpoint, ring.t) - ring.t
+        endpoints = {ring.endpoint: EndpointBehaviour(answer_after=at)}
+        scenario = dataclasses.replace(scenario, endpoints=endpoints)
+    calls.check(ctx, scenario, name=f"外線着信設定 in force: {what}")
 
 
 @manual_step("P2-S2-3-note1")

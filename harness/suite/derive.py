@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from harness.errors import InputError, Problem
+from harness.flows.calls import ANSWER_AFTER, quiet_instant, test_numbers
 from harness.guide.types import (
     Action,
     ForwardAbsence,
@@ -70,15 +71,6 @@ from harness.model.numbering import strip_prefix
 from harness.sip.app import CALLABLE, CELLULAR_CALLABLE, WIFI_CALLABLE, Platform
 from harness.target.model import Capability
 from harness.target.phones import platform_for, platforms_for
-
-#: Fewest simulated seconds after it starts ringing at which the answering endpoint answers.
-ANSWER_AFTER = 2.0
-#: Simulated seconds an answer or pickup keeps away from every other event of the call.
-QUIET = 2.0
-
-#: The harness's own external test numbers on the carrier side (a caller from outside, a callee
-#: of outbound calls); the first ones the tenant does not use are taken.
-TEST_NUMBERS = tuple(f"0909999{n:04d}" for n in range(1, 100))
 
 
 class CheckKind:
@@ -173,8 +165,7 @@ class _Deriver:
         self.tenant = tenant
         self.params = params
         self.bounds = bounds
-        used = set(tenant.extensions) | set(tenant.external_numbers) | _numbers_in(tenant)
-        self.test_numbers = [n for n in TEST_NUMBERS if n not in used]
+        self.test_numbers = test_numbers(tenant)
 
     def all(self) -> Iterator[BehaviourCheck]:
         yield from self.registrations()
@@ -693,30 +684,6 @@ def scenario_checks(
     return tuple(checks)
 
 
-def quiet_instant(timeline: Timeline, endpoint: str, ring: float) -> float:
-    """When ``endpoint``, ringing from ``ring`` in the unanswered ``timeline``, should answer:
-    the earliest half second from ``ring + ANSWER_AFTER`` while it still rings that is
-    ``QUIET`` away from every other event; failing that, the one farthest from them."""
-    stops = [
-        e.t
-        for e in timeline.events
-        if e.endpoint == endpoint and e.t > ring and e.kind is not EventKind.RING
-    ]
-    ends = [e.t for e in timeline.events if e.t > ring]
-    until = min(stops) if stops else (max(ends) if ends else ring + 30.0)
-    others = sorted({e.t for e in timeline.events if not (e.endpoint == endpoint and e.t == ring)})
-    best, best_gap = ring + ANSWER_AFTER, -1.0
-    at = ring + ANSWER_AFTER
-    while at < until or at == ring + ANSWER_AFTER:
-        gap = min((abs(at - t) for t in others), default=QUIET)
-        if gap >= QUIET:
-            return at
-        if gap > best_gap:
-            best, best_gap = at, gap
-        at += 0.5
-    return best
-
-
 def _ring_at(timeline: Timeline, endpoint: str) -> float | None:
     """When ``endpoint`` first rings in ``timeline`` (None: never)."""
     return next(
@@ -740,14 +707,3 @@ def _action_words(action: Action) -> str:
 
 def _reach_numbers(reach: SingleNumberReach) -> tuple[str, ...]:
     return tuple(n for n in (reach.reach_number_1, reach.reach_number_2) if n)
-
-
-def _numbers_in(tenant: Tenant) -> set[str]:
-    """Every number the settings name (転送先, 接続先), which test numbers must not be."""
-    numbers: set[str] = set()
-    for absence in tenant.settings.absence.values():
-        if isinstance(absence, ForwardAbsence):
-            numbers.update({absence.forward_to} if absence.forward_to else set())
-        else:
-            numbers.update(_reach_numbers(absence))
-    return numbers

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 
 from harness.errors import InputError
+from harness.flows.calls import ANSWER_AFTER, QUIET, quiet_instant
 from harness.flows.catalog import step_by_id
 from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant
 from harness.guide.types import Action, TerminalKind
@@ -19,13 +20,10 @@ from harness.sip.app import Platform
 from harness.strategies.tenants import dense_tenants as model_tenants
 from harness.strategies.tenants import tenants as guide_tenants
 from harness.suite.derive import (
-    ANSWER_AFTER,
-    QUIET,
     BehaviourCheck,
     Bounds,
     CheckKind,
     derive_checks,
-    quiet_instant,
     scenario_checks,
 )
 from harness.suite.plan import bundled_guides, load_tenants

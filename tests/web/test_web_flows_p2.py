@@ -12,11 +12,13 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.flows.context import FlowContext
+from harness.flows.p2_admin import route_change
 from harness.flows.settings_diff import SettingsMismatch
 from harness.flows.web import admin_top, check_guards
 from harness.guide import load_tenant
 from harness.pytest_plugin.browser import NewContext
 from harness.pytest_plugin.sim import SAMPLE_GUIDE, SimulatorHandle
+from harness.sip.runtime import Runtime
 from tests.web.web_flows_kit import flow_context, run_flow
 
 pytestmark = pytest.mark.browser
@@ -30,7 +32,15 @@ def _ctx(sim: SimulatorHandle, folder: Path, new_context: NewContext, **kw: Any)
     return flow_context(sim, load_tenant(folder), folder, lambda: new_context().new_page(), **kw)
 
 
-def onboard_and_verify(sim: SimulatorHandle, folder: Path, new_context: NewContext) -> None:
+def _in_force(ctx: FlowContext) -> list[str]:
+    """The calls P.2 ③ placed to show a changed 着信先 in force (their evidence names)."""
+    texts: dict[str, str] = ctx.evidence.texts  # type: ignore[attr-defined]
+    return sorted({n.split(" — ")[0] for n in texts if n.startswith("外線着信設定 in force")})
+
+
+def onboard_and_verify(
+    sim: SimulatorHandle, folder: Path, new_context: NewContext, runtime: Runtime
+) -> None:
     """Blank tenant → the onboarding flows → GET /api/settings is the document; run twice
     (idempotent) and verify-only passes."""
     sim.load_tenant(folder)
@@ -43,10 +53,12 @@ def onboard_and_verify(sim: SimulatorHandle, folder: Path, new_context: NewConte
         del absence[extension]
     sim.put_settings({})
     for _ in range(2):
-        ctx = _ctx(sim, folder, new_context, changes=True)
+        ctx = _ctx(sim, folder, new_context, changes=True, runtime=runtime)
         for name in ONBOARDING:
             _run_unless_not_applicable(name, ctx)
         assert _present(sim.settings()) == _present(document)
+        if route_change(tenant) is not None:  # a line set elsewhere and back, called each time
+            assert len(_in_force(ctx)) == 2, _in_force(ctx)
     ctx = _ctx(sim, folder, new_context, changes=False)
     for name in ONBOARDING:
         _run_unless_not_applicable(name, ctx)
@@ -69,17 +81,22 @@ def _run_unless_not_applicable(name: str, ctx: FlowContext) -> None:
 
 @pytest.mark.parametrize("folder", TENANTS, ids=lambda p: p.name)
 def test_onboarding_reaches_the_tenants_settings_and_verify_only_passes(
-    sim: SimulatorHandle, new_context: NewContext, folder: Path
+    sim: SimulatorHandle, new_context: NewContext, folder: Path, sip_runtime: Runtime
 ) -> None:
-    onboard_and_verify(sim, folder, new_context)
+    onboard_and_verify(sim, folder, new_context, sip_runtime)
 
 
 def test_onboarding_exercises_the_note_on_lines_not_yet_opened(
-    sim: SimulatorHandle, new_context: NewContext
+    sim: SimulatorHandle, new_context: NewContext, sip_runtime: Runtime
 ) -> None:
     sim.put_settings({})
-    ctx = _ctx(sim, SAMPLE_GUIDE, new_context, changes=True)
+    ctx = _ctx(sim, SAMPLE_GUIDE, new_context, changes=True, runtime=sip_runtime)
     run_flow("p2-initial-setup", ctx)
+    # ③: the line set to another extension rang there, set back it rang at 20200 again
+    assert _in_force(ctx) == [
+        "外線着信設定 in force: 0312345678 → 20200 again",
+        "外線着信設定 in force: 0312345678 → 20201",
+    ]
     assert ctx.executed == ["P2-S2-1", "P2-S2-2", "P2-S2-3-note1", "P2-S2-3", "P2-S2-4"]
     assert ctx.api is not None
     assert ctx.api.lines == [("0312345678", False), ("0312345678", True)]  # type: ignore[attr-defined]

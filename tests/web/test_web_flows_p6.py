@@ -15,6 +15,7 @@ from harness.guide import Tenant
 from harness.guide.dump import write_tenant
 from harness.pytest_plugin.browser import NewContext
 from harness.pytest_plugin.sim import SAMPLE_GUIDE, SimulatorHandle
+from harness.sip.runtime import Runtime
 from harness.strategies.tenants import tenants
 from harness.target.model import Capability, MissingCapability
 from tests.web.test_web_flows_p2 import FIXTURES, _ctx, onboard_and_verify
@@ -131,6 +132,7 @@ def test_a_generated_tenant_is_onboarded_and_verified(
     new_context: NewContext,
     tmp_path_factory: pytest.TempPathFactory,
     tenant: Tenant,
+    sip_runtime: Runtime,
 ) -> None:
     folder: Path = write_tenant(tenant, tmp_path_factory.mktemp("tenant"))
-    onboard_and_verify(sim, folder, new_context)
+    onboard_and_verify(sim, folder, new_context, sip_runtime)

@@ -19,6 +19,7 @@ from harness.flows.catalog import ManualStep
 from harness.flows.context import FlowContext
 from harness.guide import Tenant
 from harness.pytest_plugin.sim import SimulatorHandle
+from harness.sip.runtime import Runtime
 from harness.target.mail import MailReader
 from harness.target.model import ApiAccess, MailAccess, SipEndpoint, Target
 from harness.target.phones import PhoneFactory
@@ -38,7 +39,7 @@ class RecordingClient(ProvisioningClient):
         super().set_line_live(number, live)
 
 
-_OPEN: list[ProvisioningClient | MailReader] = []
+_OPEN: list[ProvisioningClient | MailReader | PhoneFactory] = []
 
 
 def close_clients() -> None:
@@ -105,13 +106,21 @@ def flow_context(
     changes: bool,
     api: bool = True,
     mail: bool = True,
+    runtime: Runtime | None = None,
 ) -> FlowContext:
+    """A context on the simulator; with ``runtime``, real phones on it (the P.2 flow calls the
+    line whose 着信先 it changed), else a stand-in that fails any use of a phone."""
     target = target_of(sim, changes=changes, api=api, mail=mail)
+    phones = (
+        cast(PhoneFactory, _NoPhones())
+        if runtime is None
+        else _opened(PhoneFactory.for_target(runtime, target, tenant.guide))
+    )
     return FlowContext(
         target=target,
         tenant=tenant,
         tenant_dir=tenant_dir,
-        phones=cast(PhoneFactory, _NoPhones()),
+        phones=phones,
         evidence=RecordingEvidence(),
         new_page=new_page,
         api=_opened(RecordingClient(target.api)) if target.api else None,
@@ -119,7 +128,7 @@ def flow_context(
     )
 
 
-_Client = TypeVar("_Client", RecordingClient, MailReader)
+_Client = TypeVar("_Client", RecordingClient, MailReader, PhoneFactory)
 
 
 def _opened(client: _Client) -> _Client:
