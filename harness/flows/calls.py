@@ -32,10 +32,11 @@ target's (1 when the factory was made by ``PhoneFactory.for_target``: one time s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.errors import ConformanceFailure, HarnessError
@@ -63,7 +64,7 @@ from harness.model import (
 from harness.model.numbering import index_of, strip_prefix
 from harness.sip.app import Platform, RegistrationState
 from harness.sip.observed import PhoneEvent, PhoneEventKind
-from harness.sip.phone import CallState, Phone
+from harness.sip.phone import CallHandle, CallState, Phone
 from harness.target.model import Capability, MissingCapability
 from harness.target.phones import PhoneFactory, platform_for
 
@@ -102,11 +103,15 @@ def check(
     params: ModelParams = DEFAULT_PARAMS,
     name: str | None = None,
     platforms: Mapping[str, Platform] | None = None,
+    background: Sequence[Background] = (),
 ) -> Timeline:
     """Play ``scenario`` on ``ctx.target``, compare what the phones saw with ``predict``.
 
     ``platforms`` (内線番号 → app platform) says which app each terminal runs; a terminal it
-    does not name runs its 端末種別's default. Returns the observed timeline; raises
+    does not name runs its 端末種別's default. ``background``: calls placed right after the
+    scenario's own, between terminals it leaves alone; they ring while the call is compared,
+    and their two phones are left out of the comparison (the model follows one call). Returns
+    the observed timeline; raises
     ``TimelineMismatch`` (failed) when it differs from the model's, ``MissingCapability``
     (skipped) when the scenario needs an external number and the target has no carrier side,
     ``ConformanceFailure`` when a terminal of the tenant cannot register.
@@ -114,7 +119,7 @@ def check(
     label = name or scenario.description or f"{scenario.caller} → {scenario.dialled}"
     void: list[str] = []
     for attempt in range(1, PLAYS + 1):
-        play = _play(ctx, scenario, params, platforms or {})
+        play = _play(ctx, scenario, params, platforms or {}, background)
         slipped = [] if play.diff.ok else slips(play.played, play.observed)
         title = label if attempt == 1 else f"{label} (play {attempt})"
         _record(ctx, title, play)
@@ -154,7 +159,11 @@ class _Play:
 
 
 def _play(
-    ctx: FlowContext, scenario: Scenario, params: ModelParams, platforms: Mapping[str, Platform]
+    ctx: FlowContext,
+    scenario: Scenario,
+    params: ModelParams,
+    platforms: Mapping[str, Platform],
+    background: Sequence[Background],
 ) -> _Play:
     """Cast the phones, dial, play the pickups, observe until the call agrees or the horizon."""
     expected = predict(ctx.tenant, scenario, params)
@@ -171,12 +180,15 @@ def _play(
     call = caller.call(scenario.dialled, give_up_after=gives_up / ratio)
     origin = call.wait_for(PhoneEventKind.DIAL).t
     started = time.monotonic()
+    aside = _background(cast, background, expected, call) if background else frozenset()
     played = _pickups(cast, scenario, params, origin=origin, ratio=ratio)
     if played != scenario:
         # The pickups went out later than asked (the harness's own scheduling): the model is
         # asked about the call that was actually played.
         expected = predict(ctx.tenant, played, params)
-    names = {phone.name: endpoint for endpoint, phone in cast.phones.items()}
+    names = {
+        phone.name: endpoint for endpoint, phone in cast.phones.items() if endpoint not in aside
+    }
     horizon = (max((e.t for e in expected.events), default=0.0) + tolerance) * ctx.target.time_scale
 
     def observe() -> Timeline:
@@ -402,6 +414,46 @@ def _pickups(
         dial = picker.call(pickup.code or params.pickup_code).wait_for(PhoneEventKind.DIAL)
         played.append(dataclasses.replace(pickup, at=max(pickup.at, (dial.t - origin) * ratio)))
     return dataclasses.replace(scenario, pickups=tuple(played))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Background:
+    """A call beside a check's own: ``caller`` (an extension) dials ``callee`` (an extension
+    that rings as itself) and nobody answers; it rings until the check's calls are hung up."""
+
+    caller: str
+    callee: str
+
+
+def _background(
+    cast: _Cast, background: Sequence[Background], expected: Timeline, checked: CallHandle
+) -> frozenset[str]:
+    """Once the checked call rings (its caller hears ringback: it is the older call, past its
+    digest round trip), place each background call and wait (bounded) until its callee rings;
+    returns the endpoints they use, which the observation leaves out. An endpoint of the
+    model's timeline cannot be one (the check would compare a call it does not predict)."""
+    used = {e.endpoint for e in expected.events}
+    with contextlib.suppress(TimeoutError):  # never ringing: the comparison says so
+        checked.wait_for(PhoneEventKind.RINGBACK, timeout=SETTLE)
+    aside: set[str] = set()
+    for extra in background:
+        if {extra.caller, extra.callee} & used:
+            raise HarnessError(
+                f"background call {extra.caller} → {extra.callee} uses an endpoint of the "
+                "checked call"
+            )
+        callee = cast.phones[extra.callee]
+        mark = callee.mark()
+        cast.phones[extra.caller].call(extra.callee)
+        try:
+            callee.wait_for(PhoneEventKind.RING, since=mark, timeout=SETTLE)
+        except TimeoutError:
+            raise ConformanceFailure(
+                f"{extra.callee} did not ring within {SETTLE} s when {extra.caller} called it "
+                "(the call placed beside the checked one)"
+            ) from None
+        aside |= {extra.caller, extra.callee}
+    return frozenset(aside)
 
 
 def _events(cast: _Cast) -> list[PhoneEvent]:

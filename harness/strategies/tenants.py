@@ -300,7 +300,7 @@ def rich_tenants(draw: st.DrawFn, *, name: str = "rich") -> Tenant:
         _group(draw, GroupKind.SIMULTANEOUS, simultaneous_pilot, plain),
         RingGroup(
             kind=GroupKind.PICKUP,
-            members=draw(st.lists(st.sampled_from(plain), min_size=2, max_size=3, unique=True)),
+            members=draw(st.lists(st.sampled_from(plain), min_size=3, max_size=4, unique=True)),
         ),
     ]
     lines = [line.external_number for line in guide.external_lines]

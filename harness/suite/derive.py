@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from harness.errors import InputError, Problem
-from harness.flows.calls import ANSWER_AFTER, quiet_instant, test_numbers
+from harness.flows.calls import ANSWER_AFTER, Background, quiet_instant, test_numbers
 from harness.guide.types import (
     Action,
     ForwardAbsence,
@@ -107,6 +107,8 @@ class BehaviourCheck:
     scenario: Scenario
     needs: tuple[Capability, ...]
     platforms: Mapping[str, Platform] = field(default_factory=dict)
+    #: Calls placed beside the checked one and not compared (``harness.flows.calls.check``).
+    background: tuple[Background, ...] = ()
 
     def __repr__(self) -> str:  # a test parameter: Allure and pytest show it
         return f"BehaviourCheck({self.id!r})"
@@ -263,6 +265,19 @@ class _Deriver:
     def far_end(self) -> str:
         return self.test_numbers[1]
 
+    def rings_through(self, caller: str, extension: str, *, until: float) -> bool:
+        """A call from ``caller`` rings ``extension`` itself at once and keeps ringing it (and
+        nothing else) past ``until``: no pilot, no 不在時動作 acting that soon."""
+        if self.tenant.group_with_pilot(extension) is not None:
+            return False
+        first, *rest = self.predict(self.call(caller, extension, "")).events
+        return (
+            first.kind is EventKind.RING
+            and first.endpoint == extension
+            and first.t == 0
+            and all(e.t > until for e in rest)
+        )
+
     def is_plain(self, extension: str) -> bool:
         """An extension that rings as itself with no PBX feature: no 不在時動作, no pilot."""
         return (
@@ -300,8 +315,10 @@ class _Deriver:
         scenario: Scenario,
         base: tuple[Capability, ...] = (),
         platforms: Mapping[str, Platform] | None = None,
+        background: tuple[Background, ...] = (),
     ) -> BehaviourCheck:
         return BehaviourCheck(
+            background=background,
             id=id,
             kind=kind,
             title=title,
@@ -526,7 +543,41 @@ class _Deriver:
                     self.call(caller, rung, "", pickups=(pickup,)),
                     _PBX,
                 )
+                yield from self.pickup_oldest(
+                    members, self.call(caller, rung, "", pickups=(pickup,))
+                )
                 return
+
+    def pickup_oldest(self, members: Sequence[str], picked: Scenario) -> Iterator[BehaviourCheck]:
+        """The same pickup while a newer call rings a third member: the code MUST take the
+        oldest ringing call (``picked``'s), the newer one rings on (a background call, not
+        compared). Needs a third member that a call from an extension outside the group rings
+        through the pickup."""
+        (pickup,) = picked.pickups
+        timeline = self.predict(picked)
+        taken = {picked.caller, pickup.by} | {e.endpoint for e in timeline.events}
+        callers = [e for e in self.tenant.extensions if e not in taken and e not in members]
+        if not callers:
+            return
+        until = pickup.at + ANSWER_AFTER
+        newer = [
+            m for m in members if m not in taken and self.rings_through(callers[0], m, until=until)
+        ]
+        if not newer:
+            return
+        rung = timeline.events[0].endpoint
+        yield self.check(
+            f"pickup:{members[0]}:oldest",
+            CheckKind.PICKUP,
+            f"コールピックアップ: {pickup.by} picks up the oldest call ({rung}'s) while "
+            f"{callers[0]} → {newer[0]} rings too",
+            ("P2-S2-2",),
+            "コールピックアップ: with calls ringing several members of the group, the pickup "
+            "code MUST answer the oldest ringing call (DOMAIN.md rule 8).",
+            dataclasses.replace(picked, description=""),
+            _PBX,
+            background=(Background(caller=callers[0], callee=newer[0]),),
+        )
 
     # --- 外線着信設定 / 外線発信設定 ---------------------------------------------------------
 

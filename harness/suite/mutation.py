@@ -223,7 +223,7 @@ def rich(tenant: Tenant) -> bool:
 
     - every group kind, and a 順次着信 order check and a 一斉着信 no-answer check that each
       ring two members or more (with one member, out of order and late look right);
-    - a コールピックアップ check;
+    - a コールピックアップ check with a newer call ringing beside it (``:oldest``);
     - a 話中, a 圏外 and a 無応答 check that each show their action (``_acts``), the 無応答
       with a 呼出時間 other than the default 20 s;
     - a シングルナンバーリーチ with 留守番電話 off whose 接続先番号2 starts after 接続先番号1
@@ -282,7 +282,7 @@ def rich(tenant: Tenant) -> bool:
         and _rings_several(tenant, c)
     }
     return (
-        any(c.id.startswith("pickup:") for c in checks)
+        any(c.id.startswith("pickup:") and c.id.endswith(":oldest") for c in checks)
         and acting >= {"busy", "unreachable", "no-answer"}
         and several >= {"sequential-order", "simultaneous-no-answer"}
     )
@@ -307,11 +307,15 @@ def _acts(tenant: Tenant, check: BehaviourCheck) -> bool:
 
 
 def _rings_several(tenant: Tenant, check: BehaviourCheck) -> bool:
-    """The model has the check's call ring two endpoints or more."""
+    """The group check's call, nobody answering, rings two members or more: an order, a
+    member rung late or a ring time shows only then."""
+    import dataclasses
+
     from harness.model import predict
     from harness.model.timeline import EventKind
 
-    rung = {e.endpoint for e in predict(tenant, check.scenario).events if e.kind is EventKind.RING}
+    quiet = dataclasses.replace(check.scenario, endpoints={})
+    rung = {e.endpoint for e in predict(tenant, quiet).events if e.kind is EventKind.RING}
     return len(rung) >= 2
 
 

@@ -72,10 +72,13 @@ def check_call(
     params: ModelParams,
     name: str,
     platforms: Mapping[str, Platform],
+    background: Sequence[calls.Background] = (),
 ) -> Timeline:
-    """``harness.flows.calls.check``: play with each terminal on its ``platforms`` app,
-    observe, compare; TimelineMismatch on a deviation."""
-    return calls.check(ctx, scenario, params=params, name=name, platforms=platforms)
+    """``harness.flows.calls.check``: play with each terminal on its ``platforms`` app (and
+    the ``background`` calls beside it), observe, compare; TimelineMismatch on a deviation."""
+    return calls.check(
+        ctx, scenario, params=params, name=name, platforms=platforms, background=background
+    )
 
 
 def mail_reader(target: Target) -> MailReader | None:

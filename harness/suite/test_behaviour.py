@@ -38,4 +38,5 @@ def test_check(
             params=suite_plan.params,
             name=suite_check.id,
             platforms=suite_check.platforms,
+            background=suite_check.background,
         )
