@@ -72,10 +72,12 @@ def check_call(
     params: ModelParams,
     name: str,
     platforms: Mapping[str, Platform],
+    lapsed: Sequence[str] = (),
 ) -> Timeline:
-    """``harness.flows.calls.check``: play with each terminal on its ``platforms`` app,
-    observe, compare; TimelineMismatch on a deviation."""
-    return calls.check(ctx, scenario, params=params, name=name, platforms=platforms)
+    """``harness.flows.calls.check``: play with each terminal on its ``platforms`` app (the
+    ``lapsed`` ones gone silent past their Expires), observe, compare; TimelineMismatch on a
+    deviation."""
+    return calls.check(ctx, scenario, params=params, name=name, platforms=platforms, lapsed=lapsed)
 
 
 def mail_reader(target: Target) -> MailReader | None:

@@ -38,4 +38,5 @@ def test_check(
             params=suite_plan.params,
             name=suite_check.id,
             platforms=suite_check.platforms,
+            lapsed=suite_check.lapsed,
         )

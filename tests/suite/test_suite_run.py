@@ -133,7 +133,13 @@ def world(monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
         yield Embedded(target=fake_target(tenant_dir.name), provisioning=FakeApi(world))
 
     def check_call(
-        ctx: FlowContext, scenario: Scenario, *, params: object, name: str, platforms: object
+        ctx: FlowContext,
+        scenario: Scenario,
+        *,
+        params: object,
+        name: str,
+        platforms: object,
+        lapsed: object = (),
     ) -> Timeline:
         world.order.append("check")
         world.played.append(name)
