@@ -97,6 +97,15 @@ def register(subparsers: Any) -> None:
         "SIPp and baresip 1.0 need; SHA-256,MD5 offers SHA-256 first)",
     )
     parser.add_argument(
+        "--min-expires",
+        type=_min_expires,
+        default=RegistrarParams().min_expires,
+        metavar="S",
+        help="shortest registration the registrar grants, in real seconds (default "
+        f"{RegistrarParams().min_expires}; shorter Expires get 423 with Min-Expires, RFC 3261 "
+        "§10.3; Asterisk's minexpiry, Kamailio's min_expires)",
+    )
+    parser.add_argument(
         "--time-scale",
         type=_scale,
         default=1.0,
@@ -210,6 +219,18 @@ def _algorithms(text: str) -> tuple[Algorithm, ...]:
     return chosen
 
 
+def _min_expires(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if not 1 <= value <= RegistrarParams().max_expires:
+        raise argparse.ArgumentTypeError(
+            f"must be 1–{RegistrarParams().max_expires} seconds, got {value}"
+        )
+    return value
+
+
 def _positive(what: str, example: str, rule: str) -> Callable[[str], float]:
     """An argparse type for a finite number > 0 (``what``: "a number of seconds", …)."""
 
@@ -308,6 +329,7 @@ async def _serve(args: argparse.Namespace, store: Store, tenant: Tenant) -> int:
         StoreSipService(
             pstn_port=args.pstn_port,
             algorithms=args.digest_algorithms,
+            min_expires=args.min_expires,
             pbx_params=args.pbx_params,
             faults=args.faults,
         )

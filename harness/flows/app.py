@@ -245,6 +245,11 @@ class VirtualApp:
             ) from None
 
     @property
+    def has_phone(self) -> bool:
+        """The settings have been applied at least once (there is a phone behind the app)."""
+        return self._phone is not None
+
+    @property
     def phone(self) -> Phone:
         """The phone behind the app (the settings have been applied at least once)."""
         if self._phone is None:

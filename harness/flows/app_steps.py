@@ -4,7 +4,8 @@ The step functions of ``p3_android`` / ``p4_iphone`` / ``p5_windows`` / ``p7_fic
 their own catalog ids; the bodies they have in common live here: choosing the terminals from
 the tenant's documents, typing アカウント設定 from ご利用内容のご案内, waiting for the
 registration's outcome and checking the status text the manual promises, the failure path
-(a mistyped パスワード, then the right one), and a call to another extension.
+(a mistyped パスワード, a mistyped 端末ID answered exactly as the パスワード was, then the
+right values), and a call to another extension.
 
 Every check raises ``ConformanceFailure`` with what the manual / model expects and what the
 target made the app show (the REGISTER's answer included), so the report reads as a verdict on
@@ -13,8 +14,9 @@ the target, never as a harness error.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from harness.errors import ConformanceFailure, HarnessError
@@ -32,7 +34,7 @@ from harness.sip.app import (
     RegistrationState,
 )
 from harness.sip.observed import PhoneEventKind
-from harness.sip.phone import CallHandle, Phone
+from harness.sip.phone import CallHandle, Phone, RegisterAnswer
 from harness.target.model import Capability
 
 if TYPE_CHECKING:
@@ -199,14 +201,17 @@ def failure_path(
 ) -> None:
     """※アカウント情報に不備がある場合, on any platform. Prepare: walk ``to_account`` to
     アカウント設定, type the guide's values with the パスワード mistyped, tap ``apply`` (to the
-    screen that shows the status); the target must refuse (the manual's failure text). Act:
-    walk ``again`` back to アカウント設定, type the right values, tap ``reapply``. Check: the
+    screen that shows the status); the target must refuse (the manual's failure text), and
+    a mistyped 端末ID must be answered the same (``expect_no_enumeration``). Act: walk
+    ``again`` back to アカウント設定, type the right values, tap ``reapply``. Check: the
     app is callable (with ``mark`` when the platform shows one)."""
     app.go(*to_account)
     enter_from_guide(app, password=app.terminal.password + TYPO)
+    before = len(app.phone.register_answers) if app.has_phone else 0
     app.go(*apply)
     expect_refused(app, what=f"{app.platform} ※ a wrong パスワード")
     record_screen(ctx, app, failure_text(app))
+    expect_no_enumeration(ctx, app, app.phone.register_answers[before:])
     app.go(*again)
     enter_from_guide(app)
     app.go(*reapply)
@@ -214,6 +219,66 @@ def failure_path(
     if mark is not None:
         expect_mark(app, mark, what="after re-entry")
     record_screen(ctx, app, "再入力後")
+
+
+def unknown_terminal_id(tenant: Tenant, terminal: Terminal) -> str:
+    """``terminal``'s 端末ID mistyped (``TYPO`` appended until it is no 端末ID of the tenant)."""
+    known = {t.terminal_id for t in tenant.guide.terminals}
+    unknown = terminal.terminal_id + TYPO
+    while unknown in known:
+        unknown += TYPO
+    return unknown
+
+
+def expect_no_enumeration(
+    ctx: FlowContext, app: VirtualApp, wrong_password: Sequence[RegisterAnswer]
+) -> None:
+    """A mistyped ユーザID (an unknown 端末ID, with the right パスワード) is one more
+    アカウント情報の不備: a phone of the same app on its own port registers with it, answering
+    one challenge. Its two answers — to the REGISTER without credentials and to the one with
+    them — must be the ones ``wrong_password`` (the app's attempt with a mistyped パスワード)
+    began with: the same status, reason, header names and challenge shape (docs/security.md:
+    no enumeration of 端末IDs, as sipvicious svwar tries), and the app shows the same failure
+    text. The nonces differ in every challenge and are not compared."""
+    account = app.profile().account
+    unknown = unknown_terminal_id(ctx.tenant, app.terminal)
+    profile = dataclasses.replace(
+        app.profile(),
+        account=dataclasses.replace(account, user_id=unknown, password=app.terminal.password),
+    )
+    probe = ctx.phones.from_profile(
+        f"{app.name} 端末ID {unknown}", profile, transport=transport_of(ctx)
+    )
+    try:
+        probe.register(auth_rounds=1)
+        answers = probe.register_answers
+        shown = probe.status_text
+    finally:
+        probe.close()
+    expected = list(wrong_password[:2])
+    evidence = (
+        f"a mistyped パスワード for 端末ID {app.terminal.terminal_id}:\n"
+        + "\n".join(f"  {a}" for a in expected)
+        + f"\nan unknown 端末ID {unknown} (right パスワード):\n"
+        + "\n".join(f"  {a}" for a in answers)
+    )
+    ctx.evidence.text(f"{app.name} — 端末ID enumeration.txt", evidence)
+    if len(expected) < 2:
+        raise HarnessError(
+            f"{app.name}: the mistyped パスワード got {len(expected)} REGISTER answer(s), "
+            "not a challenge and an answer to the credentials; nothing to compare with"
+        )
+    if list(answers) != expected:
+        raise ConformanceFailure(
+            f"{app.name}: an unknown 端末ID must get the same answer as a known one with a "
+            "wrong パスワード (same status, headers and challenge), or 端末IDs can be "
+            f"enumerated; the target told them apart:\n{evidence}"
+        )
+    if shown != failure_text(app):
+        raise ConformanceFailure(
+            f"{app.name}: with an unknown 端末ID the app shows {shown!r}, not "
+            f"{failure_text(app)!r} (※アカウント情報に不備がある場合)"
+        )
 
 
 def run_app(

@@ -7,7 +7,12 @@ model (issue 11 items 1 and 3; docs/suite-timelines.md).
    内線番号情報1 (the model assumes each registered unless the scenario says otherwise), each
    external number the call can reach as a subscriber on the target's carrier side — and give
    each the scenario's behaviour (registered / unregistered = 圏外 / busy, answer after N s,
-   reject after N s). Each terminal runs the app of ``platforms[extension]`` (default: its
+   reject after N s). A terminal named in ``lapsed`` that the scenario makes unregistered is
+   not unregistered but *lapses*: it registers asking ``LAPSE_EXPIRES`` (a registrar with a
+   higher minimum answers 423 and is asked again at its Min-Expires), goes silent (no
+   refresh, no Expires 0: ``Phone.go_silent``) and the play waits until the expiry the
+   registrar granted has run out, plus ``LAPSE_MARGIN`` — a deadline, never a fixed pause.
+   Each terminal runs the app of ``platforms[extension]`` (default: its
    端末種別's, スマートフォン → Android). Phones already open in ``ctx.phones`` with that app are
    reused (their timelines are read from a mark), so a suite registers each terminal once per
    app; a terminal's phone of another app is unregistered first, so the target sees one
@@ -83,6 +88,13 @@ TEST_NUMBERS = tuple(f"0909999{n:04d}" for n in range(1, 100))
 #: Model seconds a phone's answer may come after its schedule and the play still count
 #: (``slips``): half the 2 s the checks keep between an answer and the target's other events.
 SLIP = 1.0
+#: Seconds of registration a lapsing terminal asks for (``check``'s ``lapsed``): the shortest
+#: a registrar grants is its Min-Expires (423), so this asks for the minimum, whatever it is.
+LAPSE_EXPIRES = 1
+#: Real seconds waited beyond a lapsing terminal's granted expiry: the registrar counts the
+#: expiry from the REGISTER it received, the phone from the 200 it got, and the Contact's
+#: ``expires`` is whole seconds.
+LAPSE_MARGIN = 1.5
 #: Plays of a check whose harness slipped (``slips``) before it is *broken*: never a verdict
 #: on the target from a call the harness did not play as derived.
 PLAYS = 3
@@ -104,14 +116,16 @@ def check(
     name: str | None = None,
     platforms: Mapping[str, Platform] | None = None,
     background: Sequence[Background] = (),
+    lapsed: Iterable[str] = (),
 ) -> Timeline:
     """Play ``scenario`` on ``ctx.target``, compare what the phones saw with ``predict``.
 
     ``platforms`` (内線番号 → app platform) says which app each terminal runs; a terminal it
     does not name runs its 端末種別's default. ``background``: calls placed right after the
     scenario's own, between terminals it leaves alone; they ring while the call is compared,
-    and their two phones are left out of the comparison (the model follows one call). Returns
-    the observed timeline; raises
+    and their two phones are left out of the comparison (the model follows one call).
+    ``lapsed``: terminals the scenario makes unregistered whose registration is let run out
+    instead (module docstring, prepare). Returns the observed timeline; raises
     ``TimelineMismatch`` (failed) when it differs from the model's, ``MissingCapability``
     (skipped) when the scenario needs an external number and the target has no carrier side,
     ``ConformanceFailure`` when a terminal of the tenant cannot register.
@@ -119,7 +133,7 @@ def check(
     label = name or scenario.description or f"{scenario.caller} → {scenario.dialled}"
     void: list[str] = []
     for attempt in range(1, PLAYS + 1):
-        play = _play(ctx, scenario, params, platforms or {}, background)
+        play = _play(ctx, scenario, params, platforms or {}, background, frozenset(lapsed))
         slipped = [] if play.diff.ok else slips(play.played, play.observed)
         title = label if attempt == 1 else f"{label} (play {attempt})"
         _record(ctx, title, play)
@@ -164,6 +178,7 @@ def _play(
     params: ModelParams,
     platforms: Mapping[str, Platform],
     background: Sequence[Background],
+    lapsed: frozenset[str] = frozenset(),
 ) -> _Play:
     """Cast the phones, dial, play the pickups, observe until the call agrees or the horizon."""
     expected = predict(ctx.tenant, scenario, params)
@@ -174,7 +189,7 @@ def _play(
     ratio = factory.clock.scale / ctx.target.time_scale  # model s per phone-clock s
     ladder_mark = factory.ladder.mark()
     pcap_mark = factory.pcap_mark()
-    cast = _cast(ctx, scenario, expected, params, ratio, platforms)
+    cast = _cast(ctx, scenario, expected, params, ratio, platforms, lapsed)
     caller = cast.phones[scenario.caller]
     gives_up = scenario.caller_gives_up_after or params.caller_gives_up_after
     call = caller.call(scenario.dialled, give_up_after=gives_up / ratio)
@@ -285,6 +300,7 @@ def _cast(
     params: ModelParams,
     ratio: float,
     platforms: Mapping[str, Platform],
+    lapsed: frozenset[str] = frozenset(),
 ) -> _Cast:
     tenant = ctx.tenant
     factory = ctx.phones
@@ -304,7 +320,10 @@ def _cast(
         state = behaviour.state
         if endpoint == scenario.caller:
             state = EndpointState.REGISTERED  # it places the call
-        _set_registered(phone, state is not EndpointState.UNREGISTERED, endpoint)
+        if endpoint in lapsed and state is EndpointState.UNREGISTERED:
+            _lapse(phone, endpoint)
+        else:
+            _set_registered(phone, state is not EndpointState.UNREGISTERED, endpoint)
         phone.set_busy(False)
         if behaviour.answer_after is None:
             phone.never_answer()
@@ -388,6 +407,22 @@ def _set_registered(phone: Phone, registered: bool, endpoint: str) -> None:
             )
     elif not registered and state is RegistrationState.REGISTERED:
         phone.unregister()
+
+
+def _lapse(phone: Phone, endpoint: str) -> None:
+    """Register ``phone`` briefly, go silent and wait (a deadline) until the registrar's
+    granted expiry and ``LAPSE_MARGIN`` have passed: the target must then see it 圏外."""
+    phone.register(expires=LAPSE_EXPIRES)
+    if phone.registration_state is not RegistrationState.REGISTERED:
+        raise ConformanceFailure(
+            f"{endpoint}: the {phone.profile.platform} app could not register for "
+            f"{LAPSE_EXPIRES} s (or the registrar's Min-Expires) on the target: it shows "
+            f"{phone.status_text} ({phone.virtual.last_error})"
+        )
+    left = phone.go_silent()
+    if left is None:
+        raise HarnessError(f"{endpoint}: the phone lost its registration before going silent")
+    time.sleep(left + LAPSE_MARGIN)  # until the granted expiry has run out: a deadline
 
 
 # -- act -------------------------------------------------------------------------------------

@@ -120,8 +120,9 @@ def android_onboarding(ctx: FlowContext) -> None:
     "P.3 Android: 認証に失敗しました → 再入力",
     section=SECTION,
     steps=("P3-ERR",),
-    requirement="A wrong パスワード makes the Android app show 「認証に失敗しました」; entering "
-    "the account again makes it 通話可能.",
+    requirement="A wrong パスワード makes the Android app show 「認証に失敗しました」; "
+    "an unknown 端末ID MUST get the very answer the wrong パスワード got (status, headers, "
+    "challenge: no enumeration of 端末IDs); entering the account again makes it 通話可能.",
 )
 def android_wrong_account(ctx: FlowContext) -> None:
     s.run_app(ctx, Platform.ANDROID, wrong_account_then_right)

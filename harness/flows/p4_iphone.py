@@ -95,8 +95,9 @@ def iphone_onboarding(ctx: FlowContext) -> None:
     "P.4 iPhone: 通話不可 → 再入力",
     section=SECTION,
     steps=("P4-ERR",),
-    requirement="A wrong パスワード makes the iPhone app show 「通話不可」; entering the account "
-    "again and 保存 make it callable.",
+    requirement="A wrong パスワード makes the iPhone app show 「通話不可」; an unknown 端末ID "
+    "MUST get the very answer the wrong パスワード got (status, headers, challenge: no "
+    "enumeration of 端末IDs); entering the account again and 保存 make it callable.",
 )
 def iphone_wrong_account(ctx: FlowContext) -> None:
     s.run_app(ctx, Platform.IPHONE, wrong_account_then_right)

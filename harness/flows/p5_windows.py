@@ -92,7 +92,9 @@ def windows_onboarding(ctx: FlowContext) -> None:
     section=SECTION,
     steps=("P5-ERR",),
     requirement="A wrong パスワード makes the Windows PC app show 「認証に失敗しました」; "
-    "entering the account again reaches the green mark.",
+    "an unknown 端末ID MUST get the very answer the wrong パスワード got (status, headers, "
+    "challenge: no enumeration of 端末IDs); entering the account again reaches the green "
+    "mark.",
 )
 def windows_wrong_account(ctx: FlowContext) -> None:
     s.run_app(ctx, Platform.WINDOWS, wrong_account_then_right)

@@ -10,15 +10,19 @@ extension's 不在時動作 when the screen differs; verify-only reads and compa
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Page
 
-from harness.errors import ConformanceFailure
+from harness.errors import ConformanceFailure, HarnessError
 from harness.flows import settings_diff as sd
 from harness.flows.applicability import NotApplicable
 from harness.flows.context import FlowContext
 from harness.flows.p2_admin import account_mfa, set_mfa
 from harness.flows.step import flow, manual_step
 from harness.flows.web import (
+    MFA_CODE_LIFETIME,
+    MFA_CODE_LIFETIME_SLACK,
     admin_top,
     changes_settings,
     check_guards,
@@ -34,6 +38,7 @@ from harness.web.pages import (
     AbsencePage,
     MfaCodePage,
     MfaRegisterPage,
+    Screen,
     SettingsLoginPage,
     UserTopPage,
 )
@@ -118,9 +123,12 @@ def user_login_mfa(ctx: FlowContext, user: TerminalUser) -> None:
 
 def _code_works_once(ctx: FlowContext, top: UserTopPage, user: TerminalUser, mark: object) -> None:
     """A one-time code opens one login: after logging out, the next login asks for a code
-    again (a fresh one is mailed) and the code already used is refused."""
+    again (a fresh one is mailed) and the code already used is refused; then the fresh code,
+    entered after its 10 minutes, is refused too (``_code_expires``)."""
     used = mail_code(ctx, user, mark)
+    again_mark = mail_mark(ctx)
     again = top.logout().login(user.login_id, user.password)
+    issued_by = time.monotonic()  # the fresh code was issued before this login's answer
     if not isinstance(again, MfaCodePage):
         raise ConformanceFailure(
             f"多要素認証 is on but the second login of 端末ユーザ {user.login_id!r} asked for no "
@@ -132,7 +140,52 @@ def _code_works_once(ctx: FlowContext, top: UserTopPage, user: TerminalUser, mar
             f"the one-time code already used by 端末ユーザ {user.login_id!r} opened its "
             "トップ画面 again: a one-time code must work once"
         )
-    reused.page.close()
+    fresh = mail_code(ctx, user, again_mark)
+    _code_expires(ctx, reused, user, fresh, issued_by=issued_by)
+
+
+def _code_expires(
+    ctx: FlowContext, screen: Screen, user: TerminalUser, code: str, *, issued_by: float
+) -> None:
+    """A one-time code is valid 10 minutes (DOMAIN.md (A), ``MFA_CODE_LIFETIME``): ``code``,
+    issued by ``issued_by`` (``time.monotonic()``) and never entered, is entered once its 10
+    minutes and ``MFA_CODE_LIFETIME_SLACK`` have passed on the target's clock (a deadline:
+    ``time_scale`` real seconds per second, 600 s on a deployment) and must be refused; a code
+    sent with 「再送信」 then opens the トップ画面, so it was the code's age that was refused."""
+    if not isinstance(screen, MfaCodePage):
+        raise HarnessError(
+            "after a refused code the site left the ワンタイムパスワード screen for "
+            f"{screen.page.url}: no half-done login to enter an expired code into"
+        )
+    lifetime = MFA_CODE_LIFETIME * (1 + MFA_CODE_LIFETIME_SLACK) * ctx.target.time_scale
+    time.sleep(max(0.0, issued_by + lifetime - time.monotonic()))  # until the code is stale
+    expired = screen.enter_code(code)
+    if isinstance(expired, UserTopPage):
+        raise ConformanceFailure(
+            f"a one-time code of 端末ユーザ {user.login_id!r} opened its トップ画面 "
+            f"at least {MFA_CODE_LIFETIME * (1 + MFA_CODE_LIFETIME_SLACK):g} s after it was "
+            "mailed (the target's seconds): a "
+            f"code must be refused after its {MFA_CODE_LIFETIME / 60:g} minutes"
+        )
+    if not isinstance(expired, MfaCodePage):
+        raise HarnessError(
+            f"the expired code was refused, but the site left the code screen for "
+            f"{expired.page.url}: 「再送信」 cannot follow"
+        )
+    resend_mark = mail_mark(ctx)
+    resent = expired.resend_code()
+    if not isinstance(resent, MfaCodePage):
+        raise ConformanceFailure(
+            f"「再送信」 after an expired code left the code screen of 端末ユーザ "
+            f"{user.login_id!r}: {resent.page.url}"
+        )
+    top = resent.enter_code(mail_code(ctx, user, resend_mark))
+    if not isinstance(top, UserTopPage):
+        raise ConformanceFailure(
+            f"the code sent with 「再送信」 after an expired one did not open 端末ユーザ "
+            f"{user.login_id!r}'s トップ画面: {top.page.url} {top.messages()}"
+        )
+    top.logout().page.close()
 
 
 @flow(
@@ -140,7 +193,8 @@ def _code_works_once(ctx: FlowContext, top: UserTopPage, user: TerminalUser, mar
     section="P.6",
     steps=("P2-S1-4", "P6-S1-mfa"),
     requirement="With 多要素認証 on (アカウント設定), a 端末ユーザ registers an e-mail address at "
-    "the first login and logs in with the one-time code mailed to it.",
+    "the first login and logs in with the one-time code mailed to it; a code MUST work once "
+    "and MUST be refused after its 10 minutes (DOMAIN.md).",
     needs=(Capability.WEB, Capability.MAIL),
 )
 def user_login_mfa_flow(ctx: FlowContext) -> None:

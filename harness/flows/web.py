@@ -33,6 +33,15 @@ reserved ``.test``): the target's ``[mail] api`` lists what was sent to it."""
 MFA_CODE_TIMEOUT = 20.0
 """Real seconds to wait for a one-time code mail."""
 
+MFA_CODE_LIFETIME = 600.0
+"""Simulated seconds a one-time code is valid (DOMAIN.md (A): 10 minutes): real seconds on a
+deployment, ``time_scale`` times them on the embedded target, whose site runs its 10 minutes
+on the service clock (``serve --time-scale``)."""
+
+MFA_CODE_LIFETIME_SLACK = 0.05
+"""Share of ``MFA_CODE_LIFETIME`` waited beyond it before a code must be refused (a site may
+count its 10 minutes from a little after the login, or in whole minutes)."""
+
 
 class _Codes(Protocol):
     """What the web flows use of harness.target.mail.MailReader (contracts.md)."""

@@ -8,6 +8,9 @@
 - ``register``: every terminal of 内線番号情報1 registers with *each* app its 端末種別 can run
   (a スマートフォン: Android and iPhone; ``harness.target.phones.PLATFORMS``) and rings (or,
   when nothing can ring it without a PBX feature, places a call that rings a plain extension);
+- ``lapse``: one terminal that rings as itself registers with a short Expires and goes silent
+  (no refresh, no Expires 0, as a phone that lost its network); once the granted expiry has
+  passed, a call to it must behave as 圏外 (unregistered) — the model's prediction;
 - ``call``: a call between each ordered pair of app profiles present (caller ID as the model
   says) — pairs of *profiles* (Android, iPhone, Windows PC, IP Phone), not of terminals;
 - ``group``: for every 一斉着信 (all ring, first answer wins; nobody answers), 順次着信 (order and
@@ -77,6 +80,7 @@ class CheckKind:
     """The kinds of behaviour check (``BehaviourCheck.kind``)."""
 
     REGISTER = "register"
+    LAPSE = "lapse"
     CALL = "call"
     GROUP = "group"
     PICKUP = "pickup"
@@ -96,7 +100,9 @@ class BehaviourCheck:
     them); ``requirement`` the sentence the report shows beside the verdict; ``needs`` the
     target capabilities without which it is skipped; ``platforms`` the app each terminal it
     names runs (内線番号 → platform; a terminal not named runs its 端末種別's default app,
-    ``harness.target.phones.platform_for``).
+    ``harness.target.phones.platform_for``); ``lapsed`` the terminals the scenario makes
+    unregistered by letting their registration run out (``harness.flows.calls.check``)
+    instead of unregistering them.
     """
 
     id: str
@@ -109,6 +115,7 @@ class BehaviourCheck:
     platforms: Mapping[str, Platform] = field(default_factory=dict)
     #: Calls placed beside the checked one and not compared (``harness.flows.calls.check``).
     background: tuple[Background, ...] = ()
+    lapsed: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # a test parameter: Allure and pytest show it
         return f"BehaviourCheck({self.id!r})"
@@ -171,6 +178,7 @@ class _Deriver:
 
     def all(self) -> Iterator[BehaviourCheck]:
         yield from self.registrations()
+        yield from self.lapse()
         yield from self.profile_pairs()
         groups = self.tenant.settings.ring_groups
         for kind in (GroupKind.SIMULTANEOUS, GroupKind.SEQUENTIAL, GroupKind.PICKUP):
@@ -316,6 +324,7 @@ class _Deriver:
         base: tuple[Capability, ...] = (),
         platforms: Mapping[str, Platform] | None = None,
         background: tuple[Background, ...] = (),
+        lapsed: tuple[str, ...] = (),
     ) -> BehaviourCheck:
         return BehaviourCheck(
             background=background,
@@ -327,6 +336,7 @@ class _Deriver:
             scenario=dataclasses.replace(scenario, description=scenario.description or title),
             needs=self.needs(scenario, base),
             platforms=dict(platforms or {}),
+            lapsed=lapsed,
         )
 
     def steps_met(self, scenario: Scenario) -> tuple[str, ...]:
@@ -398,6 +408,47 @@ class _Deriver:
             if self.rings(scenario, partner):
                 return self.answered_by_first_ringer(scenario)
         return self.call(x, x, description)
+
+    def lapse(self) -> Iterator[BehaviourCheck]:
+        """One per tenant: the first terminal (plain ones first) that another extension's call
+        rings as itself, gone silent past its Expires; the call must then meet it 圏外 (an
+        endpoint the model then rings instead, a 転送先, answers)."""
+        terminals = sorted(
+            self.tenant.guide.terminals, key=lambda t: not self.is_plain(t.extension)
+        )
+        for terminal in terminals:
+            x = terminal.extension
+            caller = next(
+                (
+                    c
+                    for c in self.callers_of(x)
+                    if self.tenant.has_extension(c) and self.rings(self.call(c, x, ""), x)
+                ),
+                None,
+            )
+            if caller is None:
+                continue
+            gone = {x: EndpointBehaviour(state=EndpointState.UNREGISTERED)}
+            scenario = self.answered_by_first_ringer(
+                self.call(caller, x, f"{x} gone silent past its Expires", gone),
+                besides=frozenset({x}),
+            )
+            platform = platform_for(terminal.terminal_kind)
+            _, name, ready, _ = self.profile(platform)
+            yield self.check(
+                f"register-lapse:{x}",
+                CheckKind.LAPSE,
+                f"{x} ({name}) stops refreshing: after its Expires a call meets it 圏外",
+                ready,
+                f"A registration MUST end when its Expires passes without a refresh (RFC 3261 "
+                f"§10.2.1): once terminal {x}'s app has gone silent for longer than the expiry "
+                "the registrar granted, a call to it MUST behave as for an unregistered "
+                "extension (DOMAIN.md: 圏外), never ring it.",
+                scenario,
+                platforms={x: platform},
+                lapsed=(x,),
+            )
+            return
 
     def profile_pairs(self) -> Iterator[BehaviourCheck]:
         """Each ordered pair of app profiles some terminals can run, between two of them."""

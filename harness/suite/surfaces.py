@@ -73,11 +73,19 @@ def check_call(
     name: str,
     platforms: Mapping[str, Platform],
     background: Sequence[calls.Background] = (),
+    lapsed: Sequence[str] = (),
 ) -> Timeline:
-    """``harness.flows.calls.check``: play with each terminal on its ``platforms`` app (and
-    the ``background`` calls beside it), observe, compare; TimelineMismatch on a deviation."""
+    """``harness.flows.calls.check``: play with each terminal on its ``platforms`` app (the
+    ``lapsed`` ones gone silent past their Expires; the ``background`` calls beside it),
+    observe, compare; TimelineMismatch on a deviation."""
     return calls.check(
-        ctx, scenario, params=params, name=name, platforms=platforms, background=background
+        ctx,
+        scenario,
+        params=params,
+        name=name,
+        platforms=platforms,
+        background=background,
+        lapsed=lapsed,
     )
 
 

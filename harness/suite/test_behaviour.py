@@ -39,4 +39,5 @@ def test_check(
             name=suite_check.id,
             platforms=suite_check.platforms,
             background=suite_check.background,
+            lapsed=suite_check.lapsed,
         )

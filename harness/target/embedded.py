@@ -33,6 +33,11 @@ START_TIMEOUT = 30.0
 #: Real seconds a stopped ``serve`` may take to exit before it is killed.
 STOP_TIMEOUT = 10.0
 LOOPBACK = "127.0.0.1"
+#: The shortest registration the embedded registrar grants (``serve --min-expires``, real
+#: seconds; a real deployment's is typically 60, Asterisk's minexpiry and Kamailio's
+#: min_expires). Short, so that the suite's lapse check (a phone gone silent must stop ringing
+#: once its Expires has passed, docs/suite.md) waits seconds, not a minute.
+MIN_EXPIRES = 1
 
 T = TypeVar("T")
 
@@ -80,6 +85,7 @@ def serve_command(
     command = [
         sys.executable, "-m", "harness.cli", "serve", "--guide", str(tenant_dir),
         "--host", LOOPBACK, "--time-scale", repr(time_scale), "--ready-file", str(ready),
+        "--min-expires", str(MIN_EXPIRES),
     ]  # fmt: skip
     if db is not None:
         command += ["--db", str(db)]

@@ -43,6 +43,8 @@ def test_missing_guide_folder_is_a_clear_error(
         ("--time-scale", "fast", "not a time scale"),
         ("--time-scale", "inf", "time scale must be > 0 (and finite)"),
         ("--lockout-time", "inf", "must be > 0 seconds (and finite)"),
+        ("--min-expires", "0", "must be 1–7200 seconds"),
+        ("--min-expires", "1.5", "not a whole number of seconds"),
     ],
 )
 def test_bad_options_are_explained(

@@ -188,7 +188,11 @@ def test_every_app_flow_passes_on_the_embedded_simulator(
     assert ctx.executed == list(flow.steps)  # every declared step ran, in order
     assert evidence.steps == list(flow.steps)  # evidence was taken after each one
     shown = [name for name, _ in evidence.texts]
-    assert all(name.startswith("app screen: ") for name in shown) and shown
+    # the app's screens, and the ※ step's REGISTER answers (wrong パスワード vs unknown 端末ID)
+    enumeration = [name for name in shown if name.endswith("— 端末ID enumeration.txt")]
+    assert bool(enumeration) is ("ERR" in " ".join(flow.steps))
+    assert all(name.startswith("app screen: ") for name in shown if name not in enumeration)
+    assert shown
     secrets = {f"パスワード: {t.password}\n" for t in live.tenant.guide.terminals}
     assert not [body for _, body in evidence.texts if any(s in body for s in secrets)]
 
@@ -299,6 +303,34 @@ def test_a_target_that_accepts_a_wrong_password_fails_the_failure_path(
 ) -> None:
     ctx = fails(registrar, name, sip_runtime, tmp_path, match="refuses a wrong パスワード")
     assert ctx.executed == list(flow_named(name).steps)  # failed in its ※ step
+
+
+def test_a_target_that_answers_an_unknown_terminal_id_otherwise_fails_the_failure_path(
+    sip_runtime: Runtime, tmp_path: Path
+) -> None:
+    """A registrar challenging every 端末ID of the tenant (and accepting none) but answering
+    404 to any other: 端末IDs can be enumerated, and the ※ step says so with both answers."""
+    known = {t.terminal_id for t in SAMPLE.guide.terminals}
+    domain = SAMPLE.guide.customer.sip_domain
+    nonces = iter(range(1000))
+
+    def answer(server: ServerTransaction) -> None:
+        to = server.request.headers.get("To") or ""
+        if not any(f"sip:{terminal_id}@" in to for terminal_id in known):
+            server.reply(404, to_tag="fake")
+            return
+        challenge = f'Digest realm="{domain}", nonce="n{next(nonces)}", algorithm=MD5, qop="auth"'
+        headers = (("WWW-Authenticate", challenge),)
+        server.respond(Response.for_request(server.request, 401, to_tag="fake", headers=headers))
+
+    endpoint = sip_runtime.run(Endpoint.open(on_request=answer))
+    try:
+        registrar = FakeRegistrar(status=401, address=endpoint.transport().local)
+        name = "P.3 Android: 認証に失敗しました → 再入力"
+        ctx = fails(registrar, name, sip_runtime, tmp_path, match="told them apart")
+        assert ctx.executed == ["P3-ERR"]
+    finally:
+        sip_runtime.run(endpoint.close())
 
 
 @pytest.mark.peers

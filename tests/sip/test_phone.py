@@ -246,6 +246,81 @@ def test_registration_is_refreshed_before_the_granted_expiry(
         sip_runtime.run(endpoint.close())
 
 
+def test_a_brief_expiry_is_asked_again_at_min_expires_and_silence_stops_the_refresh(
+    phone_factory: PhoneFactory, sip_runtime: Runtime
+) -> None:
+    """423 Interval Too Brief with Min-Expires 2 (§10.2.8): the phone asks again for 2 s and
+    is registered; ``go_silent`` then sends nothing more (no refresh, no Expires 0) and says
+    how long the granted 2 s still run."""
+    asked: list[str | None] = []
+
+    def registrar(server: ServerTransaction) -> None:
+        expires = server.request.headers.get("Expires")
+        asked.append(expires)
+        if expires is not None and int(expires) < 2:
+            extra = (("Min-Expires", "2"),)
+            server.respond(Response.for_request(server.request, 423, to_tag="reg", headers=extra))
+            return
+        contact = server.request.headers.get("Contact") or ""
+        bound = contact.split(";expires=")[0] + ";expires=2"
+        server.respond(
+            Response.for_request(server.request, 200, to_tag="reg", headers=(("Contact", bound),))
+        )
+
+    endpoint = sip_runtime.run(Endpoint.open(on_request=registrar))
+    try:
+        phone_factory.resolver = Resolver(entries={DOMAIN: endpoint.transport().local})
+        phone = phone_factory.phone(
+            "20200", user_id="abcde20200", password="Password", sip_server=DOMAIN
+        )
+        assert phone.register(expires=1) == "通話可能"
+        assert asked == ["1", "2"]
+        assert [a.status for a in phone.register_answers] == [423, 200]
+        left = phone.go_silent()
+        assert left is not None and 1.0 < left <= 2.0
+        assert phone.registration_state is RegistrationState.UNREGISTERED
+        time.sleep(left + 0.5)  # past the granted expiry: a refresh would have come by now
+        assert asked == ["1", "2"]
+        assert phone.go_silent() is None  # no longer registered
+    finally:
+        phone_factory.close()
+        sip_runtime.run(endpoint.close())
+
+
+def test_register_answers_keep_the_challenge_shape_not_the_nonce(
+    phone_factory: PhoneFactory, sip_runtime: Runtime
+) -> None:
+    """Two challenges differing only in nonce and opaque value have the same shape; one
+    round of answers is all ``auth_rounds=1`` sends."""
+    nonces = iter(range(100))
+
+    def registrar(server: ServerTransaction) -> None:
+        n = next(nonces)
+        challenge = (
+            f'Digest realm="{DOMAIN}", nonce="n{n}", opaque="o{n}", algorithm=MD5, qop="auth"'
+        )
+        extra = (("WWW-Authenticate", challenge),)
+        server.respond(Response.for_request(server.request, 401, to_tag="reg", headers=extra))
+
+    endpoint = sip_runtime.run(Endpoint.open(on_request=registrar))
+    try:
+        phone_factory.resolver = Resolver(entries={DOMAIN: endpoint.transport().local})
+        phone = phone_factory.phone(
+            "20200", user_id="abcde20200", password="Password", sip_server=DOMAIN
+        )
+        phone.register(auth_rounds=1)
+        first, second = phone.register_answers
+        assert first == second
+        assert first.status == 401
+        assert first.challenges == (
+            f"Digest realm={DOMAIN} algorithm=MD5 qop=auth stale=false opaque",
+        )
+        assert "www-authenticate" in first.headers
+    finally:
+        phone_factory.close()
+        sip_runtime.run(endpoint.close())
+
+
 def test_successive_waits_return_successive_events(phone_factory: PhoneFactory) -> None:
     caller, callee = pair(phone_factory)
     callee.set_busy()

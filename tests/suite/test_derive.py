@@ -15,7 +15,15 @@ from harness.flows.calls import ANSWER_AFTER, QUIET, quiet_instant
 from harness.flows.catalog import step_by_id
 from harness.guide import ForwardAbsence, GroupKind, Tenant, load_tenant
 from harness.guide.types import Action, TerminalKind
-from harness.model import Event, EventKind, Outcome, Timeline, predict, scenario_problems
+from harness.model import (
+    EndpointState,
+    Event,
+    EventKind,
+    Outcome,
+    Timeline,
+    predict,
+    scenario_problems,
+)
 from harness.sip.app import Platform
 from harness.strategies.tenants import dense_tenants as model_tenants
 from harness.strategies.tenants import tenants as guide_tenants
@@ -165,6 +173,13 @@ def assert_checks_are_sound(tenant: Tenant, checks: tuple[BehaviourCheck, ...]) 
         ), check.id
         if check.kind in PBX_KINDS:
             assert Capability.PBX_FEATURES in check.needs, check.id
+        # a lapsing terminal is one the scenario makes unregistered: the model never rings it
+        for lapsed in check.lapsed:
+            assert check.kind == CheckKind.LAPSE, check.id
+            assert check.scenario.behaviour(lapsed).state is EndpointState.UNREGISTERED
+            assert not any(
+                e.kind is EventKind.RING and e.endpoint == lapsed for e in timeline.events
+            ), check.id
         # an endpoint told to answer is one the model rings (the check proves it was reached),
         # at least ANSWER_AFTER after it started ringing
         for endpoint, behaviour in check.scenario.endpoints.items():
@@ -212,6 +227,12 @@ def test_sample_checks_are_the_documents_promises() -> None:
     assert [e.caller_id for e in presented.events if e.kind is EventKind.RING] == ["0312345678"]
     pickup = predict(tenant, checks["pickup:20200:pickup"].scenario)
     assert pickup.answered_by == "20201"
+    # one lapse check per tenant, on the plain 20201 that 20200's call rings when registered
+    assert [c.id for c in checks.values() if c.kind == CheckKind.LAPSE] == ["register-lapse:20201"]
+    lapse = checks["register-lapse:20201"]
+    assert lapse.lapsed == ("20201",)
+    assert (lapse.scenario.caller, lapse.scenario.dialled) == ("20200", "20201")
+    assert lapse.steps == checks["register:20201"].steps
 
 
 def test_bounds_cap_each_table() -> None:

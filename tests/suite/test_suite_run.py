@@ -140,6 +140,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
         name: str,
         platforms: object,
         background: object = (),
+        lapsed: object = (),
     ) -> Timeline:
         world.order.append("check")
         world.played.append(name)

@@ -285,12 +285,14 @@ class StoreSipService:
         *,
         pstn_port: int = 0,
         algorithms: tuple[Algorithm, ...] = RegistrarParams().algorithms,
+        min_expires: int = RegistrarParams().min_expires,
         pbx_params: PbxParams | None = None,
         faults: Faults = NO_FAULTS,
     ) -> None:
         self.pstn_port = pstn_port
         self.faults = faults
         self.algorithms = algorithms
+        self.min_expires = min_expires
         self.pbx_params = pbx_params
         self.sip: PbxSipService | None = None
         self.carrier: Carrier | None = None
@@ -315,7 +317,9 @@ class StoreSipService:
             config=PbxConfig(),
             credentials={},
             clock=context.clock,
-            registrar_params=RegistrarParams(algorithms=self.algorithms),
+            registrar_params=RegistrarParams(
+                algorithms=self.algorithms, min_expires=self.min_expires
+            ),
             pbx_params=self.pbx_params,
             faults=self.faults,
         )

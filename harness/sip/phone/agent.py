@@ -50,7 +50,12 @@ from harness.clock import Clock, TimerHandle
 from harness.errors import HarnessError, InputError, Problem
 from harness.sip.app import AppProfile, RegistrationState
 from harness.sip.dialog import Dialog
-from harness.sip.digest import DigestCredentials, answer_challenge, choose_challenge
+from harness.sip.digest import (
+    DigestChallenge,
+    DigestCredentials,
+    answer_challenge,
+    choose_challenge,
+)
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.headers import Via
 from harness.sip.message import Request, Response, new_call_id, new_tag
@@ -81,6 +86,47 @@ _DIALLABLE = re.compile(r"[0-9A-Za-z*#+._~-]+").fullmatch
 _AUTH_FAILED = frozenset({401, 403, 404, 407})
 _BUSY = frozenset({486, 600})
 _REFUSED = frozenset({403, 404, 484, 603, 604})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterAnswer:
+    """One answer to a REGISTER as far as it can tell 端末IDs apart (what sipvicious ``svwar``
+    compares, docs/security.md): the status and reason, the header names, and each digest
+    challenge's shape (realm, algorithm, qop, stale, whether it has an opaque) — never the
+    nonce or opaque values, which are fresh in every challenge."""
+
+    status: int
+    reason: str
+    headers: tuple[str, ...]  # lower-case names, sorted
+    challenges: tuple[str, ...]  # one shape per WWW-Authenticate, in order
+
+    @classmethod
+    def of(cls, response: Response) -> RegisterAnswer:
+        names = sorted({name.lower() for name in response.headers.names()})
+        return cls(
+            status=response.status,
+            reason=response.reason,
+            headers=tuple(names),
+            challenges=tuple(
+                _challenge_shape(value) for value in response.headers.get_all("WWW-Authenticate")
+            ),
+        )
+
+    def __str__(self) -> str:
+        challenges = "; ".join(self.challenges) or "no challenge"
+        return f"{self.status} {self.reason} [{challenges}] headers {', '.join(self.headers)}"
+
+
+def _challenge_shape(value: str) -> str:
+    try:
+        c = DigestChallenge.parse(value)
+    except SipParseError:
+        return f"unreadable: {value.split(' ', 1)[0]}"
+    opaque = " opaque" if c.opaque is not None else ""
+    return (
+        f"Digest realm={c.realm} algorithm={c.algorithm} qop={','.join(c.qop)} "
+        f"stale={str(c.stale).lower()}{opaque}"
+    )
 
 
 class CallState(StrEnum):
@@ -178,6 +224,11 @@ class VirtualPhone:
         self._register_call_id = new_call_id("phone.invalid")
         self._register_cseq = 0  # last CSeq sent with the registration's Call-ID
         self._refresh: asyncio.TimerHandle | None = None
+        #: Loop time (``loop.time()``, real seconds) at which the registrar's granted expiry
+        #: of the last successful REGISTER runs out, counted from its answer's arrival.
+        self.registered_until: float | None = None
+        #: Every answer to a REGISTER, in order (``RegisterAnswer``).
+        self.register_answers: list[RegisterAnswer] = []
         self._registrar: Address | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._session = itertools.count(secrets.randbelow(10**6))
@@ -304,9 +355,28 @@ class VirtualPhone:
     def _server_address(self) -> Address:
         return self.resolver.resolve(self.profile.server())
 
-    async def register(self) -> RegistrationState:
-        """REGISTER now (answering one digest challenge); returns the new state."""
-        return await self._register(self.expires)
+    async def register(
+        self, *, expires: int | None = None, auth_rounds: int = AUTH_ROUNDS
+    ) -> RegistrationState:
+        """REGISTER now (answering the digest challenge, at most ``auth_rounds`` times);
+        returns the new state. ``expires`` (seconds) asks for this registration only; its
+        refreshes ask for the phone's ``expires`` again."""
+        return await self._register(
+            self.expires if expires is None else expires, auth_rounds=auth_rounds
+        )
+
+    def go_silent(self) -> float | None:
+        """Stop refreshing without a word (no REGISTER, no Expires 0), as an app that lost its
+        network; the app shows 通話不可. Returns the real seconds until the registrar's granted
+        expiry runs out (None when the phone was not registered)."""
+        if self._refresh is not None:
+            self._refresh.cancel()
+            self._refresh = None
+        left = None
+        if self.state is RegistrationState.REGISTERED and self.registered_until is not None:
+            left = max(0.0, self.registered_until - asyncio.get_running_loop().time())
+        self._set_state(RegistrationState.UNREGISTERED)
+        return left
 
     async def unregister(self) -> RegistrationState:
         """REGISTER with Expires 0; the phone is then UNREGISTERED (通話不可)."""
@@ -318,7 +388,7 @@ class VirtualPhone:
         self._set_state(RegistrationState.UNREGISTERED)
         return self.state
 
-    async def _register(self, expires: int) -> RegistrationState:
+    async def _register(self, expires: int, *, auth_rounds: int = AUTH_ROUNDS) -> RegistrationState:
         if expires and self.state is not RegistrationState.REGISTERED:
             # A refresh keeps showing 通話可能 while it is in flight.
             self._set_state(RegistrationState.REGISTERING)
@@ -330,15 +400,24 @@ class VirtualPhone:
             return self.state
         self._registrar = server
         request = self._register_request(expires)
-        response = await self._send_with_auth(request, server)
+        response = await self._send_with_auth(request, server, rounds=auth_rounds)
         # Authorised retries raised the CSeq; the next REGISTER of this Call-ID must go
         # higher still (§10.2: the registrar drops out-of-order CSeqs).
         self._register_cseq = max(self._register_cseq + 1, response.headers.cseq.number)
+        least = _min_expires(response)
+        if expires and least is not None and least > expires:
+            # 423 Interval Too Brief: ask again at the registrar's minimum (§10.2.8).
+            expires = least
+            response = await self._send_with_auth(
+                self._register_request(expires), server, rounds=auth_rounds
+            )
+            self._register_cseq = max(self._register_cseq + 1, response.headers.cseq.number)
         self.last_register_status = response.status
         if not expires:
             return self.state
         if 200 <= response.status < 300:
             granted = _granted_expires(response, self.contact(), expires)
+            self.registered_until = asyncio.get_running_loop().time() + granted
             self._schedule_refresh(granted)
             self.registrations += 1
             self._set_state(RegistrationState.REGISTERED)
@@ -371,11 +450,13 @@ class VirtualPhone:
         loop = asyncio.get_running_loop()
         self._refresh = loop.call_later(delay, lambda: self._spawn(self._register(self.expires)))
 
-    async def _send_with_auth(self, request: Request, to: Address) -> Response:
-        """Send a non-INVITE request, answering 401/407 challenges: at most ``AUTH_ROUNDS``
-        times, and never twice the same nonce (``_authorise``)."""
+    async def _send_with_auth(
+        self, request: Request, to: Address, *, rounds: int = AUTH_ROUNDS
+    ) -> Response:
+        """Send a non-INVITE request, answering 401/407 challenges: at most ``rounds`` times,
+        and never twice the same nonce (``_authorise``). REGISTER answers are kept."""
         response = await self._request(request, to)
-        for _ in range(AUTH_ROUNDS):
+        for _ in range(rounds):
             authorised = self._authorise(request, response)
             if authorised is None:
                 return response
@@ -384,7 +465,10 @@ class VirtualPhone:
         return response
 
     async def _request(self, request: Request, to: Address) -> Response:
-        return await self.endpoint.request(request, to, transport=self.transport_name)
+        response = await self.endpoint.request(request, to, transport=self.transport_name)
+        if request.method == "REGISTER":
+            self.register_answers.append(RegisterAnswer.of(response))
+        return response
 
     def _authorise(self, request: Request, response: Response) -> Request | None:
         """The request again with credentials for ``response``'s challenge, or None when
@@ -781,6 +865,12 @@ def _caller_id(invite: Request) -> str:
         asserted_user=asserted,
         privacy=headers.get("Privacy"),
     )
+
+
+def _min_expires(response: Response) -> int | None:
+    """A 423's Min-Expires (§20.23), when it is one and says a number."""
+    value = response.headers.get("Min-Expires") if response.status == 423 else None
+    return int(value) if value is not None and value.strip().isdigit() else None
 
 
 def _granted_expires(response: Response, contact: str, asked: int) -> int:

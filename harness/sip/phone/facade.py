@@ -17,9 +17,11 @@ from harness.clock import Clock
 from harness.sip.app import AppProfile, RegistrationState
 from harness.sip.observed import PhoneEvent, PhoneEventKind
 from harness.sip.phone.agent import (
+    AUTH_ROUNDS,
     DEFAULT_EXPIRES,
     Call,
     CallState,
+    RegisterAnswer,
     TimelineEntry,
     TransportName,
     VirtualPhone,
@@ -175,12 +177,38 @@ class Phone:
 
     # -- registration ----------------------------------------------------------------------------
 
-    def register(self, timeout: float = 40.0) -> str:
-        """REGISTER (answering the digest challenge); returns the status text shown.
+    def register(
+        self,
+        timeout: float = 40.0,
+        *,
+        expires: int | None = None,
+        auth_rounds: int = AUTH_ROUNDS,
+    ) -> str:
+        """REGISTER (answering the digest challenge at most ``auth_rounds`` times); returns
+        the status text shown. ``expires`` asks for this registration only (a 423 is asked
+        again at its Min-Expires).
 
         The default timeout covers Timer F (32 s) for a server that never answers."""
-        self._run(self.virtual.register(), timeout)
+        self._run(self.virtual.register(expires=expires, auth_rounds=auth_rounds), timeout)
         return self.status_text
+
+    def go_silent(self, timeout: float = DEFAULT_TIMEOUT) -> float | None:
+        """Stop refreshing the registration without a word (no REGISTER, no Expires 0), as an
+        app that lost its network. Returns the real seconds until the registrar's granted
+        expiry runs out (None when the phone was not registered): from then on the target
+        must treat the terminal as unregistered (圏外)."""
+
+        async def silence() -> float | None:
+            return self.virtual.go_silent()
+
+        left = self._run(silence(), timeout)
+        assert left is None or isinstance(left, float)
+        return left
+
+    @property
+    def register_answers(self) -> tuple[RegisterAnswer, ...]:
+        """Every answer to a REGISTER of this phone so far, in order."""
+        return tuple(self.virtual.register_answers)
 
     def start_register(self, timeout: float = DEFAULT_TIMEOUT) -> str:
         """Begin a REGISTER without waiting for its outcome; returns the status text the app

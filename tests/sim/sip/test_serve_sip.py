@@ -3,6 +3,7 @@ provisioning API; the carrier side carries external calls with a carrier's calle
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,25 @@ def test_call_between_extensions_is_recorded(
         ("20200", "20201", "20200")
     ]
     assert recorded[0]["outcome"] == "answered"
+
+
+def test_a_phone_gone_silent_past_its_expiry_no_longer_rings(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    """The embedded target's serve grants 1 s (``--min-expires 1``): a phone that registered
+    for 1 s and went silent is unregistered once that second has passed — the call is
+    released and the phone never rang."""
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    silent = phones["20201"]
+    silent.register(expires=1)
+    assert [a.status for a in silent.register_answers][-1] == 200  # no 423: 1 s is granted
+    left = silent.go_silent()
+    assert left is not None and left <= 1.0
+    time.sleep(left + 1.0)  # past the granted expiry (a deadline)
+    mark = silent.mark()
+    call = phones["20200"].call("20201")
+    assert call.wait_for(PhoneEventKind.RELEASE).status == 480
+    assert PhoneEventKind.RING not in [e.kind for e in silent.timeline(mark)]
 
 
 def test_external_call_presents_the_outbound_caller_id(
