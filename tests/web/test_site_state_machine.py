@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import anyio.from_thread
-import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -44,27 +42,23 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.clock import ManualClock
 from harness.errors import Problem
 from harness.flows import settings_diff as diff
 from harness.flows.calls import check
 from harness.flows.context import FlowContext
 from harness.flows.evidence import FolderEvidence
 from harness.guide import Action, ForwardAbsence, GroupKind, SingleNumberReach, Tenant, load_tenant
-from harness.guide.strategies import absences
 from harness.guide.validate import as_source, check_settings
 from harness.model import EndpointBehaviour, Scenario
 from harness.pytest_plugin.browser import NewContext
-from harness.pytest_plugin.sim import SimulatorHandle
-from harness.sim import rules
-from harness.sim.documents import read_tenant
-from harness.sim.store import Store
-from harness.sim.web import create_app
+from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sip.runtime import Runtime
+from harness.strategies.settings import absences
 from harness.target.phones import PhoneFactory
 from harness.web.pages import FORWARD_STATES
-from harness.web.site_driver import HttpSite, Outcome, SiteDriver
-from tests.sim.conftest import ADMIN, RICH, USERS, FakeMailer, PortalTransport
+from harness.web.site_driver import Outcome, SiteDriver
+from tests.sim.conftest import ADMIN, RICH, USERS
+from tests.web.http_site import HttpSite
 
 TENANT = load_tenant(RICH)
 EXTENSIONS = [t.extension for t in TENANT.guide.terminals]  # 30300 … 30303, 30309 (VoIP-GW)
@@ -246,17 +240,12 @@ class SiteMachine(RuleBasedStateMachine):
         self.tenant = TENANT
         self.mfa = False
 
-    # -- sessions: logged in once per test, kept across examples (restore keeps them) ----------
+    # -- sessions: logged in once per test, before the first step (run_machine) -------------
     def admin(self) -> SiteDriver:
-        return self._session("admin", ADMIN)
+        return self.sessions["admin"]
 
     def user(self, extension: str) -> SiteDriver:
-        return self._session(extension, USERS[extension])
-
-    def _session(self, key: str, account: tuple[str, str]) -> SiteDriver:
-        if key not in self.sessions:
-            self.sessions[key] = self.stage.login(*account)
-        return self.sessions[key]
+        return self.sessions[extension]
 
     # -- one change: the guide decides, the site must agree ------------------------------------
     def attempt(self, change: Callable[[Document], None], act: Callable[[], Outcome]) -> None:
@@ -437,9 +426,8 @@ class SiteMachine(RuleBasedStateMachine):
         expected |= diff.inbound_expected(self.tenant)
         expected |= diff.outbound_expected(self.tenant, list(caller_ids))
         for extension in EXTENSIONS:
-            if extension in self.sessions or self.tenant.absence_of(extension) is not None:
-                shown |= diff.absence_shown(extension, self.user(extension).absence())
-                expected |= diff.absence_expected(extension, self.tenant.absence_of(extension))
+            shown |= diff.absence_shown(extension, self.user(extension).absence())
+            expected |= diff.absence_expected(extension, self.tenant.absence_of(extension))
         found = diff.differences(expected, shown)
         assert not found, "the site shows other settings than the model:\n" + diff.table(
             found, expected="model"
@@ -448,8 +436,8 @@ class SiteMachine(RuleBasedStateMachine):
 
 
 def machine_settings(*, examples: int, steps: int) -> settings:
-    """The profile's settings with this test's size: ``ci`` (derandomized) stays under a
-    minute; ``thorough`` runs ten times as many sequences."""
+    """The loaded profile's settings with this test's size: ``ci`` (derandomized) and ``dev``
+    run ``examples`` sequences of ``steps`` steps; ``thorough`` ten times as many."""
     scale = 10 if settings.get_current_profile_name() == "thorough" else 1
     return settings(
         settings(),
@@ -460,16 +448,19 @@ def machine_settings(*, examples: int, steps: int) -> settings:
     )
 
 
-def run_machine(stage: Stage, *, examples: int, steps: int) -> None:
-    """Run :class:`SiteMachine` on ``stage``; every session it opened is closed after."""
-    opened: dict[str, SiteDriver] = {}
-    machine = type("SiteMachineRun", (SiteMachine,), {"stage": stage, "sessions": opened})
+def run_machine(stage: Stage, chosen: settings) -> None:
+    """Run :class:`SiteMachine` on ``stage`` under ``chosen``. Every account logs in once,
+    before the first step (多要素認証 off): a session outlives the switch, as a person's
+    open browser does; :meth:`SiteMachine.user_logs_in` is the fresh login. All are closed
+    after."""
+    stage.restore()
+    sessions: dict[str, SiteDriver] = {"admin": stage.login(*ADMIN)}
+    sessions |= {extension: stage.login(*USERS[extension]) for extension in EXTENSIONS}
+    machine = type("SiteMachineRun", (SiteMachine,), {"stage": stage, "sessions": sessions})
     try:
-        run_state_machine_as_test(
-            machine, settings=machine_settings(examples=examples, steps=steps)
-        )
+        run_state_machine_as_test(machine, settings=chosen)
     finally:
-        for session in opened.values():
+        for session in sessions.values():
             session.close()
 
 
@@ -528,7 +519,7 @@ def test_the_site_follows_the_guide_over_http(
         restore=_restore(rich_sim),
         calls=calls,
     )
-    run_machine(stage, examples=8, steps=12)
+    run_machine(stage, machine_settings(examples=8, steps=12))
 
 
 THOROUGH = settings.get_current_profile_name() == "thorough"
@@ -548,52 +539,34 @@ def test_the_site_follows_the_guide_in_chromium(
     def login(login_id: str, password: str) -> SiteDriver:
         return BrowserSite(new_context().new_page(), rich_sim.base_url, login_id, password)
 
-    run_machine(Stage(login=login, restore=_restore(rich_sim), calls=calls), examples=3, steps=10)
+    stage = Stage(login=login, restore=_restore(rich_sim), calls=calls)
+    run_machine(stage, machine_settings(examples=3, steps=10))
 
 
-# -- the machine can fail: a site with one validation rule removed ----------------------------
+# -- the machine can fail: a simulator with a named fault (harness/sim/faults.py) ---------------
 
 
-@pytest.fixture
-def in_process_site(tmp_path: Path) -> Iterator[tuple[Store, Callable[[], httpx.BaseTransport]]]:
-    """The rich tenant's site as an ASGI app in this process (so a test can change its code),
-    on an anyio portal behind a synchronous httpx transport (tests/sim/conftest.py)."""
-    store = Store(tmp_path / "sim.sqlite3")
-    store.load_tenant(read_tenant(RICH), source_path=str(RICH))
-    app = create_app(store, ManualClock(), FakeMailer())
-    try:
-        with anyio.from_thread.start_blocking_portal() as portal:
-            yield store, lambda: PortalTransport(app, portal)
-    finally:
-        store.close()
-
-
-def test_the_machine_finds_a_missing_validation_rule(
-    monkeypatch: pytest.MonkeyPatch,
-    in_process_site: tuple[Store, Callable[[], httpx.BaseTransport]],
-) -> None:
-    """The in-process site, its 着信グループ 呼出時間 checked as if 61 were 60 (a realistic
-    off-by-one of a range check): the machine must find an example and name 呼出時間."""
-    store, transport = in_process_site
-    original = rules.check_group
-
-    def lenient(draft: rules.GroupDraft, view: rules.TenantView) -> rules.GroupCheck:
-        if draft.ring_time.strip() == "61":
-            draft = rules.GroupDraft(
-                kind=draft.kind, pilot=draft.pilot, members=draft.members, ring_time="60"
+def test_the_machine_finds_a_missing_validation_rule(sip_runtime: Runtime, tmp_path: Path) -> None:
+    """``serve --fault ring-time-upper-unchecked``: 不在時動作設定 takes 呼出時間 31 without a
+    message (saving 30), a missing range check of a real site. The machine, unchanged, must
+    find it and name the guide's rule; the run is derandomized, so it finds it every time."""
+    with start_simulator(
+        RICH, extra_args=("--fault", "ring-time-upper-unchecked"), workdir=tmp_path / "sim"
+    ) as faulty:
+        stage = Stage(
+            login=lambda login_id, password: HttpSite(faulty.base_url, login_id, password),
+            restore=_restore(faulty),
+        )
+        with pytest.raises(AssertionError) as caught:
+            run_machine(
+                stage,
+                settings(
+                    max_examples=40,
+                    stateful_step_count=12,
+                    derandomize=True,
+                    deadline=None,
+                    database=None,
+                ),
             )
-        return original(draft, view)
-
-    monkeypatch.setattr(rules, "check_group", lenient)
-
-    def login(login_id: str, password: str) -> SiteDriver:
-        return HttpSite("http://127.0.0.1", login_id, password, transport=transport())
-
-    def restore() -> None:
-        store.replace_settings(TENANT.settings)
-        store.set_mfa(False)
-
-    with pytest.raises(AssertionError) as caught:
-        run_machine(Stage(login=login, restore=restore), examples=60, steps=12)
     assert "the site saved a change the guide refuses" in str(caught.value)
     assert "呼出時間" in str(caught.value)
