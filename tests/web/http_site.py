@@ -86,6 +86,11 @@ class _Document:
 
     url: str
     root: _Element
+    nodes: list[_Element] = field(default_factory=list)
+    """Every element in document order (walked once)."""
+
+    def __post_init__(self) -> None:
+        self.nodes = self.root.walk()
 
     @classmethod
     def of(cls, response: httpx.Response) -> _Document:
@@ -99,10 +104,10 @@ class _Document:
         return httpx.URL(self.url).path
 
     def elements(self, tag: str | None = None) -> list[_Element]:
-        return [e for e in self.root.walk() if tag is None or e.tag == tag]
+        return [e for e in self.nodes if tag is None or e.tag == tag]
 
     def by_id(self, ident: str) -> _Element | None:
-        return next((e for e in self.root.walk() if e.attrs.get("id") == ident), None)
+        return next((e for e in self.nodes if e.attrs.get("id") == ident), None)
 
     def csrf_token(self) -> str:
         for element in self.elements("input"):
@@ -115,7 +120,7 @@ class _Document:
         inside_forms = {id(e) for form in self.elements("form") for e in form.walk()}
         found = [
             e.text()
-            for e in self.root.walk()
+            for e in self.nodes
             if (e.attrs.get("role") == "status")
             or (e.attrs.get("role") == "alert" and id(e) not in inside_forms)
         ]
@@ -125,7 +130,7 @@ class _Document:
         """``{accessible name of the field in error: its message}`` (Screen.field_errors)."""
         labels = {e.attrs.get("for", ""): e.text() for e in self.elements("label")}
         errors: dict[str, str] = {}
-        for control in self.root.walk():
+        for control in self.nodes:
             if control.attrs.get("aria-invalid") != "true":
                 continue
             labelled = [self.by_id(i) for i in control.attrs.get("aria-labelledby", "").split()]
@@ -159,7 +164,7 @@ class _Document:
 
     def value(self, name: str) -> str:
         """The value a form would send for the text input or select ``name`` ("" if none)."""
-        for element in self.root.walk():
+        for element in self.nodes:
             if element.attrs.get("name") != name:
                 continue
             if element.tag == "select":
@@ -313,9 +318,7 @@ class HttpSite:
     # -- 端末ユーザ ----------------------------------------------------------------------------
     def absence(self) -> AbsenceShown:
         page = self._get("/SmartPBX/User/Absence")
-        password = next(
-            (e.text() for e in page.root.walk() if e.has_class("voicemail-password")), ""
-        )
+        password = next((e.text() for e in page.nodes if e.has_class("voicemail-password")), "")
         names = ("unconditional", "busy", "unreachable", "no_answer")
         return AbsenceShown(
             enabled=page.checked("enabled", "設定"),
