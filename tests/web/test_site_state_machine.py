@@ -160,6 +160,8 @@ REACHABLE = st.sampled_from(["09011112222", "08033334444", "30301", "30302", "30
 call placed later reaches them)."""
 
 
+TOO_LONG = "1" * 33
+"""One character over 転送先電話番号's and 接続先番号's 32."""
 NO_ANSWER = FORWARD_STATES[3]
 """無応答, the state whose 呼出時間 the form asks for."""
 
@@ -170,21 +172,30 @@ def _edges(bounds: tuple[int, int]) -> st.SearchStrategy[str]:
     return st.sampled_from([lo - 1, lo, hi, hi + 1]).map(str)
 
 
+def _valid(extension: str, kind: type[ForwardForm | ReachForm]) -> st.SearchStrategy[Any]:
+    """A valid 不在時動作 of the guide's strategies of one 種別, as typed."""
+    return absences(extension, numbers=REACHABLE).map(_typed).filter(lambda f: isinstance(f, kind))
+
+
 @st.composite
-def _near_miss(draw: st.DrawFn, extension: str) -> ForwardForm | ReachForm:
+def _near_forward(draw: st.DrawFn, extension: str) -> ForwardForm:
     """A valid form of the guide's strategies with one field moved onto an end of its range
     or just past it (DOMAIN.md's ranges as harness.strategies names them): the invalid
     values a person actually types, one at a time, so the message must name that field."""
-    form = draw(absences(extension, numbers=REACHABLE).map(_typed))
-    too_long = "1" * 33  # 転送先電話番号 / 接続先番号: at most 32 characters
-    if isinstance(form, ForwardForm):
-        if form.actions[NO_ANSWER] == Action.NONE.value:  # 呼出時間 is 無応答's: unused, refused
-            return replace(form, forward_to=too_long)
-        return replace(form, ring_time=draw(_edges(FORWARD_RING_TIME)))
+    form: ForwardForm = draw(_valid(extension, ForwardForm))
+    if form.actions[NO_ANSWER] == Action.NONE.value:  # 呼出時間 is 無応答's: unused, refused
+        return replace(form, forward_to=TOO_LONG)
+    return replace(form, ring_time=draw(_edges(FORWARD_RING_TIME)))
+
+
+@st.composite
+def _near_reach(draw: st.DrawFn, extension: str) -> ReachForm:
+    """:func:`_near_forward` for シングルナンバーリーチ設定."""
+    form: ReachForm = draw(_valid(extension, ReachForm))
     fields = {
         "start_1": _edges(REACH_START),
         "end": _edges(REACH_END),
-        "number_1": st.just(too_long),
+        "number_1": st.just(TOO_LONG),
     }
     if form.number_2:
         fields["start_2"] = _edges(REACH_START)
@@ -192,11 +203,15 @@ def _near_miss(draw: st.DrawFn, extension: str) -> ForwardForm | ReachForm:
     return replace(form, **{name: draw(fields[name])})
 
 
-def absence_forms(extension: str) -> st.SearchStrategy[ForwardForm | ReachForm]:
-    """Anything a person may type (any mix of values near the rules), a valid form with one
-    field at or past an end of its range, or a valid form of the guide's strategies."""
-    valid = absences(extension, numbers=REACHABLE).map(_typed)
-    return st.one_of(_near_miss(extension), valid, forward_forms | reach_forms)
+def forwarding_forms(extension: str) -> st.SearchStrategy[ForwardForm]:
+    """Any mix of values near the rules, a valid form with one field at or past an end of
+    its range, or a valid form of the guide's strategies."""
+    return st.one_of(_near_forward(extension), _valid(extension, ForwardForm), forward_forms)
+
+
+def reach_forms_of(extension: str) -> st.SearchStrategy[ReachForm]:
+    """:func:`forwarding_forms` for シングルナンバーリーチ設定."""
+    return st.one_of(_near_reach(extension), _valid(extension, ReachForm), reach_forms)
 
 
 # -- the model: a 設定 document, changed and checked by harness.guide --------------------------
@@ -398,10 +413,7 @@ class SiteMachine(RuleBasedStateMachine):
             session.close()
 
     # -- 端末ユーザ: 不在時動作設定 ----------------------------------------------------------------
-    @rule(data=st.data(), extension=st.sampled_from(EXTENSIONS))
-    def set_absence(self, data: st.DataObject, extension: str) -> None:
-        form = data.draw(absence_forms(extension), "form")
-
+    def _set_absence(self, extension: str, form: ForwardForm | ReachForm) -> None:
         def change(d: Document) -> None:
             d.setdefault("不在時動作設定", {})[extension] = absence_row(form)
 
@@ -414,6 +426,16 @@ class SiteMachine(RuleBasedStateMachine):
             )
 
         self.attempt(change, act)
+
+    @rule(data=st.data(), extension=st.sampled_from(EXTENSIONS))
+    def set_forwarding(self, data: st.DataObject, extension: str) -> None:
+        """転送/留守番電話設定 saved (valid, one field near a range's end, or any mix)."""
+        self._set_absence(extension, data.draw(forwarding_forms(extension), "form"))
+
+    @rule(data=st.data(), extension=st.sampled_from(EXTENSIONS))
+    def set_single_number_reach(self, data: st.DataObject, extension: str) -> None:
+        """シングルナンバーリーチ設定 saved (valid, one field near a range's end, or any mix)."""
+        self._set_absence(extension, data.draw(reach_forms_of(extension), "form"))
 
     @rule(extension=st.sampled_from(EXTENSIONS))
     def clear_absence(self, extension: str) -> None:
