@@ -5,11 +5,12 @@
 the stateful test (tests/web/test_site_state_machine.py) performs; one driver instance is one
 logged-in account. Two drivers implement it:
 
-- :class:`HttpSite` posts the forms over plain HTTP (httpx) with the page's CSRF token, the
-  way a browser without JavaScript would, and reads the pages' HTML. It is fast (the ``ci``
-  profile) and can send values no ``<select>`` offers (a forged form).
-- :class:`BrowserSite` drives the same screens in Chromium through the page objects of
-  :mod:`harness.web.pages` (the ``thorough`` profile).
+- :class:`BrowserSite` (here) drives the screens in Chromium through the page objects of
+  :mod:`harness.web.pages` (the ``thorough`` profile);
+- ``HttpSite`` (tests/web/http_site.py) posts the same forms over plain HTTP with the page's
+  CSRF token, the way a browser without JavaScript would (every profile). It lives in the
+  tests: harness.web drives a browser and imports no HTTP client (contract
+  ``web-report-leaves``).
 
 Every action returns an :class:`Outcome`: whether the site confirmed the save, and the
 messages shown beside fields keyed by the field's accessible name (its ``<label>`` or the
