@@ -18,9 +18,12 @@ is applied to the 設定 document it would produce and checked by
 3. a call placed after a step behaves as ``harness.model.predict`` says for the current
    settings (``harness.flows.calls.check``: real SIP, the simulator's scaled clock).
 
-Drivers (harness.web.site_driver): plain HTTP against the session's ``serve`` (every
-profile), Chromium through the page objects (``thorough`` only). A last test starts the site
-in-process with one validation rule removed and asserts the machine finds it.
+Drivers: plain HTTP (tests/web/http_site.py) against the session's ``serve`` in every
+profile; Chromium through the page objects (harness.web.site_driver.BrowserSite) in
+``thorough`` only, skipped otherwise. Each example places at most :data:`CALLS_PER_EXAMPLE`
+calls. A last test runs the same machine against ``serve --fault ring-time-upper-unchecked``
+(harness/sim/faults.py) and requires it to fail naming the guide's rule. docs/fuzz.md
+"Stateful test of the settings site" has the rules, invariants and profiles.
 """
 
 from __future__ import annotations
