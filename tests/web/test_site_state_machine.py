@@ -351,9 +351,7 @@ class SiteMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def delete_group(self, data: st.DataObject) -> None:
         index = data.draw(st.integers(0, len(self.tenant.settings.ring_groups) - 1), "index")
-        self.attempt(
-            lambda d: d["着信グループ"].pop(index), lambda: self.admin().delete_group(index)
-        )
+        self.delete_group_at(index)
 
     @precondition(lambda self: bool(self.tenant.settings.ring_groups))
     @rule(data=st.data())
@@ -365,7 +363,8 @@ class SiteMachine(RuleBasedStateMachine):
         old = groups[index]
         kind = data.draw(st.just(old.kind.value) | kinds, "kind")
         chosen = data.draw(st.permutations(old.members).map(list) | members, "members")
-        ring_time = data.draw(st.just(str(old.ring_time)) | seconds, "ring_time")
+        kept = "" if old.ring_time is None else str(old.ring_time)
+        ring_time = data.draw(st.just(kept) | seconds, "ring_time")
         self.delete_group_at(index)
         self.add_group(kind, old.pilot or "", chosen, ring_time)
 
