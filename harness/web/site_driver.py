@@ -62,6 +62,32 @@ class Outcome:
     """Notices of the whole page (errors and confirmations)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ForwardForm:
+    """転送/留守番電話設定 as a person types it: 転送先電話番号, 転送動作 per state
+    (無条件/話中/圏外/無応答 → 転送/留守番電話/設定しない), 呼出時間."""
+
+    forward_to: str
+    actions: Mapping[str, str]
+    ring_time: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReachForm:
+    """シングルナンバーリーチ設定 as a person types it."""
+
+    number_1: str
+    start_1: str
+    number_2: str
+    start_2: str
+    end: str
+    voicemail: bool
+
+
+AbsenceForm = ForwardForm | ReachForm
+"""One of the two forms of 不在時動作 「設定」."""
+
+
 class SiteDriver(Protocol):
     """One logged-in account on the Web設定変更サイト (administrator or 端末ユーザ)."""
 
@@ -84,18 +110,10 @@ class SiteDriver(Protocol):
 
     # -- 端末ユーザ: 不在時動作設定 ------------------------------------------------------------
     def absence(self) -> AbsenceShown: ...
-    def set_absence_forwarding(
-        self, forward_to: str, actions: Mapping[str, str], ring_time: str
-    ) -> Outcome: ...
-    def set_single_number_reach(
-        self,
-        number_1: str,
-        start_1: str,
-        number_2: str,
-        start_2: str,
-        end: str,
-        voicemail: bool,
-    ) -> Outcome: ...
+    def set_absence(self, form: AbsenceForm) -> Outcome:
+        """不在時動作 「設定」 with ``form``'s 種別 and values, 「設定」 pressed."""
+        ...
+
     def clear_absence(self) -> Outcome: ...
     def close(self) -> None: ...
 
@@ -177,23 +195,15 @@ class BrowserSite:
     def absence(self) -> AbsenceShown:
         return AbsencePage.open(self.page, self.base_url).shown()
 
-    def set_absence_forwarding(
-        self, forward_to: str, actions: Mapping[str, str], ring_time: str
-    ) -> Outcome:
+    def set_absence(self, form: AbsenceForm) -> Outcome:
         page = AbsencePage.open(self.page, self.base_url)
-        return self._outcome(page.set_absence_forwarding(forward_to, actions, ring_time))
-
-    def set_single_number_reach(
-        self,
-        number_1: str,
-        start_1: str,
-        number_2: str,
-        start_2: str,
-        end: str,
-        voicemail: bool,
-    ) -> Outcome:
-        page = AbsencePage.open(self.page, self.base_url)
-        screen = page.set_single_number_reach(number_1, start_1, number_2, start_2, end, voicemail)
+        if isinstance(form, ForwardForm):
+            return self._outcome(
+                page.set_absence_forwarding(form.forward_to, form.actions, form.ring_time)
+            )
+        screen = page.set_single_number_reach(
+            form.number_1, form.start_1, form.number_2, form.start_2, form.end, form.voicemail
+        )
         return self._outcome(screen)
 
     def clear_absence(self) -> Outcome:

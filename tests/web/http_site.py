@@ -18,7 +18,7 @@ import httpx
 
 from harness.web.pages import FORWARD_STATES, AbsenceShown, InboundRouteRow, RingGroupRow
 from harness.web.pages.base import cell_value
-from harness.web.site_driver import Outcome, confirms
+from harness.web.site_driver import AbsenceForm, ForwardForm, Outcome, confirms
 
 # -- HTML, read the way the page objects read it -----------------------------------------------
 
@@ -283,13 +283,7 @@ class HttpSite:
 
     def inbound_routes(self) -> list[InboundRouteRow]:
         return [
-            InboundRouteRow(
-                external_number=row["外線番号"],
-                kind=row.get("種別", ""),
-                destination=cell_value(row.get("着信先", "")),
-                state=cell_value(row.get("状態", "")),
-                effect=cell_value(row.get("着信時の動作", "")),
-            )
+            InboundRouteRow.from_cells(row)
             for row, _ in self._get("/SmartPBX/Init/Inbound").table()
         ]
 
@@ -347,36 +341,25 @@ class HttpSite:
         sent = {"extension": form.value("extension"), **data}
         return _outcome(self._post("/SmartPBX/User/Absence", sent, form))
 
-    def set_absence_forwarding(
-        self, forward_to: str, actions: Mapping[str, str], ring_time: str
-    ) -> Outcome:
-        names = ("unconditional", "busy", "unreachable", "no_answer")
-        chosen = {
-            name: actions.get(state, "設定しない")
-            for state, name in zip(FORWARD_STATES, names, strict=True)
-        }
-        data = {"enabled": "設定", "kind": "転送/留守番電話", "forward_to": forward_to}
-        return self._save_absence({**data, **chosen, "ring_time": ring_time})
-
-    def set_single_number_reach(
-        self,
-        number_1: str,
-        start_1: str,
-        number_2: str,
-        start_2: str,
-        end: str,
-        voicemail: bool,
-    ) -> Outcome:
-        data = {
+    def set_absence(self, form: AbsenceForm) -> Outcome:
+        if isinstance(form, ForwardForm):
+            names = ("unconditional", "busy", "unreachable", "no_answer")
+            chosen = {
+                name: form.actions.get(state, "設定しない")
+                for state, name in zip(FORWARD_STATES, names, strict=True)
+            }
+            data = {"enabled": "設定", "kind": "転送/留守番電話", "forward_to": form.forward_to}
+            return self._save_absence({**data, **chosen, "ring_time": form.ring_time})
+        reach = {
             "enabled": "設定",
             "kind": "シングルナンバーリーチ",
-            "reach_number_1": number_1,
-            "reach_start_1": start_1,
-            "reach_number_2": number_2,
-            "reach_start_2": start_2,
-            "reach_end": end,
+            "reach_number_1": form.number_1,
+            "reach_start_1": form.start_1,
+            "reach_number_2": form.number_2,
+            "reach_start_2": form.start_2,
+            "reach_end": form.end,
         }
-        return self._save_absence(data | ({"voicemail": "on"} if voicemail else {}))
+        return self._save_absence(reach | ({"voicemail": "on"} if form.voicemail else {}))
 
     def clear_absence(self) -> Outcome:
         return self._save_absence({"enabled": "未設定"})

@@ -29,7 +29,7 @@ calls. A last test runs the same machine against ``serve --fault ring-time-upper
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,7 +60,7 @@ from harness.strategies.settings import FORWARD_RING_TIME, REACH_END, REACH_STAR
 from harness.suite.differential import only_late
 from harness.target.phones import PhoneFactory
 from harness.web.pages import FORWARD_STATES
-from harness.web.site_driver import Outcome, SiteDriver
+from harness.web.site_driver import ForwardForm, Outcome, ReachForm, SiteDriver
 from tests.sim.conftest import ADMIN, RICH, USERS
 from tests.web.http_site import HttpSite
 
@@ -94,27 +94,6 @@ members = st.lists(st.sampled_from([*EXTENSIONS, UNKNOWN]), max_size=4)
 pilots = st.sampled_from(["", *EXTENSIONS, UNKNOWN])
 kinds = st.sampled_from([k.value for k in GroupKind])
 action_choices = st.sampled_from([a.value for a in Action])
-
-
-@dataclass(frozen=True, kw_only=True)
-class ForwardForm:
-    """転送/留守番電話設定 as typed: 転送先電話番号, 転送動作 per state, 呼出時間."""
-
-    forward_to: str
-    actions: Mapping[str, str]
-    ring_time: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReachForm:
-    """シングルナンバーリーチ設定 as typed."""
-
-    number_1: str
-    start_1: str
-    number_2: str
-    start_2: str
-    end: str
-    voicemail: bool
 
 
 def _typed(absence: ForwardAbsence | SingleNumberReach) -> ForwardForm | ReachForm:
@@ -419,15 +398,7 @@ class SiteMachine(RuleBasedStateMachine):
         def change(d: Document) -> None:
             d.setdefault("不在時動作設定", {})[extension] = absence_row(form)
 
-        def act() -> Outcome:
-            user = self.user(extension)
-            if isinstance(form, ForwardForm):
-                return user.set_absence_forwarding(form.forward_to, form.actions, form.ring_time)
-            return user.set_single_number_reach(
-                form.number_1, form.start_1, form.number_2, form.start_2, form.end, form.voicemail
-            )
-
-        self.attempt(change, act)
+        self.attempt(change, lambda: self.user(extension).set_absence(form))
 
     @rule(data=st.data(), extension=st.sampled_from(EXTENSIONS))
     def set_forwarding(self, data: st.DataObject, extension: str) -> None:
