@@ -557,6 +557,7 @@ def calls(rich_sim: SimulatorHandle, sip_runtime: Runtime, tmp_path: Path) -> It
     yield from _calls(rich_sim, sip_runtime, tmp_path)
 
 
+@pytest.mark.slow
 def test_the_site_follows_the_guide_over_http(
     rich_sim: SimulatorHandle, calls: FlowContext
 ) -> None:
@@ -571,6 +572,7 @@ def test_the_site_follows_the_guide_over_http(
 THOROUGH = settings.get_current_profile_name() == "thorough"
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(
     not THOROUGH,
@@ -592,6 +594,7 @@ def test_the_site_follows_the_guide_in_chromium(
 # -- the machine can fail: a simulator with a named fault (harness/sim/faults.py) ---------------
 
 
+@pytest.mark.slow
 def test_the_machine_finds_a_missing_validation_rule(sip_runtime: Runtime, tmp_path: Path) -> None:
     """``serve --fault ring-time-upper-unchecked``: 不在時動作設定 takes 呼出時間 31 without a
     message (saving 30), a missing range check of a real site. The machine, unchanged, must
