@@ -595,7 +595,7 @@ def test_the_site_follows_the_guide_in_chromium(
 
 
 @pytest.mark.slow
-def test_the_machine_finds_a_missing_validation_rule(sip_runtime: Runtime, tmp_path: Path) -> None:
+def test_the_machine_finds_a_missing_validation_rule(tmp_path: Path) -> None:
     """``serve --fault ring-time-upper-unchecked``: 不在時動作設定 takes 呼出時間 31 without a
     message (saving 30), a missing range check of a real site. The machine, unchanged, must
     find it and name the guide's rule; the run is derandomized, so it finds it every time."""
