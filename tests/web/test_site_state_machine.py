@@ -60,7 +60,7 @@ from harness.strategies.settings import FORWARD_RING_TIME, REACH_END, REACH_STAR
 from harness.suite.differential import only_late
 from harness.target.phones import PhoneFactory
 from harness.web.pages import FORWARD_STATES
-from harness.web.site_driver import ForwardForm, Outcome, ReachForm, SiteDriver
+from harness.web.site_driver import NOT_OFFERED, ForwardForm, Outcome, ReachForm, SiteDriver
 from tests.sim.conftest import ADMIN, RICH, USERS
 from tests.web.http_site import HttpSite
 
@@ -308,6 +308,15 @@ class SiteMachine(RuleBasedStateMachine):
             return
         refused = "; ".join(f"{p.where}: {p.rule} [{p.rule_id}]" for p in verdict.problems)
         assert not outcome.saved, f"the site saved a change the guide refuses ({refused})"
+        not_offered = [name for name, text in outcome.field_errors.items() if text == NOT_OFFERED]
+        if not_offered:
+            # In a browser the value cannot be chosen, so the form was never sent and the site
+            # could show nothing: the guide must refuse that very field.
+            fields = {field_of(problem) for problem in verdict.problems}
+            assert all(any(n.startswith(f) for f in fields) for n in not_offered), (
+                f"the page does not offer {not_offered}, which the guide allows ({refused})"
+            )
+            return
         for problem in verdict.problems:
             name = field_of(problem)
             assert any(label.startswith(name) for label in outcome.field_errors), (
