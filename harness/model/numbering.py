@@ -63,6 +63,10 @@ class TenantIndex:
             _digits(row.external_number): row.destination for row in settings.inbound_routes
         }
         self.absence: dict[str, ForwardAbsence | SingleNumberReach] = dict(settings.absence)
+        #: Every 外線番号 of the guide, routed or not: the PSTN delivers each to this tenant.
+        self.own_lines: frozenset[str] = frozenset(
+            _digits(line.external_number) for line in tenant.guide.external_lines
+        )
 
     def is_extension(self, number: str) -> bool:
         return number in self.site_of or number in self.groups

@@ -102,8 +102,10 @@ class ModelParams:
     an external number)."""
     own_number_loops_back: bool = True
     """Rules 1/7 (the model's reading; DOMAIN.md is silent): an extension dialling one of the
-    tenant's own 外線番号 that has a 外線着信設定 comes back in as an inbound call (presenting
-    the caller's 外線発信 number), as through the PSTN. False: it is an ordinary external leg."""
+    tenant's own 外線番号 comes back in as an inbound call (presenting the caller's 外線発信
+    number), as through the PSTN, which delivers the number to the tenant that owns it; a line
+    with no 外線着信設定 then refuses it at once, as it refuses every inbound call. False: it is
+    an ordinary external leg."""
 
     # Rule 2: 一斉着信 (and what rule 2 says of every group).
     group_ring_time: float = 20

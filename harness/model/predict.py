@@ -49,7 +49,7 @@ def first_step(index: TenantIndex, planner: Planner, scenario: Scenario) -> Step
     shown = planner.outbound_caller_id(caller, withheld=bool(withheld))
     if shown is None:  # external call without 外線発信設定
         return REFUSED
-    if params.own_number_loops_back and digits in index.inbound:
+    if params.own_number_loops_back and digits in index.own_lines:
         return inbound(index, planner, digits, shown)
     return planner.external(digits, shown)
 

@@ -19,6 +19,7 @@ often rather than once in a thousand draws).
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 
 from hypothesis import strategies as st
 
@@ -195,3 +196,29 @@ def dense_tenants(draw: st.DrawFn) -> Tenant:
     extensions = sorted({site + t for site in sites for t in terminals})
     guide = guide_of(extensions, lines=DENSE_LINES)
     return Tenant(name="generated", guide=guide, settings=draw(dense_settings(guide)))
+
+
+def first_tenant(
+    condition: Callable[[Tenant], bool],
+    *,
+    min_extensions: int,
+    max_extensions: int,
+    name: str,
+    max_examples: int = 2000,
+) -> Tenant:
+    """The first tenant :func:`tenants` draws that meets ``condition``, derandomized (the same
+    on every machine, no example database): a tenant no one wrote, found the same way by the
+    tests and by ``mutation``'s default tenant."""
+    from hypothesis import HealthCheck, Phase, find, settings
+
+    return find(
+        tenants(min_extensions=min_extensions, max_extensions=max_extensions, name=name),
+        condition,
+        settings=settings(
+            database=None,
+            derandomize=True,
+            max_examples=max_examples,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import HealthCheck, Phase, find, settings
 
 from harness.clock import ScaledClock
 from harness.errors import ConformanceFailure
@@ -37,7 +36,7 @@ from harness.sip.message import Response
 from harness.sip.peers.kamailio import Kamailio
 from harness.sip.runtime import Runtime
 from harness.sip.transport import Address
-from harness.strategies.tenants import tenants
+from harness.strategies.tenants import first_tenant
 from harness.target.model import SipEndpoint, Target
 from harness.target.phones import PhoneFactory
 
@@ -89,16 +88,8 @@ def generated_tenant() -> Tenant:
             and customer.service_code is not None
         )
 
-    return find(
-        tenants(min_extensions=3, max_extensions=5, name="never-seen"),
-        rich,
-        settings=settings(
-            database=None,
-            derandomize=True,
-            max_examples=2000,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        ),
+    return first_tenant(
+        rich, min_extensions=3, max_extensions=5, name="never-seen", max_examples=2000
     )
 
 

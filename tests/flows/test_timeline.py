@@ -9,15 +9,17 @@ on generated tenants, and a deliberately wrong expectation (the model run with a
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ConformanceFailure
-from harness.flows.calls import as_answered, check
+from harness.flows.calls import SLIP, as_answered, check, slips
 from harness.flows.context import FlowContext
 from harness.flows.evidence import FolderEvidence
 from harness.flows.timeline import (
@@ -34,6 +36,7 @@ from harness.flows.timeline import (
     tolerance_for,
 )
 from harness.guide.dump import write_tenant
+from harness.guide.load import load_tenant
 from harness.model import DEFAULT_PARAMS, Scenario, load_scenario, parse_scenario, predict
 from harness.model.timeline import Event, EventKind, Outcome, Timeline
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
@@ -169,6 +172,170 @@ def test_the_model_is_asked_with_the_answers_as_they_reached_the_target() -> Non
     # an answer no later than asked leaves the scenario as it is (never shortened)
     assert as_answered(scenario, FORWARD, FORWARD) is scenario
     assert as_answered(scenario, FORWARD, shifted(FORWARD, 3, -0.5)) is scenario
+
+
+def test_a_phones_reject_moves_with_the_ring_it_saw() -> None:
+    """answer 0 s / reject 1 s after the ring: a ring 1.9 s late and an answer 0.9 s after it
+    is an answered call, as the phone played it (the live fuzzer's seed 7 under load)."""
+    tenant = load_tenant(SAMPLE)
+    scenario = parse_scenario(
+        {"call": {"from": "20200", "to": "20201"},
+         "endpoints": {"20201": {"answer_after": 0, "reject_after": 1}}},
+        source="race",
+    )  # fmt: skip
+    expected = predict(tenant, scenario)
+    assert [e.kind for e in expected.events] == [K.RING, K.ANSWER]
+    observed = Timeline(
+        events=(ring(1.9, "20201", "20200"), event(2.8, K.ANSWER, "20201")),
+        outcome=Outcome.ANSWERED,
+        answered_by="20201",
+    )
+    played = as_answered(scenario, expected, observed)
+    assert played.behaviour("20201").answer_after == pytest.approx(2.8)
+    assert played.behaviour("20201").reject_after == pytest.approx(2.9)
+    assert predict(tenant, played).outcome is Outcome.ANSWERED
+
+
+def _no_answer_race() -> tuple[Scenario, Timeline]:
+    """CI, stop 18: the callee meant to answer 2 s after its ring (3 s before its 無応答 timer)
+    answered 12.26 s after it, with the target as late: voicemail missing, an extra answer."""
+    scenario = parse_scenario(
+        {"call": {"from": "20200", "to": "20201"}, "endpoints": {"20201": {"answer_after": 2}}},
+        source="slip",
+    )
+    observed = Timeline(
+        events=(ring(0.93, "20201", "20200"), event(13.19, K.ANSWER, "20201")),
+        outcome=Outcome.ANSWERED,
+        answered_by="20201",
+    )
+    return scenario, observed
+
+
+def test_an_answer_far_behind_its_schedule_is_the_harnesss_slip() -> None:
+    scenario, observed = _no_answer_race()
+    (slip,) = slips(scenario, observed)
+    assert slip.startswith("20201 answered at t=13.19, 10.26 s after its schedule"), slip
+    # an answer within SLIP of the phone's own ring + answer_after is a fair play
+    on_time = dataclasses.replace(
+        observed, events=(observed.events[0], event(0.93 + 2 + SLIP - 0.01, K.ANSWER, "20201"))
+    )
+    assert slips(scenario, on_time) == []
+    # the ring it answered is its last (a 順次着信 rings a member again in the next round)
+    again = dataclasses.replace(
+        observed,
+        events=(observed.events[0], ring(10, "20201", "20200"), event(12.5, K.ANSWER, "20201")),
+    )
+    assert slips(scenario, again) == []
+    # a phone that never answers, or answers nothing it was asked to, never slips
+    unasked = dataclasses.replace(scenario, endpoints={})
+    assert slips(unasked, observed) == []
+
+
+@dataclasses.dataclass
+class _Plays:
+    """Stand-in for ``calls._play``: hands out the plays given, counting them."""
+
+    plays: list[object]
+    count: int = 0
+
+    def __call__(self, *_args: object) -> object:
+        self.count += 1
+        return self.plays.pop(0)
+
+
+def _fake_play(scenario: Scenario, observed: Timeline, expected: Timeline) -> object:
+    from harness.flows import calls
+
+    diff = compare(expected, observed, tolerance=5.0)
+    return calls._Play(
+        cast=calls._Cast(phones={}, marks={}),
+        played=scenario,
+        expected=expected,
+        observed=observed,
+        diff=diff,
+        ladder_mark=0,
+        pcap_mark=0,
+    )
+
+
+def _slip_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plays: list[object]
+) -> tuple[FlowContext, _Plays, FolderEvidence]:
+    from harness.flows import calls
+
+    fake = _Plays(plays)
+    monkeypatch.setattr(calls, "_play", fake)
+    monkeypatch.setattr(calls, "_record", lambda *_args: None)
+    monkeypatch.setattr(calls, "_hang_up", lambda _cast: None)
+    evidence = FolderEvidence(tmp_path / "evidence")
+    # check() itself reads only the target's time scale and the evidence (the play is faked)
+    ctx = SimpleNamespace(target=SimpleNamespace(time_scale=0.01), evidence=evidence)
+    return typing.cast(FlowContext, ctx), fake, evidence
+
+
+def test_a_play_the_harness_slipped_is_played_again_and_never_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = load_tenant(SAMPLE)
+    scenario, slipped = _no_answer_race()
+    expected = predict(tenant, scenario)
+    good = Timeline(
+        events=(ring(0.9, "20201", "20200"), event(2.9, K.ANSWER, "20201")),
+        outcome=Outcome.ANSWERED,
+        answered_by="20201",
+    )
+    wrong_expected = Timeline(
+        events=(
+            ring(0, "20201", "20200"),
+            event(5, K.STOP, "20201"),
+            event(5, K.VOICEMAIL, "20201"),
+        ),
+        outcome=Outcome.VOICEMAIL,
+    )
+    plays = [_fake_play(scenario, slipped, wrong_expected), _fake_play(scenario, good, expected)]
+    ctx, fake, evidence = _slip_context(tmp_path, monkeypatch, plays)
+    assert check(ctx, scenario, name="slip") is good
+    assert fake.count == 2
+    (void,) = [p for p in (tmp_path / "evidence").rglob("*void*")]
+    assert "10.26 s after its schedule" in void.read_text(encoding="utf-8")
+    assert evidence.written
+
+
+def test_a_deviation_without_a_slip_fails_at_once_and_endless_slips_are_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.errors import HarnessError
+    from harness.flows import calls
+
+    scenario, slipped = _no_answer_race()
+    wrong_expected = Timeline(
+        events=(
+            ring(0, "20201", "20200"),
+            event(5, K.STOP, "20201"),
+            event(5, K.VOICEMAIL, "20201"),
+        ),
+        outcome=Outcome.VOICEMAIL,
+    )
+    # on time but not what the model says: failed on the first play, never replayed
+    on_time = Timeline(
+        events=(ring(0.9, "20201", "20200"), event(2.9, K.ANSWER, "20201")),
+        outcome=Outcome.ANSWERED,
+        answered_by="20201",
+    )
+    ctx, fake, _ = _slip_context(
+        tmp_path / "a", monkeypatch, [_fake_play(scenario, on_time, wrong_expected)]
+    )
+    with pytest.raises(TimelineMismatch):
+        check(ctx, scenario, name="deviation")
+    assert fake.count == 1
+    # slipped on every play: no verdict on the target, a broken check naming the load
+    plays = [_fake_play(scenario, slipped, wrong_expected) for _ in range(calls.PLAYS)]
+    ctx, fake, _ = _slip_context(tmp_path / "b", monkeypatch, plays)
+    with pytest.raises(HarnessError, match="missed its own schedule in all 3 plays") as raised:
+        check(ctx, scenario, name="overloaded")
+    assert not isinstance(raised.value, ConformanceFailure)
+    assert "--time-scale" in str(raised.value)
+    assert fake.count == calls.PLAYS
 
 
 def test_a_ring_that_never_came_is_named_with_the_models_instant() -> None:

@@ -114,6 +114,13 @@ def test_calling_an_own_外線番号_comes_back_in_with_the_外線発信_number(
     assert first_ring(ROUTED, "20201", "0312345678") == ring(0, "20200", "0312345679")
 
 
+def test_calling_an_own_外線番号_without_外線着信設定_is_refused_as_from_outside() -> None:
+    """The PSTN delivers the number to the tenant that owns it; an unrouted line refuses it at
+    once, as it refuses a call from outside (found by the live differential fuzzer)."""
+    result = timeline(ROUTED, call("20201", "0312345679"))
+    assert result["events"] == [ev(0, "refused", "20201")]
+
+
 def test_calling_an_own_外線番号_goes_out_when_loop_back_is_off() -> None:
     ringing = first_ring(ROUTED, "20201", "0312345678", own_number_loops_back=False)
     assert ringing == ring(0, "0312345678", "0312345679")

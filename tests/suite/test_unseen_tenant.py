@@ -10,11 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, find, settings
-
 from harness.guide.dump import write_tenant
 from harness.guide.types import Tenant, TerminalKind
-from harness.strategies.tenants import tenants
+from harness.strategies.tenants import first_tenant
 from harness.suite.derive import derive_checks
 
 
@@ -33,17 +31,7 @@ def unseen_tenant() -> Tenant:
             and bool(tenant.guide.terminal_users)
         )
 
-    return find(
-        tenants(min_extensions=3, max_extensions=5, name="unseen"),
-        rich,
-        settings=settings(
-            database=None,
-            derandomize=True,
-            max_examples=2000,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    return first_tenant(rich, min_extensions=3, max_extensions=5, name="unseen", max_examples=2000)
 
 
 def test_run_passes_on_a_generated_tenant_with_checks_from_its_own_documents(

@@ -269,7 +269,7 @@ def route_call(
     if presented is None:
         return Refusal(reason=ReleaseReason.NO_CALLER_ID)
     caller_id = WITHHELD if withhold else presented
-    if params.own_number_loops_back and destination.number in config.inbound_routes:
+    if params.own_number_loops_back and destination.number in config.external_numbers:
         # One of the tenant's own 外線番号: out to the PSTN and back in (rule 1/7).
         return inbound_route(config, params, destination.number, caller_id, faults)
     return Route(destination=destination, caller_id=caller_id)
