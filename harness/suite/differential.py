@@ -283,7 +283,7 @@ class Differential:
         try:
             return self.play(example)
         except ConformanceFailure as error:
-            if result.failures and not _only_late(error):
+            if result.failures and not only_late(error):
                 raise  # shrinking a known deviation: an early or wrong event is no latency
             first = error
         # Replayed outside the handler: the failure it raises is then the same failure (type,
@@ -368,7 +368,7 @@ class Differential:
         )
 
 
-def _only_late(error: ConformanceFailure) -> bool:
+def only_late(error: ConformanceFailure) -> bool:
     """Every problem of the mismatch is an event observed late (the signature of latency)."""
     if not isinstance(error, TimelineMismatch):
         return False

@@ -8,7 +8,7 @@ document's values (harness.guide) go in unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,6 +55,17 @@ class InboundRouteRow:
     effect: str = ""
     """What a call to the 外線番号 does, as the 「着信時の動作」 column says it
     (「内線 20201 を呼び出します」); empty when 未設定."""
+
+    @classmethod
+    def from_cells(cls, row: Mapping[str, str]) -> InboundRouteRow:
+        """The row of the table's cells ``{header: text}`` (a browser's or an HTML reader's)."""
+        return cls(
+            external_number=row["外線番号"],
+            kind=row.get("種別", ""),
+            destination=cell_value(row.get("着信先", "")),
+            state=cell_value(row.get("状態", "")),
+            effect=cell_value(row.get("着信時の動作", "")),
+        )
 
 
 def _words(text: str) -> list[str]:
@@ -231,16 +242,7 @@ class InboundRoutePage(_WizardScreen):
 
     def routes(self) -> list[InboundRouteRow]:
         """The 外線番号 table, in the order shown."""
-        return [
-            InboundRouteRow(
-                external_number=row["外線番号"],
-                kind=row.get("種別", ""),
-                destination=cell_value(row.get("着信先", "")),
-                state=cell_value(row.get("状態", "")),
-                effect=cell_value(row.get("着信時の動作", "")),
-            )
-            for row in self._table()
-        ]
+        return [InboundRouteRow.from_cells(row) for row in self._table()]
 
     def set_inbound_route(self, external_number: str, destination: str) -> Screen:
         """Select the 外線番号's 「設定」, choose 着信先 ``destination``, press 「設定」.
