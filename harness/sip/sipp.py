@@ -462,9 +462,24 @@ class Sipp(Peer):
         return self._process is not None and self._process.running()
 
     def run(self) -> SippResult:
-        """Start, wait for the end, return the result (client scenarios)."""
-        self.start()
-        return self.wait()
+        """Start, wait for the end, return the result (client scenarios).
+
+        A client that could not bind one of its sockets (exit 254: a port chosen free was
+        taken before SIPp bound it, so no call was made) is started once more on fresh ports.
+        """
+        for attempt in range(2):
+            self.start()
+            try:
+                return self.wait()
+            except HarnessError:
+                if attempt == 0 and self._exit_status() == 254:
+                    if self._fixed_port is None:
+                        self.port = free_port()
+                    for stale in (self.stat_file, self.error_file):
+                        stale.unlink(missing_ok=True)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # ----------------------------------------------------------------------------------------
     def _finish(self) -> SippResult:

@@ -80,7 +80,10 @@ def test_stop_cancels_pending_tasks_and_joins_the_thread() -> None:
             cancelled.set()
             raise
 
-    runtime.call_soon(lambda: runtime.loop.create_task(background()))
+    # The loop keeps only weak references to tasks: hold this one, or the collector may
+    # destroy it while it waits (and it is then never cancelled).
+    tasks: list[asyncio.Task[None]] = []
+    runtime.call_soon(lambda: tasks.append(runtime.loop.create_task(background())))
     runtime.run(asyncio.sleep(0))
     runtime.stop()
     assert cancelled.is_set()
