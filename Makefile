@@ -25,7 +25,8 @@ typecheck: setup
 	$(VENV)/mypy harness
 
 pytest: setup
-	$(VENV)/python -m pytest $(PYTEST_ARGS)
+	# the 25 slowest tests at the end of the output: where CI time goes
+	$(VENV)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
