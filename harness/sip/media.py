@@ -1,0 +1,503 @@
+"""RTP media of the virtual phones: one UDP socket per call, 20 ms G.711 packets of the phone's
+own tone out, the far side's packets in (RFC 3550 statistics, tone detection, RFC 4733 DTMF).
+
+Theory of operation (docs/media.md). A ``MediaSession`` is opened when a phone writes an SDP
+offer or answer (its socket is bound first, on a free loopback port, so the ``m=`` line
+advertises the port that really listens) and started when offer/answer completes
+(``start(negotiated)``, from ``harness.sip.sdp.negotiate``); a re-INVITE calls ``start`` again
+with the new agreement (hold: ``sendonly`` / ``recvonly`` / ``inactive``, RFC 3264 §8.4), and
+BYE, CANCEL or closing the phone calls ``stop``.
+
+- **Sending.** A pacer on the asyncio loop ticks every ``PTIME`` *real* seconds at absolute
+  deadlines (``start + n · PTIME``, so it does not drift). Packet pacing is media, not a
+  service timer: it never goes through the phone's ``Clock`` and is not scaled (DESIGN.md
+  "Time" scales the service's timers only). Each tick sends one packet when the agreement lets
+  this side send: 160 samples of ``audio.tone_for(name)`` in the negotiated codec, the
+  timestamp advancing with every tick (sent or not, RFC 3550 §5.1: it is the sampling
+  instant) and the sequence number with every packet sent. A queued DTMF digit replaces the
+  audio (RFC 4733 §2.5: an event of ``DTMF_TICKS`` packets with a growing duration, the end
+  packet sent three times, then ``DTMF_PAUSE_TICKS`` of audio before the next digit). A loop
+  that fell behind by more than ``MAX_BEHIND`` ticks skips ahead instead of sending a burst.
+- **Receiving.** Every datagram is parsed (``RtpPacket.parse``; one that is not RTP is counted
+  as ``malformed``) and fed to one ``ReceiverStats`` with its arrival time (``loop.time()``);
+  telephone-event packets are not counted for jitter and give the digits seen (one digit per
+  event, i.e. per RTP timestamp). Audio payloads go to a window of the last ``WINDOW`` packets —
+  memory is bounded, whatever the call's length. A packet that arrives while the agreement
+  says the far side must not send (``GRACE`` after the change, for packets in flight) is
+  ``unexpected``: a PBX or phone that keeps sending on hold.
+- **Reporting.** ``report()`` decodes the window's packets of the last ``FRESH`` seconds and
+  finds their dominant frequency (``audio.dominant_frequency``); ``VOICES`` (every phone name
+  a session was opened for in this process) turns it into the phone heard. Nothing fresh is
+  ``heard=None``: after the far side stops sending, a listener hears silence. ``stop`` freezes
+  the last report, so a call that has ended still says what was heard until its end.
+
+The sending side's loss and jitter are measured by the far side's receiver (this session sends
+no RTCP yet: docs/media.md "What is not measured").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import secrets
+from collections import OrderedDict, deque
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from harness.sip import audio
+from harness.sip.rtp import (
+    DTMF_DIGITS,
+    ReceiverStats,
+    RtpError,
+    RtpPacket,
+    TelephoneEvent,
+    dtmf_event,
+    mos,
+    r_factor,
+)
+from harness.sip.sdp import STATIC_CODECS, TELEPHONE_EVENT_PT, Direction, Negotiated
+from harness.sip.transport import LOOPBACK, Address, Faults, Inbound, UdpTransport
+
+#: Packetisation time (seconds): RFC 3551 §4.5 G.711's default frame, the phones' a=ptime:20.
+PTIME = 0.020
+SAMPLES_PER_PACKET = round(audio.RATE * PTIME)
+#: Audio packets kept for detection (0.5 s): the memory of a session does not grow with time.
+WINDOW = 25
+#: Only packets received this recently (seconds) count as heard "now".
+FRESH = 0.5
+#: Fewest fresh packets that make a detection (80 ms of audio).
+MIN_PACKETS = 4
+#: Seconds after a direction change during which packets still in flight are not unexpected.
+GRACE = 0.2
+#: An RFC 4733 digit: packets while the key is down (100 ms), end packets, then a pause.
+DTMF_TICKS = 5
+DTMF_END_REPEATS = 3
+DTMF_PAUSE_TICKS = 3
+#: Digits kept of what was received (the last ones).
+MAX_DIGITS = 256
+#: Ticks the pacer may fall behind before it skips ahead rather than sending a burst.
+MAX_BEHIND = 5
+
+
+class Voices:
+    """The tone of every phone name media was opened for in this process, so a detected
+    frequency can be named. Bounded (the oldest names are forgotten past ``limit``)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._tones: OrderedDict[str, float] = OrderedDict()
+        self._limit = limit
+
+    def add(self, name: str) -> float:
+        tone = audio.tone_for(name)
+        self._tones[name] = tone
+        self._tones.move_to_end(name)
+        while len(self._tones) > self._limit:
+            self._tones.popitem(last=False)
+        return tone
+
+    def who(self, frequency: float | None) -> str | None:
+        """The name whose tone ``frequency`` is; names sharing that tone are all given
+        (``"20200 or 30100"``): two phones of one test should not share a tone."""
+        if frequency is None:
+            return None
+        names = sorted(
+            n for n, hz in self._tones.items() if abs(hz - frequency) <= audio.TOLERANCE_HZ
+        )
+        return " or ".join(names) if names else None
+
+
+VOICES = Voices()
+
+
+@functools.lru_cache(maxsize=4096)
+def _frame(encoding: str, frequency: float, offset: int) -> bytes:
+    """One packet's payload of ``frequency`` from sample ``offset`` (a tone of an integral
+    frequency repeats every second: ``offset`` is taken modulo the rate by the caller)."""
+    encode, _ = audio.CODECS[encoding]
+    return encode(audio.tone(frequency, start=offset, count=SAMPLES_PER_PACKET))
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamReport:
+    """The received direction of a call's media (RFC 3550 receiver statistics)."""
+
+    packets: int  # RTP packets received (audio and DTMF events)
+    expected: int  # RFC 3550 A.3: from the first and the highest sequence number
+    lost: int
+    loss: float  # fraction lost, 0-1
+    jitter_ms: float  # RFC 3550 A.8 interarrival jitter
+    gaps: int  # times the sequence number jumped by more than one
+    late_start_ms: float | None  # from the session's start to the first packet; None: none
+    mos: float | None  # G.107 E-model estimate; None without packets
+    unexpected: int  # packets received while the agreement said the far side must not send
+    malformed: int  # datagrams that were not RTP
+
+    def __str__(self) -> str:
+        if not self.packets:
+            return "no RTP received"
+        start = f", first after {self.late_start_ms:.0f} ms" if self.late_start_ms else ""
+        extra = f", {self.unexpected} unexpected" if self.unexpected else ""
+        score = f", MOS {self.mos:.2f}" if self.mos is not None else ""
+        return (
+            f"{self.packets} packets, lost {self.lost} ({100 * self.loss:.1f} %), "
+            f"jitter {self.jitter_ms:.1f} ms, {self.gaps} gaps{start}{score}{extra}"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaReport:
+    """What one phone's media did on one call: what it sent, what it received and heard."""
+
+    phone: str
+    codec: str | None  # the negotiated codec, None before offer/answer completed
+    direction: str  # this side's negotiated direction (sendrecv, sendonly, recvonly, inactive)
+    local: str  # where this side receives (the port its SDP advertises)
+    remote: str | None  # where it sends
+    tone_hz: float  # the tone this phone sends
+    sent_packets: int
+    sent_digits: str
+    received: StreamReport
+    heard: str | None  # the phone whose tone the fresh audio carries; None: nothing heard
+    heard_hz: float | None
+    digits: str  # DTMF digits received (RFC 4733 events), in order
+    active: bool  # the session is running (False once stopped)
+
+    def __str__(self) -> str:
+        if self.heard is not None:
+            hearing = f"hears {self.heard} ({self.heard_hz:.0f} Hz)"
+        elif self.heard_hz is not None:
+            hearing = f"hears an unknown tone of {self.heard_hz:.0f} Hz"
+        elif self.received.packets:
+            hearing = "hears nothing now (no fresh audio, or silence or noise)"
+        else:
+            hearing = "hears nothing: no RTP received"
+        state = "" if self.active else " [stopped]"
+        dtmf_in = f", DTMF in {self.digits!r}" if self.digits else ""
+        dtmf_out = f", DTMF out {self.sent_digits!r}" if self.sent_digits else ""
+        return (
+            f"{self.phone} {hearing}{state} · {self.codec or 'no codec'} {self.direction} "
+            f"on {self.local} → {self.remote or 'nowhere'} · received: {self.received}"
+            f"{dtmf_in} · sent {self.sent_packets} packets of {self.tone_hz:.0f} Hz{dtmf_out}"
+        )
+
+
+@dataclass
+class _Digit:
+    event: int
+    timestamp: int
+    tick: int = 0  # packets of this event sent so far
+
+
+class MediaSession:
+    """One call's RTP on the asyncio loop. Create with ``await MediaSession.open(name=…)``."""
+
+    def __init__(self, *, name: str) -> None:
+        self.name = name
+        self.tone = VOICES.add(name)
+        self._transport: UdpTransport | None = None
+        self._loop = asyncio.get_running_loop()
+        self._negotiated: Negotiated | None = None
+        self._sends = False
+        self._receives = False
+        self._changed_at = 0.0
+        self._started_at: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._tick = 0
+        self._epoch = 0.0
+        self._ssrc = secrets.randbits(32)
+        self._sequence = secrets.randbits(16)
+        self._timestamp_base = secrets.randbits(32)
+        self._sent = 0
+        self.muted = False  # send nothing although the agreement allows it (mute, a fault)
+        self._was_sending = False
+        self._pending_digits: deque[str] = deque()
+        self._digit: _Digit | None = None
+        self._pause = 0
+        self._sent_digits = ""
+        self._digits_done: list[asyncio.Future[None]] = []
+        self._stats = ReceiverStats()
+        self._window: deque[tuple[float, int, bytes]] = deque(maxlen=WINDOW)
+        self._events_seen: deque[int] = deque(maxlen=8)  # timestamps of recent events
+        self._digits = ""
+        self._unexpected = 0
+        self._malformed = 0
+        self._final: MediaReport | None = None
+
+    @classmethod
+    async def open(cls, *, name: str, faults: Faults | None = None) -> MediaSession:
+        """Bind a UDP socket on a free loopback port (receiving at once; sending after
+        ``start``). ``faults``: loss/delay injection of the media socket, for tests."""
+        self = cls(name=name)
+        self._transport = await UdpTransport.open(
+            on_receive=self._receive, host=LOOPBACK, faults=faults
+        )
+        return self
+
+    @property
+    def local(self) -> Address:
+        assert self._transport is not None
+        return self._transport.local
+
+    @property
+    def port(self) -> int:
+        """The port to advertise in the SDP ``m=audio`` line."""
+        return self.local.port
+
+    @property
+    def stopped(self) -> bool:
+        return self._final is not None
+
+    # -- the agreement -----------------------------------------------------------------------
+
+    def start(self, negotiated: Negotiated | None) -> None:
+        """Apply an offer/answer outcome: the first one starts the pacer, later ones (a
+        re-INVITE) change the codec, the far address or the directions. None (the stream was
+        rejected): send and expect nothing."""
+        if self.stopped:
+            return
+        now = self._loop.time()
+        self._negotiated = negotiated
+        receives = negotiated is not None and negotiated.receives
+        self._sends = negotiated is not None and negotiated.sends
+        if receives != self._receives:
+            self._changed_at = now
+        self._receives = receives
+        if self._started_at is None:
+            self._started_at = self._epoch = now
+            self._changed_at = now
+            self._schedule()
+
+    def send_dtmf(self, digits: str) -> asyncio.Future[None]:
+        """Queue RFC 4733 events for ``digits`` (``0-9 * # A-D``); the future is done when
+        the last one has been sent. A side that may not send, or that negotiated no
+        telephone-event, refuses with ``ValueError``."""
+        for digit in digits:
+            dtmf_event(digit)  # ValueError names the valid digits
+        negotiated = self._negotiated
+        if negotiated is None or negotiated.telephone_event is None:
+            raise ValueError(f"{self.name}: no telephone-event was negotiated for this call")
+        if not self._sends:
+            raise ValueError(f"{self.name}: the call's direction does not let this side send")
+        done: asyncio.Future[None] = self._loop.create_future()
+        self._pending_digits.extend(digits.upper())
+        if not digits:
+            done.set_result(None)
+        else:
+            self._digits_done.append(done)
+        return done
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        self._timer = self._loop.call_at(self._epoch + (self._tick + 1) * PTIME, self._on_tick)
+
+    def _on_tick(self) -> None:
+        if self.stopped:
+            return
+        self._tick += 1
+        behind = int((self._loop.time() - self._epoch) / PTIME) - self._tick
+        if behind > MAX_BEHIND:
+            self._tick += behind  # a stalled loop: skip ahead (the timestamp follows time)
+        negotiated = self._negotiated
+        if negotiated is not None and self._sends and not self.muted and negotiated.remote_port:
+            self._send(negotiated)
+        else:
+            self._was_sending = False
+        self._schedule()
+
+    def _send(self, negotiated: Negotiated) -> None:
+        timestamp = self._timestamp_base + self._tick * SAMPLES_PER_PACKET
+        marker = not self._was_sending  # RFC 3551 §4.1: the first packet of a talkspurt
+        self._was_sending = True
+        event_pt = negotiated.telephone_event
+        if self._digit is None and self._pause == 0 and self._pending_digits and event_pt:
+            self._digit = _Digit(event=dtmf_event(self._pending_digits.popleft()), timestamp=0)
+            self._digit.timestamp = timestamp
+        digit = self._digit
+        if digit is not None and event_pt is not None:
+            digit.tick += 1
+            end = digit.tick > DTMF_TICKS
+            duration = min(digit.tick, DTMF_TICKS) * SAMPLES_PER_PACKET
+            payload = TelephoneEvent(event=digit.event, end=end, duration=duration).serialize()
+            packet = RtpPacket(
+                payload_type=event_pt,
+                sequence=self._sequence,
+                timestamp=digit.timestamp,
+                ssrc=self._ssrc,
+                payload=payload,
+                marker=digit.tick == 1,
+            )
+            if digit.tick >= DTMF_TICKS + DTMF_END_REPEATS:
+                self._sent_digits = (self._sent_digits + DTMF_DIGITS[digit.event])[-MAX_DIGITS:]
+                self._digit = None
+                self._pause = DTMF_PAUSE_TICKS
+        else:
+            codec = negotiated.codec
+            offset = (self._tick * SAMPLES_PER_PACKET) % audio.RATE
+            packet = RtpPacket(
+                payload_type=codec.payload_type,
+                sequence=self._sequence,
+                timestamp=timestamp,
+                ssrc=self._ssrc,
+                payload=_frame(codec.encoding.upper(), self.tone, offset),
+                marker=marker,
+            )
+            if self._pause:
+                self._pause -= 1
+            if self._digit is None and not self._pause and not self._pending_digits:
+                self._finish_digits()
+        self._sequence = (self._sequence + 1) & 0xFFFF
+        self._sent += 1
+        assert self._transport is not None
+        self._transport.send(
+            packet.serialize(),
+            Address(host=negotiated.remote_address, port=negotiated.remote_port),
+        )
+
+    def _finish_digits(self) -> None:
+        done, self._digits_done = self._digits_done, []
+        for future in done:
+            if not future.done():
+                future.set_result(None)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def _receive(self, inbound: Inbound) -> None:
+        if self.stopped:
+            return
+        arrival = self._loop.time()
+        try:
+            packet = RtpPacket.parse(inbound.data)
+        except RtpError:
+            self._malformed += 1
+            return
+        if not self._receives and arrival - self._changed_at > GRACE:
+            self._unexpected += 1
+        if self._is_event(packet.payload_type):
+            self._stats.feed(packet, arrival, count_jitter=False)
+            self._on_event(packet)
+            return
+        self._stats.feed(packet, arrival)
+        self._window.append((arrival, packet.payload_type, packet.payload))
+
+    def _is_event(self, payload_type: int) -> bool:
+        negotiated = self._negotiated
+        if negotiated is not None and negotiated.telephone_event == payload_type:
+            return True
+        # Before (or without) an agreement: the payload type the phones offer events on.
+        return payload_type == TELEPHONE_EVENT_PT and (
+            negotiated is None or negotiated.codec.payload_type != payload_type
+        )
+
+    def _on_event(self, packet: RtpPacket) -> None:
+        try:
+            event = TelephoneEvent.parse(packet.payload)
+        except RtpError:
+            self._malformed += 1
+            return
+        # One event = one RTP timestamp (RFC 4733 §2.5.1.1); its first packet names the digit,
+        # whichever of its packets (start, updates, end) happens to arrive first.
+        if packet.timestamp in self._events_seen or event.digit is None:
+            return
+        self._events_seen.append(packet.timestamp)
+        self._digits = (self._digits + event.digit)[-MAX_DIGITS:]
+
+    def _decoder_of(self, payload_type: int) -> audio.Decoder | None:
+        negotiated = self._negotiated
+        if negotiated is not None and negotiated.codec.payload_type == payload_type:
+            encoding = negotiated.codec.encoding.upper()
+        elif payload_type in STATIC_CODECS:
+            encoding = STATIC_CODECS[payload_type][0]
+        else:
+            return None
+        codec = audio.CODECS.get(encoding)
+        return codec[1] if codec is not None else None
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def report(self) -> MediaReport:
+        """The session's report now (its last one, once stopped)."""
+        if self._final is not None:
+            return self._final
+        return self._report(self._loop.time())
+
+    def _report(self, now: float) -> MediaReport:
+        frequency = self._dominant(now)
+        stats = self._stats
+        late = None
+        if stats.first_arrival is not None and self._started_at is not None:
+            late = max(0.0, 1000.0 * (stats.first_arrival - self._started_at))
+        score = None
+        if stats.received:
+            score = round(
+                mos(r_factor(loss=stats.loss_fraction, delay_ms=self._delay_ms(stats))), 2
+            )
+        negotiated = self._negotiated
+        direction = Direction.of(sends=self._sends, receives=self._receives)
+        remote = None
+        if negotiated is not None:
+            remote = str(Address(host=negotiated.remote_address, port=negotiated.remote_port))
+        return MediaReport(
+            phone=self.name,
+            codec=negotiated.codec.encoding.upper() if negotiated is not None else None,
+            direction=direction.value if negotiated is not None else "none",
+            local=str(self.local),
+            remote=remote,
+            tone_hz=self.tone,
+            sent_packets=self._sent,
+            sent_digits=self._sent_digits,
+            received=StreamReport(
+                packets=stats.received,
+                expected=stats.expected,
+                lost=stats.lost,
+                loss=stats.loss_fraction,
+                jitter_ms=stats.jitter_ms,
+                gaps=stats.gaps,
+                late_start_ms=late,
+                mos=score,
+                unexpected=self._unexpected,
+                malformed=self._malformed,
+            ),
+            heard=VOICES.who(frequency),
+            heard_hz=frequency,
+            digits=self._digits,
+            active=not self.stopped and self._started_at is not None,
+        )
+
+    @staticmethod
+    def _delay_ms(stats: ReceiverStats) -> float:
+        # Mouth-to-ear delay estimate: one packet of packetisation plus a jitter buffer of
+        # twice the measured jitter (loopback adds no propagation delay worth counting).
+        return 1000.0 * PTIME + 2.0 * stats.jitter_ms
+
+    def _dominant(self, now: float) -> float | None:
+        fresh = [(pt, payload) for arrival, pt, payload in self._window if arrival >= now - FRESH]
+        if len(fresh) < MIN_PACKETS:
+            return None
+        chunks = []
+        for pt, payload in fresh:
+            decode = self._decoder_of(pt)
+            if decode is not None:
+                chunks.append(decode(payload))
+        if len(chunks) < MIN_PACKETS:
+            return None
+        return audio.dominant_frequency(np.concatenate(chunks))
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def stop(self) -> MediaReport:
+        """Stop sending and receiving; the report is frozen from now on. Idempotent."""
+        if self._final is None:
+            self._final = replace(self._report(self._loop.time()), active=False)
+            if self._timer is not None:
+                self._timer.cancel()
+            self._pending_digits.clear()
+            self._finish_digits()
+        return self._final
+
+    async def close(self) -> None:
+        """Stop, then close the socket."""
+        self.stop()
+        if self._transport is not None:
+            await self._transport.close()

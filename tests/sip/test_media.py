@@ -1,0 +1,203 @@
+"""Two-way RTP between virtual phones on loopback, without a server (one phone's SIPサーバ
+resolves to the other): each hears the other's tone, hold and resume change who hears whom,
+DTMF arrives, and a peer that sends nothing is reported as heard by nobody.
+
+Media runs in real time (20 ms packets): every wait is on a condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.pytest_plugin.phones import PhoneFactory
+from harness.sip import sdp
+from harness.sip.audio import tone_for
+from harness.sip.media import WINDOW, MediaReport, MediaSession
+from harness.sip.observed import PhoneEventKind
+from harness.sip.phone import CallHandle, Phone
+from harness.sip.resolver import Resolver
+from harness.sip.rtp import RtpPacket
+from harness.sip.runtime import Runtime
+from harness.sip.sdp import parse
+from harness.sip.transport import Faults, Impairment, UdpTransport
+
+DOMAIN = "01234abc.smart-pbx.jp"
+K = PhoneEventKind
+#: Packets (20 ms each) a direction must carry before its statistics are judged (0.6 s).
+ENOUGH = 30
+
+
+def media_pair(factory: PhoneFactory) -> tuple[Phone, Phone]:
+    """Caller 20200 whose server is callee 20201, both with media on; their tones differ."""
+    assert tone_for("20200") != tone_for("20201")
+    factory.media = True
+    callee = factory.phone(
+        "20201", user_id="abcde20201", password="Password", sip_server="callee.invalid"
+    )
+    factory.resolver = Resolver(entries={DOMAIN: callee.local})
+    caller = factory.phone("20200", user_id="abcde20200", password="Password", sip_server=DOMAIN)
+    return caller, callee
+
+
+def connect(caller: Phone, callee: Phone) -> tuple[CallHandle, CallHandle]:
+    call = caller.call("20201")
+    ring = callee.incoming()
+    ring.answer()
+    call.wait_for(K.CONNECTED)
+    return call, ring
+
+
+def wait_hears(handle: CallHandle, name: str, packets: int = ENOUGH) -> MediaReport:
+    return handle.wait_media(
+        lambda r: r.heard == name and r.received.packets >= packets,
+        f"hears {name} after {packets} packets",
+    )
+
+
+def test_each_phone_hears_the_other_with_no_loss(phone_factory: PhoneFactory) -> None:
+    caller, callee = media_pair(phone_factory)
+    call, ring = connect(caller, callee)
+    # The port in each SDP is the one that really receives.
+    assert parse(ring.remote_sdp).media[0].port == int(call.media_report().local.split(":")[1])
+    heard_by_caller = wait_hears(call, "20201")
+    heard_by_callee = wait_hears(ring, "20200")
+    for report in (heard_by_caller, heard_by_callee):
+        assert report.codec == "PCMU" and report.direction == "sendrecv", report
+        assert report.received.lost == 0 and report.received.gaps == 0, report
+        assert report.received.unexpected == 0 and report.received.malformed == 0, report
+        assert report.received.jitter_ms < 20, report
+        assert report.received.mos is not None and report.received.mos > 4.0, report
+        assert report.received.late_start_ms is not None, report
+    assert "hears 20201" in str(heard_by_caller)
+    call.hangup()
+    ring.wait_ended()
+    final = call.media_report()
+    assert not final.active and final.heard == "20201", final  # frozen at the hang-up
+    assert call.media_report() == final  # nothing moves once stopped
+
+
+def test_hold_stops_audio_one_way_and_resume_restores_it(phone_factory: PhoneFactory) -> None:
+    caller, callee = media_pair(phone_factory)
+    call, ring = connect(caller, callee)
+    wait_hears(call, "20201")
+    wait_hears(ring, "20200")
+
+    assert call.hold() == 200  # caller sendonly, callee answers recvonly
+    held = call.wait_media(lambda r: r.heard is None, "the held party's audio stops")
+    assert held.direction == "sendonly", held
+    # The other way still flows: the callee hears the caller for another ENOUGH packets,
+    # while the caller receives nothing more (no packets once the grace time has passed).
+    before = ring.media_report().received.packets
+    wait_hears(ring, "20200", before + ENOUGH)
+    quiet = call.media_report()
+    assert quiet.heard is None and quiet.received.unexpected == 0, quiet
+    assert ring.media_report().direction == "recvonly"
+
+    assert call.resume() == 200
+    back = call.wait_media(
+        lambda r: r.heard == "20201" and r.received.packets > quiet.received.packets + ENOUGH,
+        "the callee is heard again after resume",
+    )
+    assert back.direction == "sendrecv" and back.received.lost == 0, back
+    assert ring.media_report().heard == "20200"
+    call.hangup()
+
+
+def test_inactive_hold_both_ways_is_silence_on_both_sides(phone_factory: PhoneFactory) -> None:
+    caller, callee = media_pair(phone_factory)
+    call, ring = connect(caller, callee)
+    wait_hears(call, "20201")
+    assert call._reinvite("inactive", 10.0) == 200
+    call.wait_media(lambda r: r.heard is None, "caller hears nothing (inactive)")
+    ring.wait_media(lambda r: r.heard is None, "callee hears nothing (inactive)")
+    assert call.media_report().direction == ring.media_report().direction == "inactive"
+    call.hangup()
+
+
+def test_dtmf_digits_arrive_as_rfc4733_events(phone_factory: PhoneFactory) -> None:
+    caller, callee = media_pair(phone_factory)
+    call, ring = connect(caller, callee)
+    call.send_dtmf("1234#*0")
+    report = ring.wait_media(lambda r: r.digits == "1234#*0", "the callee receives 1234#*0")
+    assert call.media_report().sent_digits == "1234#*0"
+    # Event packets are in the stream's sequence: no loss, no gaps; jitter not disturbed.
+    assert report.received.lost == 0 and report.received.gaps == 0, report
+    ring.send_dtmf("9")
+    call.wait_media(lambda r: r.digits == "9", "the caller receives 9")
+    with pytest.raises(ValueError, match="0123456789"):
+        call.send_dtmf("X")
+    call.hangup()
+
+
+def test_a_peer_that_sends_nothing_is_heard_by_nobody(phone_factory: PhoneFactory) -> None:
+    caller, callee = media_pair(phone_factory)
+    call, ring = connect(caller, callee)
+    wait_hears(call, "20201")
+    ring.mute()  # the callee's phone goes mute although the agreement lets it send
+    report = call.wait_media(lambda r: r.heard is None, "nothing heard from a mute peer")
+    assert report.received.packets >= ENOUGH and report.direction == "sendrecv", report
+    text = str(report)
+    assert "hears nothing" in text, text
+    # The check can fail: a condition that wants the callee heard times out, saying why.
+    with pytest.raises(TimeoutError, match="hears 20201.*hears nothing"):
+        call.wait_media(lambda r: r.heard == "20201", "hears 20201", timeout=0.5)
+    call.hangup()
+
+
+def test_a_mute_peer_from_the_start_reports_no_rtp(phone_factory: PhoneFactory) -> None:
+    caller, callee = media_pair(phone_factory)
+    callee.media = False  # the callee answers the fixed port-9 body and sends no RTP
+    call, ring = connect(caller, callee)
+    report = call.wait_media(lambda r: r.sent_packets >= ENOUGH, "the caller sends its tone")
+    assert report.received.packets == 0 and report.heard is None, report
+    assert "no RTP received" in str(report), report
+    assert report.received.mos is None and report.received.late_start_ms is None
+    with pytest.raises(HarnessError, match="has no media"):
+        ring.media_report()
+    call.hangup()
+
+
+def test_loss_on_the_media_path_is_measured(phone_factory: PhoneFactory) -> None:
+    caller, callee = media_pair(phone_factory)
+    callee.media_faults(Faults(inbound=Impairment(loss=0.2), seed=7))
+    call, ring = connect(caller, callee)
+    report = ring.wait_media(lambda r: r.received.expected >= 100, "the callee expects 100 packets")
+    assert 0.08 < report.received.loss < 0.35, report
+    assert report.received.gaps > 0 and report.received.mos is not None, report
+    assert (
+        report.received.mos
+        < call.wait_media(lambda r: r.received.packets >= 100, "the caller gets 100").received.mos
+    )  # type: ignore[operator]
+    call.hangup()
+
+
+def test_the_window_is_bounded_and_non_rtp_is_counted(sip_runtime: Runtime) -> None:
+    async def scenario() -> tuple[MediaReport, int]:
+        session = await MediaSession.open(name="bounded")
+        flood = await UdpTransport.open(on_receive=lambda inbound: None)
+        try:
+            offer = sdp.offer(session_id=1, version=1, address="127.0.0.1", port=session.port)
+            answer = sdp.answer(offer, session_id=2, version=1, address="127.0.0.1", port=9)
+            session.start(sdp.negotiate(offer, answer))
+            # 200 packets at once, then one datagram that is not RTP.
+            for n in range(200):
+                packet = RtpPacket(
+                    payload_type=0, sequence=n, timestamp=160 * n, ssrc=1, payload=bytes(160)
+                )
+                flood.send(packet.serialize(), session.local)
+            flood.send(b"not rtp", session.local)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while session.report().received.malformed == 0 and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            return session.report(), len(session._window)
+        finally:
+            await flood.close()
+            await session.close()
+
+    report, kept = sip_runtime.run(scenario(), timeout=10)
+    assert kept == WINDOW
+    assert report.received.malformed == 1 and report.received.packets == 200, report
