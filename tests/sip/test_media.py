@@ -13,6 +13,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.pytest_plugin.phones import PhoneFactory
+from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sip import sdp
 from harness.sip.audio import tone_for
 from harness.sip.media import WINDOW, MediaReport, MediaSession
@@ -23,6 +24,7 @@ from harness.sip.rtp import RtpPacket
 from harness.sip.runtime import Runtime
 from harness.sip.sdp import parse
 from harness.sip.transport import Faults, Impairment, UdpTransport
+from tests.sim.sip.kit import FIXTURES, tenant_phones
 
 DOMAIN = "01234abc.smart-pbx.jp"
 K = PhoneEventKind
@@ -201,3 +203,42 @@ def test_the_window_is_bounded_and_non_rtp_is_counted(sip_runtime: Runtime) -> N
     report, kept = sip_runtime.run(scenario(), timeout=10)
     assert kept == WINDOW
     assert report.received.malformed == 1 and report.received.packets == 200, report
+
+
+# -- through the embedded simulator (the B2BUA passes SDP end to end: docs/media.md) --------
+
+
+def sim_pair(factory: PhoneFactory, sim: SimulatorHandle) -> tuple[Phone, Phone]:
+    """20200 and 20201 of the sample tenant, registered to the simulator, media on."""
+    factory.media = True
+    phones = tenant_phones(factory, sim, FIXTURES / "sample")
+    assert tone_for("20200") != tone_for("20201")
+    return phones["20200"], phones["20201"]
+
+
+def test_through_the_simulator_each_hears_the_other_and_hold_is_one_way(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    caller, callee = sim_pair(phone_factory, sim)
+    call, ring = connect(caller, callee)
+    for handle, peer in ((call, "20201"), (ring, "20200")):
+        report = wait_hears(handle, peer)
+        assert report.received.lost == 0 and report.received.jitter_ms < 20, report
+        assert report.received.mos is not None and report.received.mos > 4.0, report
+    # Pass-through: each side sends straight to the port the other's SDP advertised.
+    assert call.media_report().remote == ring.media_report().local
+    assert ring.media_report().remote == call.media_report().local
+
+    assert call.hold() == 200  # relayed by the B2BUA; the callee answers recvonly
+    call.wait_media(lambda r: r.heard is None, "the holder hears nothing")
+    before = ring.media_report().received.packets
+    wait_hears(ring, "20200", before + ENOUGH)  # the held party still hears the holder
+    assert call.media_report().received.unexpected == 0
+    assert call.resume() == 200
+    wait_hears(call, "20201", call.media_report().received.packets + ENOUGH)
+
+    call.send_dtmf("#21")
+    ring.wait_media(lambda r: r.digits == "#21", "DTMF through the simulator")
+    call.hangup()
+    assert ring.wait_for(K.HANGUP).detail == "remote"
+    assert not ring.media_report().active
