@@ -16,14 +16,18 @@ from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sip import sdp
 from harness.sip.audio import tone_for
+from harness.sip.dialog import Dialog
+from harness.sip.endpoint import Endpoint
+from harness.sip.headers import Via
 from harness.sip.media import WINDOW, MediaReport, MediaSession
+from harness.sip.message import Request, Response, new_call_id
 from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import CallHandle, Phone
 from harness.sip.resolver import Resolver
 from harness.sip.rtp import RtpPacket
 from harness.sip.runtime import Runtime
 from harness.sip.sdp import parse
-from harness.sip.transport import Faults, Impairment, UdpTransport
+from harness.sip.transport import Address, Faults, Impairment, UdpTransport
 from tests.sim.sip.kit import FIXTURES, tenant_phones
 
 DOMAIN = "01234abc.smart-pbx.jp"
@@ -242,3 +246,96 @@ def test_through_the_simulator_each_hears_the_other_and_hold_is_one_way(
     call.hangup()
     assert ring.wait_for(K.HANGUP).detail == "remote"
     assert not ring.media_report().active
+
+
+# -- offers a phone with media on refuses or answers late --------------------------------
+
+G729_ONLY = (
+    b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
+)
+MALFORMED = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 4000 RTP/AVP 0\r\n"
+
+
+def raw_invite(endpoint: Endpoint, to: Address, body: bytes) -> Request:
+    return Request.build(
+        "INVITE",
+        f"sip:abcde20201@{to}",
+        from_=f"<sip:abcde20200@{DOMAIN}>;tag=raw",
+        to=f"<sip:abcde20201@{DOMAIN}>",
+        call_id=new_call_id(),
+        cseq=1,
+        via=endpoint.via(),
+        contact=f"<sip:raw@{endpoint.transport().local}>",
+        body=body,
+        content_type="application/sdp" if body else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "warning"),
+    [
+        (G729_ONLY, 488, '305 virtual-phone.invalid "Incompatible media format: no audio stream'),
+        (MALFORMED, 400, '399 virtual-phone.invalid "SDP line 4 '),
+    ],
+    ids=["no-common-codec-488", "malformed-400"],
+)
+def test_an_offer_the_phone_cannot_take_is_refused_with_a_warning(
+    phone_factory: PhoneFactory, sip_runtime: Runtime, body: bytes, status: int, warning: str
+) -> None:
+    _, callee = media_pair(phone_factory)
+    callee.answer_after(0)
+
+    async def invite() -> Response:
+        endpoint = await Endpoint.open()
+        try:
+            return await endpoint.request(raw_invite(endpoint, callee.local, body), callee.local)
+        finally:
+            await endpoint.close()
+
+    response = sip_runtime.run(invite(), timeout=10)
+    assert isinstance(response, Response)
+    assert response.status == status
+    assert (response.headers.get("Warning") or "").startswith(warning), response.headers
+    rejected = callee.wait_for(K.REJECTED)
+    assert rejected.status == status and rejected.detail == "offer"
+
+
+def test_a_late_offer_is_made_in_the_200_and_answered_in_the_ack(
+    phone_factory: PhoneFactory, sip_runtime: Runtime
+) -> None:
+    _, callee = media_pair(phone_factory)
+    callee.answer_after(0)
+
+    async def late_offer() -> tuple[MediaReport, MediaReport]:
+        endpoint = await Endpoint.open()
+        media = await MediaSession.open(name="late-answerer")
+        try:
+            request = raw_invite(endpoint, callee.local, b"")
+            response = await endpoint.request(request, callee.local)
+            assert response.status == 200, response
+            offer = sdp.parse(response.body)
+            answer = sdp.answer(
+                offer, session_id=9, version=1, address="127.0.0.1", port=media.port
+            )
+            media.start(sdp.negotiate(answer, offer))
+            dialog = Dialog.from_uac(request, response)
+            ack = dialog.ack(request, via=Via.parse(endpoint.via()))
+            ack = ack.with_body(sdp.build(answer), "application/sdp")
+            endpoint.send_ack(ack, callee.local)
+            [call] = callee.virtual.calls.values()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while loop.time() < deadline:
+                ours, theirs = media.report(), call.media.report()  # type: ignore[union-attr]
+                if ours.heard == "20201" and theirs.heard == "late-answerer":
+                    break
+                await asyncio.sleep(0.02)
+            return ours, theirs
+        finally:
+            await media.close()
+            await endpoint.close()
+
+    ours, theirs = sip_runtime.run(late_offer(), timeout=15)
+    assert ours.heard == "20201" and ours.received.lost == 0, ours
+    assert theirs.heard == "late-answerer" and theirs.direction == "sendrecv", theirs

@@ -604,14 +604,19 @@ class VirtualPhone:
         try:
             sdp.answer(sdp.parse(body), session_id=0, version=0, address=LOOPBACK, port=9)
         except sdp.SdpError as exc:
-            server.respond(Response.for_request(server.request, 400, str(exc), to_tag=to_tag))
-            return True
+            status, code, text = 400, sdp.WARN_MISC, str(exc)
         except sdp.IncompatibleMedia as exc:
-            response = Response.for_request(server.request, 488, to_tag=to_tag)
-            value = sdp.warning(sdp.WARN_INCOMPATIBLE_MEDIA, USER_AGENT_HOST, str(exc))
-            server.respond(response.with_headers(response.headers.set("Warning", value)))
-            return True
-        return False
+            status, code, text = (
+                488,
+                sdp.WARN_INCOMPATIBLE_MEDIA,
+                f"Incompatible media format: {exc}",
+            )
+        else:
+            return False
+        response = Response.for_request(server.request, status, to_tag=to_tag)
+        value = sdp.warning(code, USER_AGENT_HOST, text)
+        server.respond(response.with_headers(response.headers.set("Warning", value)))
+        return True
 
     # -- incoming requests ---------------------------------------------------------------------
 
