@@ -198,6 +198,7 @@ class MediaSession:
         self._transport: UdpTransport | None = None
         self._loop = asyncio.get_running_loop()
         self._negotiated: Negotiated | None = None
+        self._remote: Address | None = None  # where to send, from the agreement
         self._sends = False
         self._receives = False
         self._changed_at = 0.0
@@ -258,8 +259,16 @@ class MediaSession:
             return
         now = self._loop.time()
         self._negotiated = negotiated
+        self._remote = None
+        if negotiated is not None and negotiated.remote_port:
+            self._remote = Address(host=negotiated.remote_address, port=negotiated.remote_port)
         receives = negotiated is not None and negotiated.receives
         self._sends = negotiated is not None and negotiated.sends
+        if negotiated is None or negotiated.telephone_event is None or not self._sends:
+            # No more events can go: drop the digits still queued (their waiters are freed).
+            self._digit = None
+            self._pending_digits.clear()
+            self._finish_digits()
         if receives != self._receives:
             self._changed_at = now
         self._receives = receives
@@ -300,21 +309,28 @@ class MediaSession:
         if behind > MAX_BEHIND:
             self._tick += behind  # a stalled loop: skip ahead (the timestamp follows time)
         negotiated = self._negotiated
-        if negotiated is not None and self._sends and not self.muted and negotiated.remote_port:
-            self._send(negotiated)
+        if negotiated is not None and self._sends and self._remote is not None:
+            self._send(negotiated, self._remote)
         else:
             self._was_sending = False
         self._schedule()
 
-    def _send(self, negotiated: Negotiated) -> None:
+    def _send(self, negotiated: Negotiated, remote: Address) -> None:
         timestamp = self._timestamp_base + self._tick * SAMPLES_PER_PACKET
-        marker = not self._was_sending  # RFC 3551 §4.1: the first packet of a talkspurt
-        self._was_sending = True
         event_pt = negotiated.telephone_event
         if self._digit is None and self._pause == 0 and self._pending_digits and event_pt:
             self._digit = _Digit(event=dtmf_event(self._pending_digits.popleft()), timestamp=0)
             self._digit.timestamp = timestamp
         digit = self._digit
+        if digit is None and self._pause:
+            self._pause -= 1
+        if digit is None and not self._pause and not self._pending_digits:
+            self._finish_digits()
+        if digit is None and self.muted:
+            self._was_sending = False  # a muted phone sends no audio (its DTMF still goes)
+            return
+        marker = not self._was_sending  # RFC 3551 §4.1: the first packet of a talkspurt
+        self._was_sending = True
         if digit is not None and event_pt is not None:
             digit.tick += 1
             end = digit.tick > DTMF_TICKS
@@ -343,17 +359,10 @@ class MediaSession:
                 payload=_frame(codec.encoding.upper(), self.tone, offset),
                 marker=marker,
             )
-            if self._pause:
-                self._pause -= 1
-            if self._digit is None and not self._pause and not self._pending_digits:
-                self._finish_digits()
         self._sequence = (self._sequence + 1) & 0xFFFF
         self._sent += 1
         assert self._transport is not None
-        self._transport.send(
-            packet.serialize(),
-            Address(host=negotiated.remote_address, port=negotiated.remote_port),
-        )
+        self._transport.send(packet.serialize(), remote)
 
     def _finish_digits(self) -> None:
         done, self._digits_done = self._digits_done, []
@@ -435,15 +444,12 @@ class MediaSession:
             )
         negotiated = self._negotiated
         direction = Direction.of(sends=self._sends, receives=self._receives)
-        remote = None
-        if negotiated is not None:
-            remote = str(Address(host=negotiated.remote_address, port=negotiated.remote_port))
         return MediaReport(
             phone=self.name,
             codec=negotiated.codec.encoding.upper() if negotiated is not None else None,
             direction=direction.value if negotiated is not None else "none",
             local=str(self.local),
-            remote=remote,
+            remote=str(self._remote) if self._remote is not None else None,
             tone_hz=self.tone,
             sent_packets=self._sent,
             sent_digits=self._sent_digits,

@@ -28,7 +28,7 @@ from harness.sip.rtp import RtpPacket
 from harness.sip.runtime import Runtime
 from harness.sip.sdp import parse
 from harness.sip.transport import Address, Faults, Impairment, UdpTransport
-from tests.sim.sip.kit import FIXTURES, tenant_phones
+from tests.sim.sip.kit import FIXTURES, eventually, tenant_phones
 
 DOMAIN = "01234abc.smart-pbx.jp"
 K = PhoneEventKind
@@ -339,3 +339,50 @@ def test_a_late_offer_is_made_in_the_200_and_answered_in_the_ack(
     ours, theirs = sip_runtime.run(late_offer(), timeout=15)
     assert ours.heard == "20201" and ours.received.lost == 0, ours
     assert theirs.heard == "late-answerer" and theirs.direction == "sendrecv", theirs
+
+
+def test_a_cancelled_call_stops_both_sessions_and_frees_their_sockets(
+    phone_factory: PhoneFactory,
+) -> None:
+    caller, callee = media_pair(phone_factory)
+    call = caller.call("20201")
+    ring = callee.incoming()
+    call.wait_for(K.RINGBACK)
+    call.hangup()  # CANCEL while ringing
+    ring.wait_for(K.STOP)
+    call.wait_ended()
+    assert not call.media_report().active and not ring.media_report().active
+    assert call.media_report().sent_packets == 0  # never answered: nothing was sent
+
+    async def open_sessions() -> int:
+        return len(caller.virtual._media_sessions) + len(callee.virtual._media_sessions)
+
+    eventually(lambda: caller.runtime.run(open_sessions()) == 0, "media sockets closed")
+
+
+@pytest.mark.parametrize("codec", ["PCMA", "PCMU"])
+def test_each_codec_carries_the_tone(sip_runtime: Runtime, codec: str) -> None:
+    async def scenario() -> tuple[MediaReport, MediaReport]:
+        a = await MediaSession.open(name="20200")
+        b = await MediaSession.open(name="20201")
+        try:
+            offer = sdp.offer(
+                session_id=1, version=1, address="127.0.0.1", port=a.port, codecs=(codec,)
+            )
+            answer = sdp.answer(offer, session_id=2, version=1, address="127.0.0.1", port=b.port)
+            a.start(sdp.negotiate(offer, answer))
+            b.start(sdp.negotiate(answer, offer))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while loop.time() < deadline:
+                if a.report().heard == "20201" and b.report().heard == "20200":
+                    break
+                await asyncio.sleep(0.02)
+            return a.report(), b.report()
+        finally:
+            await a.close()
+            await b.close()
+
+    a, b = sip_runtime.run(scenario(), timeout=10)
+    assert a.codec == b.codec == codec
+    assert a.heard == "20201" and b.heard == "20200", (a, b)
