@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 
 from harness.sip import sdp
-from harness.sip.audio import TOLERANCE_HZ
 from harness.sip.media import PTIME, MediaReport, MediaSession
 
 LOSS_BOUND = 0.01
@@ -86,12 +85,12 @@ async def step(calls: int, seconds: float) -> tuple[Step, float]:
         # The reports below run without yielding: no tick runs meanwhile, so every sender's
         # count is the one at this instant (the first tick is at +20 ms).
         ticks = (time.monotonic() - started) / PTIME - 1
-        reports: list[tuple[MediaReport, float]] = []
+        reports: list[tuple[MediaReport, str]] = []
         rates: list[float] = []
         for a, b, _, _ in pairs:
             for mine, partner in ((a, b), (b, a)):
                 report = mine.report()
-                reports.append((report, partner.tone))
+                reports.append((report, partner.name))
                 rates.append(report.sent_packets / ticks)
         wall = time.monotonic() - started
         cpu = (time.process_time() - cpu) / wall
@@ -109,13 +108,9 @@ async def step(calls: int, seconds: float) -> tuple[Step, float]:
         mean_jitter_ms=sum(r.jitter_ms for r in received) / len(received),
         packets_per_second=packets / wall,
         worst_rate=min(rates),
-        # By frequency, not name: 2N bench names share the ~56 tones, so ``heard`` names
+        # By frequency (``hears``): 2N bench names share the ~56 tones, so ``heard`` names
         # several phones; the partner's tone is what matters here.
-        heard=sum(
-            1
-            for r, tone in reports
-            if r.heard_hz is not None and abs(r.heard_hz - tone) <= TOLERANCE_HZ
-        ),
+        heard=sum(1 for r, partner in reports if r.hears(partner)),
         streams=len(reports),
     ), cpu
 

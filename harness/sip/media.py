@@ -26,8 +26,8 @@ BYE, CANCEL or closing the phone calls ``stop``.
   says the far side must not send (``GRACE`` after the change, for packets in flight) is
   ``unexpected``: a PBX or phone that keeps sending on hold.
 - **Reporting.** ``report()`` decodes the window's packets of the last ``FRESH`` seconds and
-  finds their dominant frequency (``audio.dominant_frequency``); ``VOICES`` (every phone name
-  a session was opened for in this process) turns it into the phone heard. Nothing fresh is
+  finds their dominant frequency (``audio.dominant_frequency``); ``VOICES`` (the names of the
+  open phones and sessions of this process) turns it into the phone heard. Nothing fresh is
   ``heard=None``: after the far side stops sending, a listener hears silence. ``stop`` freezes
   the last report, so a call that has ended still says what was heard until its end.
 
@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -81,28 +81,34 @@ MAX_BEHIND = 5
 
 
 class Voices:
-    """The tone of every phone name media was opened for in this process, so a detected
-    frequency can be named. Bounded (the oldest names are forgotten past ``limit``)."""
+    """The names of the phones that can be heard now — every open media session's, and every
+    open phone's that had media (``VirtualPhone`` holds its name until it closes, so a call's
+    last report still names a peer that has just hung up) — so a detected frequency can be
+    named. Counted: a name is forgotten when its last holder lets go."""
 
-    def __init__(self, limit: int = 4096) -> None:
-        self._tones: OrderedDict[str, float] = OrderedDict()
-        self._limit = limit
+    def __init__(self) -> None:
+        self._holders: dict[str, int] = {}
 
     def add(self, name: str) -> float:
-        tone = audio.tone_for(name)
-        self._tones[name] = tone
-        self._tones.move_to_end(name)
-        while len(self._tones) > self._limit:
-            self._tones.popitem(last=False)
-        return tone
+        """Hold ``name``; returns its tone."""
+        self._holders[name] = self._holders.get(name, 0) + 1
+        return audio.tone_for(name)
+
+    def remove(self, name: str) -> None:
+        left = self._holders.get(name, 0) - 1
+        if left > 0:
+            self._holders[name] = left
+        else:
+            self._holders.pop(name, None)
 
     def who(self, frequency: float | None) -> str | None:
         """The name whose tone ``frequency`` is; names sharing that tone are all given
-        (``"20200 or 30100"``): two phones of one test should not share a tone."""
+        (``"20200 or 30100"``): ``MediaReport.hears(name)`` is the check that never depends
+        on which other phones are open."""
         if frequency is None:
             return None
         names = sorted(
-            n for n, hz in self._tones.items() if abs(hz - frequency) <= audio.TOLERANCE_HZ
+            n for n in self._holders if abs(audio.tone_for(n) - frequency) <= audio.TOLERANCE_HZ
         )
         return " or ".join(names) if names else None
 
@@ -162,6 +168,14 @@ class MediaReport:
     heard_hz: float | None
     digits: str  # DTMF digits received (RFC 4733 events), in order
     active: bool  # the session is running (False once stopped)
+
+    def hears(self, name: str) -> bool:
+        """The fresh audio carries the tone of the phone named ``name`` (by frequency: true
+        also while another open phone shares that tone, which ``heard`` would name too)."""
+        return (
+            self.heard_hz is not None
+            and abs(self.heard_hz - audio.tone_for(name)) <= audio.TOLERANCE_HZ
+        )
 
     def __str__(self) -> str:
         if self.heard is not None:
@@ -224,6 +238,7 @@ class MediaSession:
         self._unexpected = 0
         self._malformed = 0
         self._final: MediaReport | None = None
+        self._closed = False
 
     @classmethod
     async def open(cls, *, name: str, faults: Faults | None = None) -> MediaSession:
@@ -503,7 +518,10 @@ class MediaSession:
         return self._final
 
     async def close(self) -> None:
-        """Stop, then close the socket."""
+        """Stop, then close the socket. Idempotent."""
         self.stop()
+        if not self._closed:
+            self._closed = True
+            VOICES.remove(self.name)
         if self._transport is not None:
             await self._transport.close()

@@ -78,11 +78,15 @@ def test_each_phone_hears_the_other_with_no_loss(phone_factory: PhoneFactory) ->
         assert report.received.mos is not None and report.received.mos > 4.0, report
         assert report.received.late_start_ms is not None, report
     assert "hears 20201" in str(heard_by_caller)
+    assert heard_by_caller.hears("20201") and not heard_by_caller.hears("20200")
     call.hangup()
     ring.wait_ended()
     final = call.media_report()
     assert not final.active and final.heard == "20201", final  # frozen at the hang-up
     assert call.media_report() == final  # nothing moves once stopped
+    # The callee stopped on the BYE, after the caller's session had closed: the caller's
+    # phone is still open, so its name is still known (media.VOICES).
+    assert ring.media_report().heard == "20200" and not ring.media_report().active
 
 
 def test_hold_stops_audio_one_way_and_resume_restores_it(phone_factory: PhoneFactory) -> None:

@@ -59,7 +59,7 @@ from harness.sip.digest import (
 )
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.headers import Via
-from harness.sip.media import MediaSession
+from harness.sip.media import VOICES, MediaSession
 from harness.sip.message import Request, Response, new_call_id, new_tag
 from harness.sip.observed import PhoneEvent, PhoneEventKind, shown_caller_id
 from harness.sip.resolver import ResolveError, Resolver, parse_server
@@ -237,6 +237,7 @@ class VirtualPhone:
         #: Loss/delay injection of the media sockets of the calls placed from now on.
         self.media_faults: Faults | None = None
         self._media_sessions: set[MediaSession] = set()
+        self._voice_held = False
         self.state = RegistrationState.UNREGISTERED
         self.last_register_status: int | None = None
         self.registrations = 0  # successful REGISTERs (first and refreshes)
@@ -541,6 +542,9 @@ class VirtualPhone:
 
     async def _open_media(self, call: Call) -> MediaSession:
         media = await MediaSession.open(name=self.name, faults=self.media_faults)
+        if not self._voice_held:  # heard by name until the phone closes (media.VOICES)
+            self._voice_held = True
+            VOICES.add(self.name)
         self._media_sessions.add(media)
         call.media = media
         if call.state is CallState.ENDED:  # ended while the socket was being bound
@@ -1002,6 +1006,9 @@ class VirtualPhone:
                     await call.media_ready
         for media in list(self._media_sessions):
             await self._close_media(media)
+        if self._voice_held:
+            self._voice_held = False
+            VOICES.remove(self.name)
         for task in list(self._tasks):
             task.cancel()
         await self.endpoint.close()
