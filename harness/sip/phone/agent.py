@@ -26,10 +26,18 @@ server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
   (RFC 3264 §8.4); a re-INVITE received is answered 200 with the mirrored direction
   (sendonly → recvonly). Every SDP received (offer or answer) is kept as the call's
   ``remote_sdp``.
+- **media** (``media=True``; docs/media.md): each call gets a ``harness.sip.media`` session
+  whose socket is bound before the phone writes its offer or answer, so the SDP advertises
+  the port that listens (``sdp.offer``/``sdp.answer``: PCMU, PCMA, telephone-event); every
+  completed offer/answer (INVITE/200, 200/ACK for a late offer, re-INVITE) is applied to it,
+  and the call's end stops it. An offer the phone cannot take is answered 400 (malformed) or
+  488 with ``Warning: 305`` (no common codec). With media off the phone sends the fixed
+  port-9 body it always sent and takes any body.
 
 Every observation goes to the phone's timeline (``harness.sip.observed``) with
 ``clock.now()``. Registration refresh and transaction timers run in real seconds (protocol
-timers); only the answer delay is a service timer. The session descriptions come from
+timers), and so does RTP packet pacing (media, not a service timer); only the answer delay is
+a service timer. The session descriptions come from
 ``harness.sip.sdp``; tests and flows drive a phone through the synchronous facade
 (``harness.sip.phone.facade``).
 """
@@ -1000,10 +1008,9 @@ class VirtualPhone:
         if unregister and self.state is RegistrationState.REGISTERED:
             with contextlib.suppress(TimeoutError, HarnessError, OSError):
                 await asyncio.wait_for(self.unregister(), 2.0)
-        for call in list(self.calls.values()):
-            if call.media_ready is not None:
-                with contextlib.suppress(Exception):
-                    await call.media_ready
+        binding = [c.media_ready for c in self.calls.values() if c.media_ready is not None]
+        if binding:
+            await asyncio.wait(binding)  # every socket bound is then closed below
         for media in list(self._media_sessions):
             await self._close_media(media)
         if self._voice_held:
