@@ -196,6 +196,57 @@ class MediaReport:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class OneWay:
+    """One direction of a call between two phones with media: what the sender sent and what
+    the receiver measured of it (``two_way``)."""
+
+    sender: str
+    receiver: str
+    sent_packets: int
+    received: StreamReport
+    heard: bool  # the receiver hears the sender's tone now
+
+    def __str__(self) -> str:
+        verdict = "heard" if self.heard else "NOT heard"
+        return (
+            f"{self.sender} → {self.receiver}: {verdict}; sent {self.sent_packets} packets, "
+            f"received {self.received}"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoWay:
+    """Both directions of one call, from the two ends' reports (the sending side measures
+    nothing of its own stream without RTCP: each direction is read at its receiver)."""
+
+    forward: OneWay  # first report's phone → second's
+    backward: OneWay
+
+    @property
+    def both_heard(self) -> bool:
+        return self.forward.heard and self.backward.heard
+
+    def __str__(self) -> str:
+        return f"{self.forward}\n{self.backward}"
+
+
+def two_way(first: MediaReport, second: MediaReport) -> TwoWay:
+    """The call's two directions from its two ends' reports (``CallHandle.media_report()``
+    of the caller and of the callee)."""
+
+    def one_way(sender: MediaReport, receiver: MediaReport) -> OneWay:
+        return OneWay(
+            sender=sender.phone,
+            receiver=receiver.phone,
+            sent_packets=sender.sent_packets,
+            received=receiver.received,
+            heard=receiver.hears(sender.phone),
+        )
+
+    return TwoWay(forward=one_way(first, second), backward=one_way(second, first))
+
+
 @dataclass
 class _Digit:
     event: int

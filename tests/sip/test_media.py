@@ -19,7 +19,7 @@ from harness.sip.audio import tone_for
 from harness.sip.dialog import Dialog
 from harness.sip.endpoint import Endpoint
 from harness.sip.headers import Via
-from harness.sip.media import WINDOW, MediaReport, MediaSession
+from harness.sip.media import WINDOW, MediaReport, MediaSession, two_way
 from harness.sip.message import Request, Response, new_call_id
 from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import CallHandle, Phone
@@ -79,6 +79,10 @@ def test_each_phone_hears_the_other_with_no_loss(phone_factory: PhoneFactory) ->
         assert report.received.late_start_ms is not None, report
     assert "hears 20201" in str(heard_by_caller)
     assert heard_by_caller.hears("20201") and not heard_by_caller.hears("20200")
+    both = two_way(call.media_report(), ring.media_report())
+    assert both.both_heard, both
+    assert str(both).startswith("20200 → 20201: heard; sent "), both
+    assert both.backward.sender == "20201" and both.backward.received.lost == 0, both
     call.hangup()
     ring.wait_ended()
     final = call.media_report()
@@ -151,6 +155,9 @@ def test_a_peer_that_sends_nothing_is_heard_by_nobody(phone_factory: PhoneFactor
     assert report.received.packets >= ENOUGH and report.direction == "sendrecv", report
     text = str(report)
     assert "hears nothing" in text, text
+    both = two_way(call.media_report(), ring.media_report())
+    assert both.forward.heard and not both.backward.heard and not both.both_heard, both
+    assert "20201 → 20200: NOT heard" in str(both), both
     # The check can fail: a condition that wants the callee heard times out, saying why.
     with pytest.raises(TimeoutError, match="hears 20201.*hears nothing"):
         call.wait_media(lambda r: r.heard == "20201", "hears 20201", timeout=0.5)
