@@ -8,6 +8,8 @@ Media runs in real time (20 ms packets): every wait is on a condition with a dea
 from __future__ import annotations
 
 import asyncio
+import itertools
+from dataclasses import replace
 
 import pytest
 
@@ -24,7 +26,7 @@ from harness.sip.message import Request, Response, new_call_id
 from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import CallHandle, Phone
 from harness.sip.resolver import Resolver
-from harness.sip.rtp import RtpPacket
+from harness.sip.rtp import RtpPacket, TelephoneEvent
 from harness.sip.runtime import Runtime
 from harness.sip.sdp import parse
 from harness.sip.transport import Address, Faults, Impairment, UdpTransport
@@ -397,3 +399,72 @@ def test_each_codec_carries_the_tone(sip_runtime: Runtime, codec: str) -> None:
     a, b = sip_runtime.run(scenario(), timeout=10)
     assert a.codec == b.codec == codec
     assert a.heard == "20201" and b.heard == "20200", (a, b)
+
+
+# -- on the wire: what a real peer receives ------------------------------------------------
+
+
+def test_the_packets_on_the_wire_follow_rfc3550_and_rfc4733(sip_runtime: Runtime) -> None:
+    """A capture of one session's packets: 20 ms audio (sequence +1, timestamp +160, one SSRC,
+    the marker on each talkspurt's first packet), a DTMF digit as RFC 4733 events (one
+    timestamp, growing duration, the end packet three times), and a pause (hold) that keeps
+    the sequence going and moves the timestamp on by the time paused."""
+
+    async def capture() -> list[RtpPacket]:
+        seen: list[RtpPacket] = []
+        sink = await UdpTransport.open(on_receive=lambda i: seen.append(RtpPacket.parse(i.data)))
+        session = await MediaSession.open(name="20200")
+        try:
+            offer = sdp.offer(session_id=1, version=1, address="127.0.0.1", port=session.port)
+            answer = sdp.answer(
+                offer, session_id=2, version=1, address="127.0.0.1", port=sink.local.port
+            )
+            agreed = sdp.negotiate(offer, answer)
+            assert agreed is not None
+            session.start(agreed)
+            loop = asyncio.get_running_loop()
+
+            async def until(count: int) -> None:
+                deadline = loop.time() + 5
+                while len(seen) < count and loop.time() < deadline:
+                    await asyncio.sleep(0.005)
+
+            await until(5)
+            await session.send_dtmf("5")
+            await until(len(seen) + 3)
+            paused = len(seen)
+            session.start(replace(agreed, sends=False))  # hold: nothing to send
+            await asyncio.sleep(0.1)  # the pause whose length the timestamp must show
+            assert len(seen) <= paused + 1
+            session.start(agreed)
+            await until(len(seen) + 3)
+            return seen
+        finally:
+            await session.close()
+            await sink.close()
+
+    packets = sip_runtime.run(capture(), timeout=15)
+    assert isinstance(packets, list)
+    assert len({p.ssrc for p in packets}) == 1
+    sequences = [p.sequence for p in packets]
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(sequences)), sequences
+    audio_packets = [p for p in packets if p.payload_type == 0]
+    events = [p for p in packets if p.payload_type == sdp.TELEPHONE_EVENT_PT]
+    assert packets[0].marker and packets[0].payload_type == 0
+    assert all(len(p.payload) == 160 for p in audio_packets)
+    # RFC 4733: one event, one timestamp; durations grow by 160, then the end three times.
+    assert len({p.timestamp for p in events}) == 1 and events[0].marker
+    decoded = [TelephoneEvent.parse(p.payload) for p in events]
+    assert {e.digit for e in decoded} == {"5"}
+    assert [e.duration for e in decoded] == [160, 320, 480, 640, 800, 800, 800, 800]
+    assert [e.end for e in decoded] == [False] * 5 + [True] * 3
+    # Timestamps: +160 a packet while talking; across the pause, a jump of whole frames.
+    steps = [
+        (b.timestamp - a.timestamp) & 0xFFFFFFFF
+        for a, b in itertools.pairwise(audio_packets)
+        if not b.marker
+    ]
+    after = next(i for i, p in enumerate(packets) if i and p.marker and p.payload_type == 0)
+    jump = (packets[after].timestamp - packets[after - 1].timestamp) & 0xFFFFFFFF
+    assert jump % 160 == 0 and jump >= 160 * 5, jump  # ≥ 100 ms paused, in whole frames
+    assert steps.count(160) >= len(steps) - 2, steps  # the DTMF gap is the only other step
