@@ -31,8 +31,9 @@ BYE, CANCEL or closing the phone calls ``stop``.
   ``heard=None``: after the far side stops sending, a listener hears silence. ``stop`` freezes
   the last report, so a call that has ended still says what was heard until its end.
 
-The sending side's loss and jitter are measured by the far side's receiver (this session sends
-no RTCP yet: docs/media.md "What is not measured").
+When both SDPs say ``a=rtcp-mux`` (RFC 5761) the session sends an RTCP receiver report on the
+RTP port every ``RTCP_TICKS`` and reads the far side's: its block about our SSRC is the report's
+``far`` — the sending direction, measured where it arrives (docs/media.md "… and RTCP").
 """
 
 from __future__ import annotations
@@ -48,11 +49,14 @@ import numpy as np
 from harness.sip import audio
 from harness.sip.rtp import (
     DTMF_DIGITS,
+    ReceiverReport,
     ReceiverStats,
+    ReportBlock,
     RtpError,
     RtpPacket,
     TelephoneEvent,
     dtmf_event,
+    is_rtcp,
     mos,
     r_factor,
 )
@@ -78,6 +82,9 @@ DTMF_PAUSE_TICKS = 3
 MAX_DIGITS = 256
 #: Ticks the pacer may fall behind before it skips ahead rather than sending a burst.
 MAX_BEHIND = 5
+#: Ticks between RTCP receiver reports (0.5 s) when rtcp-mux was agreed. RFC 3550 §6.2 asks
+#: for 5 s at least on a network; on loopback test calls a report must come within a check.
+RTCP_TICKS = 25
 
 
 class Voices:
@@ -152,6 +159,25 @@ class StreamReport:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FarReport:
+    """What the far end's RTCP receiver reports say of this side's stream (RFC 3550 §6.4.1):
+    the sending direction, measured where it arrives."""
+
+    reports: int  # receiver reports about our stream received so far
+    lost: int  # cumulative, as the far end counts
+    loss: float  # lost over the packets the far end expected, 0-1
+    interval_loss: float  # the last report's fraction lost (its last interval), 0-1
+    jitter_ms: float
+
+    def __str__(self) -> str:
+        return (
+            f"far end reports lost {self.lost} ({100 * self.loss:.1f} %, last interval "
+            f"{100 * self.interval_loss:.1f} %), jitter {self.jitter_ms:.1f} ms "
+            f"({self.reports} RTCP reports)"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class MediaReport:
     """What one phone's media did on one call: what it sent, what it received and heard."""
 
@@ -168,6 +194,7 @@ class MediaReport:
     heard_hz: float | None
     digits: str  # DTMF digits received (RFC 4733 events), in order
     active: bool  # the session is running (False once stopped)
+    far: FarReport | None = None  # the far end's RTCP about our stream (rtcp-mux agreed)
 
     def hears(self, name: str) -> bool:
         """The fresh audio carries the tone of the phone named ``name`` (by frequency: true
@@ -189,10 +216,12 @@ class MediaReport:
         state = "" if self.active else " [stopped]"
         dtmf_in = f", DTMF in {self.digits!r}" if self.digits else ""
         dtmf_out = f", DTMF out {self.sent_digits!r}" if self.sent_digits else ""
+        far = f" · {self.far}" if self.far is not None else ""
         return (
             f"{self.phone} {hearing}{state} · {self.codec or 'no codec'} {self.direction} "
             f"on {self.local} → {self.remote or 'nowhere'} · received: {self.received}"
             f"{dtmf_in} · sent {self.sent_packets} packets of {self.tone_hz:.0f} Hz{dtmf_out}"
+            f"{far}"
         )
 
 
@@ -273,6 +302,9 @@ class MediaSession:
         self._epoch = 0.0
         self._ssrc = secrets.randbits(32)
         self._sequence = secrets.randbits(16)
+        self._first_sequence = self._sequence
+        self._far: ReportBlock | None = None
+        self._far_reports = 0
         self._timestamp_base = secrets.randbits(32)
         self._sent = 0
         self.muted = False  # send nothing although the agreement allows it (mute, a fault)
@@ -379,7 +411,20 @@ class MediaSession:
             self._send(negotiated, self._remote)
         else:
             self._was_sending = False
+        if negotiated is not None and negotiated.rtcp_mux and self._remote is not None:
+            if self._tick % RTCP_TICKS == 0:
+                self._send_rtcp(self._remote)
         self._schedule()
+
+    def _send_rtcp(self, remote: Address) -> None:
+        """A receiver report on the RTP port (RFC 5761): one block for the stream we receive
+        (none before its first packet). The phones send RR even while they send RTP (a
+        sender report's NTP/RTP timestamp pair would need a wall clock, and nothing here
+        reads one): the far end learns its loss and jitter either way."""
+        block = self._stats.report_block()
+        report = ReceiverReport(ssrc=self._ssrc, blocks=(block,) if block is not None else ())
+        assert self._transport is not None
+        self._transport.send(report.serialize(), remote)
 
     def _send(self, negotiated: Negotiated, remote: Address) -> None:
         timestamp = self._timestamp_base + self._tick * SAMPLES_PER_PACKET
@@ -442,6 +487,9 @@ class MediaSession:
         if self.stopped:
             return
         arrival = self._loop.time()
+        if is_rtcp(inbound.data):
+            self._on_rtcp(inbound.data)
+            return
         try:
             packet = RtpPacket.parse(inbound.data)
         except RtpError:
@@ -455,6 +503,31 @@ class MediaSession:
             return
         self._stats.feed(packet, arrival)
         self._window.append((arrival, packet.payload_type, packet.payload))
+
+    def _on_rtcp(self, data: bytes) -> None:
+        try:
+            report = ReceiverReport.parse(data)
+        except RtpError:
+            self._malformed += 1
+            return
+        for block in report.blocks:
+            if block.ssrc == self._ssrc:
+                self._far = block
+                self._far_reports += 1
+
+    def _far_report(self) -> FarReport | None:
+        block = self._far
+        if block is None:
+            return None
+        expected = (block.highest_sequence - self._first_sequence) % (1 << 32) + 1
+        lost = max(block.cumulative_lost, 0)
+        return FarReport(
+            reports=self._far_reports,
+            lost=lost,
+            loss=lost / expected if expected else 0.0,
+            interval_loss=block.fraction_lost / 256,
+            jitter_ms=1000.0 * block.jitter / audio.RATE,
+        )
 
     def _is_event(self, payload_type: int) -> bool:
         negotiated = self._negotiated
@@ -535,6 +608,7 @@ class MediaSession:
             heard_hz=frequency,
             digits=self._digits,
             active=not self.stopped and self._started_at is not None,
+            far=self._far_report(),
         )
 
     @staticmethod

@@ -81,6 +81,10 @@ def test_each_phone_hears_the_other_with_no_loss(phone_factory: PhoneFactory) ->
         assert report.received.late_start_ms is not None, report
     assert "hears 20201" in str(heard_by_caller)
     assert heard_by_caller.hears("20201") and not heard_by_caller.hears("20200")
+    # The sending direction, from the far end's RTCP (rtcp-mux, every 0.5 s).
+    far = call.wait_media(lambda r: r.far is not None, "an RTCP report from the callee").far
+    assert far is not None and far.lost == 0 and far.jitter_ms < 20, far
+    assert "far end reports lost 0" in str(call.media_report())
     both = two_way(call.media_report(), ring.media_report())
     assert both.both_heard, both
     assert str(both).startswith("20200 → 20201: heard; sent "), both
@@ -185,6 +189,11 @@ def test_loss_on_the_media_path_is_measured(phone_factory: PhoneFactory) -> None
     call, ring = connect(caller, callee)
     report = ring.wait_media(lambda r: r.received.expected >= 100, "the callee expects 100 packets")
     assert 0.08 < report.received.loss < 0.35, report
+    # The caller learns it from the callee's RTCP: its sending direction lost about as much.
+    told = call.wait_media(
+        lambda r: r.far is not None and r.far.reports >= 2, "two RTCP reports"
+    ).far
+    assert told is not None and 0.05 < told.loss < 0.4, told
     assert report.received.gaps > 0 and report.received.mos is not None, report
     assert (
         report.received.mos

@@ -575,6 +575,7 @@ class VirtualPhone:
             address=call.media.local.host,
             port=call.media.port,
             direction=call.wish,
+            rtcp_mux=True,
         )
         return sdp.build(call.local_sdp)
 
@@ -589,6 +590,7 @@ class VirtualPhone:
             address=call.media.local.host,
             port=call.media.port,
             direction=call.wish,
+            rtcp_mux=True,
         )
         call.sdp_version += 1
         call.local_sdp = description
