@@ -67,8 +67,11 @@ async def _pair(
 ) -> tuple[MediaSession, MediaSession, sdp.Negotiated | None, sdp.Negotiated | None]:
     a = await MediaSession.open(name=f"bench-a{index}")
     b = await MediaSession.open(name=f"bench-b{index}")
-    offer = sdp.offer(session_id=index, version=1, address="127.0.0.1", port=a.port)
-    answer = sdp.answer(offer, session_id=index, version=1, address="127.0.0.1", port=b.port)
+    # As the phones do: rtcp-mux, so each session also sends a receiver report every 0.5 s.
+    offer = sdp.offer(session_id=index, version=1, address="127.0.0.1", port=a.port, rtcp_mux=True)
+    answer = sdp.answer(
+        offer, session_id=index, version=1, address="127.0.0.1", port=b.port, rtcp_mux=True
+    )
     return a, b, sdp.negotiate(offer, answer), sdp.negotiate(answer, offer)
 
 
