@@ -307,7 +307,7 @@ class MediaSession:
         self._far_reports = 0
         self._timestamp_base = secrets.randbits(32)
         self._sent = 0
-        self.muted = False  # send nothing although the agreement allows it (mute, a fault)
+        self.muted = False  # no audio although the agreement allows it (DTMF and RTCP still go)
         self._was_sending = False
         self._pending_digits: deque[str] = deque()
         self._digit: _Digit | None = None
@@ -328,9 +328,14 @@ class MediaSession:
         """Bind a UDP socket on a free loopback port (receiving at once; sending after
         ``start``). ``faults``: loss/delay injection of the media socket, for tests."""
         self = cls(name=name)
-        self._transport = await UdpTransport.open(
-            on_receive=self._receive, host=LOOPBACK, faults=faults
-        )
+        try:
+            self._transport = await UdpTransport.open(
+                on_receive=self._receive, host=LOOPBACK, faults=faults
+            )
+        except BaseException:
+            self._closed = True
+            VOICES.remove(name)
+            raise
         return self
 
     @property
