@@ -130,7 +130,7 @@ def test_inactive_hold_both_ways_is_silence_on_both_sides(phone_factory: PhoneFa
     caller, callee = media_pair(phone_factory)
     call, ring = connect(caller, callee)
     wait_hears(call, "20201")
-    assert call._reinvite("inactive", 10.0) == 200
+    assert call.reinvite("inactive") == 200
     call.wait_media(lambda r: r.heard is None, "caller hears nothing (inactive)")
     ring.wait_media(lambda r: r.heard is None, "callee hears nothing (inactive)")
     assert call.media_report().direction == ring.media_report().direction == "inactive"

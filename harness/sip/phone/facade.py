@@ -90,11 +90,11 @@ class CallHandle:
 
     def hold(self, timeout: float = DEFAULT_TIMEOUT) -> int:
         """Put the far end on hold (re-INVITE with ``a=sendonly``); returns the final status."""
-        return self._reinvite("sendonly", timeout)
+        return self.reinvite("sendonly", timeout)
 
     def resume(self, timeout: float = DEFAULT_TIMEOUT) -> int:
         """Take the call off hold (re-INVITE with ``a=sendrecv``); returns the final status."""
-        return self._reinvite("sendrecv", timeout)
+        return self.reinvite("sendrecv", timeout)
 
     # -- media (phones opened with media=True; docs/media.md) --------------------------------
 
@@ -169,7 +169,9 @@ class CallHandle:
 
         self._phone._run(mute(), timeout)
 
-    def _reinvite(self, direction: str, timeout: float) -> int:
+    def reinvite(self, direction: str, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """Send a re-INVITE offering ``direction`` (``sendrecv``, ``sendonly``, ``recvonly``,
+        ``inactive``: RFC 3264 §8.4); returns the final status."""
         status = self._phone._run(
             self._phone.virtual.reinvite(self.call_id, direction=direction), timeout
         )
