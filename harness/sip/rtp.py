@@ -1,6 +1,6 @@
 """RTP for the virtual phones, pure: packets (RFC 3550 §5.1), RFC 4733 telephone events, the
-receiver statistics of RFC 3550 (appendix A.1 sequence tracking, A.8 interarrival jitter) and
-an ITU-T G.107 E-model MOS estimate.
+receiver statistics of RFC 3550 (appendix A.1 sequence tracking, A.8 interarrival jitter), RTCP
+receiver reports (§6.4.2) and an ITU-T G.107 E-model MOS estimate.
 
 Theory of operation. ``RtpPacket.parse``/``serialize`` are exact inverses for every packet
 the phones send (a Hypothesis property in ``tests/sip/test_rtp.py``); a datagram that is not
@@ -9,9 +9,11 @@ RTP version 2, is shorter than its header says, or carries a bad padding count i
 caller: this module reads no clock) and keeps what RFC 3550 says a receiver keeps — highest
 sequence with wrap-around cycles, packets received and expected, cumulative loss, sequence
 gaps, the interarrival jitter ``J += (|D| - J)/16`` in timestamp units — plus when the first
-packet came (``late start``: the time from answer to the first packet). ``mos`` turns loss and
-delay into the G.107 R-factor and its MOS (docs/media.md "Statistics and MOS" gives the
-formulas and the references).
+packet came (``late start``: the time from answer to the first packet), and gives the RFC 3550
+§6.4.1 report block of each interval, which ``ReceiverReport`` (an RTCP RR, §6.4.2) carries
+back to the sender; ``is_rtcp`` tells RTCP from RTP on one port (RFC 5761 §4). ``mos``
+turns loss and delay into the G.107 R-factor and its MOS (docs/media.md "Statistics and MOS"
+gives the formulas and the references).
 """
 
 from __future__ import annotations
@@ -153,6 +155,8 @@ class ReceiverStats:
     _max_seq: int = 0
     _cycles: int = 0
     _transit: float | None = field(default=None, repr=False)
+    _expected_prior: int = field(default=0, repr=False)
+    _received_prior: int = field(default=0, repr=False)
 
     def feed(self, packet: RtpPacket, arrival: float, *, count_jitter: bool = True) -> None:
         seq = packet.sequence
@@ -206,6 +210,116 @@ class ReceiverStats:
     @property
     def jitter_ms(self) -> float:
         return 1000.0 * self.jitter / self.clock_rate
+
+    def report_block(self) -> ReportBlock | None:
+        """The RFC 3550 §6.4.1 report block of this stream now, and a new interval begun
+        (A.3: the fraction lost is of the packets expected since the previous block); None
+        before the first packet."""
+        if self.ssrc is None:
+            return None
+        expected = self.expected
+        interval_expected = expected - self._expected_prior
+        interval_lost = interval_expected - (self.received - self._received_prior)
+        self._expected_prior, self._received_prior = expected, self.received
+        fraction = 0
+        if interval_expected > 0 and interval_lost > 0:
+            fraction = min(255, (interval_lost << 8) // interval_expected)
+        return ReportBlock(
+            ssrc=self.ssrc,
+            fraction_lost=fraction,
+            cumulative_lost=min(self.lost, 0x7FFFFF),
+            highest_sequence=(self._cycles + self._max_seq) & 0xFFFFFFFF,
+            jitter=int(self.jitter),
+        )
+
+
+# -- RTCP (RFC 3550 §6.4) -------------------------------------------------------------------
+
+RTCP_SR = 200
+RTCP_RR = 201
+_RTCP_HEADER = struct.Struct("!BBHI")
+_BLOCK = struct.Struct("!IIIIII")
+_SENDER_INFO = 20  # NTP timestamp (8), RTP timestamp, packet count, octet count
+
+
+def is_rtcp(data: bytes) -> bool:
+    """RFC 5761 §4: on a multiplexed port, a second octet of 192-223 is RTCP (the RTP payload
+    types it would mean, 64-95 with the marker, are not used)."""
+    return len(data) >= 2 and 192 <= data[1] <= 223
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportBlock:
+    """RFC 3550 §6.4.1: what a receiver reports of one source."""
+
+    ssrc: int
+    fraction_lost: int  # lost/expected in the last interval, in 1/256
+    cumulative_lost: int
+    highest_sequence: int  # extended: cycles << 16 | highest sequence number
+    jitter: int  # timestamp units
+    last_sr: int = 0
+    delay_since_last_sr: int = 0
+
+    def serialize(self) -> bytes:
+        return _BLOCK.pack(
+            self.ssrc & 0xFFFFFFFF,
+            (self.fraction_lost & 0xFF) << 24 | (self.cumulative_lost & 0xFFFFFF),
+            self.highest_sequence & 0xFFFFFFFF,
+            self.jitter & 0xFFFFFFFF,
+            self.last_sr & 0xFFFFFFFF,
+            self.delay_since_last_sr & 0xFFFFFFFF,
+        )
+
+    @classmethod
+    def parse(cls, data: bytes, offset: int = 0) -> ReportBlock:
+        ssrc, lost, highest, jitter, lsr, dlsr = _BLOCK.unpack_from(data, offset)
+        cumulative = lost & 0xFFFFFF
+        if cumulative & 0x800000:  # 24-bit two's complement (duplicates can make it < 0)
+            cumulative -= 1 << 24
+        return cls(
+            ssrc=ssrc,
+            fraction_lost=lost >> 24,
+            cumulative_lost=cumulative,
+            highest_sequence=highest,
+            jitter=jitter,
+            last_sr=lsr,
+            delay_since_last_sr=dlsr,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiverReport:
+    """An RTCP receiver report (RFC 3550 §6.4.2, PT 201): the reporter's SSRC and one block
+    per source it hears. Parsing also reads the blocks of a sender report (PT 200, §6.4.1),
+    skipping its sender information, since that is where an active sender puts them."""
+
+    ssrc: int
+    blocks: tuple[ReportBlock, ...] = ()
+
+    def serialize(self) -> bytes:
+        if len(self.blocks) > 31:
+            raise ValueError("an RTCP report holds at most 31 report blocks")
+        words = 1 + 6 * len(self.blocks)  # the length field: 32-bit words minus one
+        head = _RTCP_HEADER.pack(0x80 | len(self.blocks), RTCP_RR, words, self.ssrc)
+        return head + b"".join(block.serialize() for block in self.blocks)
+
+    @classmethod
+    def parse(cls, data: bytes) -> ReceiverReport:
+        """The first packet of a compound RTCP datagram, which must be an SR or an RR."""
+        if len(data) < _RTCP_HEADER.size:
+            raise RtpError(f"{len(data)} bytes: shorter than an RTCP header")
+        first, kind, words, ssrc = _RTCP_HEADER.unpack_from(data)
+        if first >> 6 != 2:
+            raise RtpError(f"RTCP version {first >> 6}: only version 2 exists (RFC 3550 §6.4)")
+        if kind not in (RTCP_SR, RTCP_RR):
+            raise RtpError(f"RTCP packet type {kind}: a compound packet starts with SR or RR")
+        length = 4 * (words + 1)
+        offset = _RTCP_HEADER.size + (_SENDER_INFO if kind == RTCP_SR else 0)
+        count = first & 0x1F
+        if len(data) < length or length < offset + _BLOCK.size * count:
+            raise RtpError(f"RTCP length {length} does not hold {count} report blocks")
+        blocks = tuple(ReportBlock.parse(data, offset + _BLOCK.size * i) for i in range(count))
+        return cls(ssrc=ssrc, blocks=blocks)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,6 +42,8 @@ SUPPORTED = ("PCMU", "PCMA")
 #: The dynamic payload type a phone offers RFC 4733 events on (any of 96–127 would do).
 TELEPHONE_EVENT_PT = 101
 TELEPHONE_EVENT = "telephone-event"
+#: RFC 5761 §5.1.1: RTP and RTCP multiplexed on one port.
+RTCP_MUX = "rtcp-mux"
 #: The RFC 3261 §20.43 warning codes the phones send.
 WARN_INCOMPATIBLE_MEDIA = 305
 WARN_MISC = 399
@@ -240,9 +242,11 @@ def offer(
     telephone_event: bool = True,
     direction: Direction = Direction.SENDRECV,
     ptime: int = 20,
+    rtcp_mux: bool = False,
 ) -> SessionDescription:
     """A phone's offer: one audio stream on ``address``:``port`` with ``codecs`` (names of
-    ``STATIC_CODECS``) and, by default, RFC 4733 events on ``TELEPHONE_EVENT_PT``."""
+    ``STATIC_CODECS``) and, by default, RFC 4733 events on ``TELEPHONE_EVENT_PT``;
+    ``rtcp_mux``: RTCP on the RTP port (``a=rtcp-mux``, RFC 5761 §5.1.1)."""
     by_name = {name: (pt, rate) for pt, (name, rate) in STATIC_CODECS.items()}
     unknown = [c for c in codecs if c not in by_name]
     if unknown or not codecs:
@@ -266,6 +270,7 @@ def offer(
                 codecs=tuple(chosen),
                 ptime=ptime,
                 direction=direction,
+                attributes=(RTCP_MUX,) if rtcp_mux else (),
             ),
         ),
     )
@@ -285,9 +290,11 @@ def answer(
     port: int,
     supported: Sequence[str] = SUPPORTED,
     direction: Direction = Direction.SENDRECV,
+    rtcp_mux: bool = False,
 ) -> SessionDescription:
     """Our answer to ``remote``'s offer (RFC 3264 §6). ``direction`` is what we want (hold:
-    sendonly); the answer is the offer's direction mirrored and narrowed to it.
+    sendonly); the answer is the offer's direction mirrored and narrowed to it. ``rtcp_mux``:
+    accept an offered ``a=rtcp-mux`` (RFC 5761 §5.1.1: the answer repeats it).
 
     Raises ``IncompatibleMedia`` when no audio stream has a codec of ``supported``."""
     answered: list[Media] = []
@@ -317,6 +324,7 @@ def answer(
                     sends=mirrored.sends and direction.sends,
                     receives=mirrored.receives and direction.receives,
                 ),
+                attributes=(RTCP_MUX,) if rtcp_mux and RTCP_MUX in m.attributes else (),
             )
         )
     if not accepted:
@@ -345,6 +353,7 @@ class Negotiated:
     sends: bool
     receives: bool
     ptime: int
+    rtcp_mux: bool = False  # both sides said a=rtcp-mux: RTCP on the RTP port (RFC 5761)
 
 
 def negotiate(local: SessionDescription, remote: SessionDescription) -> Negotiated | None:
@@ -373,6 +382,7 @@ def negotiate(local: SessionDescription, remote: SessionDescription) -> Negotiat
         sends=my_direction.sends and their_direction.receives,
         receives=my_direction.receives and their_direction.sends,
         ptime=theirs.ptime or mine.ptime or 20,
+        rtcp_mux=RTCP_MUX in mine.attributes and RTCP_MUX in theirs.attributes,
     )
 
 

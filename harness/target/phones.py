@@ -55,8 +55,11 @@ class PhoneFactory:
         pcap: Path | None = None,
         ladder: Path | None = None,
         target: Target | None = None,
+        media: bool = False,
     ) -> None:
         self.runtime = runtime
+        #: Phones made from now on exchange RTP on their calls (harness.sip.media).
+        self.media = media
         self.clock = clock
         self.resolver = resolver or Resolver()
         self.target = target
@@ -176,6 +179,7 @@ class PhoneFactory:
             expires=expires,
             faults=faults,
             taps=(self.ladder, self._pcap) if self._pcap is not None else (self.ladder,),
+            media=self.media,
         )
         self.ladder.name(phone.local, name)
         self.phones.append(phone)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -21,11 +23,14 @@ from harness.sip.audio import (
     who,
 )
 from harness.sip.rtp import (
+    ReceiverReport,
     ReceiverStats,
+    ReportBlock,
     RtpError,
     RtpPacket,
     TelephoneEvent,
     dtmf_event,
+    is_rtcp,
     mos,
     r_factor,
 )
@@ -179,6 +184,72 @@ def test_a_new_ssrc_restarts_the_sequence() -> None:
     stats.feed(RtpPacket(payload_type=0, sequence=5000, timestamp=0, ssrc=8), 2.0)
     stats.feed(RtpPacket(payload_type=0, sequence=5001, timestamp=160, ssrc=8), 2.02)
     assert (stats.expected, stats.received, stats.first_arrival) == (2, 4, 1.2)
+
+
+# -- RTCP receiver reports (RFC 3550 §6.4, RFC 5761 §4) ------------------------------------
+
+# RR from SSRC 0x01020304 with one block: source 0x0a0b0c0d, fraction 64/256, 3 lost,
+# extended highest 0x00010005, jitter 40, no SR seen.
+RR_BYTES = bytes.fromhex(
+    "81 c9 00 07 01 02 03 04"
+    " 0a 0b 0c 0d 40 00 00 03 00 01 00 05 00 00 00 28 00 00 00 00 00 00 00 00"
+)
+RR = ReceiverReport(
+    ssrc=0x01020304,
+    blocks=(
+        ReportBlock(
+            ssrc=0x0A0B0C0D,
+            fraction_lost=64,
+            cumulative_lost=3,
+            highest_sequence=0x00010005,
+            jitter=40,
+        ),
+    ),
+)
+
+
+def test_receiver_report_parse_and_serialize() -> None:
+    assert RR.serialize() == RR_BYTES
+    assert ReceiverReport.parse(RR_BYTES) == RR
+    # The same block inside a sender report (20 bytes of sender information first).
+    sr = bytes([0x81, 200, 0x00, 0x0C]) + RR_BYTES[4:8] + bytes(20) + RR_BYTES[8:]
+    assert ReceiverReport.parse(sr) == RR
+    # A negative cumulative loss (duplicates) is 24-bit two's complement.
+    block = replace(RR.blocks[0], cumulative_lost=-2)
+    assert ReportBlock.parse(block.serialize()).cumulative_lost == -2
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (RR_BYTES[:6], "shorter than an RTCP header"),
+        (bytes([0x41]) + RR_BYTES[1:], "RTCP version 1"),
+        (RR_BYTES[:1] + bytes([202]) + RR_BYTES[2:], "starts with SR or RR"),
+        (RR_BYTES[:-4], "does not hold 1 report blocks"),
+    ],
+)
+def test_bad_rtcp_says_why(data: bytes, reason: str) -> None:
+    with pytest.raises(RtpError, match=reason):
+        ReceiverReport.parse(data)
+
+
+def test_rtcp_and_rtp_are_told_apart_on_one_port() -> None:
+    assert is_rtcp(RR_BYTES)
+    assert not is_rtcp(RtpPacket(payload_type=0, sequence=1, timestamp=0, ssrc=1).serialize())
+    marked = RtpPacket(payload_type=101, sequence=1, timestamp=0, ssrc=1, marker=True)
+    assert not is_rtcp(marked.serialize())  # 0x80 | 101 = 229: above the RTCP range
+
+
+def test_report_blocks_count_each_interval() -> None:
+    stats = ReceiverStats()
+    assert stats.report_block() is None
+    _feed(stats, [s for s in range(10) if s not in (3, 4)])  # 2 of 10 lost
+    first = stats.report_block()
+    assert first is not None
+    assert (first.fraction_lost, first.cumulative_lost, first.highest_sequence) == (51, 2, 9)
+    _feed(stats, list(range(10, 20)))  # a clean interval: fraction 0, cumulative still 2
+    second = stats.report_block()
+    assert second is not None and (second.fraction_lost, second.cumulative_lost) == (0, 2)
 
 
 # -- E-model ---------------------------------------------------------------------------------

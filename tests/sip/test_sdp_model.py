@@ -267,6 +267,30 @@ def test_a_rejected_stream_negotiates_nothing() -> None:
     assert negotiate(remote, rejected) is None
 
 
+@pytest.mark.parametrize(
+    ("offered", "accepted", "agreed"),
+    [(True, True, True), (True, False, False), (False, True, False)],
+    ids=["both", "answerer-declines", "not-offered"],
+)
+def test_rtcp_mux_is_agreed_only_when_offered_and_answered(
+    offered: bool, accepted: bool, agreed: bool
+) -> None:
+    mine = offer(session_id=1, version=1, address="127.0.0.1", port=4000, rtcp_mux=offered)
+    assert ("a=rtcp-mux" in build(mine).decode()) is offered
+    theirs = answer(
+        parse(build(mine)),
+        session_id=2,
+        version=1,
+        address="127.0.0.1",
+        port=5000,
+        rtcp_mux=accepted,
+    )
+    assert ("a=rtcp-mux" in build(theirs).decode()) is agreed  # RFC 5761 §5.1.1
+    ours, their = negotiate(mine, theirs), negotiate(theirs, mine)
+    assert ours is not None and their is not None
+    assert ours.rtcp_mux is their.rtcp_mux is agreed
+
+
 def test_offer_refuses_unknown_codecs() -> None:
     with pytest.raises(ValueError, match="codecs must be some of"):
         _offer(codecs=("G729",))

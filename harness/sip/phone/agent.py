@@ -26,10 +26,18 @@ server through a ``Resolver`` (the stand-in for DNS) and behaves like the app:
   (RFC 3264 §8.4); a re-INVITE received is answered 200 with the mirrored direction
   (sendonly → recvonly). Every SDP received (offer or answer) is kept as the call's
   ``remote_sdp``.
+- **media** (``media=True``; docs/media.md): each call gets a ``harness.sip.media`` session
+  whose socket is bound before the phone writes its offer or answer, so the SDP advertises
+  the port that listens (``sdp.offer``/``sdp.answer``: PCMU, PCMA, telephone-event); every
+  completed offer/answer (INVITE/200, 200/ACK for a late offer, re-INVITE) is applied to it,
+  and the call's end stops it. An offer the phone cannot take is answered 400 (malformed) or
+  488 with ``Warning: 305`` (no common codec). With media off the phone sends the fixed
+  port-9 body it always sent and takes any body.
 
 Every observation goes to the phone's timeline (``harness.sip.observed``) with
 ``clock.now()``. Registration refresh and transaction timers run in real seconds (protocol
-timers); only the answer delay is a service timer. The session descriptions come from
+timers), and so does RTP packet pacing (media, not a service timer); only the answer delay is
+a service timer. The session descriptions come from
 ``harness.sip.sdp``; tests and flows drive a phone through the synchronous facade
 (``harness.sip.phone.facade``).
 """
@@ -48,6 +56,7 @@ from typing import Literal
 
 from harness.clock import Clock, TimerHandle
 from harness.errors import HarnessError, InputError, Problem
+from harness.sip import sdp
 from harness.sip.app import AppProfile, RegistrationState
 from harness.sip.dialog import Dialog
 from harness.sip.digest import (
@@ -58,13 +67,14 @@ from harness.sip.digest import (
 )
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction
 from harness.sip.headers import Via
+from harness.sip.media import VOICES, MediaSession
 from harness.sip.message import Request, Response, new_call_id, new_tag
 from harness.sip.observed import PhoneEvent, PhoneEventKind, shown_caller_id
 from harness.sip.resolver import ResolveError, Resolver, parse_server
 from harness.sip.sdp import CONTENT_TYPE as SDP
-from harness.sip.sdp import answer_direction, session_description
+from harness.sip.sdp import Direction, answer_direction, session_description
 from harness.sip.syntax import SipParseError
-from harness.sip.transport import Address, Faults, Tap
+from harness.sip.transport import LOOPBACK, Address, Faults, Tap
 from harness.sip.uri import NameAddr, SipUri
 
 TransportName = Literal["UDP", "TCP"]
@@ -76,6 +86,8 @@ DEFAULT_EXPIRES = 3600
 #: says to enter it "when the carrier says so", not how it travels.
 SERVICE_CODE_HEADER = "X-Service-Code"
 USER_AGENT = "smartpbx-harness virtual phone"
+#: The agent token of the phones' Warning headers (RFC 3261 §20.43: a host name or pseudonym).
+USER_AGENT_HOST = "virtual-phone.invalid"
 #: Challenges answered per request at most: one, plus re-challenges with a fresh nonce (stale,
 #: or a nonce-count server answering a retransmission it already counted).
 AUTH_ROUNDS = 3
@@ -183,12 +195,24 @@ class Call:
         self.give_up_timer: TimerHandle | None = None
         self.cancel_requested = False
         self.remote_sdp = b""  # the last SDP the far end sent (offer or answer)
+        # media (phones with media on: harness.sip.media, docs/media.md)
+        self.media: MediaSession | None = None
+        self.media_ready: asyncio.Task[MediaSession] | None = None
+        self.local_sdp: sdp.SessionDescription | None = None  # our last offer or answer
+        self.offer_pending = False  # we offered in a 2xx: the answer comes in the ACK
+        self.wish = Direction.SENDRECV  # what this side wants (hold: sendonly)
+        self.answering = False  # an answer is being prepared (the media socket is bound)
+        self.sdp_id = secrets.randbelow(10**9)
+        self.sdp_version = 0
 
     def end(self) -> None:
         self.state = CallState.ENDED
         for timer in (self.answer_timer, self.reject_timer, self.give_up_timer):
             if timer is not None:
                 timer.cancel()
+        if self.media is not None:
+            self.media.stop()  # the socket is closed by the phone (``_close_media``)
+            self.phone._spawn(self.phone._close_media(self.media))
         self.ended.set()
 
 
@@ -205,6 +229,7 @@ class VirtualPhone:
         endpoint: Endpoint,
         transport: TransportName = "UDP",
         expires: int = DEFAULT_EXPIRES,
+        media: bool = False,
     ) -> None:
         self.name = name
         self.profile = profile
@@ -214,6 +239,13 @@ class VirtualPhone:
         self.transport_name: TransportName = transport
         self.expires = expires
         self.behaviour = Behaviour()
+        #: RTP on: calls offer and answer a real port and exchange the phone's tone
+        #: (harness.sip.media); off: the fixed port-9 body and no media (docs/media.md).
+        self.media = media
+        #: Loss/delay injection of the media sockets of the calls placed from now on.
+        self.media_faults: Faults | None = None
+        self._media_sessions: set[MediaSession] = set()
+        self._voice_held = False
         self.state = RegistrationState.UNREGISTERED
         self.last_register_status: int | None = None
         self.registrations = 0  # successful REGISTERs (first and refreshes)
@@ -247,6 +279,7 @@ class VirtualPhone:
         expires: int = DEFAULT_EXPIRES,
         faults: Faults | None = None,
         taps: Iterable[Tap] = (),
+        media: bool = False,
     ) -> VirtualPhone:
         """Open the phone's endpoint on a free loopback port (not yet registered)."""
         endpoint = await Endpoint.open(
@@ -260,6 +293,7 @@ class VirtualPhone:
             endpoint=endpoint,
             transport=transport,
             expires=expires,
+            media=media,
         )
 
     # -- identity ------------------------------------------------------------------------------
@@ -505,6 +539,99 @@ class VirtualPhone:
         headers = headers.set("Via", self.endpoint.via(self.transport_name))
         return request.with_headers(headers)
 
+    # -- media (docs/media.md) -------------------------------------------------------------------
+
+    async def _media_for(self, call: Call) -> MediaSession:
+        """The call's RTP session, its socket bound on a free loopback port (once per call:
+        every caller awaits the same binding)."""
+        if call.media_ready is None:
+            call.media_ready = asyncio.get_running_loop().create_task(self._open_media(call))
+        return await call.media_ready
+
+    async def _open_media(self, call: Call) -> MediaSession:
+        media = await MediaSession.open(name=self.name, faults=self.media_faults)
+        if not self._voice_held:  # heard by name until the phone closes (media.VOICES)
+            self._voice_held = True
+            VOICES.add(self.name)
+        self._media_sessions.add(media)
+        call.media = media
+        if call.state is CallState.ENDED:  # ended while the socket was being bound
+            media.stop()
+            self._spawn(self._close_media(media))
+        return media
+
+    async def _close_media(self, media: MediaSession) -> None:
+        self._media_sessions.discard(media)
+        await media.close()
+
+    def _media_offer(self, call: Call) -> bytes:
+        """Our offer (INVITE, re-INVITE, or a 2xx to an INVITE without one): the call's own
+        RTP port, PCMU and PCMA, telephone-event, the direction this side wants."""
+        assert call.media is not None
+        call.sdp_version += 1
+        call.local_sdp = sdp.offer(
+            session_id=call.sdp_id,
+            version=call.sdp_version,
+            address=call.media.local.host,
+            port=call.media.port,
+            direction=call.wish,
+            rtcp_mux=True,
+        )
+        return sdp.build(call.local_sdp)
+
+    def _media_answer(self, call: Call, offer: sdp.SessionDescription) -> bytes:
+        """Our answer to ``offer`` (RFC 3264 §6), applied to the call's media at once.
+        Raises ``IncompatibleMedia`` when no stream can be taken."""
+        assert call.media is not None
+        description = sdp.answer(
+            offer,
+            session_id=call.sdp_id,
+            version=call.sdp_version + 1,
+            address=call.media.local.host,
+            port=call.media.port,
+            direction=call.wish,
+            rtcp_mux=True,
+        )
+        call.sdp_version += 1
+        call.local_sdp = description
+        call.media.start(sdp.negotiate(description, offer))
+        return sdp.build(description)
+
+    def _media_answered(self, call: Call, body: bytes) -> None:
+        """Our offer was answered with ``body`` (in a 2xx, or in the ACK of a late offer):
+        start or change the call's media; an unreadable answer stops sending."""
+        if call.media is None or call.local_sdp is None:
+            return
+        try:
+            remote = sdp.parse(body)
+        except sdp.SdpError:
+            call.media.start(None)
+            return
+        call.media.start(sdp.negotiate(call.local_sdp, remote))
+
+    def _refuse_offer(self, server: ServerTransaction, body: bytes, *, to_tag: str | None) -> bool:
+        """Answer an offer we cannot take: 400 for a malformed body (RFC 3261 §21.4.1), 488
+        with ``Warning: 305`` when no stream has a codec of ours (RFC 3264 §6, RFC 3261
+        §21.4.26). True when refused. Media on only: phones without media take any body."""
+        if not body:
+            return False
+        try:
+            sdp.answer(sdp.parse(body), session_id=0, version=0, address=LOOPBACK, port=9)
+        except sdp.SdpError as exc:
+            status, code, text = 400, sdp.WARN_MISC, str(exc)
+        except sdp.IncompatibleMedia as exc:
+            status, code, text = (
+                488,
+                sdp.WARN_INCOMPATIBLE_MEDIA,
+                f"Incompatible media format: {exc}",
+            )
+        else:
+            return False
+        response = Response.for_request(server.request, status, to_tag=to_tag)
+        value = sdp.warning(code, USER_AGENT_HOST, text)
+        server.respond(response.with_headers(response.headers.set("Warning", value)))
+        return True
+
     # -- incoming requests ---------------------------------------------------------------------
 
     def _on_request(self, server: ServerTransaction) -> None:
@@ -537,6 +664,12 @@ class VirtualPhone:
         call.invite_server = server
         call.remote_sdp = request.body
         behaviour = self.behaviour
+        if self.media and self._refuse_offer(server, request.body, to_tag=call.local_tag):
+            status = server.final_status
+            self._record(K.REJECTED, call, caller_id=call.peer, status=status, detail="offer")
+            call.final_status = status
+            call.end()
+            return
         in_call = any(c.state is CallState.CONNECTED for c in self.calls.values())
         if behaviour.busy or (behaviour.busy_when_in_call and in_call):
             server.reply(486, to_tag=call.local_tag)
@@ -545,6 +678,8 @@ class VirtualPhone:
             call.end()
             return
         self.calls[call.call_id] = call
+        if self.media:
+            self._spawn(self._media_for(call))  # bound while it rings: the answer has its port
         ringing = Response.for_request(request, 180, to_tag=call.local_tag, contact=self.contact())
         call.dialog = Dialog.from_uas(request, ringing)
         server.respond(ringing)
@@ -578,13 +713,32 @@ class VirtualPhone:
         server = call.invite_server
         if server is None or call.state is not CallState.RINGING or server.final_status:
             return
+        if self.media:
+            if not call.answering:
+                call.answering = True
+                self._spawn(self._answer_with_media(call, server))
+            return
+        self._send_answer(call, server, session_description(next(self._session)))
+
+    async def _answer_with_media(self, call: Call, server: ServerTransaction) -> None:
+        await self._media_for(call)
+        if call.state is not CallState.RINGING or server.final_status:
+            return
+        if call.remote_sdp:
+            body = self._media_answer(call, sdp.parse(call.remote_sdp))  # checked at INVITE
+        else:
+            body = self._media_offer(call)  # late offer: the answer comes in the ACK
+            call.offer_pending = True
+        self._send_answer(call, server, body)
+
+    def _send_answer(self, call: Call, server: ServerTransaction, body: bytes) -> None:
         server.respond(
             Response.for_request(
                 server.request,
                 200,
                 to_tag=call.local_tag,
                 contact=self.contact(),
-                body=session_description(next(self._session)),
+                body=body,
                 content_type=SDP,
             )
         )
@@ -619,16 +773,22 @@ class VirtualPhone:
             server.reply(500)  # out of order (§12.2.2)
             return
         offer = server.request.body
-        if offer:
-            call.remote_sdp = offer
-        direction = answer_direction(offer)
+        if call.media is not None:
+            if self._refuse_offer(server, offer, to_tag=None):
+                return  # the call goes on as agreed before (RFC 3264 §8)
+            if offer:
+                call.remote_sdp = offer
+                body = self._media_answer(call, sdp.parse(offer))
+            else:
+                body = self._media_offer(call)
+                call.offer_pending = True
+        else:
+            if offer:
+                call.remote_sdp = offer
+            body = session_description(next(self._session), answer_direction(offer))
         server.respond(
             Response.for_request(
-                server.request,
-                200,
-                contact=self.contact(),
-                body=session_description(next(self._session), direction),
-                content_type=SDP,
+                server.request, 200, contact=self.contact(), body=body, content_type=SDP
             )
         )
 
@@ -639,12 +799,13 @@ class VirtualPhone:
         call = self._find(call_id, CallState.CONNECTED, "")
         dialog = call.dialog
         assert dialog is not None
-        request = dialog.create_request(
-            "INVITE",
-            via=self._via(),
-            body=session_description(next(self._session), direction),
-            content_type=SDP,
-        )
+        agreed, wished = call.local_sdp, call.wish
+        if call.media is not None:
+            call.wish = Direction(direction)
+            body = self._media_offer(call)
+        else:
+            body = session_description(next(self._session), direction)
+        request = dialog.create_request("INVITE", via=self._via(), body=body, content_type=SDP)
         server = self._registrar or self._server_address()
         hop = self._next_hop(dialog, server)
         response = await self.endpoint.request(request, hop, transport=self.transport_name)
@@ -652,8 +813,11 @@ class VirtualPhone:
         if 200 <= response.status < 300:
             if response.body:
                 call.remote_sdp = response.body
+                self._media_answered(call, response.body)
             ack = dialog.ack(request, via=self._via())
             self.endpoint.send_ack(ack, hop, transport=self.transport_name)
+        else:
+            call.local_sdp, call.wish = agreed, wished  # refused: the old agreement stands
         return response.status
 
     def _incoming_bye(self, server: ServerTransaction) -> None:
@@ -670,7 +834,13 @@ class VirtualPhone:
         call.end()
 
     def _on_ack(self, ack: Request, remote: Address) -> None:
-        """ACK for our 2xx: nothing to do beyond the endpoint stopping retransmissions."""
+        """ACK for our 2xx: the endpoint stops retransmitting; an ACK answering the offer
+        of our 2xx (late offer, RFC 3264 §4) starts the media."""
+        call = self.calls.get(ack.headers.call_id)
+        if call is not None and call.offer_pending and ack.body:
+            call.offer_pending = False
+            call.remote_sdp = ack.body
+            self._media_answered(call, ack.body)
 
     # -- outgoing calls ------------------------------------------------------------------------
 
@@ -696,6 +866,10 @@ class VirtualPhone:
             raise HarnessError(f"{self.name}: cannot place a call: {exc}") from exc
         call = Call(self, call_id=new_call_id("phone.invalid"), direction="outgoing", peer=number)
         self.calls[call.call_id] = call
+        body = session_description(next(self._session))
+        if self.media:
+            await self._media_for(call)
+            body = self._media_offer(call)
         request = Request.build(
             "INVITE",
             f"sip:{number}@{self.domain}",
@@ -706,7 +880,7 @@ class VirtualPhone:
             via=self.endpoint.via(self.transport_name),
             contact=self.contact(),
             headers=self._extra_headers(),
-            body=session_description(next(self._session)),
+            body=body,
             content_type=SDP,
         )
         self._record(K.DIAL, call, peer=number)
@@ -744,6 +918,7 @@ class VirtualPhone:
         call.final_status = response.status
         if 200 <= response.status < 300:
             call.remote_sdp = response.body
+            self._media_answered(call, response.body)
             dialog = call.dialog = Dialog.from_uac(request, response)
             ack = dialog.ack(request, via=self._via())
             self.endpoint.send_ack(
@@ -835,6 +1010,14 @@ class VirtualPhone:
         if unregister and self.state is RegistrationState.REGISTERED:
             with contextlib.suppress(TimeoutError, HarnessError, OSError):
                 await asyncio.wait_for(self.unregister(), 2.0)
+        binding = [c.media_ready for c in self.calls.values() if c.media_ready is not None]
+        if binding:
+            await asyncio.wait(binding)  # every socket bound is then closed below
+        for media in list(self._media_sessions):
+            await self._close_media(media)
+        if self._voice_held:
+            self._voice_held = False
+            VOICES.remove(self.name)
         for task in list(self._tasks):
             task.cancel()
         await self.endpoint.close()

@@ -11,10 +11,12 @@ of plain attributes (state, status text, SDP) need no hop: they are single refer
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from harness.clock import Clock
+from harness.errors import HarnessError
 from harness.sip.app import AppProfile, RegistrationState
+from harness.sip.media import MediaReport
 from harness.sip.observed import PhoneEvent, PhoneEventKind
 from harness.sip.phone.agent import (
     AUTH_ROUNDS,
@@ -88,13 +90,88 @@ class CallHandle:
 
     def hold(self, timeout: float = DEFAULT_TIMEOUT) -> int:
         """Put the far end on hold (re-INVITE with ``a=sendonly``); returns the final status."""
-        return self._reinvite("sendonly", timeout)
+        return self.reinvite("sendonly", timeout)
 
     def resume(self, timeout: float = DEFAULT_TIMEOUT) -> int:
         """Take the call off hold (re-INVITE with ``a=sendrecv``); returns the final status."""
-        return self._reinvite("sendrecv", timeout)
+        return self.reinvite("sendrecv", timeout)
 
-    def _reinvite(self, direction: str, timeout: float) -> int:
+    # -- media (phones opened with media=True; docs/media.md) --------------------------------
+
+    def media_report(self, timeout: float = DEFAULT_TIMEOUT) -> MediaReport:
+        """What this call's media did so far (frozen once the call ended): packets, loss,
+        jitter, gaps, late start and MOS of what was received, who is heard now, the DTMF
+        digits received. ``HarnessError`` when the phone's media is off."""
+
+        async def report() -> MediaReport:
+            return self._media_report()
+
+        result = self._phone._run(report(), timeout)
+        assert isinstance(result, MediaReport)
+        return result
+
+    def _media_report(self) -> MediaReport:
+        media = self._call.media
+        if media is None:
+            raise HarnessError(
+                f"phone {self._phone.name}: call {self.call_id} has no media (open the phone "
+                "with media=True, or set Phone.media before the call)"
+            )
+        return media.report()
+
+    def wait_media(
+        self,
+        condition: Callable[[MediaReport], bool],
+        what: str,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> MediaReport:
+        """The first report (polled every packet time) for which ``condition`` holds;
+        ``TimeoutError`` naming ``what`` and the last report past ``timeout`` real seconds."""
+
+        async def wait() -> MediaReport:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                report = self._media_report()
+                if condition(report):
+                    return report
+                if loop.time() > deadline:
+                    raise TimeoutError(f"not within {timeout} s: {what}; last report: {report}")
+                await asyncio.sleep(0.02)
+
+        result = self._phone._run(wait(), timeout + 5.0)
+        assert isinstance(result, MediaReport)
+        return result
+
+    def send_dtmf(self, digits: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Send ``digits`` as RFC 4733 events on this call's media (about 0.2 s a digit,
+        real time); returns once the last one has been sent."""
+
+        async def send() -> None:
+            media = self._call.media
+            if media is None:
+                self._media_report()  # raises, naming the fix
+                return
+            await media.send_dtmf(digits)
+
+        self._phone._run(send(), timeout)
+
+    def mute(self, on: bool = True, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Stop (or resume) sending audio without telling the far end: the SDP still says
+        sendrecv — a phone whose microphone is off, or a one-way-audio fault."""
+
+        async def mute() -> None:
+            media = self._call.media
+            if media is None:
+                self._media_report()  # raises, naming the fix
+                return
+            media.muted = on
+
+        self._phone._run(mute(), timeout)
+
+    def reinvite(self, direction: str, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """Send a re-INVITE offering ``direction`` (``sendrecv``, ``sendonly``, ``recvonly``,
+        ``inactive``: RFC 3264 §8.4); returns the final status."""
         status = self._phone._run(
             self._phone.virtual.reinvite(self.call_id, direction=direction), timeout
         )
@@ -129,6 +206,7 @@ class Phone:
         expires: int = DEFAULT_EXPIRES,
         faults: Faults | None = None,
         taps: Iterable[Tap] = (),
+        media: bool = False,
     ) -> Phone:
         virtual = runtime.run(
             VirtualPhone.open(
@@ -140,6 +218,7 @@ class Phone:
                 expires=expires,
                 faults=faults,
                 taps=taps,
+                media=media,
             )
         )
         return cls(virtual, runtime)
@@ -170,6 +249,19 @@ class Phone:
     def status_text(self) -> str:
         """What the app shows now (通話可能, 認証に失敗しました, 通話不可, …)."""
         return self.virtual.status_text
+
+    @property
+    def media(self) -> bool:
+        """RTP on for the calls from now on (docs/media.md); off: SDP to port 9, no RTP."""
+        return self.virtual.media
+
+    @media.setter
+    def media(self, on: bool) -> None:
+        self.virtual.media = on
+
+    def media_faults(self, faults: Faults | None) -> None:
+        """Loss/delay injection on the media sockets of the calls from now on."""
+        self.virtual.media_faults = faults
 
     @property
     def status_icon(self) -> str | None:
