@@ -8,11 +8,14 @@ FFT of a Hann-windowed stretch, the peak refined by parabolic interpolation) can
 hears. Silence (RMS below ``SILENCE_RMS``) and noise (no peak holding ``TONAL_SHARE`` of the
 energy) are ``None``. G.711 is the ITU-T recommendation's segment coding written with numpy
 (vectorised; the reference values of G.711 Tables 1a/2a are tests in tests/sip/test_audio.py);
-pyproject.toml says why not audioop. No clock, no socket: samples in, bytes out.
+pyproject.toml says why not audioop. WAV (RIFF, 16-bit mono) goes to and from bytes with the
+stdlib ``wave``. No clock, no socket, no file: samples in, bytes out.
 """
 
 from __future__ import annotations
 
+import io
+import wave
 import zlib
 from collections.abc import Callable, Mapping
 
@@ -132,3 +135,43 @@ CODECS: dict[str, tuple[Encoder, Decoder]] = {
     "PCMU": (ulaw_encode, ulaw_decode),
     "PCMA": (alaw_encode, alaw_decode),
 }
+
+
+# -- WAV (16-bit PCM, mono) ---------------------------------------------------------------
+
+#: One G.711 packet's worth of samples (20 ms): the unit ``audible`` judges.
+FRAME = 160
+
+
+def wav_bytes(samples: Samples, *, rate: int = RATE) -> bytes:
+    """A RIFF WAVE file of ``samples``: 16-bit little-endian PCM, one channel."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def wav_samples(data: bytes, *, rate: int = RATE) -> Samples:
+    """The samples of a 16-bit mono WAV file at ``rate`` Hz; ``ValueError`` naming what differs."""
+    with wave.open(io.BytesIO(data), "rb") as source:
+        shape = (source.getnchannels(), source.getsampwidth(), source.getframerate())
+        if shape != (1, 2, rate):
+            raise ValueError(
+                f"WAV is {shape[0]} channel(s), {8 * shape[1]}-bit, {shape[2]} Hz; "
+                f"expected 1 channel, 16-bit, {rate} Hz"
+            )
+        frames = source.readframes(source.getnframes())
+    return np.frombuffer(frames, dtype="<i2").astype(np.int16)
+
+
+def audible(samples: Samples) -> Samples:
+    """The 20 ms frames of ``samples`` louder than ``SILENCE_RMS``, joined: a recording's
+    leading and trailing silence (before media flowed, after it stopped) left out."""
+    count = len(samples) // FRAME
+    frames = samples[: count * FRAME].astype(np.float64).reshape(count, FRAME)
+    loud = np.sqrt(np.mean(frames * frames, axis=1)) >= SILENCE_RMS
+    kept: Samples = samples[: count * FRAME].reshape(count, FRAME)[loud].reshape(-1)
+    return kept

@@ -6,6 +6,13 @@ creates the phone's one user agent with the ``uanew`` command — after the cont
 up, so that no REGISTER_OK/FAIL event can be missed. Media needs no sound card: source and
 player are ``aubridge`` devices (``ausine`` would need 48 kHz, which G.711 does not run at).
 
+Known audio (``audio_source=``, ``record_dir=``): Debian's baresip 1.0 ships ``aufile.so`` as an
+audio *source* only (``audio_source aufile,<file.wav>``: 8 kHz mono S16LE for G.711; it has no
+player: the module registers nothing but ``ausrc_register``), so what baresip hears
+is recorded by the ``sndfile.so`` audio filter instead: with ``snd_path <dir>`` it writes one
+``dump-<start time>-dec.wav`` (what it decoded, i.e. received) and one ``-enc.wav`` (what it
+encoded) per call, closed when the call ends (``recordings()``).
+
 ctrl_tcp speaks netstring-framed JSON (``len:{...},``): commands
 ``{"command": "dial", "params": "sip:...", "token": "7"}`` get
 ``{"response": true, "ok": true, "data": "...", "token": "7"}``; events arrive unasked as
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
 import tempfile
 import threading
@@ -62,7 +70,7 @@ sip_listen\t\t{host}:{sip_port}
 call_local_timeout\t120
 call_max_calls\t\t4
 audio_player\t\taubridge,nil
-audio_source\t\taubridge,nil
+audio_source\t\t{source}
 audio_alert\t\taubridge,nil
 rtp_ports\t\t10000-20000
 rtp_timeout\t\t0
@@ -76,7 +84,7 @@ module_tmp\t\taccount.so
 module_app\t\tmenu.so
 module_app\t\tctrl_tcp.so
 ctrl_tcp_listen\t\t{host}:{ctrl_port}
-"""
+{audio}"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,6 +274,8 @@ class Baresip(Peer):
     (``password``) through that address as outbound proxy (``wait_registered`` says how it went)
     and calls go through it. Without, it does not register and is called directly at ``uri``.
     ``answer_mode="auto"`` answers every incoming call at once; "manual" waits for ``accept``.
+    ``audio_source`` (a WAV file, 8 kHz mono 16-bit) is what it sends on every call, from the
+    start of the file (silence without one); with ``record_dir`` it records what it receives.
     """
 
     def __init__(
@@ -281,6 +291,8 @@ class Baresip(Peer):
         workdir: Path | None = None,
         binary: str = BARESIP_BINARY,
         start_timeout: float = 10.0,
+        audio_source: Path | None = None,
+        record_dir: Path | None = None,
     ) -> None:
         self.user = user
         self.registrar = registrar
@@ -292,6 +304,8 @@ class Baresip(Peer):
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="baresip-"))
         self.binary = binary
         self.start_timeout = start_timeout
+        self.audio_source = audio_source
+        self.record_dir = record_dir
         self.host = LOOPBACK
         self.port = 0
         self.ctrl_port = 0
@@ -386,6 +400,10 @@ class Baresip(Peer):
                 sip_port=self.port,
                 ctrl_port=self.ctrl_port,
                 module_path=MODULE_PATH,
+                source="aubridge,nil"
+                if self.audio_source is None
+                else f"aufile,{self.audio_source}",
+                audio=self._audio_modules(),
             ),
             encoding="utf-8",
         )
@@ -395,6 +413,64 @@ class Baresip(Peer):
             + "\n",
             encoding="utf-8",
         )
+
+    def _audio_modules(self) -> str:
+        lines = []
+        if self.audio_source is not None:
+            lines.append("module\t\t\taufile.so\n")
+        if self.record_dir is not None:
+            self.record_dir.mkdir(parents=True, exist_ok=True)
+            lines.append("module\t\t\tsndfile.so\n")
+            lines.append(f"snd_path\t\t{self.record_dir}\n")
+        return "".join(lines)
+
+    def take_recording(self, *, timeout: float = 5.0) -> Path:
+        """The WAV of what baresip received on the call that just ended, moved to
+        ``received-<n>.wav`` in ``record_dir`` (n counts from 1).
+
+        Call it after CALL_CLOSED and before the next call: sndfile names its dumps by the
+        call's start time to the second, so two calls in one second would share a name. The
+        file is complete once baresip has closed it (its header is written on close), which is
+        awaited here by watching baresip's open files (``/proc/<pid>/fd``), with a deadline.
+        """
+        if self.record_dir is None:
+            raise HarnessError("baresip records nothing: start it with record_dir=")
+        deadline = time.monotonic() + timeout
+        while True:
+            dumps = sorted(self.record_dir.glob("dump-*.wav"))
+            decoded = [d for d in dumps if d.name.endswith("-dec.wav")]
+            if len(decoded) == 1 and not self._holds_open(dumps):
+                break
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    f"baresip: no closed recording in {self.record_dir} within {timeout:g} s "
+                    f"(found {[d.name for d in dumps]}); log {self.log_path}"
+                )
+            time.sleep(0.02)  # polling a condition (baresip closed the file), not a fixed wait
+        taken = (
+            self.record_dir
+            / f"received-{len(list(self.record_dir.glob('received-*.wav'))) + 1}.wav"
+        )
+        decoded[0].rename(taken)
+        for dump in dumps:
+            dump.unlink(missing_ok=True)
+        return taken
+
+    def _holds_open(self, paths: list[Path]) -> bool:
+        if self.pid is None:
+            return False
+        wanted = {str(p.resolve()) for p in paths}
+        try:
+            fds = list(Path(f"/proc/{self.pid}/fd").iterdir())
+        except OSError:
+            return False  # baresip has exited: nothing is open
+        for fd in fds:
+            try:
+                if os.readlink(fd) in wanted:
+                    return True
+            except OSError:
+                continue  # closed meanwhile
+        return False
 
     def stop(self) -> None:
         """Quit baresip (``quit`` command, then SIGTERM) and reap it. Idempotent."""
