@@ -272,10 +272,30 @@ def _rows(table: Any) -> Any:
         for record in records:
             for name in TIME_FIELDS[table]:
                 record[name] = iso_time(record[name])
+            if table == "voicemail_messages":
+                # The file's name stays inside the simulator: the link is what a client uses.
+                has_audio = record.pop("audio") is not None
+                record["audio_url"] = voicemail_audio_url(record["id"]) if has_audio else None
         return JSONResponse(records)
 
     rows.__name__ = table
     return rows
+
+
+def voicemail_audio_url(message_id: int) -> str:
+    return f"/api/voicemail/{message_id}/audio"
+
+
+@api_route
+async def voicemail_audio(request: Request) -> Response:
+    """A voicemail message's recording as ``audio/wav`` (16-bit mono 8 kHz)."""
+    raw = str(request.path_params["message_id"])
+    known = raw.isascii() and raw.isdigit() and int(raw) < 2**62  # SQLite's INTEGER range
+    path = _sim(request).store.voicemail_audio(int(raw)) if known else None
+    if path is None or not path.is_file():
+        raise ApiError(404, f"no voicemail recording {raw[:20]!r} (see GET /api/voicemail)")
+    data = await run_in_threadpool(path.read_bytes)
+    return Response(data, media_type="audio/wav")
 
 
 async def openapi(request: Request) -> Response:
@@ -295,6 +315,7 @@ ROUTES = [
     Route("/api/pstn/registrations", _rows("pstn_registrations")),
     Route("/api/calls", _rows("calls")),
     Route("/api/voicemail", _rows("voicemail_messages")),
+    Route("/api/voicemail/{message_id}/audio", voicemail_audio),
 ]
 
 
@@ -433,6 +454,14 @@ def _build_openapi() -> dict[str, Any]:
             "caller_id": nullable_str,
             "received_at": wall,
             "duration": {"type": "number", "description": "simulated seconds"},
+            "audio_seconds": {
+                "type": ["number", "null"],
+                "description": "real seconds of the caller's audio recorded (null: no media)",
+            },
+            "audio_url": {
+                "type": ["string", "null"],
+                "description": "GET it (same bearer token) for the recording as audio/wav",
+            },
         },
     )
     schemas["Mail"] = obj(
@@ -612,6 +641,26 @@ def _build_openapi() -> dict[str, Any]:
                 },
             }
         }
+    paths["/api/voicemail/{message_id}/audio"] = {
+        "get": {
+            "summary": "A voicemail message's recording (16-bit mono 8 kHz WAV)",
+            "parameters": [
+                {
+                    "name": "message_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "the WAV file",
+                    "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "404": err("no such message, or it has no recording"),
+            },
+        }
+    }
     # Every operation needs the bearer token (harness.sim.web.access); those taking a body
     # take JSON only. This document itself (GET /api/openapi.json) is public.
     unauthorized = {

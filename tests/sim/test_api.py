@@ -301,6 +301,7 @@ def test_openapi_document_lists_every_route(sim: SimulatorHandle) -> None:
         "/api/pstn/registrations",
         "/api/calls",
         "/api/voicemail",
+        "/api/voicemail/{message_id}/audio",
     }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from harness.sim.pbx.routing import ExternalOrigin
 from harness.sim.pbx.sip_glue import PbxSetup, PbxSipService, _CallSession
 from harness.sim.server import ServiceContext
 from harness.sim.store import PstnRegistrationRow, RegistrationRow, RingTimeDefaults, Store
+from harness.sip import audio
 from harness.sip.endpoint import Endpoint
 
 log = logging.getLogger(__name__)
@@ -263,13 +265,31 @@ class _StoreBacked(PbxSipService):
         )
         if call.recording_id is not None:
             message = self.pbx.voicemail.get(call.recording_id)
-            self.store.record_voicemail(
+            name, seconds = self._save_audio(session, message.id)
+            saved = self.store.record_voicemail(
                 extension=message.mailbox,
                 caller_id=message.caller_id,
                 received_at=wall_time(call.clock, message.started_at),
                 duration=message.duration or 0.0,
                 epoch=session.epoch,
+                audio=name,
+                audio_seconds=seconds,
             )
+            if not saved and name is not None:  # the call began before a reset: not listed
+                (self.store.voicemail_dir / name).unlink(missing_ok=True)
+
+    def _save_audio(self, session: _CallSession, message_id: int) -> tuple[str | None, float]:
+        """Write what the voicemail recorded as ``<db>.voicemail/<id>-<random>.wav`` (16-bit
+        mono 8 kHz, at most MAX_RECORDING_SECONDS); no file when the call had no media."""
+        media = session.voicemail_media
+        if media is None:
+            return None, 0.0
+        samples = media.close()
+        folder = self.store.voicemail_dir
+        folder.mkdir(mode=0o700, exist_ok=True)
+        name = f"{message_id}-{secrets.token_hex(4)}.wav"
+        (folder / name).write_bytes(audio.wav_bytes(samples))
+        return name, len(samples) / audio.RATE
 
 
 class StoreSipService:

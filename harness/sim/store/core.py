@@ -66,6 +66,12 @@ class StoreCore:
             db.execute("DELETE FROM pstn_registrations")
             db.execute("DELETE FROM one_time_codes")
 
+    @property
+    def voicemail_dir(self) -> Path:
+        """Where voicemail recordings (WAV) are kept: beside the database file, like its
+        ``.api-token`` (``<db>.voicemail/``; inside the temporary directory without --db)."""
+        return self.path.with_name(self.path.name + ".voicemail")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -140,7 +140,9 @@ CREATE TABLE IF NOT EXISTS voicemail_messages (
     extension TEXT NOT NULL,
     caller_id TEXT,
     received_at REAL NOT NULL,
-    duration REAL NOT NULL DEFAULT 0
+    duration REAL NOT NULL DEFAULT 0,
+    audio TEXT,                           -- file name in Store.voicemail_dir; NULL: no audio
+    audio_seconds REAL                    -- real seconds of audio recorded
 );
 """
 
@@ -174,6 +176,10 @@ def open_schema(db: sqlite3.Connection, tx: Transaction, *, lockout_threshold: i
     columns = {row["name"] for row in db.execute("PRAGMA table_info(web_sessions)")}
     if "flash" not in columns:  # a store file written before flash messages existed
         db.execute("ALTER TABLE web_sessions ADD COLUMN flash TEXT")
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(voicemail_messages)")}
+    if "audio" not in columns:  # a store file written before voicemail recorded audio
+        db.execute("ALTER TABLE voicemail_messages ADD COLUMN audio TEXT")
+        db.execute("ALTER TABLE voicemail_messages ADD COLUMN audio_seconds REAL")
     _migrate_group_ring_time(db, tx)
     _migrate_lockouts(db, tx, lockout_threshold=lockout_threshold)
     _migrate_call_times(db, tx)

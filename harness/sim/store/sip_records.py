@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from harness.sim.store.core import StoreCore
@@ -120,16 +121,33 @@ class SipRecordsMixin(StoreCore):
         received_at: float,
         duration: float,
         epoch: int | None = None,
-    ) -> None:
-        """One voicemail message; nothing when its call began before the last reset."""
+        audio: str | None = None,
+        audio_seconds: float | None = None,
+    ) -> bool:
+        """One voicemail message (``audio``: its WAV's name in ``voicemail_dir``); nothing,
+        and False, when its call began before the last reset."""
         with self._tx() as db:
             if self._stale(epoch):
-                return
+                return False
             db.execute(
-                "INSERT INTO voicemail_messages (extension, caller_id, received_at, duration) "
-                "VALUES (?, ?, ?, ?)",
-                (extension, caller_id, received_at, duration),
+                "INSERT INTO voicemail_messages (extension, caller_id, received_at, duration, "
+                "audio, audio_seconds) VALUES (?, ?, ?, ?, ?, ?)",
+                (extension, caller_id, received_at, duration, audio, audio_seconds),
             )
+        return True
+
+    def voicemail_audio(self, message_id: int) -> Path | None:
+        """The WAV file of a listed voicemail message, None when it has none (or is gone)."""
+        rows = self._read("SELECT audio FROM voicemail_messages WHERE id = ?", (message_id,))
+        name = rows[0]["audio"] if rows else None
+        return None if name is None else self.voicemail_dir / str(name)
+
+    def voicemail_messages(self, extension: str) -> list[dict[str, Any]]:
+        """A mailbox's messages with audio, oldest first (what retrieval plays)."""
+        sql = (
+            "SELECT * FROM voicemail_messages WHERE extension = ? AND audio IS NOT NULL ORDER BY id"
+        )
+        return [dict(r) for r in self._read(sql, (extension,))]
 
     def list_rows(
         self,

@@ -121,6 +121,8 @@ class PbxSipService:
         ):
             if self.sessions.pop(session.call_id, None) is not None:
                 self.finished(session)
+            if session.voicemail_media is not None:
+                session.voicemail_media.close()  # its socket, once finished() has the audio
             if session.cancel_watch is not None:
                 # Dropped, not only cancelled: the cancelled task's traceback holds the
                 # session's frame, a cycle only a full garbage collection would free.

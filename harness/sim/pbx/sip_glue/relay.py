@@ -23,7 +23,8 @@ SDP = "application/sdp"
 # In-dialog requests relayed to the other side of the B2BUA, and the headers they carry along.
 RELAYED = frozenset({"INVITE", "UPDATE", "INFO"})
 RELAYED_HEADERS = ("Content-Disposition", "Info-Package", "Session-Expires", "Min-SE")
-# What the voicemail UAS answers with (media is not simulated, only the dialog).
+# What the voicemail UAS answers an INVITE without a usable offer with (the dialog only;
+# with an offer it answers for real: voicemail_media.py).
 VOICEMAIL_SDP = (
     b"v=0\r\no=voicemail 1 1 IN IP4 127.0.0.1\r\ns=voicemail\r\nc=IN IP4 127.0.0.1\r\n"
     b"t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=recvonly\r\n"
@@ -129,7 +130,11 @@ def in_dialog(service: PbxSipService, server: ServerTransaction) -> None:
         server.reply(491)
         return
     if there == "local":
-        body = VOICEMAIL_SDP if is_invite else b""
+        # The voicemail answers the new offer itself (hold: recvonly), on the same port.
+        media = session.voicemail_media
+        body = b""
+        if is_invite:
+            body = VOICEMAIL_SDP if media is None else media.reanswer(request.body)
         server.respond(
             Response.for_request(
                 request,

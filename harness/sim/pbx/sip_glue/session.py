@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from harness.sim.pbx.call import Call, CallState, LegFailure, LegTarget
 from harness.sim.pbx.routing import CallerId, ReleaseReason, ToExtension
 from harness.sim.pbx.sip_glue.relay import SDP, VOICEMAIL_SDP, _Dialog
+from harness.sim.pbx.sip_glue.voicemail_media import VoicemailMedia
 from harness.sip.dialog import Dialog
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
 from harness.sip.message import Request, Response, new_tag
@@ -114,6 +115,7 @@ class _CallSession:
     peer_session: _CallSession | None = None  # bridged caller (pickup)
     cancel_watch: asyncio.Task[None] | None = None
     epoch: int = 0  # the store's epoch when the call began (service.py; 0 without a store)
+    voicemail_media: VoicemailMedia | None = None  # the voicemail UAS's RTP (answered offer)
 
     # --- LegDriver ----------------------------------------------------------------------------
 
@@ -157,7 +159,15 @@ class _CallSession:
         self._answer(body)
 
     def to_voicemail(self, mailbox: str) -> None:
-        self._answer(VOICEMAIL_SDP)
+        # The caller's offer answered for real: greeting out, recording in (voicemail_media);
+        # an INVITE without a usable offer gets the dialog-only answer of before.
+        media = VoicemailMedia.answering(self.server.request.body)
+        if media is None:
+            self._answer(VOICEMAIL_SDP)
+            return
+        self.voicemail_media = media
+        self._answer(media.answer)
+        self.service.spawn(media.run())
 
     def bridge(self, other_call: str) -> None:
         other = self.service.sessions.get(other_call)
