@@ -192,6 +192,16 @@ class ModelParams:
     """Rule 8 (A): dialled by a pickup-group member to answer another member's ringing
     call."""
 
+    # 留守番電話 retrieval (issue 13 item 3; DOMAIN.md is silent on how a mailbox is heard).
+    voicemail_access_code: str = "*98"
+    """(A): dialled by an extension to hear its own mailbox: the PBX answers, asks for the
+    留守番電話パスワード by DTMF (RFC 4733, ended by #) and plays the messages. The model does
+    not follow such a call (it is not a call to anyone); the parameter is here so that one
+    ``--param`` means the same to ``predict`` and ``serve``."""
+    voicemail_password_attempts: int = 3
+    """(A): wrong 留守番電話パスワード entries in a row after which the mailbox is locked
+    (even the right password is then refused) until the simulator's next reset."""
+
     # Scenario default.
     caller_gives_up_after: float = 120
     """Issue 2's scenario format (not an (A) of DOMAIN.md): when a scenario does not say, the

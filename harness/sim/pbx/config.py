@@ -130,6 +130,9 @@ class PbxParams:
     forwarded_external_caller_id: ForwardedCallerId = ForwardedCallerId.FORWARDING_EXTENSION
     # Rule 8.
     pickup_code: str = "*8"
+    # 留守番電話 retrieval (docs/pbx.md "Voicemail").
+    voicemail_access_code: str = "*98"  # an extension dials it to hear its own mailbox
+    voicemail_password_attempts: int = 3  # wrong passwords in a row that lock the mailbox
     # Simulator only (not an (A)): a number that is neither an extension nor a pilot is
     # external when it starts so.
     external_prefix: str = "0"

@@ -144,12 +144,16 @@ class _StoreBacked(PbxSipService):
         if fresh_start:
             self._loaded_epoch = self.store.epoch
             self._route_cache = {}
+            self.pbx.voicemail.unlock_all()
         if self.faults.on(INBOUND_ROUTE_STALE):
             # A route cache filled on first use and never invalidated: a changed 着信先 is
             # not seen, a newly routed 外線番号 is.
             self._route_cache = {**config.inbound_routes, **self._route_cache}
             config = dataclasses.replace(config, inbound_routes=dict(self._route_cache))
         self.pbx.config = config
+        for extension, password in snapshot.voicemail_passwords.items():
+            if self.pbx.voicemail.password(extension) != password:
+                self.pbx.voicemail.set_password(extension, password)
         credentials = credentials_from_snapshot(snapshot)
         if snapshot.sip_domain != self.sip_domain:  # a new tenant: new realm, no bindings
             self.sip_domain = snapshot.sip_domain
@@ -277,6 +281,19 @@ class _StoreBacked(PbxSipService):
             )
             if not saved and name is not None:  # the call began before a reset: not listed
                 (self.store.voicemail_dir / name).unlink(missing_ok=True)
+
+    def mailbox_recordings(self, mailbox: str) -> list[audio.Samples]:
+        """The listed messages of ``mailbox`` that have audio, oldest first, read from their
+        WAV files (each at most MAX_RECORDING_SECONDS); a missing or unreadable file is left
+        out."""
+        found: list[audio.Samples] = []
+        for row in self.store.voicemail_messages(mailbox):
+            try:
+                data = (self.store.voicemail_dir / str(row["audio"])).read_bytes()
+                found.append(audio.wav_samples(data))
+            except (OSError, ValueError, EOFError):
+                log.warning("voicemail %s: recording %s unreadable", mailbox, row["audio"])
+        return found
 
     def _save_audio(self, session: _CallSession, message_id: int) -> tuple[str | None, float]:
         """Write what the voicemail recorded as ``<db>.voicemail/<id>-<random>.wav`` (16-bit

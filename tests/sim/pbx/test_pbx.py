@@ -13,7 +13,7 @@ from harness.sim.pbx.call import Call, CallState
 from harness.sim.pbx.config import PbxConfig, Presence, ReachConfig, ReachLeg
 from harness.sim.pbx.pbx import Pbx
 from harness.sim.pbx.routing import ExternalOrigin, InternalOrigin
-from harness.sim.pbx.voicemail import VoicemailStore
+from harness.sim.pbx.voicemail import Attempt, VoicemailStore
 from tests.sim.pbx.fakes import FakeDriver, tenant
 
 PICKUP = {"着信グループ": [{"種別": "コールピックアップ", "メンバー": ["20201", "20202", "20203"]}]}
@@ -242,3 +242,20 @@ def test_config_from_tenant() -> None:
     assert dict(config.outbound_caller_ids) == {"20201": "0312345678"}
     with pytest.raises(TypeError):
         config.forwards["20203"] = config.forwards["20201"]  # type: ignore[index]
+
+
+def test_voicemail_password_tries_lock_the_mailbox_even_for_the_right_one() -> None:
+    store = VoicemailStore()
+    store.set_password("20201", "1234")
+
+    assert store.try_password("20201", "0000", limit=3) is Attempt.REFUSED
+    assert store.try_password("20201", "1234", limit=3) is Attempt.ACCEPTED  # resets the count
+    assert [store.try_password("20201", "0", limit=3) for _ in range(3)] == [
+        Attempt.REFUSED,
+        Attempt.REFUSED,
+        Attempt.LOCKED,
+    ]
+    assert store.try_password("20201", "1234", limit=3) is Attempt.LOCKED
+    assert store.is_locked("20201") and not store.is_locked("20200")
+    store.unlock_all()
+    assert store.try_password("20201", "1234", limit=3) is Attempt.ACCEPTED

@@ -14,11 +14,14 @@ from harness.sim.pbx.call import LegTarget
 from harness.sim.pbx.config import PbxConfig, PbxParams
 from harness.sim.pbx.pbx import Pbx
 from harness.sim.pbx.registrar import Registrar, RegistrarParams, StoredCredential
-from harness.sim.pbx.routing import CallerId, Origin, ToExtension
+from harness.sim.pbx.routing import CallerId, InternalOrigin, Origin, ToExtension
 from harness.sim.pbx.sip_glue.auth import origin, register
 from harness.sim.pbx.sip_glue.dispatch import dispatch
 from harness.sim.pbx.sip_glue.relay import SDP, in_dialog
+from harness.sim.pbx.sip_glue.retrieval import MailboxRetrieval
 from harness.sim.pbx.sip_glue.session import Contact, PstnResolver, _CallSession, _Leg
+from harness.sim.pbx.sip_glue.voicemail_media import VoicemailMedia
+from harness.sip import audio
 from harness.sip.endpoint import Endpoint, ServerTransaction, TransportName
 from harness.sip.message import Request, new_call_id, new_tag, response_to_unparseable
 from harness.sip.syntax import SipParseError
@@ -240,8 +243,47 @@ class PbxSipService:
         request = server.request
         dialled = request.uri.user_text if isinstance(request.uri, SipUri) else None
         origin = self._origin(server)
-        if origin is not None:
-            self.start_call(server, self.endpoint, origin, dialled or "")
+        if origin is None:
+            return
+        if isinstance(origin, InternalOrigin) and dialled == self.pbx.params.voicemail_access_code:
+            self.start_retrieval(server, origin.extension)
+            return
+        self.start_call(server, self.endpoint, origin, dialled or "")
+
+    def start_retrieval(self, server: ServerTransaction, mailbox: str) -> None:
+        """The access code: the PBX answers itself and plays ``mailbox`` after the
+        password (retrieval.py). It needs audio: an INVITE without an answerable offer is
+        refused 488 (RFC 3261 §21.4.26)."""
+        media = VoicemailMedia.answering(server.request.body, record=False)
+        if media is None:
+            server.reply(488)
+            return
+        request = server.request
+        call_id = f"sip-call-{next(self._ids)}"
+        session = _CallSession(
+            service=self,
+            server=server,
+            endpoint=self.endpoint,
+            call_id=call_id,
+            epoch=self.records_epoch(),
+            voicemail_media=media,
+        )
+        self.sessions[call_id] = session
+        self.caller_dialogs[request.headers.call_id] = session
+        session.answer_itself(media.answer)
+        MailboxRetrieval(
+            mailbox=mailbox,
+            media=media,
+            store=self.pbx.voicemail,
+            attempts=self.pbx.params.voicemail_password_attempts,
+            messages=self.mailbox_recordings,
+            hang_up=session.end_from_pbx,
+        ).begin()
+        self.spawn(media.run())
+
+    def mailbox_recordings(self, mailbox: str) -> list[audio.Samples]:
+        """The recorded messages of ``mailbox``, oldest first (kept by the store: service.py)."""
+        return []
 
     def start_call(
         self, server: ServerTransaction, endpoint: Endpoint, origin: Origin, dialled: str

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from harness.sim.pbx.call import Call, CallState, LegFailure, LegTarget
 from harness.sim.pbx.routing import CallerId, ReleaseReason, ToExtension
 from harness.sim.pbx.sip_glue.relay import SDP, VOICEMAIL_SDP, _Dialog
-from harness.sim.pbx.sip_glue.voicemail_media import VoicemailMedia
+from harness.sim.pbx.sip_glue.voicemail_media import VoicemailMedia, greeting
 from harness.sip.dialog import Dialog
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
 from harness.sip.message import Request, Response, new_tag
@@ -167,7 +167,19 @@ class _CallSession:
             return
         self.voicemail_media = media
         self._answer(media.answer)
+        media.play(greeting())
         self.service.spawn(media.run())
+
+    def answer_itself(self, body: bytes) -> None:
+        """200 to the caller from the PBX itself (mailbox retrieval: no engine call)."""
+        self._answer(body)
+
+    def end_from_pbx(self) -> None:
+        """The PBX ends a call it answered itself: BYE to the caller."""
+        if self.caller_dialog is not None:
+            self.caller_dialog.bye()
+            self.caller_dialog = None
+        self.service.forget(self)
 
     def bridge(self, other_call: str) -> None:
         other = self.service.sessions.get(other_call)

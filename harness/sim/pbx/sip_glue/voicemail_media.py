@@ -21,6 +21,7 @@ import asyncio
 import secrets
 import socket
 from collections import deque
+from collections.abc import Callable
 from typing import cast
 
 import numpy as np
@@ -46,7 +47,13 @@ class VoicemailMedia(asyncio.DatagramProtocol):
     """One voicemail call's RTP: greeting out, the caller's audio and digits in."""
 
     def __init__(
-        self, *, sock: socket.socket, negotiated: sdp.Negotiated, answer: bytes, session_id: int
+        self,
+        *,
+        sock: socket.socket,
+        negotiated: sdp.Negotiated,
+        answer: bytes,
+        session_id: int,
+        record: bool = True,
     ) -> None:
         self._sock = sock
         self._session_id = session_id
@@ -64,10 +71,14 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         self._ssrc = secrets.randbits(32)
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
-        self.greeting_packets = 0
+        self.sent_packets = 0
+        self._talking = False
+        self._queue: deque[audio.Samples | Callable[[], None]] = deque()
+        self.on_digit: Callable[[str], None] | None = None
+        self.record = record
 
     @classmethod
-    def answering(cls, offer: bytes) -> VoicemailMedia | None:
+    def answering(cls, offer: bytes, *, record: bool = True) -> VoicemailMedia | None:
         """Bind a socket and answer ``offer``; None when there is nothing to answer (no body,
         a malformed one, no audio stream with PCMU or PCMA): the caller is then answered as
         before media existed (``relay.VOICEMAIL_SDP``)."""
@@ -93,7 +104,13 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         if negotiated is None:
             sock.close()
             return None
-        return cls(sock=sock, negotiated=negotiated, answer=sdp.build(local), session_id=session_id)
+        return cls(
+            sock=sock,
+            negotiated=negotiated,
+            answer=sdp.build(local),
+            session_id=session_id,
+            record=record,
+        )
 
     def reanswer(self, offer: bytes) -> bytes:
         """The answer to a re-INVITE's offer (hold, resume, refresh): same port, the new
@@ -129,7 +146,8 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         return self._recorded / audio.RATE
 
     async def run(self) -> None:
-        """Attach the socket to the loop, then play the greeting."""
+        """Attach the socket to the loop, then send what is queued (``play``), one packet per
+        20 ms tick at absolute deadlines, until ``close``."""
         loop = asyncio.get_running_loop()
         if self._closed:
             return
@@ -137,31 +155,50 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         if self._closed:
             self.close()
             return
-        self._greet(loop, loop.time(), 0)
+        self._tick(loop, loop.time(), 0)
 
-    def _greet(self, loop: asyncio.AbstractEventLoop, epoch: float, tick: int) -> None:
-        ticks = int(GREETING_SECONDS / PTIME)
+    def play(self, samples: audio.Samples, *, then: Callable[[], None] | None = None) -> None:
+        """Queue ``samples`` to send after what is queued already (in 20 ms frames, the last
+        one padded with silence); ``then`` runs once they have all been sent."""
+        padded = np.concatenate(
+            [samples.astype(np.int16), np.zeros(-len(samples) % SAMPLES_PER_PACKET, np.int16)]
+        )
+        self._queue.extend(padded.reshape(-1, SAMPLES_PER_PACKET))
+        if then is not None:
+            self._queue.append(then)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, epoch: float, tick: int) -> None:
         transport, negotiated = self._transport, self.negotiated
-        if self._closed or transport is None or tick >= ticks:
+        if self._closed or transport is None:
             return
-        if negotiated.sends and negotiated.remote_port:
-            encode = audio.CODECS[negotiated.codec.encoding.upper()][0]
-            samples = audio.tone(
-                GREETING_HZ, start=tick * SAMPLES_PER_PACKET, count=SAMPLES_PER_PACKET
-            )
-            packet = RtpPacket(
-                payload_type=negotiated.codec.payload_type,
-                sequence=(self._sequence + tick) & 0xFFFF,
-                timestamp=(self._timestamp + tick * SAMPLES_PER_PACKET) & 0xFFFFFFFF,
-                ssrc=self._ssrc,
-                payload=encode(samples),
-                marker=tick == 0,
-            )
-            transport.sendto(
-                packet.serialize(), (negotiated.remote_address, negotiated.remote_port)
-            )
-            self.greeting_packets += 1
-        self._timer = loop.call_at(epoch + (tick + 1) * PTIME, self._greet, loop, epoch, tick + 1)
+        while self._queue and callable(self._queue[0]):
+            action = self._queue.popleft()
+            assert callable(action)
+            action()
+            if self._closed:
+                return
+        if self._queue:
+            frame = self._queue.popleft()
+            assert not callable(frame)
+            if negotiated.sends and negotiated.remote_port:
+                encode = audio.CODECS[negotiated.codec.encoding.upper()][0]
+                packet = RtpPacket(
+                    payload_type=negotiated.codec.payload_type,
+                    sequence=self._sequence,
+                    timestamp=(self._timestamp + tick * SAMPLES_PER_PACKET) & 0xFFFFFFFF,
+                    ssrc=self._ssrc,
+                    payload=encode(frame),
+                    marker=not self._talking,
+                )
+                self._sequence = (self._sequence + 1) & 0xFFFF
+                transport.sendto(
+                    packet.serialize(), (negotiated.remote_address, negotiated.remote_port)
+                )
+                self.sent_packets += 1
+            self._talking = True
+        else:
+            self._talking = False
+        self._timer = loop.call_at(epoch + (tick + 1) * PTIME, self._tick, loop, epoch, tick + 1)
 
     # -- asyncio.DatagramProtocol ------------------------------------------------------------
 
@@ -179,7 +216,7 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         negotiated = self.negotiated
         if packet.payload_type == negotiated.telephone_event:
             self._event(packet)
-        elif packet.payload_type == negotiated.codec.payload_type:
+        elif packet.payload_type == negotiated.codec.payload_type and self.record:
             if self._recorded >= MAX_RECORDING_SAMPLES:
                 self.dropped += 1
                 return
@@ -202,6 +239,8 @@ class VoicemailMedia(asyncio.DatagramProtocol):
             return
         self._events.append(packet.timestamp)
         self.digits = (self.digits + digit)[-MAX_DIGITS:]
+        if self.on_digit is not None:
+            self.on_digit(digit)
 
     # -- ending ------------------------------------------------------------------------------
 
@@ -219,3 +258,12 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         if not self._samples:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(self._samples).astype(np.int16)
+
+
+def greeting() -> audio.Samples:
+    """What the voicemail plays when it answers (and the retrieval's password prompt)."""
+    return prompt(GREETING_HZ)
+
+
+def prompt(frequency: float, seconds: float = GREETING_SECONDS) -> audio.Samples:
+    return audio.tone(frequency, start=0, count=int(seconds * audio.RATE))
