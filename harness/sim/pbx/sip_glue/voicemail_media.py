@@ -6,13 +6,16 @@ Theory of operation. The media is *terminated* here, not passed through: the voi
 the far end of the call. ``VoicemailMedia.answering(offer)`` binds a UDP socket on a free port
 of 127.0.0.1 synchronously (so the 200's SDP names a port that already receives) and answers
 the offer with ``sdp.answer`` — the offer's first codec of PCMU/PCMA, its telephone-event,
-``sendrecv``. ``run()`` then attaches the socket to the loop and sends ``GREETING_SECONDS`` of
-a ``GREETING_HZ`` tone, one 20 ms packet per tick at absolute deadlines (media is real time,
-never scaled, like the phones'). Every packet received in the negotiated audio payload type is
-decoded and appended to the recording until ``MAX_RECORDING_SECONDS``: a message's memory and
-file are bounded whatever the caller does; packets past the bound are counted, not kept.
-Telephone-event packets give one digit per event (RTP timestamp). ``close()`` stops everything
-and returns the samples; the service writes them as a WAV file (``audio.wav_bytes``).
+``sendrecv``. ``run()`` then attaches the socket to the loop and sends what ``play`` queued —
+for a message, ``greeting()``: ``GREETING_SECONDS`` of ``GREETING_HZ``; for retrieval, prompts
+and messages (retrieval.py) — one 20 ms packet per tick at absolute deadlines (media is real
+time, never scaled, like the phones'); an action queued with ``then=`` runs once the frames
+before it are sent. Every packet received in the negotiated audio payload type is decoded
+and appended to the recording (unless ``record=False``) until ``MAX_RECORDING_SECONDS``: a
+message's memory and file are bounded whatever the caller does; packets past the bound are
+counted, not kept. Telephone-event packets give one digit per event (RTP timestamp), passed
+to ``on_digit``. ``close()`` stops everything and returns the samples; the service writes them
+as a WAV file (``audio.wav_bytes``).
 """
 
 from __future__ import annotations
