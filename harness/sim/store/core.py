@@ -7,6 +7,7 @@ change all or nothing and lets ``settings_stamp`` know when the database changed
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -128,5 +129,7 @@ class StoreCore:
         self._listing_listeners.append(listener)
 
     def _notify_reset(self) -> None:
+        # The messages' rows are gone: so are their recordings (a folder of files only).
+        shutil.rmtree(self.voicemail_dir, ignore_errors=True)
         for listener in self._reset_listeners:
             listener()

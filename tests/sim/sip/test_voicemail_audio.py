@@ -115,3 +115,18 @@ def test_a_caller_without_media_gets_a_message_without_audio(
     # The offer is answered (the port-9 body is a valid offer), nothing arrives: no audio.
     assert message["audio_seconds"] == 0 and message["audio_url"] is not None
     assert len(audio.wav_samples(sim.client.get(message["audio_url"]).content)) == 0
+
+
+def test_a_reset_removes_the_recordings_with_their_messages(
+    sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    leave_message(caller_and_mailbox(phone_factory, sim))
+    url = listed(sim)["audio_url"]
+    folder = sim.db.with_name(sim.db.name + ".voicemail")
+    assert len(list(folder.glob("*.wav"))) == 1
+
+    sim.api("POST", "/api/reset")
+
+    assert rows(sim, "/api/voicemail") == []
+    assert sim.client.get(url).status_code == 404
+    assert list(folder.glob("*.wav")) == []
