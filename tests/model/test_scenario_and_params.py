@@ -162,7 +162,7 @@ def alternative_text(name: str, default: object) -> tuple[str, object]:
     if isinstance(default, bool):
         return str(not default).lower(), not default
     if isinstance(default, int) and not isinstance(default, float):
-        return "3", 3
+        return ("5", 5) if default == 3 else ("3", 3)
     if default is None:
         return "30", 30.0
     if name in ("withhold_prefix", "present_prefix"):

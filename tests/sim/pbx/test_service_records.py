@@ -150,3 +150,20 @@ def test_the_sip_side_tells_the_store_its_default_ring_times() -> None:
 
     params = PbxParams(group_ring_time=30.0, member_ring_time=12.0)
     with_service({}, scenario, pbx_params=params)
+
+
+def test_the_access_code_is_a_parameter() -> None:
+    """voicemail_access_code=*55: that code reaches retrieval (which needs an answerable offer:
+    this phone's SDP has no m= line, hence 488), and the default *98 no longer does (404)."""
+
+    async def scenario(service: StoreSipService, lab: Lab, store: Store) -> None:
+        caller = await Phone.open(lab, "abcde20205")
+        try:
+            assert (await caller.register()).status == 200
+            assert (await caller.dial("*55")).status == 488
+            assert (await caller.dial("*98")).status == 404
+        finally:
+            await close_all(caller)
+
+    params = PbxParams().with_overrides({"voicemail_access_code": "*55"})
+    with_service({}, scenario, pbx_params=params)
