@@ -23,7 +23,11 @@ def model_params(draw: st.DrawFn) -> ModelParams:
             changes[field.name] = draw(st.sampled_from(list(type(default))))
         elif isinstance(default, bool):
             changes[field.name] = draw(st.booleans())
-        elif field.name in ("sequential_rounds", "forward_hop_limit"):
+        elif field.name in (
+            "sequential_rounds",
+            "forward_hop_limit",
+            "voicemail_password_attempts",
+        ):
             changes[field.name] = draw(st.integers(1, default + 2))
         elif field.name == "unanswered_ring_limit":
             changes[field.name] = draw(st.none() | st.integers(5, 60).map(float))
@@ -31,6 +35,8 @@ def model_params(draw: st.DrawFn) -> ModelParams:
             changes[field.name] = draw(st.sampled_from([default, None]))
         elif field.name == "pickup_code":
             changes[field.name] = draw(st.sampled_from(["*8", "*9"]))
+        elif field.name == "voicemail_access_code":
+            changes[field.name] = draw(st.sampled_from(["*98", "*97"]))
         else:  # seconds
             changes[field.name] = float(draw(st.integers(5, 150)))
     return dataclasses.replace(DEFAULT_PARAMS, **changes)  # type: ignore[arg-type]
