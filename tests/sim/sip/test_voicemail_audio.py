@@ -102,7 +102,7 @@ def test_the_recording_needs_the_bearer_token_and_a_listed_message(
     assert sim.client.get("/api/voicemail/x/audio").status_code == 404
 
 
-def test_a_caller_without_media_gets_a_message_without_audio(
+def test_a_caller_without_media_leaves_an_empty_recording(
     sim: SimulatorHandle, phone_factory: PhoneFactory
 ) -> None:
     phones = tenant_phones(phone_factory, sim, SAMPLE)  # media off: the port-9 offer
