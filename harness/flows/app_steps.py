@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from harness.errors import ConformanceFailure, HarnessError
+from harness.flows import calls
 from harness.flows.app import VirtualApp, expect, terminal_for, transport_of
 from harness.flows.applicability import NotApplicable
 from harness.guide.types import Action, ForwardAbsence, GroupKind, Tenant, Terminal
@@ -356,9 +357,18 @@ def dial_another_extension(
         call.wait_for(PhoneEventKind.CONNECTED, CALL_TIMEOUT)
     except TimeoutError:
         raise _no_ring(app, number, call.final_status, connected=True) from None
-    call.hangup()
-    ring.wait_ended(CALL_TIMEOUT)
-    callee.close()
+    unheard: list[str] = []
+    try:
+        if ctx.target.has(Capability.MEDIA):
+            unheard = calls.hear_both_ways(ctx, f"{app.name} → {number}", call, ring)
+    finally:
+        call.hangup()
+        ring.wait_ended(CALL_TIMEOUT)
+        callee.close()
+    if unheard:
+        raise calls.NoTwoWayAudio(
+            f"{app.name} dialled {number}: the call connected but " + "; ".join(unheard)
+        )
 
 
 def _wait_ring(app: VirtualApp, callee: Phone, call: CallHandle, number: str) -> CallHandle:

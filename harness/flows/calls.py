@@ -24,7 +24,11 @@ model (issue 11 items 1 and 3; docs/suite-timelines.md).
 3. **evidence**: both timelines (JSON), the side-by-side diff, the SIP ladder of the call and
    the phones' pcap go to ``ctx.evidence``.
 4. **check**: ``TimelineMismatch`` (a ``ConformanceFailure``, verdict *failed*) when the
-   timelines differ; the observed timeline is returned when they agree. A play whose own
+   timelines differ. When they agree and the target has ``media``, the call is heard: every
+   answered call between two of the check's phones must carry each side's tone to the other
+   (``two_way_audio``: waited for up to ``AUDIO_WAIT`` real seconds, both directions'
+   statistics in the evidence; ``NoTwoWayAudio``, failed, when a side hears nothing). The
+   observed timeline is returned when all agree. A play whose own
    phones answered more than ``SLIP`` behind their schedule (``slips``: the harness, not the
    target, was late) is no verdict: it is recorded as void and played again, and a check
    slipped on all ``PLAYS`` plays is broken (docs/suite-timelines.md).
@@ -39,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -68,6 +73,7 @@ from harness.model import (
 )
 from harness.model.numbering import index_of, strip_prefix
 from harness.sip.app import Platform, RegistrationState
+from harness.sip.media import MediaReport
 from harness.sip.observed import PhoneEvent, PhoneEventKind
 from harness.sip.phone import CallHandle, CallState, Phone
 from harness.target.model import Capability, MissingCapability
@@ -95,9 +101,16 @@ LAPSE_EXPIRES = 1
 #: expiry from the REGISTER it received, the phone from the 200 it got, and the Contact's
 #: ``expires`` is whole seconds.
 LAPSE_MARGIN = 1.5
+#: Real seconds an answered call is given for each side to hear the other (``two_way_audio``):
+#: RTP runs in real time whatever the scale; detection needs 80 ms of the far side's tone.
+AUDIO_WAIT = 2.0
 #: Plays of a check whose harness slipped (``slips``) before it is *broken*: never a verdict
 #: on the target from a call the harness did not play as derived.
 PLAYS = 3
+
+
+class NoTwoWayAudio(ConformanceFailure):
+    """An answered call on which a side does not hear the other (one-way or no audio)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,12 +150,20 @@ def check(
         slipped = [] if play.diff.ok else slips(play.played, play.observed)
         title = label if attempt == 1 else f"{label} (play {attempt})"
         _record(ctx, title, play)
+        heard: list[str] = []
         try:
-            _hang_up(play.cast)
+            if play.diff.ok and ctx.target.has(Capability.MEDIA):
+                heard = two_way_audio(ctx, title, play.call, play.cast, play.aside)
         finally:
-            # A deviation is the verdict even when a call of it would not end (then broken next).
-            if not play.diff.ok and not slipped:
-                raise TimelineMismatch(play.expected, play.observed, play.diff, name=label)
+            try:
+                _hang_up(play.cast)
+            finally:
+                # A deviation is the verdict even when a call of it would not end (then broken
+                # next).
+                if not play.diff.ok and not slipped:
+                    raise TimelineMismatch(play.expected, play.observed, play.diff, name=label)
+        if heard:
+            raise NoTwoWayAudio(f"{label}: the call was answered but " + "; ".join(heard))
         if play.diff.ok:
             return play.observed
         void.append(f"play {attempt}: " + "; ".join(slipped))
@@ -164,6 +185,8 @@ class _Play:
     """One play of a scenario: what was played, the model's and the phones' timelines."""
 
     cast: _Cast
+    call: CallHandle  # the caller's
+    aside: frozenset[str]  # the background calls' endpoints
     played: Scenario
     expected: Timeline
     observed: Timeline
@@ -233,6 +256,8 @@ def _play(
     )
     return _Play(
         cast=cast,
+        call=call,
+        aside=aside,
         played=played,
         expected=expected,
         observed=observed,
@@ -254,6 +279,66 @@ def _record(ctx: FlowContext, label: str, play: _Play) -> None:
     pcap = factory.pcap_since(play.pcap_mark)  # this call's packets, not the whole run's capture
     if pcap is not None:
         evidence.file(f"{label} — phones.pcap", pcap, "application/vnd.tcpdump.pcap")
+
+
+def two_way_audio(
+    ctx: FlowContext,
+    label: str,
+    call: CallHandle,
+    cast: _Cast,
+    aside: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Hear the caller's ``call`` if it is answered by another phone of ``cast``: each side
+    must hear the other's tone (``harness.sip.media``) within ``AUDIO_WAIT`` real seconds.
+    Both ends' media reports go to the evidence; returns what is not heard (empty: two-way
+    audio). A call answered by no phone of the check (voicemail, nobody) has nothing to hear
+    here."""
+    if call.state is not CallState.CONNECTED:
+        return []
+    caller = call.phone
+    answering = [
+        CallHandle(phone, live)
+        for endpoint, phone in cast.phones.items()
+        if endpoint not in aside and phone is not caller
+        for live in list(phone.virtual.calls.values())
+        if live.state is CallState.CONNECTED
+    ]
+    problems: list[str] = []
+    for other in answering:
+        problems += hear_both_ways(ctx, label, call, other)
+    return problems
+
+
+def hear_both_ways(
+    ctx: FlowContext, label: str, first: CallHandle, second: CallHandle
+) -> list[str]:
+    """Wait (up to ``AUDIO_WAIT`` real seconds each) until each end of a connected call hears
+    the other's tone; both reports go to the evidence as ``<label> — media.txt``. Returns
+    what is not heard (empty: two-way audio)."""
+    for end in (first, second):
+        if not end.has_media:
+            raise HarnessError(
+                f"phone {end.phone.name} has no media on call {end.call_id} although target "
+                f"{ctx.target.name} has the media capability: make the phones with "
+                "PhoneFactory.for_target (or set PhoneFactory.media)"
+            )
+    problems: list[str] = []
+    lines: list[str] = []
+    for listener, speaker in ((first, second.phone.name), (second, first.phone.name)):
+        try:
+            report = listener.wait_media(
+                functools.partial(MediaReport.hears, name=speaker),
+                f"{listener.phone.name} hears {speaker}",
+                timeout=AUDIO_WAIT,
+            )
+        except TimeoutError:
+            report = listener.media_report()
+            problems.append(
+                f"{listener.phone.name} does not hear {speaker} within {AUDIO_WAIT:g} s ({report})"
+            )
+        lines.append(str(report))
+    ctx.evidence.text(f"{label} — media.txt", "\n".join(lines))
+    return problems
 
 
 def slips(scenario: Scenario, observed: Timeline) -> list[str]:

@@ -39,6 +39,7 @@ class Area(StrEnum):
     REGISTRATION = "registration"  # the registrar: digest, expiry, enumeration
     WEB = "web"  # the settings site: validation, access, 開通前 接続エラー
     MFA = "mfa"  # 多要素認証: one-time codes
+    MEDIA = "media"  # SDP and RTP: what the parties hear
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,6 +274,15 @@ MFA_NOT_ENFORCED = _fault(
     "多要素認証 on, a 端末ユーザ still logs in with the password alone",
 )
 
+# --- media (SDP / RTP) ------------------------------------------------------------------------
+ONE_WAY_AUDIO = _fault(
+    "one-way-audio",
+    Area.MEDIA,
+    "harness/sim/pbx/sip_glue/session.py",
+    "the SDP answer relayed to the caller names a media port nobody listens on (a relay port "
+    "never opened): the callee never hears the caller",
+)
+
 FAULTS: tuple[Fault, ...] = (
     SEQUENTIAL_OUT_OF_ORDER,
     GROUP_RING_TIME_LATE,
@@ -307,6 +317,7 @@ FAULTS: tuple[Fault, ...] = (
     OTP_REUSABLE,
     OTP_NEVER_EXPIRES,
     MFA_NOT_ENFORCED,
+    ONE_WAY_AUDIO,
 )
 """Every fault, grouped by area (the order ``serve --list-faults`` prints)."""
 

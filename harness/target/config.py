@@ -94,6 +94,11 @@ class TargetTable(_Table):
         default=True,
         description="true or false (false for a plain SIP server such as Kamailio)",
     )
+    media: bool = Field(
+        default=True,
+        description="true or false (false when the deployment's RTP cannot reach the "
+        "harness's phones: the two-way-audio checks are then skipped)",
+    )
     tolerance: float | None = Field(
         default=None,
         description="simulated seconds an observed event may be off the model, a finite "
@@ -207,6 +212,7 @@ def _target(model: TargetFile, path: Path) -> Target:
         voicemail_token=model.voicemail.token if model.voicemail else None,
         changes_settings=settings.changes_settings,
         pbx_features=settings.pbx_features,
+        media=settings.media,
         tolerance=settings.tolerance,
     )
 
@@ -237,6 +243,7 @@ def target_file_text(
     lines += [f"time_scale = {target.time_scale!r}"]
     lines += [f"changes_settings = {str(target.changes_settings).lower()}"]
     lines += [f"pbx_features = {str(target.pbx_features).lower()}"]
+    lines += [f"media = {str(target.media).lower()}"]
     if target.tolerance is not None:
         lines.append(f"tolerance = {target.tolerance!r}")
     lines += ["", "[sip]", *proxy(target.sip)]

@@ -40,6 +40,10 @@ class Capability(StrEnum):
     #: シングルナンバーリーチ), 外線着信設定 routing. A plain SIP server (Kamailio) has
     #: none of them.
     PBX_FEATURES = "pbx_features"
+    #: The phones' RTP reaches the far phone (the target anchors media where the harness's
+    #: phones can reach it, or passes SDP end to end): every answered call between two of the
+    #: harness's phones is checked for two-way audio (harness.flows.calls, docs/media.md).
+    MEDIA = "media"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +94,7 @@ class Target:
     api: ApiAccess | None = None
     changes_settings: bool = False
     pbx_features: bool = True
+    media: bool = True
     voicemail_api: str | None = None
     voicemail_token: str | None = field(default=None, repr=False)
     tolerance: float | None = None
@@ -105,6 +110,7 @@ class Target:
             Capability.VOICEMAIL_API: self.voicemail_api is not None,
             Capability.CHANGES_SETTINGS: self.changes_settings,
             Capability.PBX_FEATURES: self.pbx_features,
+            Capability.MEDIA: self.media,
         }
         return frozenset(c for c, has in present.items() if has)
 

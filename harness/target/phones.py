@@ -81,7 +81,8 @@ class PhoneFactory:
     ) -> PhoneFactory:
         """A factory whose phones reach ``target``: terminals of ``guide`` send to
         ``target.sip`` (their SIPサーバ stays the 内線サーバアドレス, as the manual says),
-        subscribers to ``target.carrier``; the clock runs at ``target.time_scale``."""
+        subscribers to ``target.carrier``; the clock runs at ``target.time_scale``; phones
+        exchange RTP on their calls when the target has ``media``."""
         return cls(
             runtime,
             clock=ScaledClock(target.time_scale, loop=runtime.loop),
@@ -89,6 +90,7 @@ class PhoneFactory:
             pcap=pcap,
             ladder=ladder,
             target=target,
+            media=target.has(Capability.MEDIA),
         )
 
     @property

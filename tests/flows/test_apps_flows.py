@@ -22,6 +22,7 @@ import pytest
 
 from harness.clock import ScaledClock
 from harness.errors import ConformanceFailure
+from harness.flows import calls
 from harness.flows.app import app_resolver
 from harness.flows.applicability import NotApplicable
 from harness.flows.catalog import ManualStep, manual_steps
@@ -37,7 +38,7 @@ from harness.sip.peers.kamailio import Kamailio
 from harness.sip.runtime import Runtime
 from harness.sip.transport import Address
 from harness.strategies.tenants import first_tenant
-from harness.target.model import SipEndpoint, Target
+from harness.target.model import Capability, SipEndpoint, Target
 from harness.target.phones import PhoneFactory
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ def context(
         clock=ScaledClock(target.time_scale, loop=runtime.loop),
         resolver=app_resolver(target, tenant),
         ladder=tmp / "ladder.txt",
+        media=target.has(Capability.MEDIA),
     )
     evidence = RecordingEvidence()
     ctx = FlowContext(
@@ -191,7 +193,13 @@ def test_every_app_flow_passes_on_the_embedded_simulator(
     # the app's screens, and the ※ step's REGISTER answers (wrong パスワード vs unknown 端末ID)
     enumeration = [name for name in shown if name.endswith("— 端末ID enumeration.txt")]
     assert bool(enumeration) is ("ERR" in " ".join(flow.steps))
-    assert all(name.startswith("app screen: ") for name in shown if name not in enumeration)
+    # the call placed from the app's keyboard is heard both ways (both ends' media reports)
+    media = [name for name in shown if name.endswith("— media.txt")]
+    assert bool(media) is flow.name.endswith("発信"), (flow.name, media)
+    for name, body in evidence.texts:
+        if name in media:
+            assert body.count(" hears ") == 2, body
+    assert all(name.startswith("app screen: ") for name in shown if name not in enumeration + media)
     assert shown
     secrets = {f"パスワード: {t.password}\n" for t in live.tenant.guide.terminals}
     assert not [body for _, body in evidence.texts if any(s in body for s in secrets)]
@@ -401,3 +409,30 @@ def test_a_call_that_never_rings_is_a_conformance_failure_naming_the_answer(
         registrar, name, sip_runtime, tmp_path, match="did not ring the callee .*answer was 480"
     )
     assert ctx.executed[-1] == failing_step
+
+
+def test_a_call_heard_one_way_is_a_conformance_failure(
+    sip_runtime: Runtime, tmp_path: Path
+) -> None:
+    """The simulator with ``--fault one-way-audio``: the call from the app's keyboard rings,
+    is answered and connects, but the callee never hears the caller — a failed step (not a
+    pass: signalling alone does not make a working call), naming who does not hear whom."""
+    folder = FIXTURES / "sample"
+    args = ["--fault", "one-way-audio"]
+    with start_simulator(folder, time_scale=SCALE, extra_args=args, workdir=tmp_path) as sim:
+        assert sim.sip_port is not None
+        target = Target(
+            name="embedded-one-way-audio",
+            kind="embedded",
+            time_scale=SCALE,
+            sip=SipEndpoint(host="127.0.0.1", port=sim.sip_port),
+        )
+        ctx, evidence, factory = context(sip_runtime, target, SAMPLE, folder, tmp_path)
+        try:
+            with pytest.raises(calls.NoTwoWayAudio, match=r"connected but .* does not hear"):
+                flow_named("P.3 Android: アプリの設定と発信").run(ctx)
+        finally:
+            factory.close()
+    assert ctx.executed[-1] == "P3-S3-11"
+    (media,) = [body for name, body in evidence.texts if name.endswith("— media.txt")]
+    assert "hears nothing: no RTP received" in media

@@ -249,6 +249,8 @@ def _fake_play(scenario: Scenario, observed: Timeline, expected: Timeline) -> ob
     diff = compare(expected, observed, tolerance=5.0)
     return calls._Play(
         cast=calls._Cast(phones={}, marks={}),
+        call=None,  # the target of these checks has no media: the caller's call is not heard
+        aside=frozenset(),
         played=scenario,
         expected=expected,
         observed=observed,
@@ -269,7 +271,8 @@ def _slip_context(
     monkeypatch.setattr(calls, "_hang_up", lambda _cast: None)
     evidence = FolderEvidence(tmp_path / "evidence")
     # check() itself reads only the target's time scale and the evidence (the play is faked)
-    ctx = SimpleNamespace(target=SimpleNamespace(time_scale=0.01), evidence=evidence)
+    target = SimpleNamespace(time_scale=0.01, has=lambda *_capabilities: False)
+    ctx = SimpleNamespace(target=target, evidence=evidence)
     return typing.cast(FlowContext, ctx), fake, evidence
 
 

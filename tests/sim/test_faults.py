@@ -618,6 +618,32 @@ def test_mfa_not_enforced(web: Callable[[Faults], Site], store: Store) -> None:
     assert faulty.headers["location"] == "/SmartPBX/User/Top"
 
 
+# --- media --------------------------------------------------------------------------------------
+
+
+@shows(F.ONE_WAY_AUDIO)
+def test_one_way_audio() -> None:
+    """What the B2BUA relays to the caller as the callee's answer (``_CallSession.connect``
+    applies ``relay.dead_media_port`` when the fault is on): the same codecs and address, the
+    audio port moved to one nobody listens on — so the caller's RTP never reaches the callee
+    while the callee's still reaches the caller. End to end over SIP and RTP, without and
+    with the fault: tests/sim/sip/test_serve_faults.py ``test_the_media_path_sees_the_fault``."""
+    from harness.sim.pbx.sip_glue import relay
+    from harness.sip import sdp
+
+    offer = sdp.offer(session_id=1, version=1, address="127.0.0.1", port=40000, rtcp_mux=True)
+    answer = sdp.answer(offer, session_id=2, version=1, address="127.0.0.1", port=42000)
+    body = sdp.build(answer)
+    moved = sdp.parse(relay.dead_media_port(body))
+    original = sdp.parse(body)
+    assert original.audio is not None and original.audio.port == 42000
+    assert moved.audio is not None and moved.audio.port == relay.DEAD_PORT
+    assert moved.audio.codecs == original.audio.codecs
+    assert moved.address_of(moved.audio) == original.address_of(original.audio)
+    assert relay.dead_media_port(b"not sdp") == b"not sdp"
+    assert relay.dead_media_port(b"") == b""
+
+
 # --- the registry is covered ----------------------------------------------------------------
 
 

@@ -74,6 +74,7 @@ def test_a_full_file_becomes_a_remote_target(
         Capability.MAIL,
         Capability.VOICEMAIL_API,
         Capability.CHANGES_SETTINGS,
+        Capability.MEDIA,
     }
 
 
@@ -81,8 +82,15 @@ def test_only_sip_is_required_and_the_defaults_are_verify_only(tmp_path: Path) -
     target = load_target_file(_write(tmp_path, MINIMAL, "lab-pbx.toml"))
     assert target.name == "lab-pbx"
     assert target.time_scale == 1.0 and target.sip.transport == "udp"
-    assert target.capabilities == {Capability.PBX_FEATURES}
+    assert target.capabilities == {Capability.PBX_FEATURES, Capability.MEDIA}
     assert not target.changes_settings and target.tolerance is None
+
+
+def test_media_false_takes_the_audio_checks_away(tmp_path: Path) -> None:
+    text = "[target]\nmedia = false\n" + MINIMAL
+    target = load_target_file(_write(tmp_path, text))
+    assert Capability.MEDIA not in target.capabilities
+    assert target.capabilities == {Capability.PBX_FEATURES}
 
 
 def test_resolve_target_embedded_is_none_else_a_file(tmp_path: Path) -> None:
@@ -270,7 +278,8 @@ def test_every_shipped_example_loads(path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_the_kamailio_example_offers_sip_only() -> None:
     target = load_target_file(ROOT / "targets" / "kamailio.toml")
-    assert target.capabilities == frozenset()
+    # A proxy passes SDP end to end: the phones' RTP meets, so audio is checked.
+    assert target.capabilities == {Capability.MEDIA}
 
 
 def test_a_target_written_as_a_file_reads_back_without_its_tokens(

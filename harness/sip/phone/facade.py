@@ -44,6 +44,16 @@ class CallHandle:
         self._call = call
 
     @property
+    def phone(self) -> Phone:
+        """The phone this call is on."""
+        return self._phone
+
+    @property
+    def has_media(self) -> bool:
+        """The call has an RTP session (the phone's media was on when it offered or answered)."""
+        return self._call.media is not None
+
+    @property
     def call_id(self) -> str:
         return self._call.call_id
 

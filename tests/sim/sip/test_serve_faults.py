@@ -16,12 +16,17 @@ import pytest
 from harness.pytest_plugin.phones import PhoneFactory
 from harness.pytest_plugin.sim import SimulatorHandle, start_simulator
 from harness.sim.documents import read_tenant
-from harness.sim.faults import EXTERNAL_SHOWS_EXTENSION, MFA_NOT_ENFORCED, WRONG_PASSWORD_ACCEPTED
+from harness.sim.faults import (
+    EXTERNAL_SHOWS_EXTENSION,
+    MFA_NOT_ENFORCED,
+    ONE_WAY_AUDIO,
+    WRONG_PASSWORD_ACCEPTED,
+)
 from harness.sip.phone import RegistrationState
 from tests.sim.sip.kit import FIXTURES, point_at, subscriber, tenant_phones
 
 SAMPLE = FIXTURES / "sample"
-FAULTS = (EXTERNAL_SHOWS_EXTENSION, WRONG_PASSWORD_ACCEPTED, MFA_NOT_ENFORCED)
+FAULTS = (EXTERNAL_SHOWS_EXTENSION, WRONG_PASSWORD_ACCEPTED, MFA_NOT_ENFORCED, ONE_WAY_AUDIO)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
@@ -52,6 +57,27 @@ def test_the_call_engine_sees_the_fault(
     # 外線発信設定 of 20201 is 0312345678; the fault presents its 内線番号
     assert shown.peer == ("20201" if served[1] else "0312345678")
     shown.hangup()
+
+
+def test_the_media_path_sees_the_fault(
+    served: tuple[SimulatorHandle, bool], sim: SimulatorHandle, phone_factory: PhoneFactory
+) -> None:
+    phone_factory.media = True
+    phones = tenant_phones(phone_factory, sim, SAMPLE)
+    call = phones["20200"].call("20201")
+    ring = phones["20201"].incoming()
+    ring.answer()
+    call.wait_for("connected")
+    # The callee's audio reaches the caller either way.
+    call.wait_media(lambda r: r.hears("20201"), "20200 hears 20201", timeout=5)
+    if served[1]:  # the caller's RTP goes to a port nobody listens on: the callee hears nothing
+        assert call.media_report().remote == "127.0.0.1:9"
+        with pytest.raises(TimeoutError, match="20201 hears 20200"):
+            ring.wait_media(lambda r: r.hears("20200"), "20201 hears 20200", timeout=1)
+        assert ring.media_report().received.packets == 0
+    else:
+        ring.wait_media(lambda r: r.hears("20200"), "20201 hears 20200", timeout=5)
+    call.hangup()
 
 
 def test_the_registrar_sees_the_fault(

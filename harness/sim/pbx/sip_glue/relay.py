@@ -4,9 +4,11 @@ relay of re-INVITE, UPDATE and INFO to the other side (RFC 3261 §14, RFC 3311, 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness.sip import sdp
 from harness.sip.dialog import Dialog
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
 from harness.sip.headers import Via
@@ -29,6 +31,27 @@ VOICEMAIL_SDP = (
     b"v=0\r\no=voicemail 1 1 IN IP4 127.0.0.1\r\ns=voicemail\r\nc=IN IP4 127.0.0.1\r\n"
     b"t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=recvonly\r\n"
 )
+
+
+#: The discard port (RFC 863): where the ``one-way-audio`` fault points a relayed answer's audio.
+DEAD_PORT = 9
+
+
+def dead_media_port(body: bytes) -> bytes:
+    """``body`` with its audio stream's port moved to ``DEAD_PORT`` (fault ``one-way-audio``:
+    a media relay that answers for a port it never opened). A body that is not SDP, or has no
+    audio stream, is returned unchanged."""
+    try:
+        description = sdp.parse(body)
+    except sdp.SdpError:
+        return body
+    media = tuple(
+        dataclasses.replace(m, port=DEAD_PORT) if m.kind == "audio" and m.port else m
+        for m in description.media
+    )
+    if media == description.media:
+        return body
+    return sdp.build(dataclasses.replace(description, media=media))
 
 
 @dataclass(eq=False)

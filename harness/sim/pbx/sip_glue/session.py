@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from harness.sim.faults import ONE_WAY_AUDIO
 from harness.sim.pbx.call import Call, CallState, LegFailure, LegTarget
 from harness.sim.pbx.routing import CallerId, ReleaseReason, ToExtension
-from harness.sim.pbx.sip_glue.relay import SDP, VOICEMAIL_SDP, _Dialog
+from harness.sim.pbx.sip_glue.relay import SDP, VOICEMAIL_SDP, _Dialog, dead_media_port
 from harness.sim.pbx.sip_glue.voicemail_media import VoicemailMedia, greeting
 from harness.sip.dialog import Dialog
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
@@ -156,6 +157,8 @@ class _CallSession:
         entry = self.legs[leg]
         self.peer_leg = entry
         body = entry.final.body if entry.final is not None else b""
+        if self.service.faults.on(ONE_WAY_AUDIO):
+            body = dead_media_port(body)
         self._answer(body)
 
     def to_voicemail(self, mailbox: str) -> None:
