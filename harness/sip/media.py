@@ -199,10 +199,12 @@ class MediaReport:
     def hears(self, name: str) -> bool:
         """The fresh audio carries the tone of the phone named ``name`` (by frequency: true
         also while another open phone shares that tone, which ``heard`` would name too)."""
-        return (
-            self.heard_hz is not None
-            and abs(self.heard_hz - audio.tone_for(name)) <= audio.TOLERANCE_HZ
-        )
+        return self.hears_tone(audio.tone_for(name))
+
+    def hears_tone(self, frequency: float) -> bool:
+        """The fresh audio is a tone of ``frequency`` (within ``audio.TOLERANCE_HZ``): a peer
+        that is no virtual phone (baresip's file, the voicemail's prompts)."""
+        return self.heard_hz is not None and abs(self.heard_hz - frequency) <= audio.TOLERANCE_HZ
 
     def __str__(self) -> str:
         if self.heard is not None:

@@ -140,7 +140,7 @@ def media_phones(
 
 
 def hears_baresip(report: MediaReport) -> bool:
-    return report.heard_hz is not None and abs(report.heard_hz - BARESIP_HZ) <= audio.TOLERANCE_HZ
+    return report.hears_tone(BARESIP_HZ)
 
 
 def recorded_hz(bare: Baresip) -> float | None:

@@ -35,7 +35,7 @@ def caller_and_mailbox(factory: PhoneFactory, sim: SimulatorHandle) -> Phone:
 
 
 def hears_greeting(report: MediaReport) -> bool:
-    return report.heard_hz is not None and abs(report.heard_hz - GREETING_HZ) <= audio.TOLERANCE_HZ
+    return report.hears_tone(GREETING_HZ)
 
 
 def leave_message(caller: Phone) -> MediaReport:

@@ -16,7 +16,6 @@ from harness.pytest_plugin.sim import SimulatorHandle
 from harness.sim.pbx.config import PbxParams
 from harness.sim.pbx.sip_glue.retrieval import LOCKED_HZ, REFUSED_HZ
 from harness.sim.pbx.sip_glue.voicemail_media import GREETING_HZ
-from harness.sip import audio
 from harness.sip.media import MediaReport
 from harness.sip.observed import PhoneEventKind
 from harness.sip.phone import CallHandle, Phone
@@ -29,11 +28,7 @@ K = PhoneEventKind
 
 
 def hears(frequency: float) -> Callable[[MediaReport], bool]:
-    def condition(report: MediaReport) -> bool:
-        found = report.heard_hz
-        return found is not None and abs(found - frequency) <= audio.TOLERANCE_HZ
-
-    return condition
+    return lambda report: report.hears_tone(frequency)
 
 
 def password_of(sim: SimulatorHandle, extension: str) -> str:

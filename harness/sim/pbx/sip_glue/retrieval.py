@@ -20,6 +20,7 @@ entry is at most ``MAX_ENTRY`` digits (a longer one keeps its last ``MAX_ENTRY``
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -41,28 +42,21 @@ class RetrievalState(StrEnum):
     DONE = "done"
 
 
+@dataclass(eq=False, kw_only=True)
 class MailboxRetrieval:
     """One retrieval call: the owner's digits in, prompts and messages out."""
 
-    def __init__(
-        self,
-        *,
-        mailbox: str,
-        media: VoicemailMedia,
-        store: VoicemailStore,
-        attempts: int,
-        messages: Callable[[str], list[audio.Samples]],
-        hang_up: Callable[[], None],
-    ) -> None:
-        self.mailbox = mailbox
-        self.media = media
-        self.store = store
-        self.attempts = attempts
-        self.messages = messages
-        self.hang_up = hang_up
-        self.state = RetrievalState.PASSWORD
-        self.entry = ""
-        media.on_digit = self.digit
+    mailbox: str
+    media: VoicemailMedia
+    store: VoicemailStore
+    attempts: int  # voicemail_password_attempts
+    messages: Callable[[str], list[audio.Samples]]  # a mailbox's recordings, oldest first
+    hang_up: Callable[[], None]  # the PBX ends the call (BYE)
+    state: RetrievalState = RetrievalState.PASSWORD
+    entry: str = ""
+
+    def __post_init__(self) -> None:
+        self.media.on_digit = self.digit
 
     def begin(self) -> None:
         """What the owner hears first: the prompt, or that the mailbox is locked."""
