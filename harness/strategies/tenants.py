@@ -277,7 +277,9 @@ def rich_tenants(draw: st.DrawFn, *, name: str = "rich") -> Tenant:
       留守番電話, at least one of each kind drawn) with a 呼出時間 other than the default;
     - a シングルナンバーリーチ to two plain extensions, 呼出開始時間1 < 呼出開始時間2 <
       呼出終了時間 at least 3 s apart, 留守番電話 off;
-    - 外線発信設定 for at least one extension.
+    - 外線発信設定 for at least one extension;
+    - the owners of the two 不在時動作 have 端末ユーザ accounts (the manual's P.6: the user
+      sets them on the site), so every step of P.6 has work to do.
 
     Every value is drawn in its DOMAIN.md range; only the roles are fixed."""
     guide = draw(
@@ -285,15 +287,16 @@ def rich_tenants(draw: st.DrawFn, *, name: str = "rich") -> Tenant:
             lambda g: (
                 len(_callers(g)) >= 8
                 and len(g.external_lines) >= 2
-                and bool(g.terminal_users)
+                and len(_account_holders(g)) >= 2
                 and {TerminalKind.SMARTPHONE, TerminalKind.SOFTPHONE}
                 <= {t.terminal_kind for t in g.terminals}
             )
         )
     )
-    pool = list(draw(st.permutations(_callers(guide))))
-    sequential_pilot, simultaneous_pilot, forwarder, reacher = pool[:4]
-    plain = pool[4:]
+    forwarder, reacher = draw(st.permutations(_account_holders(guide)))[:2]
+    pool = [e for e in draw(st.permutations(_callers(guide))) if e not in (forwarder, reacher)]
+    sequential_pilot, simultaneous_pilot = pool[:2]
+    plain = pool[2:]
     # the members of the groups and the 転送先 / 接続先 come from the plain extensions
     groups = [
         _group(draw, GroupKind.SEQUENTIAL, sequential_pilot, plain),
@@ -337,6 +340,12 @@ def rich_tenants(draw: st.DrawFn, *, name: str = "rich") -> Tenant:
 def _callers(guide: Guide) -> list[str]:
     """The extensions that can be group members and 不在時動作 owners (not a VoIP-GW)."""
     return [t.extension for t in guide.terminals if t.terminal_kind is not TerminalKind.VOIP_GW]
+
+
+def _account_holders(guide: Guide) -> list[str]:
+    """The callers with a 端末ユーザ account (内線番号情報2), in the guide's order."""
+    accounts = {u.extension for u in guide.terminal_users}
+    return [e for e in _callers(guide) if e in accounts]
 
 
 def _group(draw: st.DrawFn, kind: GroupKind, pilot: str, plain: list[str]) -> RingGroup:

@@ -217,6 +217,12 @@ def select_faults(available: Sequence[Fault], names: Sequence[str]) -> tuple[Fau
 # --- the default tenant -----------------------------------------------------------------------
 
 
+def _owned_by_an_account(tenant: Tenant, kind: type) -> bool:
+    """Some 不在時動作 of ``kind`` belongs to an extension with a 端末ユーザ account."""
+    accounts = {u.extension for u in tenant.guide.terminal_users}
+    return any(isinstance(a, kind) and e in accounts for e, a in tenant.settings.absence.items())
+
+
 def rich(tenant: Tenant) -> bool:
     """A tenant on which every area the faults touch has something to check, judged by the
     checks the suite itself derives (``derive_checks``), not by the settings alone:
@@ -229,7 +235,9 @@ def rich(tenant: Tenant) -> bool:
     - a シングルナンバーリーチ with 留守番電話 off whose 接続先番号2 starts after 接続先番号1
       and before 呼出終了時間;
     - an inbound line to a 代表番号 and one to an extension, caller IDs, both app kinds that
-      call, 端末ユーザ web accounts, a mailbox reached."""
+      call, a mailbox reached;
+    - a 端末ユーザ account for the owner of a 転送/留守番電話 and of a シングルナンバーリーチ
+      (else P.6's 不在時動作 steps, and the site's checks in them, have nothing to do)."""
     from harness.guide.types import (
         Action,
         ForwardAbsence,
@@ -268,7 +276,8 @@ def rich(tenant: Tenant) -> bool:
         and bool(destinations & pilots)
         and bool(destinations - pilots)
         and bool(s.outbound_caller_ids)
-        and bool(tenant.guide.terminal_users)
+        and _owned_by_an_account(tenant, ForwardAbsence)
+        and _owned_by_an_account(tenant, SingleNumberReach)
     ):
         return False
     checks = derive_checks(tenant)
