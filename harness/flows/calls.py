@@ -218,7 +218,11 @@ def _play(
     call = caller.call(scenario.dialled, give_up_after=gives_up / ratio)
     origin = call.wait_for(PhoneEventKind.DIAL).t
     started = time.monotonic()
-    aside = _background(cast, background, expected, call) if background else frozenset()
+    aside = (
+        _background(ctx.tenant, params, cast, background, expected, call)
+        if background
+        else frozenset()
+    )
     played = _pickups(cast, scenario, params, origin=origin, ratio=ratio)
     if played != scenario:
         # The pickups went out later than asked (the harness's own scheduling): the model is
@@ -546,12 +550,19 @@ class Background:
 
 
 def _background(
-    cast: _Cast, background: Sequence[Background], expected: Timeline, checked: CallHandle
+    tenant: Tenant,
+    params: ModelParams,
+    cast: _Cast,
+    background: Sequence[Background],
+    expected: Timeline,
+    checked: CallHandle,
 ) -> frozenset[str]:
     """Once the checked call rings (its caller hears ringback: it is the older call, past its
     digest round trip), place each background call and wait (bounded) until its callee rings;
-    returns the endpoints they use, which the observation leaves out. An endpoint of the
-    model's timeline cannot be one (the check would compare a call it does not predict)."""
+    returns the endpoints they use — the caller and every endpoint the model says the call
+    reaches while it rings on (a 不在時動作 of the callee forwards it on) — which the
+    observation leaves out. An endpoint of the model's timeline cannot be one (the check
+    would compare a call it does not predict)."""
     used = {e.endpoint for e in expected.events}
     with contextlib.suppress(TimeoutError):  # never ringing: the comparison says so
         checked.wait_for(PhoneEventKind.RINGBACK, timeout=SETTLE)
@@ -572,7 +583,14 @@ def _background(
                 f"{extra.callee} did not ring within {SETTLE} s when {extra.caller} called it "
                 "(the call placed beside the checked one)"
             ) from None
-        aside |= {extra.caller, extra.callee}
+        alone = predict(tenant, Scenario(caller=extra.caller, dialled=extra.callee), params)
+        reached = {e.endpoint for e in alone.events} | {extra.caller, extra.callee}
+        if reached & used:
+            raise HarnessError(
+                f"background call {extra.caller} → {extra.callee} reaches "
+                f"{', '.join(sorted(reached & used))}, an endpoint of the checked call"
+            )
+        aside |= reached
     return frozenset(aside)
 
 
@@ -597,7 +615,12 @@ def as_answered(scenario: Scenario, expected: Timeline, observed: Timeline) -> S
     A phone answers ``answer_after`` after it saw the ring, which the target's set-up and
     delivery made late; a target timer that races the answer (a シングルナンバーリーチ leg 2
     starting 1 s after leg 1 was due to answer) then sees the answer when it came, and so must
-    the model. The answer's own lateness is still compared (the anchor and the bounds).
+    the model. "When it came" is on the target's clock: the target's timers run from the
+    call's arrival, which was as late as the call's first ring (its set-up lateness), so that
+    lateness is taken off the observed answer first (``large``'s reach-mobile-answers under
+    ``-n 2``: everything 1.07 s late, the answer 0.23 s after leg 2 was due by the phones'
+    clock but 0.84 s before it by the target's — leg 2 rightly never rang). The answer's own
+    lateness is still compared (the anchor and the bounds).
 
     The phone's own ``reject_after`` runs from the ring it saw too, so it moves by that ring's
     lateness: an answer 0 s and a reject 1 s after a ring that came 1.9 s late are an answer
@@ -605,16 +628,20 @@ def as_answered(scenario: Scenario, expected: Timeline, observed: Timeline) -> S
     rings = _first_rings(expected)
     seen = _first_rings(observed)
     answers = {e.endpoint: e.t for e in observed.events if e.kind is EventKind.ANSWER}
+    # The target's timers run from the call's arrival, late by the set-up lateness of the
+    # call's first ring (the anchor): on the target's clock the answer came that much earlier.
+    first = min(rings, key=rings.__getitem__, default=None)
+    setup = max(0.0, seen[first] - rings[first]) if first is not None and first in seen else 0.0
     changed = dict(scenario.endpoints)
     for endpoint, behaviour in scenario.endpoints.items():
         asked = behaviour.answer_after
         if asked is None or endpoint not in rings or endpoint not in answers:
             continue
-        played = answers[endpoint] - rings[endpoint]
+        played = answers[endpoint] - setup - rings[endpoint]
         if played > asked:
             rejects = behaviour.reject_after
             if rejects is not None:
-                rejects += max(0.0, seen.get(endpoint, rings[endpoint]) - rings[endpoint])
+                rejects += max(0.0, seen.get(endpoint, rings[endpoint]) - setup - rings[endpoint])
             changed[endpoint] = dataclasses.replace(
                 behaviour, answer_after=played, reject_after=rejects
             )

@@ -172,11 +172,20 @@ def test_the_model_is_asked_with_the_answers_as_they_reached_the_target() -> Non
     # an answer no later than asked leaves the scenario as it is (never shortened)
     assert as_answered(scenario, FORWARD, FORWARD) is scenario
     assert as_answered(scenario, FORWARD, shifted(FORWARD, 3, -0.5)) is scenario
+    # the whole call 1 s late (its set-up): on the target's clock, which started as late, the
+    # answer came when asked — the scenario as written (large's reach-mobile-answers, -n 2)
+    assert as_answered(scenario, FORWARD, late_by(FORWARD, 1.0)) is scenario
+    # and lateness beyond the set-up's still moves it
+    assert as_answered(
+        scenario, FORWARD, shifted(shifted(late_by(FORWARD, 1.0), 2, 0.8), 3, 0.8)
+    ).behaviour("09011112222").answer_after == pytest.approx(4.8)
 
 
 def test_a_phones_reject_moves_with_the_ring_it_saw() -> None:
     """answer 0 s / reject 1 s after the ring: a ring 1.9 s late and an answer 0.9 s after it
-    is an answered call, as the phone played it (the live fuzzer's seed 7 under load)."""
+    is an answered call, as the phone played it (the live fuzzer's seed 7 under load). On the
+    target's clock — late by the call's set-up, the 1.9 s of its first ring — the answer came
+    0.9 s after the ring and the reject was due 1 s after it."""
     tenant = load_tenant(SAMPLE)
     scenario = parse_scenario(
         {"call": {"from": "20200", "to": "20201"},
@@ -191,8 +200,8 @@ def test_a_phones_reject_moves_with_the_ring_it_saw() -> None:
         answered_by="20201",
     )
     played = as_answered(scenario, expected, observed)
-    assert played.behaviour("20201").answer_after == pytest.approx(2.8)
-    assert played.behaviour("20201").reject_after == pytest.approx(2.9)
+    assert played.behaviour("20201").answer_after == pytest.approx(0.9)
+    assert played.behaviour("20201").reject_after == pytest.approx(1.0)
     assert predict(tenant, played).outcome is Outcome.ANSWERED
 
 
