@@ -611,11 +611,27 @@ class _Deriver:
         if not callers:
             return
         until = pickup.at + ANSWER_AFTER
-        newer = [
-            m for m in members if m not in taken and self.rings_through(callers[0], m, until=until)
+
+        def clear(caller: str, callee: str) -> bool:
+            # Left ringing, the newer call must never reach the checked call's endpoints (a
+            # 不在時動作 of its callee forwards it on while the pickup is made): the comparison
+            # leaves out whatever it reaches.
+            alone = self.predict(Scenario(caller=caller, dialled=callee, description=""))
+            return not ({e.endpoint for e in alone.events} & taken)
+
+        pairs = [
+            (caller, m)
+            for caller in callers
+            for m in members
+            if m not in taken
+            and m != caller
+            and self.rings_through(caller, m, until=until)
+            and clear(caller, m)
         ]
-        if not newer:
+        if not pairs:
             return
+        background, newer_callee = pairs[0]
+        callers, newer = [background], [newer_callee]
         rung = timeline.events[0].endpoint
         yield self.check(
             f"pickup:{members[0]}:oldest",
