@@ -548,6 +548,12 @@ class Background:
     caller: str
     callee: str
 
+    def reaches(self, tenant: Tenant, params: ModelParams = DEFAULT_PARAMS) -> frozenset[str]:
+        """Every endpoint this call reaches, left ringing: its caller, its callee and where
+        the model says the callee's 不在時動作 sends it on."""
+        alone = predict(tenant, Scenario(caller=self.caller, dialled=self.callee), params)
+        return frozenset({e.endpoint for e in alone.events} | {self.caller, self.callee})
+
 
 def _background(
     tenant: Tenant,
@@ -583,8 +589,7 @@ def _background(
                 f"{extra.callee} did not ring within {SETTLE} s when {extra.caller} called it "
                 "(the call placed beside the checked one)"
             ) from None
-        alone = predict(tenant, Scenario(caller=extra.caller, dialled=extra.callee), params)
-        reached = {e.endpoint for e in alone.events} | {extra.caller, extra.callee}
+        reached = extra.reaches(tenant, params)
         if reached & used:
             raise HarnessError(
                 f"background call {extra.caller} → {extra.callee} reaches "

@@ -615,9 +615,10 @@ class _Deriver:
         def clear(caller: str, callee: str) -> bool:
             # Left ringing, the newer call must never reach the checked call's endpoints (a
             # 不在時動作 of its callee forwards it on while the pickup is made): the comparison
-            # leaves out whatever it reaches.
-            alone = self.predict(Scenario(caller=caller, dialled=callee, description=""))
-            return not ({e.endpoint for e in alone.events} & taken)
+            # leaves out whatever it reaches (calls._background asks the same).
+            return not (
+                Background(caller=caller, callee=callee).reaches(self.tenant, self.params) & taken
+            )
 
         pairs = [
             (caller, m)

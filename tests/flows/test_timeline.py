@@ -727,3 +727,41 @@ def test_each_terminal_runs_the_app_a_check_names_with_one_registration(
     check(ctx, pair.scenario, name=pair.id, platforms=pair.platforms)
     assert len(ctx.phones.phones) == count and iphone.status_text == CELLULAR_CALLABLE
     assert now.status_text == NOT_CALLABLE
+
+
+def test_an_agreeing_call_heard_one_way_fails_after_it_is_hung_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timelines agree, but on a target with ``media`` a side hears nothing: the check
+    fails with NoTwoWayAudio naming it (the call is hung up first); without ``media`` the
+    same play passes and the audio is never asked about."""
+    from harness.flows import calls
+    from harness.target.model import Capability
+
+    tenant = load_tenant(SAMPLE)
+    scenario, _ = _no_answer_race()
+    expected = predict(tenant, scenario)
+    good = Timeline(
+        events=(ring(0.9, "20201", "20200"), event(2.9, K.ANSWER, "20201")),
+        outcome=Outcome.ANSWERED,
+        answered_by="20201",
+    )
+    asked: list[str] = []
+    hung_up: list[object] = []
+
+    def unheard(_ctx: object, label: str, *_rest: object) -> list[str]:
+        asked.append(label)
+        return ["20201 does not hear 20200 within 2 s"]
+
+    ctx, _, _ = _slip_context(tmp_path, monkeypatch, [_fake_play(scenario, good, expected)])
+    monkeypatch.setattr(calls, "two_way_audio", unheard)
+    monkeypatch.setattr(calls, "_hang_up", hung_up.append)
+    monkeypatch.setattr(ctx.target, "has", lambda *c: c == (Capability.MEDIA,))
+    with pytest.raises(calls.NoTwoWayAudio, match="20201 does not hear 20200"):
+        check(ctx, scenario, name="one-way")
+    assert asked == ["one-way"] and len(hung_up) == 1
+
+    ctx, _, _ = _slip_context(tmp_path / "b", monkeypatch, [_fake_play(scenario, good, expected)])
+    asked.clear()
+    assert check(ctx, scenario, name="no media") is good
+    assert asked == []
