@@ -130,6 +130,7 @@ def check(
     platforms: Mapping[str, Platform] | None = None,
     background: Sequence[Background] = (),
     lapsed: Iterable[str] = (),
+    then: Callable[[CallHandle], None] | None = None,
 ) -> Timeline:
     """Play ``scenario`` on ``ctx.target``, compare what the phones saw with ``predict``.
 
@@ -138,7 +139,10 @@ def check(
     scenario's own, between terminals it leaves alone; they ring while the call is compared,
     and their two phones are left out of the comparison (the model follows one call).
     ``lapsed``: terminals the scenario makes unregistered whose registration is let run out
-    instead (module docstring, prepare). Returns the observed timeline; raises
+    instead (module docstring, prepare). ``then``: run on the caller's call once a play
+    agrees (and its audio was heard), before the phones hang up — what a check does on the
+    call it reached (e.g. speak a message to the voicemail that answered). Returns the
+    observed timeline; raises
     ``TimelineMismatch`` (failed) when it differs from the model's, ``MissingCapability``
     (skipped) when the scenario needs an external number and the target has no carrier side,
     ``ConformanceFailure`` when a terminal of the tenant cannot register.
@@ -154,6 +158,8 @@ def check(
         try:
             if play.diff.ok and ctx.target.has(Capability.MEDIA):
                 heard = two_way_audio(ctx, title, play.call, play.cast, play.aside)
+            if play.diff.ok and not heard and then is not None:
+                then(play.call)
         finally:
             try:
                 _hang_up(play.cast)
@@ -422,6 +428,16 @@ def _cast(
         phone.reject_after(None if rejects is None else rejects / ratio)
         phone.set_busy(state is EndpointState.BUSY)
     return _Cast(phones=phones, marks={e: p.mark() for e, p in phones.items()})
+
+
+def terminal_phone(ctx: FlowContext, extension: str) -> Phone:
+    """The registered phone of the terminal ``extension`` on its 端末種別's default app (the
+    one a check's cast uses), registered again if a check left it unregistered."""
+    guide = ctx.tenant.guide
+    terminal = next(t for t in guide.terminals if t.extension == extension)
+    phone = _terminal_phone(ctx.phones, guide, terminal, platform_for(terminal.terminal_kind))
+    _set_registered(phone, True, extension)
+    return phone
 
 
 def _terminal_phone(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from harness.flows.catalog import ManualStep
 from harness.guide.types import Tenant
+from harness.model import DEFAULT_PARAMS, ModelParams
 from harness.target.model import Capability, Target
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class FlowContext:
     new_page: Callable[[], Page] | None = None
     api: ProvisioningClient | None = None
     mail: MailReader | None = None
+    #: The model's parameters of the run (``--param``): what the flows' calls are compared
+    #: with, and the (A)s they use (the pickup code, the voicemail access code).
+    params: ModelParams = DEFAULT_PARAMS
     executed: list[str] = field(default_factory=list)
     #: The verify-only guards of the pages opened (harness.web.guard): one per page when the
     #: target lacks Capability.CHANGES_SETTINGS.

@@ -230,13 +230,13 @@ def _answered_call(ctx: FlowContext, caller: str, line: str, what: str) -> None:
     """A call from ``caller`` (outside) to ``line``, answered by the first endpoint the model
     rings at a quiet instant; compared with the model of ``ctx.tenant``."""
     scenario = Scenario(caller=caller, dialled=line)
-    unanswered = predict(ctx.tenant, scenario)
+    unanswered = predict(ctx.tenant, scenario, ctx.params)
     ring = next((e for e in unanswered.events if e.kind is EventKind.RING), None)
     if ring is not None:
         at = calls.quiet_instant(unanswered, ring.endpoint, ring.t) - ring.t
         endpoints = {ring.endpoint: EndpointBehaviour(answer_after=at)}
         scenario = dataclasses.replace(scenario, endpoints=endpoints)
-    calls.check(ctx, scenario, name=f"外線着信設定 in force: {what}")
+    calls.check(ctx, scenario, params=ctx.params, name=f"外線着信設定 in force: {what}")
 
 
 @manual_step("P2-S2-3-note1")

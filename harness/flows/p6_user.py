@@ -15,6 +15,7 @@ import time
 from playwright.sync_api import Page
 
 from harness.errors import ConformanceFailure, HarnessError
+from harness.flows import mailbox
 from harness.flows import settings_diff as sd
 from harness.flows.applicability import NotApplicable
 from harness.flows.context import FlowContext
@@ -33,6 +34,7 @@ from harness.flows.web import (
     user_top,
 )
 from harness.guide.types import Action, ForwardAbsence, SingleNumberReach, TerminalUser
+from harness.model import Scenario
 from harness.target.model import Capability
 from harness.web.pages import (
     AbsencePage,
@@ -430,3 +432,85 @@ def absence_unset_flow(ctx: FlowContext) -> None:
     extensions = [e for e in ctx.tenant.extensions if ctx.tenant.absence_of(e) is None]
     users = _reachable(ctx, extensions)
     _absence_flow(ctx, extensions, users, "不在時動作 未設定 differs from 設定.yaml")
+
+
+# --- 留守番電話: the message left is the message heard ----------------------------------------
+
+
+@manual_step("P6-S2-forward")
+def forward_voicemail_heard(
+    ctx: FlowContext, extension: str, scenario: Scenario, password: str
+) -> None:
+    """転送/留守番電話設定's 留守番電話: a call that reaches it leaves the caller's message, and
+    the 留守番電話パスワード the screen shows plays it back (harness.flows.mailbox)."""
+    _voicemail_heard(ctx, extension, scenario, password)
+
+
+@manual_step("P6-S2-reach")
+def reach_voicemail_heard(
+    ctx: FlowContext, extension: str, scenario: Scenario, password: str
+) -> None:
+    """シングルナンバーリーチ設定's 留守番電話 on: a call unanswered until 呼出終了時間 leaves the
+    caller's message, and the 留守番電話パスワード the screen shows plays it back."""
+    _voicemail_heard(ctx, extension, scenario, password)
+
+
+def _voicemail_heard(ctx: FlowContext, extension: str, scenario: Scenario, password: str) -> None:
+    name = f"留守番電話 of 内線 {extension}"
+    message = mailbox.leave_message(ctx, scenario, params=ctx.params, name=f"{name}: a message")
+    mailbox.retrieve(ctx, message, password, params=ctx.params, name=f"{name}: retrieval")
+
+
+def _voicemail_owners(
+    ctx: FlowContext,
+) -> list[tuple[TerminalUser, ForwardAbsence | SingleNumberReach, Scenario]]:
+    """One extension of each kind of 不在時動作 (設定.yaml order) with a 端末ユーザ account and a
+    call the model ends in its 留守番電話; NotApplicable naming why when there is none."""
+    tenant = ctx.tenant
+    chosen: dict[type, tuple[TerminalUser, ForwardAbsence | SingleNumberReach, Scenario]] = {}
+    ending = []
+    for extension, absence in tenant.settings.absence.items():
+        if type(absence) in chosen:
+            continue
+        scenario = mailbox.message_scenario(tenant, extension, ctx.params)
+        if scenario is None:
+            continue
+        ending.append(extension)
+        user = tenant.terminal_user_for(extension)
+        if user is not None:
+            chosen[type(absence)] = (user, absence, scenario)
+    if not chosen:
+        raise NotApplicable(
+            "no call ends in a 留守番電話 of an extension with a 端末ユーザ account "
+            f"(extensions whose calls can end in one: {', '.join(ending) or 'none'})"
+        )
+    return list(chosen.values())
+
+
+@flow(
+    "p6-voicemail",
+    section="P.6",
+    steps=("P6-S1", "P6-S2-forward", "P6-S2-reach"),
+    requirement="For one extension of each kind of 不在時動作 that can end in 留守番電話 (with a "
+    "端末ユーザ account): a call the model sends to its 留守番電話 is answered and the caller's "
+    "voice recorded; the owner, dialling the access code (voicemail_access_code) from its own "
+    "terminal and entering by DTMF (RFC 4733, ended by #) the 留守番電話パスワード its "
+    "不在時動作設定 shows, MUST hear that message — and MUST NOT after a wrong password.",
+    needs=(Capability.WEB, Capability.MEDIA, Capability.PBX_FEATURES),
+)
+def voicemail_flow(ctx: FlowContext) -> None:
+    owners = _voicemail_owners(ctx)
+    page = ctx.open_page()
+    for user, absence, scenario in owners:
+        screen = user_login(ctx, user, page).open_absence_settings()
+        password = screen.voicemail_password()
+        screen.logout()
+        if not password:
+            raise ConformanceFailure(
+                f"不在時動作設定 of 内線 {user.extension} shows no 留守番電話パスワード"
+            )
+        if isinstance(absence, ForwardAbsence):
+            forward_voicemail_heard(ctx, user.extension, scenario, password)
+        else:
+            reach_voicemail_heard(ctx, user.extension, scenario, password)
+    check_guards(ctx)

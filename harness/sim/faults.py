@@ -282,6 +282,28 @@ ONE_WAY_AUDIO = _fault(
     "the SDP answer relayed to the caller names a media port nobody listens on (a relay port "
     "never opened): the callee never hears the caller",
 )
+CODEC_MISMATCH = _fault(
+    "codec-mismatch",
+    Area.MEDIA,
+    "harness/sim/pbx/sip_glue/session.py",
+    "the SDP answer relayed to the caller offers only G.729, a codec the caller never offered "
+    "(a transcoding profile applied on one side only): no codec is agreed, nobody hears anyone",
+)
+_VOICEMAIL_MEDIA = "harness/sim/pbx/sip_glue/voicemail_media.py"
+VOICEMAIL_RECORDS_SILENCE = _fault(
+    "voicemail-records-silence",
+    Area.MEDIA,
+    _VOICEMAIL_MEDIA,
+    "留守番電話 keeps a message's length but records silence (the recorder reads the wrong "
+    "stream): the owner hears nothing of it",
+)
+DTMF_IGNORED = _fault(
+    "dtmf-ignored",
+    Area.MEDIA,
+    _VOICEMAIL_MEDIA,
+    "RFC 4733 telephone-events are not recognised (the IVR listens for in-band tones only): "
+    "no 留守番電話パスワード can be entered, no message heard",
+)
 
 FAULTS: tuple[Fault, ...] = (
     SEQUENTIAL_OUT_OF_ORDER,
@@ -318,6 +340,9 @@ FAULTS: tuple[Fault, ...] = (
     OTP_NEVER_EXPIRES,
     MFA_NOT_ENFORCED,
     ONE_WAY_AUDIO,
+    CODEC_MISMATCH,
+    VOICEMAIL_RECORDS_SILENCE,
+    DTMF_IGNORED,
 )
 """Every fault, grouped by area (the order ``serve --list-faults`` prints)."""
 

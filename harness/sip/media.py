@@ -219,8 +219,13 @@ class MediaReport:
         dtmf_in = f", DTMF in {self.digits!r}" if self.digits else ""
         dtmf_out = f", DTMF out {self.sent_digits!r}" if self.sent_digits else ""
         far = f" · {self.far}" if self.far is not None else ""
+        agreed = (
+            f"{self.codec} {self.direction}"
+            if self.codec is not None
+            else "no codec agreed (SDP offer/answer)"
+        )
         return (
-            f"{self.phone} {hearing}{state} · {self.codec or 'no codec'} {self.direction} "
+            f"{self.phone} {hearing}{state} · {agreed} "
             f"on {self.local} → {self.remote or 'nowhere'} · received: {self.received}"
             f"{dtmf_in} · sent {self.sent_packets} packets of {self.tone_hz:.0f} Hz{dtmf_out}"
             f"{far}"
@@ -560,7 +565,9 @@ class MediaSession:
 
     def _decoder_of(self, payload_type: int) -> audio.Decoder | None:
         negotiated = self._negotiated
-        if negotiated is not None and negotiated.codec.payload_type == payload_type:
+        if negotiated is None:
+            return None  # no stream agreed (RFC 3264): nothing received is played
+        if negotiated.codec.payload_type == payload_type:
             encoding = negotiated.codec.encoding.upper()
         elif payload_type in STATIC_CODECS:
             encoding = STATIC_CODECS[payload_type][0]

@@ -43,6 +43,7 @@ from harness.web.fixtures import (  # noqa: F401 (pytest-playwright on Debian Ch
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+    from harness.model import ModelParams
     from harness.sip.runtime import Runtime
     from harness.target.phones import PhoneFactory
     from harness.target.provisioning import ProvisioningClient
@@ -231,9 +232,14 @@ def tenant_session(suite_targets: Targets, suite_tenant: SuiteTenant) -> TenantS
 
 
 def _context(
-    session: TenantSession, phones: PhoneFactory, folder: Path, new_page: Callable[[], Page] | None
+    session: TenantSession,
+    phones: PhoneFactory,
+    folder: Path,
+    new_page: Callable[[], Page] | None,
+    params: ModelParams,
 ) -> FlowContext:
     return FlowContext(
+        params=params,
         target=session.target,
         tenant=session.tenant.tenant,
         tenant_dir=session.tenant.folder,
@@ -247,6 +253,7 @@ def _context(
 
 @pytest.fixture
 def manual_context(
+    suite_plan: SuitePlan,
     tenant_session: TenantSession,
     sip_runtime: Runtime,
     tmp_path: Path,
@@ -267,7 +274,8 @@ def manual_context(
         return page
 
     has_web = tenant_session.target.has(Capability.WEB)
-    ctx = _context(tenant_session, phones, tmp_path / "evidence", new_page if has_web else None)
+    page_opener = new_page if has_web else None
+    ctx = _context(tenant_session, phones, tmp_path / "evidence", page_opener, suite_plan.params)
     try:
         yield ctx
     finally:
@@ -280,11 +288,11 @@ def manual_context(
 
 @pytest.fixture
 def behaviour_context(
-    tenant_session: TenantSession, sip_runtime: Runtime, tmp_path: Path
+    suite_plan: SuitePlan, tenant_session: TenantSession, sip_runtime: Runtime, tmp_path: Path
 ) -> Iterator[FlowContext]:
     """A FlowContext on the tenant's shared phones (reset first after a flow, embedded)."""
     phones = tenant_session.behaviour_phones(sip_runtime)
-    ctx = _context(tenant_session, phones, tmp_path / "evidence", None)
+    ctx = _context(tenant_session, phones, tmp_path / "evidence", None, suite_plan.params)
     try:
         yield ctx
     finally:

@@ -644,6 +644,96 @@ def test_one_way_audio() -> None:
     assert relay.dead_media_port(b"") == b""
 
 
+@shows(F.CODEC_MISMATCH)
+def test_codec_mismatch() -> None:
+    """The answer relayed to the caller (``_CallSession.connect`` applies
+    ``relay.foreign_codec``) names G.729 only, which the caller never offered: the caller and
+    that answer agree on no codec, where the real answer agrees on PCMU; the telephone-event
+    survives, the address and port too."""
+    from harness.sim.pbx.sip_glue import relay
+    from harness.sip import sdp
+
+    offer = sdp.offer(session_id=1, version=1, address="127.0.0.1", port=40000)
+    answer = sdp.answer(offer, session_id=2, version=1, address="127.0.0.1", port=42000)
+    foreign = sdp.parse(relay.foreign_codec(sdp.build(answer)))
+    assert foreign.audio is not None and answer.audio is not None
+    assert [c.encoding for c in foreign.audio.audio_codecs] == ["G729"]
+    assert foreign.audio.telephone_event == answer.audio.telephone_event
+    assert foreign.audio.port == 42000
+    agreed = sdp.negotiate(offer, answer)
+    assert agreed is not None and agreed.codec.encoding.upper() == "PCMU"
+    assert sdp.negotiate(offer, foreign) is None
+    assert relay.foreign_codec(b"not sdp") == b"not sdp"
+
+
+def _voicemail_media(faults: Faults) -> Any:
+    """A voicemail UAS's media answering a phone's offer, fed in memory (no loop needed)."""
+    from harness.sim.pbx.sip_glue.voicemail_media import VoicemailMedia
+    from harness.sip import sdp
+
+    offer = sdp.offer(session_id=1, version=1, address="127.0.0.1", port=40000)
+    media = VoicemailMedia.answering(sdp.build(offer), faults=faults)
+    assert media is not None
+    return media
+
+
+def _rtp(payload_type: int, payload: bytes, *, sequence: int, timestamp: int) -> bytes:
+    from harness.sip.rtp import RtpPacket
+
+    packet = RtpPacket(
+        payload_type=payload_type,
+        sequence=sequence,
+        timestamp=timestamp,
+        ssrc=7,
+        payload=payload,
+        marker=False,
+    )
+    return packet.serialize()
+
+
+@shows(F.VOICEMAIL_RECORDS_SILENCE)
+def test_voicemail_records_silence() -> None:
+    """Ten packets of a 1000 Hz tone reach the voicemail: it records them as they are, and
+    with the fault as many samples of silence (the message keeps its length)."""
+    from harness.sip import audio
+
+    def recorded(faults: Faults) -> Any:
+        media = _voicemail_media(faults)
+        encode = audio.CODECS["PCMU"][0]
+        for n in range(10):
+            frame = audio.tone(1000.0, start=n * audio.FRAME, count=audio.FRAME)
+            data = _rtp(0, encode(frame), sequence=n, timestamp=n * audio.FRAME)
+            media.datagram_received(data, ("127.0.0.1", 40000))
+        return media.close()
+
+    normal, silent = recorded(NO_FAULTS), recorded(on(F.VOICEMAIL_RECORDS_SILENCE))
+    assert len(normal) == len(silent) == 10 * audio.FRAME
+    assert audio.dominant_frequency(normal) == pytest.approx(1000.0, abs=audio.TOLERANCE_HZ)
+    assert not silent.any()
+
+
+@shows(F.DTMF_IGNORED)
+def test_dtmf_ignored() -> None:
+    """RFC 4733 events for 1, 2, # reach the voicemail: they become digits (and ``on_digit``
+    calls), with the fault none do."""
+    from harness.sip.rtp import TelephoneEvent, dtmf_event
+
+    def digits(faults: Faults) -> tuple[str, list[str]]:
+        media = _voicemail_media(faults)
+        heard: list[str] = []
+        media.on_digit = heard.append
+        event_pt = media.negotiated.telephone_event
+        for n, digit in enumerate("12#"):
+            payload = TelephoneEvent(event=dtmf_event(digit), end=True, duration=800).serialize()
+            data = _rtp(event_pt, payload, sequence=n, timestamp=1000 * (n + 1))
+            media.datagram_received(data, ("127.0.0.1", 40000))
+        media.close()
+        return media.digits, heard
+
+    assert digits(NO_FAULTS) == ("12#", ["1", "2", "#"])
+    assert digits(on(F.DTMF_IGNORED)) == ("", [])
+
+
 # --- the registry is covered ----------------------------------------------------------------
 
 

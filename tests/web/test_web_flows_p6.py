@@ -137,3 +137,27 @@ def test_a_generated_tenant_is_onboarded_and_verified(
 ) -> None:
     folder: Path = write_tenant(tenant, tmp_path_factory.mktemp("tenant"))
     onboard_and_verify(sim, folder, new_context, sip_runtime)
+
+
+def test_the_voicemail_password_the_site_shows_plays_the_message(
+    sim: SimulatorHandle, new_context: NewContext, sip_runtime: Runtime
+) -> None:
+    """multisite's 10102: its 端末ユーザ reads the 留守番電話パスワード on 不在時動作設定, a
+    caller leaves a message, and the password entered by DTMF plays it back (verify-only:
+    the site is only read)."""
+    sim.load_tenant(MULTISITE)
+    ctx = _ctx(sim, MULTISITE, new_context, changes=False, runtime=sip_runtime)
+    run_flow("p6-voicemail", ctx)
+    assert ctx.executed == ["P6-S1", "P6-S2-forward"]
+    texts: dict[str, str] = ctx.evidence.texts  # type: ignore[attr-defined]
+    (retrieval,) = [body for name, body in texts.items() if name.endswith("retrieval.txt")]
+    assert "the message heard" in retrieval
+    assert ctx.guards and not any(g.refused for g in ctx.guards)
+
+
+def test_voicemail_is_not_applicable_without_a_mailbox(
+    sim: SimulatorHandle, new_context: NewContext, sip_runtime: Runtime
+) -> None:
+    ctx = _ctx(sim, SAMPLE_GUIDE, new_context, changes=False, runtime=sip_runtime)
+    with pytest.raises(NotApplicable, match="no call ends in a 留守番電話"):
+        run_flow("p6-voicemail", ctx)

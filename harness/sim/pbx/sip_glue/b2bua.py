@@ -254,7 +254,7 @@ class PbxSipService:
         """The access code: the PBX answers itself and plays ``mailbox`` after the
         password (retrieval.py). It needs audio: an INVITE without an answerable offer is
         refused 488 (RFC 3261 §21.4.26)."""
-        media = VoicemailMedia.answering(server.request.body, record=False)
+        media = VoicemailMedia.answering(server.request.body, record=False, faults=self.faults)
         if media is None:
             server.reply(488)
             return

@@ -54,6 +54,34 @@ def dead_media_port(body: bytes) -> bytes:
     return sdp.build(dataclasses.replace(description, media=media))
 
 
+#: What fault ``codec-mismatch`` answers with: G.729 (RFC 3551 static payload type 18).
+FOREIGN_CODEC = sdp.Codec(payload_type=18, encoding="G729", clock_rate=8000)
+
+
+def foreign_codec(body: bytes) -> bytes:
+    """``body`` with its audio stream's codecs replaced by ``FOREIGN_CODEC`` (its
+    telephone-event kept): fault ``codec-mismatch``, an answer that names no codec of the
+    offer. A body that is not SDP, or has no audio stream, is returned unchanged."""
+    try:
+        description = sdp.parse(body)
+    except sdp.SdpError:
+        return body
+
+    def foreign(media: sdp.Media) -> sdp.Media:
+        if media.kind != "audio" or not media.port:
+            return media
+        event = media.telephone_event
+        codecs = (FOREIGN_CODEC,) if event is None else (FOREIGN_CODEC, event)
+        return dataclasses.replace(
+            media, formats=tuple(c.payload_type for c in codecs), codecs=codecs
+        )
+
+    media = tuple(foreign(m) for m in description.media)
+    if media == description.media:
+        return body
+    return sdp.build(dataclasses.replace(description, media=media))
+
+
 @dataclass(eq=False)
 class _Dialog:
     """Our side of one dialog: the SIP core's ``Dialog`` (RFC 3261 §12: CSeq numbers, remote

@@ -10,10 +10,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from harness.sim.faults import ONE_WAY_AUDIO
+from harness.sim.faults import CODEC_MISMATCH, ONE_WAY_AUDIO
 from harness.sim.pbx.call import Call, CallState, LegFailure, LegTarget
 from harness.sim.pbx.routing import CallerId, ReleaseReason, ToExtension
-from harness.sim.pbx.sip_glue.relay import SDP, VOICEMAIL_SDP, _Dialog, dead_media_port
+from harness.sim.pbx.sip_glue.relay import (
+    SDP,
+    VOICEMAIL_SDP,
+    _Dialog,
+    dead_media_port,
+    foreign_codec,
+)
 from harness.sim.pbx.sip_glue.voicemail_media import VoicemailMedia, greeting
 from harness.sip.dialog import Dialog
 from harness.sip.endpoint import ClientTransaction, Endpoint, ServerTransaction, TransportName
@@ -159,12 +165,14 @@ class _CallSession:
         body = entry.final.body if entry.final is not None else b""
         if self.service.faults.on(ONE_WAY_AUDIO):
             body = dead_media_port(body)
+        if self.service.faults.on(CODEC_MISMATCH):
+            body = foreign_codec(body)
         self._answer(body)
 
     def to_voicemail(self, mailbox: str) -> None:
         # The caller's offer answered for real: greeting out, recording in (voicemail_media);
         # an INVITE without a usable offer gets the dialog-only answer of before.
-        media = VoicemailMedia.answering(self.server.request.body)
+        media = VoicemailMedia.answering(self.server.request.body, faults=self.service.faults)
         if media is None:
             self._answer(VOICEMAIL_SDP)
             return

@@ -29,6 +29,7 @@ from typing import cast
 
 import numpy as np
 
+from harness.sim.faults import DTMF_IGNORED, NO_FAULTS, VOICEMAIL_RECORDS_SILENCE, Faults
 from harness.sip import audio, sdp
 from harness.sip.rtp import RtpError, RtpPacket, TelephoneEvent
 
@@ -57,8 +58,10 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         answer: bytes,
         session_id: int,
         record: bool = True,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self._sock = sock
+        self.faults = faults
         self._session_id = session_id
         self._version = 1
         self.negotiated = negotiated
@@ -81,7 +84,9 @@ class VoicemailMedia(asyncio.DatagramProtocol):
         self.record = record
 
     @classmethod
-    def answering(cls, offer: bytes, *, record: bool = True) -> VoicemailMedia | None:
+    def answering(
+        cls, offer: bytes, *, record: bool = True, faults: Faults = NO_FAULTS
+    ) -> VoicemailMedia | None:
         """Bind a socket and answer ``offer``; None when there is nothing to answer (no body,
         a malformed one, no audio stream with PCMU or PCMA): the caller is then answered as
         before media existed (``relay.VOICEMAIL_SDP``)."""
@@ -113,6 +118,7 @@ class VoicemailMedia(asyncio.DatagramProtocol):
             answer=sdp.build(local),
             session_id=session_id,
             record=record,
+            faults=faults,
         )
 
     def reanswer(self, offer: bytes) -> bytes:
@@ -225,6 +231,8 @@ class VoicemailMedia(asyncio.DatagramProtocol):
                 return
             decode = audio.CODECS[negotiated.codec.encoding.upper()][1]
             samples = decode(packet.payload)[: MAX_RECORDING_SAMPLES - self._recorded]
+            if self.faults.on(VOICEMAIL_RECORDS_SILENCE):
+                samples = np.zeros_like(samples)
             self._samples.append(samples)
             self._recorded += len(samples)
 
@@ -233,6 +241,8 @@ class VoicemailMedia(asyncio.DatagramProtocol):
 
     def _event(self, packet: RtpPacket) -> None:
         """One digit per event, i.e. per RTP timestamp (RFC 4733 §2.5.1)."""
+        if self.faults.on(DTMF_IGNORED):
+            return
         try:
             event = TelephoneEvent.parse(packet.payload)
         except (RtpError, ValueError):
